@@ -1,0 +1,24 @@
+"""Compiler options shared by every jaq target (one place, like Abseil's copts)."""
+
+JAQ_COPTS = [
+    "-Wall",
+    "-Wextra",
+    "-Wno-unused-parameter",
+    "-Wno-sign-compare",
+]
+
+# Tests keep internal invariants (JAQ_ASSERT) on, even in -c opt builds.
+JAQ_TEST_COPTS = JAQ_COPTS + ["-DJAQ_ENABLE_ASSERTS=1"]
+
+def jaq_cc_test(name, srcs, deps = [], size = "small", data = [], tags = [], **kwargs):
+    """A doctest test: links the shared doctest main and uses the test copts."""
+    native.cc_test(
+        name = name,
+        srcs = srcs,
+        copts = JAQ_TEST_COPTS,
+        deps = deps + ["//tests:doctest_main"],
+        size = size,
+        data = data,
+        tags = tags,
+        **kwargs
+    )

@@ -1,0 +1,32 @@
+// jaq/config.hpp: the only place jaq defines macros.
+//
+// JAQ_HOST_DEVICE marks functions shared by host code and CUDA kernels (quantization math,
+// cost-model formulas). JAQ_ASSERT checks internal invariants; it is on in debug builds and
+// where JAQ_ENABLE_ASSERTS is defined (the tests), and compiles to nothing otherwise.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+#if defined(__CUDACC__)
+#define JAQ_HOST_DEVICE __host__ __device__
+#else
+#define JAQ_HOST_DEVICE
+#endif
+
+#if !defined(JAQ_ENABLE_ASSERTS) && !defined(NDEBUG)
+#define JAQ_ENABLE_ASSERTS 1
+#endif
+
+#if defined(JAQ_ENABLE_ASSERTS) && JAQ_ENABLE_ASSERTS && !defined(__CUDA_ARCH__)
+#define JAQ_ASSERT(cond)                                                                  \
+  do {                                                                                    \
+    if (!(cond)) {                                                                        \
+      std::fprintf(stderr, "jaq: internal invariant failed: %s (%s:%d)\n", #cond, __FILE__, \
+                   __LINE__);                                                             \
+      std::abort();                                                                       \
+    }                                                                                     \
+  } while (0)
+#else
+#define JAQ_ASSERT(cond) ((void)0)
+#endif
