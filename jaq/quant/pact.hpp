@@ -1,0 +1,70 @@
+// jaq/quant/pact.hpp: PACT, the learned-clip activation quantizer (Choi et al. 2018).
+//
+//   y = clip(x, 0, alpha),  step = alpha / (2^k - 1),  y_q = round(y / step) * step
+//   d y_q / d x     = 1 where 0 <= x < alpha, else 0       (straight through the whole quantizer)
+//   d y_q / d alpha = 1 where x >= alpha, else 0
+// The derivative deliberately does NOT include the term automatic differentiation would produce
+// by going through the division by alpha for x < alpha (that term makes it LSQ, not PACT).
+// y_q is computed as code * step, the same grid as an unsigned LSQ quantizer with s = step, so
+// PACT layers share the integer reference forward (jaq/quant/integer_conv.hpp). The paper's L2
+// penalty on alpha is the optimiser's weight decay on the alpha parameter.
+//
+//   using G = jaq::quant::unsigned_grid<2>;
+//   jaq::quant::pact_forward<G>(x, alpha, y);                 // x = [-0.5, 0.7, 3] -> [0, 2/3, 2]
+//   double d_alpha = jaq::quant::pact_backward<G>(x, alpha, g, g_x);
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "jaq/config.hpp"
+#include "jaq/quant/grid.hpp"
+#include "jaq/quant/round.hpp"
+
+namespace jaq::quant {
+
+/// The grid step alpha / (2^k - 1) for `levels` = 2^k - 1.
+JAQ_HOST_DEVICE inline float pact_step(float alpha, int levels) { return alpha / float(levels); }
+
+/// Integer code in 0..levels.
+JAQ_HOST_DEVICE inline float pact_code(float x, float alpha, int levels) {
+  const float y = x < 0.0f ? 0.0f : (x > alpha ? alpha : x);
+  const float c = round_half_even(y / pact_step(alpha, levels));
+  return c > float(levels) ? float(levels) : c;
+}
+
+JAQ_HOST_DEVICE inline float pact_value(float x, float alpha, int levels) {
+  return pact_code(x, alpha, levels) * pact_step(alpha, levels);
+}
+
+JAQ_HOST_DEVICE inline float pact_grad_input(float x, float alpha) {
+  return (x >= 0.0f && x < alpha) ? 1.0f : 0.0f;
+}
+
+JAQ_HOST_DEVICE inline float pact_grad_alpha(float x, float alpha) {
+  return x >= alpha ? 1.0f : 0.0f;
+}
+
+template <grid G>
+  requires(!G::is_signed)
+void pact_forward(std::span<const float> x, float alpha, std::span<float> out) {
+  JAQ_ASSERT(out.size() == x.size() && alpha > 0.0f);
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = pact_value(x[i], alpha, G::q_p);
+}
+
+/// grad_in[i] = grad_out[i] * d y_q/d x; returns sum_i grad_out[i] * d y_q/d alpha.
+template <grid G>
+  requires(!G::is_signed)
+double pact_backward(std::span<const float> x, float alpha, std::span<const float> grad_out,
+                     std::span<float> grad_in) {
+  JAQ_ASSERT(grad_out.size() == x.size() && grad_in.size() == x.size());
+  double da = 0.0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const float g = grad_out[i];
+    da += double(g) * double(pact_grad_alpha(x[i], alpha));
+    grad_in[i] = g * pact_grad_input(x[i], alpha);
+  }
+  return da;
+}
+
+}  // namespace jaq::quant
