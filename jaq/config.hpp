@@ -30,3 +30,13 @@
 #else
 #define JAQ_ASSERT(cond) ((void)0)
 #endif
+
+// JAQ_NO_FP_CONTRACT keeps a function's floating-point sums exactly as written (no fused
+// multiply-add), for results that must match a specified summation order bit for bit (the
+// cost model's energies) under -march=native too. GCC honours it per function; clang contracts
+// only within one expression unless -ffp-contract=off is given.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define JAQ_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define JAQ_NO_FP_CONTRACT
+#endif
