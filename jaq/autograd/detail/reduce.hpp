@@ -1,0 +1,91 @@
+// jaq/autograd/detail/reduce.hpp: per-channel sums with SIMD lanes, accurate and deterministic:
+// each block of `block` elements is summed in T across SIMD lanes, block totals are added in
+// double, always in the same order.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "jaq/autograd/tensor.hpp"
+#include "jaq/core/simd.hpp"
+
+namespace jaq::detail {
+
+inline constexpr std::int64_t reduce_block = 1024;
+
+template <class T>
+T hsum(simd::batch<T> b) {
+  alignas(64) T lanes[simd::batch<T>::size];
+  b.store_aligned(lanes);
+  T s = T(0);
+  for (std::size_t i = 0; i < simd::batch<T>::size; ++i) s += lanes[i];
+  return s;
+}
+
+/// sum(x - shift) and sum((x - shift)^2) over m elements.
+template <scalar T>
+void shifted_moments(const T* x, std::int64_t m, T shift, double& s1, double& s2) {
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  s1 = 0.0;
+  s2 = 0.0;
+  const B sh(shift);
+  for (std::int64_t lo = 0; lo < m; lo += reduce_block) {
+    const std::int64_t hi = std::min(m, lo + reduce_block);
+    B a1(T(0)), a2(T(0));
+    std::int64_t i = lo;
+    for (; i + w <= hi; i += w) {
+      const B d = B::load_unaligned(x + i) - sh;
+      a1 += d;
+      a2 += d * d;
+    }
+    T t1 = hsum(a1), t2 = hsum(a2);
+    for (; i < hi; ++i) {
+      const T d = x[i] - shift;
+      t1 += d;
+      t2 += d * d;
+    }
+    s1 += static_cast<double>(t1);
+    s2 += static_cast<double>(t2);
+  }
+}
+
+/// sum(g) and sum(g * (x - mean)) over m elements.
+template <scalar T>
+void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx) {
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  sg = 0.0;
+  sgx = 0.0;
+  const B mu(mean);
+  for (std::int64_t lo = 0; lo < m; lo += reduce_block) {
+    const std::int64_t hi = std::min(m, lo + reduce_block);
+    B a1(T(0)), a2(T(0));
+    std::int64_t i = lo;
+    for (; i + w <= hi; i += w) {
+      const B gv = B::load_unaligned(g + i);
+      a1 += gv;
+      a2 += gv * (B::load_unaligned(x + i) - mu);
+    }
+    T t1 = hsum(a1), t2 = hsum(a2);
+    for (; i < hi; ++i) {
+      t1 += g[i];
+      t2 += g[i] * (x[i] - mean);
+    }
+    sg += static_cast<double>(t1);
+    sgx += static_cast<double>(t2);
+  }
+}
+
+/// y[i] = x[i] * a + b
+template <scalar T>
+void affine(const T* x, T* y, std::int64_t m, T a, T b) {
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  const B av(a), bv(b);
+  std::int64_t i = 0;
+  for (; i + w <= m; i += w) (B::load_unaligned(x + i) * av + bv).store_unaligned(y + i);
+  for (; i < m; ++i) y[i] = x[i] * a + b;
+}
+
+}  // namespace jaq::detail
