@@ -1,0 +1,70 @@
+// jaq/report/json.hpp: results and configurations as JSON files (nlohmann::json).
+//
+// write_json writes atomically (jaq/core/atomic_file.hpp); read_json turns a parse error into a
+// data_error naming the file and the byte; json_get reads one field of an object and turns a
+// missing field or a wrong type into a config_error naming the file, the field and the value.
+//
+//   nlohmann::json r = {{"test_accuracy", 0.88}, {"median_step_ms", 41.5}};
+//   jaq::report::write_json("runs/result.json", r);
+//   const auto cfg = jaq::report::read_json("accel.json");
+//   auto rows = jaq::report::json_get<int>(cfg, "pe_rows", "accel.json");
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "jaq/core/atomic_file.hpp"
+#include "jaq/core/error.hpp"
+
+namespace jaq::report {
+
+/// Writes `j` to `path` atomically, pretty-printed with `indent` spaces (-1: one line).
+inline void write_json(const std::filesystem::path& path, const nlohmann::json& j, int indent = 2) {
+  std::string text;
+  try {
+    text = j.dump(indent);
+  } catch (const nlohmann::json::exception& e) {  // e.g. invalid UTF-8 in a string
+    throw data_error(path.string(), std::string("cannot serialise JSON: ") + e.what());
+  }
+  text += '\n';
+  write_file_atomic(path, text);
+}
+
+/// Parses JSON text; `source` names it in errors.
+inline nlohmann::json parse_json(std::string_view text, const std::string& source) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw data_error(source, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  }
+}
+
+/// Reads and parses a JSON file.
+inline nlohmann::json read_json(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }
+
+/// The field `key` of object `j` as T; config_error(source, key, ...) if `j` is not an object,
+/// the field is missing, or its value has another type.
+template <class T>
+T json_get(const nlohmann::json& j, std::string_view key, const std::string& source) {
+  const std::string k(key);
+  if (!j.is_object()) throw config_error(source, k, std::string("expected an object holding it, found ") + j.type_name());
+  const auto it = j.find(k);
+  if (it == j.end()) throw config_error(source, k, "missing");
+  try {
+    return it->template get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw config_error(source, k, std::string("wrong type: found ") + it->type_name() + " " + it->dump());
+  }
+}
+
+/// Like json_get, but `fallback` when the field is absent.
+template <class T>
+T json_get_or(const nlohmann::json& j, std::string_view key, const std::string& source, T fallback) {
+  if (j.is_object() && !j.contains(std::string(key))) return fallback;
+  return json_get<T>(j, key, source);
+}
+
+}  // namespace jaq::report
