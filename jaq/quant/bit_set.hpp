@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "jaq/core/error.hpp"
+#include "jaq/quant/grid.hpp"
 
 namespace jaq::quant {
 
@@ -94,5 +95,14 @@ struct bit_set {
 
 /// Every width 1..8: the set the fixed-precision quantizers dispatch over.
 using all_bits = bit_set<1, 2, 3, 4, 5, 6, 7, 8>;
+
+/// Calls f(G{}) with G = signed_grid<bits> or unsigned_grid<bits>, bits dispatched over Set.
+template <class Set = all_bits, class F>
+decltype(auto) with_grid(int bits, bool is_signed, const std::string& where, F&& f) {
+  return Set::dispatch(bits, where, [&](auto b) {
+    if (is_signed) return f(signed_grid<b()>{});
+    return f(unsigned_grid<b()>{});
+  });
+}
 
 }  // namespace jaq::quant

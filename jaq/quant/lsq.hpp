@@ -24,6 +24,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <concepts>
 #include <cstdint>
 #include <span>
 
@@ -35,29 +36,33 @@ namespace jaq::quant {
 
 // ---- scalar definitions (the reference every loop below is tested against) ----------------
 
-/// The integer code round(clip(v/s, -q_n, q_p)), as a float.
-JAQ_HOST_DEVICE inline float lsq_code(float v, float s, int q_n, int q_p) {
-  const float r = v / s;
-  const float c = r < float(-q_n) ? float(-q_n) : (r > float(q_p) ? float(q_p) : r);
+/// The integer code round(clip(v/s, -q_n, q_p)), as a T.
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T lsq_code(T v, T s, int q_n, int q_p) {
+  const T r = v / s;
+  const T c = r < T(-q_n) ? T(-q_n) : (r > T(q_p) ? T(q_p) : r);
   return round_half_even(c);
 }
 
 /// v_hat = code * s.
-JAQ_HOST_DEVICE inline float lsq_value(float v, float s, int q_n, int q_p) {
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T lsq_value(T v, T s, int q_n, int q_p) {
   return lsq_code(v, s, q_n, q_p) * s;
 }
 
 /// d v_hat / d v: 1 inside [-q_n, q_p] (boundary included), 0 outside.
-JAQ_HOST_DEVICE inline float lsq_grad_input(float v, float s, int q_n, int q_p) {
-  const float r = v / s;
-  return (r >= float(-q_n) && r <= float(q_p)) ? 1.0f : 0.0f;
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T lsq_grad_input(T v, T s, int q_n, int q_p) {
+  const T r = v / s;
+  return (r >= T(-q_n) && r <= T(q_p)) ? T(1) : T(0);
 }
 
 /// d v_hat / d s for one element, before the gradient scale.
-JAQ_HOST_DEVICE inline float lsq_grad_step(float v, float s, int q_n, int q_p) {
-  const float r = v / s;
-  if (r <= float(-q_n)) return float(-q_n);
-  if (r >= float(q_p)) return float(q_p);
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T lsq_grad_step(T v, T s, int q_n, int q_p) {
+  const T r = v / s;
+  if (r <= T(-q_n)) return T(-q_n);
+  if (r >= T(q_p)) return T(q_p);
   return round_half_even(r) - r;
 }
 

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <concepts>
 #include <cstdint>
 #include <limits>
 #include <ostream>
@@ -32,16 +33,18 @@ struct minmax_range {
   }
 };
 
-JAQ_HOST_DEVICE inline float minmax_value(float x, float lo, float hi, int levels) {
-  const float scale = (hi - lo) / float(levels);
-  if (!(scale > 0.0f)) return lo;
-  float q = round_half_even((x - lo) / scale);
-  q = q < 0.0f ? 0.0f : (q > float(levels) ? float(levels) : q);
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T minmax_value(T x, T lo, T hi, int levels) {
+  const T scale = (hi - lo) / T(levels);
+  if (!(scale > T(0))) return lo;
+  T q = round_half_even((x - lo) / scale);
+  q = q < T(0) ? T(0) : (q > T(levels) ? T(levels) : q);
   return q * scale + lo;
 }
 
-JAQ_HOST_DEVICE inline float minmax_grad_input(float x, float lo, float hi) {
-  return (x >= lo && x <= hi) ? 1.0f : 0.0f;
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T minmax_grad_input(T x, T lo, T hi) {
+  return (x >= lo && x <= hi) ? T(1) : T(0);
 }
 
 /// min and max of x (an empty span gives [0, 0]).

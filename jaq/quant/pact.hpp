@@ -14,6 +14,7 @@
 //   double d_alpha = jaq::quant::pact_backward<G>(x, alpha, g, g_x);
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <span>
 
@@ -24,25 +25,30 @@
 namespace jaq::quant {
 
 /// The grid step alpha / (2^k - 1) for `levels` = 2^k - 1.
-JAQ_HOST_DEVICE inline float pact_step(float alpha, int levels) { return alpha / float(levels); }
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T pact_step(T alpha, int levels) { return alpha / T(levels); }
 
 /// Integer code in 0..levels.
-JAQ_HOST_DEVICE inline float pact_code(float x, float alpha, int levels) {
-  const float y = x < 0.0f ? 0.0f : (x > alpha ? alpha : x);
-  const float c = round_half_even(y / pact_step(alpha, levels));
-  return c > float(levels) ? float(levels) : c;
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T pact_code(T x, T alpha, int levels) {
+  const T y = x < T(0) ? T(0) : (x > alpha ? alpha : x);
+  const T c = round_half_even(y / pact_step(alpha, levels));
+  return c > T(levels) ? T(levels) : c;
 }
 
-JAQ_HOST_DEVICE inline float pact_value(float x, float alpha, int levels) {
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T pact_value(T x, T alpha, int levels) {
   return pact_code(x, alpha, levels) * pact_step(alpha, levels);
 }
 
-JAQ_HOST_DEVICE inline float pact_grad_input(float x, float alpha) {
-  return (x >= 0.0f && x < alpha) ? 1.0f : 0.0f;
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T pact_grad_input(T x, T alpha) {
+  return (x >= T(0) && x < alpha) ? T(1) : T(0);
 }
 
-JAQ_HOST_DEVICE inline float pact_grad_alpha(float x, float alpha) {
-  return x >= alpha ? 1.0f : 0.0f;
+template <std::floating_point T>
+JAQ_HOST_DEVICE inline T pact_grad_alpha(T x, T alpha) {
+  return x >= alpha ? T(1) : T(0);
 }
 
 template <grid G>
