@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""Reads the logs of tools/bench_train.sh and prints the jaq vs PyTorch table (Markdown).
+
+Each program prints a final line
+    result: test_accuracy=<0..1> median_step_ms=<ms> images_per_s=<n> [key=value ...]
+and runs under `/usr/bin/time -v -o <file>`, whose "Maximum resident set size (kbytes)" line is
+the peak RSS. `--self-test` checks the parsing against fake logs.
+"""
+import argparse
+import os
+import re
+import sys
+import tempfile
+
+RESULT_RE = re.compile(r"^result:((?:\s+[A-Za-z_]+=\S+)+)\s*$")
+RSS_RE = re.compile(r"Maximum resident set size \(kbytes\):\s*(\d+)")
+REQUIRED = ("test_accuracy", "median_step_ms", "images_per_s")
+
+
+class ParseError(Exception):
+    pass
+
+
+def parse_result(text, name):
+    """The key=value pairs of the last `result:` line, as floats."""
+    found = None
+    for line in text.splitlines():
+        m = RESULT_RE.match(line.strip())
+        if m:
+            found = m.group(1)
+    if found is None:
+        raise ParseError(f"{name}: no 'result: test_accuracy=... median_step_ms=... images_per_s=...' line")
+    out = {}
+    for pair in found.split():
+        k, v = pair.split("=", 1)
+        try:
+            out[k] = float(v)
+        except ValueError:
+            raise ParseError(f"{name}: result field {k}: expected a number, got '{v}'")
+    missing = [k for k in REQUIRED if k not in out]
+    if missing:
+        raise ParseError(f"{name}: result line lacks {', '.join(missing)}")
+    if not 0.0 <= out["test_accuracy"] <= 1.0:
+        raise ParseError(f"{name}: test_accuracy must lie in [0, 1], got {out['test_accuracy']}")
+    return out
+
+
+def parse_rss_mb(text, name):
+    m = RSS_RE.search(text)
+    if not m:
+        raise ParseError(f"{name}: no 'Maximum resident set size (kbytes)' line (from /usr/bin/time -v)")
+    return int(m.group(1)) / 1024.0
+
+
+def table(jaq, torch, machine, command):
+    step_ratio = jaq["median_step_ms"] / torch["median_step_ms"]
+    rss_ratio = jaq["rss_mb"] / torch["rss_mb"]
+    ips_ratio = jaq["images_per_s"] / torch["images_per_s"]
+    acc_diff = 100.0 * (jaq["test_accuracy"] - torch["test_accuracy"])
+    ok = lambda c: "met" if c else "MISSED"
+    lines = [
+        f"Machine: {machine}",
+        "",
+        f"Command: `{command}`",
+        "",
+        "| | jaq | PyTorch | jaq / PyTorch | target |",
+        "|---|---:|---:|---:|---|",
+        f"| median step (ms) | {jaq['median_step_ms']:.2f} | {torch['median_step_ms']:.2f} | {step_ratio:.2f}x | "
+        f"<= 0.67x: {ok(step_ratio <= 0.67)} |",
+        f"| images/s (training loop) | {jaq['images_per_s']:.0f} | {torch['images_per_s']:.0f} | {ips_ratio:.2f}x | |",
+        f"| peak RSS (MiB) | {jaq['rss_mb']:.0f} | {torch['rss_mb']:.0f} | {rss_ratio:.2f}x | < 1x: {ok(rss_ratio < 1.0)} |",
+        f"| test accuracy, 1 epoch | {100 * jaq['test_accuracy']:.2f}% | {100 * torch['test_accuracy']:.2f}% | "
+        f"{acc_diff:+.2f} points | within 0.5 points: {ok(abs(acc_diff) <= 0.5)} |",
+    ]
+    return "\n".join(lines)
+
+
+def load(log_path, time_path, name):
+    with open(log_path, errors="replace") as f:
+        r = parse_result(f.read(), f"{name} ({log_path})")
+    with open(time_path, errors="replace") as f:
+        r["rss_mb"] = parse_rss_mb(f.read(), f"{name} ({time_path})")
+    return r
+
+
+def self_test():
+    jaq_log = "epoch 1/1 step 50/469 loss 0.8 acc 0.7 img/s 5000.0 eta 10s\n" \
+              "result: test_accuracy=0.8712 median_step_ms=20.5 images_per_s=6100.2\n"
+    torch_log = "torch epoch 1/1 step 50/469 loss 0.8 acc 0.7\n" \
+                "result: test_accuracy=0.8690 median_step_ms=41.0 images_per_s=3000 peak_rss_mb=600.1\n"
+    time_txt = "\tCommand being timed: \"x\"\n\tMaximum resident set size (kbytes): 204800\n\tExit status: 0\n"
+    j = parse_result(jaq_log, "jaq")
+    assert j == {"test_accuracy": 0.8712, "median_step_ms": 20.5, "images_per_s": 6100.2}, j
+    t = parse_result(torch_log, "torch")
+    assert t["peak_rss_mb"] == 600.1 and t["median_step_ms"] == 41.0
+    assert parse_rss_mb(time_txt, "t") == 200.0
+    for bad, why in [("no result here\n", "no 'result:"),
+                     ("result: test_accuracy=0.9 median_step_ms=abc images_per_s=1\n", "expected a number"),
+                     ("result: test_accuracy=0.9 images_per_s=1\n", "lacks median_step_ms"),
+                     ("result: test_accuracy=87.1 median_step_ms=1 images_per_s=1\n", "must lie in [0, 1]")]:
+        try:
+            parse_result(bad, "x")
+        except ParseError as e:
+            assert why in str(e), (why, str(e))
+        else:
+            raise AssertionError(f"accepted a bad line: {bad!r}")
+    try:
+        parse_rss_mb("nothing", "t")
+        raise AssertionError("accepted a time file without RSS")
+    except ParseError:
+        pass
+    with tempfile.TemporaryDirectory() as d:
+        for name, text in [("jaq.log", jaq_log), ("torch.log", torch_log), ("jaq.time", time_txt),
+                           ("torch.time", time_txt.replace("204800", "614400"))]:
+            with open(os.path.join(d, name), "w") as f:
+                f.write(text)
+        jj = load(os.path.join(d, "jaq.log"), os.path.join(d, "jaq.time"), "jaq")
+        tt = load(os.path.join(d, "torch.log"), os.path.join(d, "torch.time"), "torch")
+    out = table(jj, tt, "test machine", "tools/bench_train.sh")
+    assert "| median step (ms) | 20.50 | 41.00 | 0.50x | <= 0.67x: met |" in out, out
+    assert "| peak RSS (MiB) | 200 | 600 | 0.33x | < 1x: met |" in out, out
+    assert "+0.22 points | within 0.5 points: met |" in out, out
+    print("bench_table self-test: ok")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--self-test", action="store_true")
+    ap.add_argument("--jaq-log")
+    ap.add_argument("--jaq-time")
+    ap.add_argument("--torch-log")
+    ap.add_argument("--torch-time")
+    ap.add_argument("--machine", default="")
+    ap.add_argument("--command", default="tools/bench_train.sh")
+    a = ap.parse_args()
+    if a.self_test:
+        self_test()
+        return
+    try:
+        jaq = load(a.jaq_log, a.jaq_time, "jaq")
+        torch = load(a.torch_log, a.torch_time, "PyTorch")
+    except (ParseError, OSError) as e:
+        sys.exit(f"bench_table: {e}")
+    print(table(jaq, torch, a.machine, a.command))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Trains the small-cnn for one epoch on Fashion-MNIST in jaq and in PyTorch, one after the
+# other on the same machine, batch 128, 2 threads, and prints a table of median step time,
+# images/s, peak RSS and test accuracy with the jaq/PyTorch ratios (docs/benchmarks.md).
+#
+#   tools/bench_train.sh                   # the full comparison (a few minutes)
+#   tools/bench_train.sh --max-steps 50    # quick look (accuracy then means nothing)
+#   tools/bench_train.sh --torch-only      # only the PyTorch half
+#   tools/bench_train.sh --self-test       # check the log parsing against fake lines
+#
+# Environment: BAZEL_STARTUP (e.g. "--output_base=/tmp/ob"), BAZEL_FLAGS (e.g. "--config=native"),
+# OUT (log directory, default runs/bench_train). The jaq binary is built with `bazel build -c opt`
+# and run directly, so /usr/bin/time measures the trainer and not the Bazel client.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EPOCHS=1 BATCH=128 THREADS=2 SEED=1 MAX_STEPS=0 TORCH_ONLY=0
+DATA_DIR=/usr/share/datasets/fashion-mnist
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --max-steps) MAX_STEPS="$2"; shift 2 ;;
+    --epochs) EPOCHS="$2"; shift 2 ;;
+    --seed) SEED="$2"; shift 2 ;;
+    --data-dir) DATA_DIR="$2"; shift 2 ;;
+    --torch-only) TORCH_ONLY=1; shift ;;
+    --self-test) exec /usr/bin/python3 tools/bench_table.py --self-test ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "bench_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+tools/bootstrap.sh --bench
+[[ -x /usr/bin/time ]] || { echo "bench_train.sh: /usr/bin/time missing (Debian package 'time')" >&2; exit 1; }
+
+OUT=${OUT:-runs/bench_train}
+mkdir -p "$OUT"
+# shellcheck disable=SC2206
+BAZEL=(bazel ${BAZEL_STARTUP:-})
+# shellcheck disable=SC2206
+FLAGS=(-c opt ${BAZEL_FLAGS:-})
+
+COMMON=(--epochs "$EPOCHS" --batch "$BATCH" --threads "$THREADS" --seed "$SEED" --data-dir "$DATA_DIR")
+[[ "$MAX_STEPS" != 0 ]] && COMMON+=(--max-steps "$MAX_STEPS")
+# Both sides train with the same recipe: jaq's examples/train defaults (see docs/benchmarks.md).
+TORCH_RECIPE=(--optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine)
+
+MACHINE="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) cores, $(uname -sr)"
+echo "== machine: $MACHINE"
+
+if [[ $TORCH_ONLY == 0 ]]; then
+  echo "== building jaq: ${BAZEL[*]} build ${FLAGS[*]} //examples:train"
+  "${BAZEL[@]}" build "${FLAGS[@]}" //examples:train
+  BIN="$("${BAZEL[@]}" info "${FLAGS[@]}" bazel-bin 2>/dev/null)/examples/train"
+  echo "== jaq: examples/train ${COMMON[*]}"
+  /usr/bin/time -v -o "$OUT/jaq.time" "$BIN" "${COMMON[@]}" 2>&1 | tee "$OUT/jaq.log"
+fi
+
+echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tools/bench_train_torch.py ${COMMON[*]} ${TORCH_RECIPE[*]}"
+/usr/bin/time -v -o "$OUT/torch.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" "${TORCH_RECIPE[@]}" 2>&1 \
+  | tee "$OUT/torch.log"
+
+if [[ $TORCH_ONLY == 1 ]]; then
+  sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/== PyTorch peak RSS: \1 KiB/p' "$OUT/torch.time"
+  exit 0
+fi
+
+echo
+/usr/bin/python3 tools/bench_table.py --jaq-log "$OUT/jaq.log" --jaq-time "$OUT/jaq.time" \
+  --torch-log "$OUT/torch.log" --torch-time "$OUT/torch.time" --machine "$MACHINE" \
+  --command "tools/bench_train.sh${BAZEL_FLAGS:+ (BAZEL_FLAGS=$BAZEL_FLAGS)}$([[ $MAX_STEPS != 0 ]] && echo " --max-steps $MAX_STEPS")" \
+  | tee "$OUT/table.md"
