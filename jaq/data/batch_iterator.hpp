@@ -11,6 +11,7 @@
 //     while (it.next(b)) step(b.images, b.labels);   // (B, 1, 28, 28), (B)
 //
 //   jaq::data::batch_iterator eval(fm.test, {.batch_size = 500});       // file order
+//   // for jaq/autograd's channel-major feature maps: {.layout = jaq::data::batch_layout::cnhw}
 #pragma once
 
 #include <algorithm>
@@ -26,19 +27,26 @@
 
 namespace jaq::data {
 
+/// Memory order of a batch's images: PyTorch's (B, C, H, W) or jaq's channel-major (C, B, H, W)
+/// (jaq/autograd feature maps). For one-channel images both are the same bytes.
+enum class batch_layout { nchw, cnhw };
+
 struct batch_config {
   std::int64_t batch_size = 128;
   bool drop_last = false;  // drop the last, smaller batch of an epoch
+  batch_layout layout = batch_layout::nchw;
 
   friend std::ostream& operator<<(std::ostream& os, const batch_config& c) {
-    return os << "batch_config{.batch_size=" << c.batch_size << ", .drop_last=" << c.drop_last << "}";
+    return os << "batch_config{.batch_size=" << c.batch_size << ", .drop_last=" << c.drop_last
+              << ", .layout=" << (c.layout == batch_layout::nchw ? "nchw" : "cnhw") << "}";
   }
 };
 
 /// One mini-batch, copied out of the dataset (contiguous, ready for the engine).
 struct batch {
   image_shape shape;                 // of one image
-  std::vector<float> images;         // (B, C, H, W)
+  batch_layout layout = batch_layout::nchw;
+  std::vector<float> images;         // (B, C, H, W), or (C, B, H, W) for batch_layout::cnhw
   std::vector<std::int32_t> labels;  // (B)
   std::vector<std::int64_t> indices; // (B) positions in the dataset
 
@@ -69,12 +77,22 @@ class batch_iterator {
     const std::int64_t size = std::min(cfg_.batch_size, remaining);
     const auto e = static_cast<std::size_t>(ds_->shape.elements());
     b.shape = ds_->shape;
+    b.layout = cfg_.layout;
     b.images.resize(static_cast<std::size_t>(size) * e);
     b.labels.resize(static_cast<std::size_t>(size));
     b.indices.resize(static_cast<std::size_t>(size));
     for (std::int64_t k = 0; k < size; ++k) {
       const std::int64_t i = order_[static_cast<std::size_t>(pos_ + k)];
-      std::memcpy(b.images.data() + static_cast<std::size_t>(k) * e, ds_->image(i).data(), e * sizeof(float));
+      if (cfg_.layout == batch_layout::nchw || ds_->shape.channels == 1) {
+        std::memcpy(b.images.data() + static_cast<std::size_t>(k) * e, ds_->image(i).data(), e * sizeof(float));
+      } else {  // channel c of image k goes to block (c, k)
+        const auto hw = static_cast<std::size_t>(ds_->shape.height * ds_->shape.width);
+        const float* src = ds_->image(i).data();
+        for (std::int64_t c = 0; c < ds_->shape.channels; ++c) {
+          std::memcpy(b.images.data() + (static_cast<std::size_t>(c * size + k)) * hw, src + static_cast<std::size_t>(c) * hw,
+                      hw * sizeof(float));
+        }
+      }
       b.labels[static_cast<std::size_t>(k)] = ds_->labels[static_cast<std::size_t>(i)];
       b.indices[static_cast<std::size_t>(k)] = i;
     }

@@ -91,3 +91,27 @@ TEST_CASE("batch_iterator: a non-positive batch size or an empty dataset is a co
                     "batch_config: batch_size: must be positive, got 0");
   CHECK_THROWS_AS(jaq::data::batch_iterator(numbered(0), {.batch_size = 2}), jaq::config_error);
 }
+
+TEST_CASE("batch_iterator: the channel-major layout puts channel c of image k at block (c, k)") {
+  jaq::data::dataset d;
+  d.name = "rgb";
+  d.shape = {.channels = 3, .height = 1, .width = 2};
+  d.num_classes = 10;
+  for (int i = 0; i < 5; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 2; ++p) d.images.push_back(static_cast<float>(100 * i + 10 * c + p));
+  d.labels = {0, 1, 2, 3, 4};
+  jaq::data::batch_iterator nchw(d, {.batch_size = 4}), cnhw(d, {.batch_size = 4, .layout = jaq::data::batch_layout::cnhw});
+  jaq::data::batch a, b;
+  REQUIRE(nchw.next(a));
+  REQUIRE(cnhw.next(b));
+  CHECK(b.layout == jaq::data::batch_layout::cnhw);
+  // Reference: index arithmetic on the NCHW batch.
+  for (int k = 0; k < 4; ++k)
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 2; ++p) CHECK(b.images[(c * 4 + k) * 2 + p] == a.images[(k * 3 + c) * 2 + p]);
+  CHECK(b.images[(2 * 4 + 1) * 2 + 1] == 121.0f);
+  // The short last batch (one image) uses its own size as the batch extent.
+  REQUIRE(cnhw.next(b));
+  CHECK(b.images == std::vector<float>{400, 401, 410, 411, 420, 421});
+}
