@@ -1,0 +1,81 @@
+// jaq/batchtile/candidate_batch.hpp: every tiling candidate of one layer as a structure of arrays.
+//
+// A `candidate_batch` holds the tilings that pass the capacity filter, in the order the driver
+// wants to score them, with everything about a tiling that does not depend on the loop order
+// precomputed once: tile sizes in bits, counts, compute cycles, the order-independent energy
+// terms, the tiling's order key (which loop orders can differ, see detail/order_classes.hpp) and
+// a lower bound on its total cycles under any order. The order-dependent part (DRAM promotion
+// walk, stalls, the rest of the energy chain) is scored for many (tiling, order) pairs at once by
+// score_batch.hpp. Arrays of doubles are padded to a multiple of kernel_pad lanes so that the
+// kernel never needs a scalar tail.
+//
+//   candidate_batch cb;
+//   build_candidates<hw::proxy_stationary>(params, em, cb);  // (n) candidates, nest in cb.nest
+//   score_order(cb, 0, cb.size(), order, total, energy);
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "jaq/batchtile/detail/order_classes.hpp"
+#include "jaq/hw/tiling.hpp"
+
+namespace jaq::batchtile {
+
+/// Lanes every double array is padded to (covers AVX-512 batches of 8 doubles).
+inline constexpr std::size_t kernel_pad = 8;
+
+/// Values every candidate of a batch shares (from the configuration and the energy model).
+struct batch_constants {
+  double cap_w = 0, cap_a = 0, cap_o = 0;  // half of each buffer, bits
+  double if_width = 1;                      // DRAM bits per cycle
+  double e_wbuf_wr = 0;                     // nJ per bit written to WBUF
+  double e_ibuf_wr = 0;                     // nJ per bit written to IBUF
+  double e_obuf_rd = 0;                     // nJ per bit read from OBUF
+  double e_obuf_wr = 0;                     // nJ per bit written to OBUF
+  double e_dram_rd = 0;                     // nJ per DRAM bit read
+  double e_dram_wr = 0;                     // nJ per DRAM bit written
+};
+
+/// The candidates of one layer on one configuration (SoA). All counts are exact integers; the
+/// double arrays hold them exactly (the builder checks every value stays below 2^52, see `exact`).
+struct candidate_batch {
+  batch_constants k;
+  std::vector<hw::tiling> tiles;        // (n) the tilings, for the final result
+  std::vector<std::int32_t> nest;       // (n) position in the spec's nest order (b, o, ic, oc)
+  std::vector<detail::order_key> key;   // (n) which loop orders can differ
+  std::vector<std::int64_t> lower;      // (n) lower bound of total cycles under any order
+  std::vector<std::int64_t> compute_i;  // (n) compute cycles, exact
+  // Padded double arrays (size padded()):
+  std::vector<double> cnt[detail::num_loops];  // counts of B, OW, OH, IC, OC
+  std::vector<double> w_tile, a_tile, o_tile;  // tile sizes, bits
+  std::vector<double> compute;                 // compute cycles
+  std::vector<double> e_prefix;                // compute*core + wgt_rd*e_wbuf_rd (chain's head)
+  std::vector<double> e_act_rd;                // act_rd * e_ibuf_rd (a term of the chain)
+  std::vector<double> sram_o_add;              // stationary-scheme OBUF reads (= writes) added
+  /// False when some value of the walk could pass 2^52: the driver then scores the layer with
+  /// the scalar 64-bit reference evaluation instead of the double kernel.
+  bool exact = true;
+
+  std::size_t size() const { return tiles.size(); }
+  std::size_t padded() const { return (size() + kernel_pad - 1) / kernel_pad * kernel_pad; }
+
+  void clear() {
+    tiles.clear();
+    nest.clear();
+    key.clear();
+    lower.clear();
+    compute_i.clear();
+    for (auto& c : cnt) c.clear();
+    w_tile.clear();
+    a_tile.clear();
+    o_tile.clear();
+    compute.clear();
+    e_prefix.clear();
+    e_act_rd.clear();
+    sram_o_add.clear();
+    exact = true;
+  }
+};
+
+}  // namespace jaq::batchtile

@@ -1,0 +1,216 @@
+// jaq/batchtile/map_layer.hpp: BatchTile's exact best mapping of one layer.
+//
+// Same answer as hw::map_layer_reference, field for field, found by scoring far fewer
+// (tiling, order) pairs:
+//   - orders: only one representative per class of orders that give identical results
+//     (detail/order_classes.hpp), the class's first order in itertools order;
+//   - candidates: a tiling whose lower bound on total cycles (compute + the latency of its
+//     bare tiles, valid under every order) exceeds the best total found so far cannot win, nor
+//     tie: the tie rule needs equal cycles. Candidates are scored cheapest bound first.
+// The winner is the lexicographic minimum of (total cycles, energy, order index, nest index):
+// exactly the spec's two-level scan (first in nest order within an order unless strictly
+// better; first order in itertools order unless strictly better), but independent of the order
+// in which pairs are visited, which is what lets BatchTile prune and reorder freely. The full
+// result of the winner is then computed by the reference's own functions (hw::evaluate,
+// hw::energy_of, hw::finish_mapping).
+//
+//   jaq::batchtile::map_stats st;
+//   jaq::batchtile::map_workspace ws;
+//   auto r = jaq::batchtile::map_layer(cfg, layer, em, ws, &st);   // == map_layer_reference
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <vector>
+
+#include "jaq/batchtile/build_candidates.hpp"
+#include "jaq/batchtile/candidate_batch.hpp"
+#include "jaq/config.hpp"
+#include "jaq/batchtile/detail/order_classes.hpp"
+#include "jaq/batchtile/score_batch.hpp"
+#include "jaq/hw/cost_model.hpp"
+#include "jaq/hw/mapping.hpp"
+#include "jaq/hw/reference_mapper.hpp"
+
+namespace jaq::batchtile {
+
+/// Work counters of one or more mappings. A "pair" is one (tiling, loop order) scored for total
+/// cycles and energy.
+struct map_stats {
+  std::int64_t layers = 0;
+  std::int64_t candidates = 0;      // tilings passing the capacity filter
+  std::int64_t pairs_exhaustive = 0;  // candidates x 120: the pairs the reference scores
+  std::int64_t pairs_scored = 0;    // pairs BatchTile actually scored (real lanes, no padding)
+  std::int64_t scalar_layers = 0;   // layers too large for the exact double kernel
+  map_stats& operator+=(const map_stats& o) {
+    layers += o.layers;
+    candidates += o.candidates;
+    pairs_exhaustive += o.pairs_exhaustive;
+    pairs_scored += o.pairs_scored;
+    scalar_layers += o.scalar_layers;
+    return *this;
+  }
+};
+
+inline std::ostream& operator<<(std::ostream& os, const map_stats& s) {
+  return os << "map_stats{layers=" << s.layers << ", candidates=" << s.candidates
+            << ", pairs_exhaustive=" << s.pairs_exhaustive << ", pairs_scored=" << s.pairs_scored
+            << ", scalar_layers=" << s.scalar_layers << "}";
+}
+
+/// How much BatchTile may cut (all settings give the same result; the switches exist so that
+/// the tests can check each cut on its own).
+struct map_options {
+  bool collapse_orders = true;  // score one representative per class of identical orders
+  bool prune = true;            // skip candidates whose lower bound exceeds the best total
+};
+
+/// Reusable buffers for map_layer (one per thread).
+struct map_workspace {
+  candidate_batch cb;
+  std::vector<double> total, energy;
+  struct group_range {
+    std::size_t lo, hi;
+  };
+  std::vector<group_range> groups;
+};
+
+namespace detail {
+
+struct best_pair {
+  double cycles = std::numeric_limits<double>::infinity();
+  double energy = std::numeric_limits<double>::infinity();
+  int order = num_orders;
+  std::int32_t nest = std::numeric_limits<std::int32_t>::max();
+  std::int32_t slot = -1;  // index into the candidate batch
+  /// The spec's tie rule as a total order: (cycles, energy, order index, nest index).
+  bool worse_than(double c, double e, int o, std::int32_t n) const {
+    if (c != cycles) return c < cycles;
+    if (e != energy) return e < energy;
+    if (o != order) return o < order;
+    return n < nest;
+  }
+};
+
+}  // namespace detail
+
+/// The best mapping of layer `l` on `cfg`: equal to hw::map_layer_reference<Acc, Flow>(cfg, l,
+/// em) in every field, including its errors (config_error for a malformed layer, a
+/// mapping_error value when no tiling fits, hardware_error for a layer too large for exact
+/// 64-bit counts). A grouped layer is searched on one group and scaled, as the reference does.
+/// `ws` holds reusable buffers (one per thread); `stats`, if given, is added to.
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary>
+hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
+                             const hw::energy_model& em, map_workspace& ws,
+                             map_stats* stats = nullptr, const map_options& opt = {}) {
+  hw::validate(l);
+  const hw::layer g = hw::group_layer(l);
+  const hw::layer_params p = hw::make_params<Acc>(cfg, g);
+  map_stats st;
+  st.layers = 1;
+  if (auto err = hw::no_fit_error(p, l.name)) {
+    if (stats) *stats += st;
+    return *err;
+  }
+  hw::check_exact_range(p, l.name);
+
+  candidate_batch& cb = ws.cb;
+  build_candidates<Flow>(p, em, cb);
+  const std::size_t n = cb.size();
+  JAQ_ASSERT(n > 0);  // the first candidate fits (no_fit_error)
+  st.candidates = static_cast<std::int64_t>(n);
+  st.pairs_exhaustive = st.candidates * detail::num_orders;
+  if (!cb.exact) {
+    // Some value could pass 2^52, where doubles stop being exact: the 64-bit reference answers.
+    st.scalar_layers = 1;
+    st.pairs_scored = st.pairs_exhaustive;
+    if (stats) *stats += st;
+    return hw::map_layer_reference<Acc, Flow>(cfg, l, em);
+  }
+  ws.total.resize(cb.padded());
+  ws.energy.resize(cb.padded());
+  const auto& orders = detail::all_orders();
+  static const std::vector<std::int8_t> every_order = [] {
+    std::vector<std::int8_t> v(detail::num_orders);
+    for (int o = 0; o < detail::num_orders; ++o)
+      v[static_cast<std::size_t>(o)] = static_cast<std::int8_t>(o);
+    return v;
+  }();
+
+  // Runs of equal key are contiguous (the batch is sorted by key, then lower bound); visit them
+  // cheapest lower bound first so that the bound tightens early.
+  using group = map_workspace::group_range;
+  std::vector<group>& groups = ws.groups;
+  groups.clear();
+  for (std::size_t i = 0; i < n;) {
+    std::size_t j = i + 1;
+    while (j < n && cb.key[j] == cb.key[i]) ++j;
+    groups.push_back({i, j});
+    i = j;
+  }
+  std::sort(groups.begin(), groups.end(),
+            [&](const group& a, const group& b) { return cb.lower[a.lo] < cb.lower[b.lo]; });
+
+  detail::best_pair best;
+  auto score = [&](std::size_t lo, std::size_t hi, int o) {
+    score_order(cb, lo, hi, orders[static_cast<std::size_t>(o)], ws.total.data(),
+                ws.energy.data());
+    st.pairs_scored += static_cast<std::int64_t>(hi - lo);
+    for (std::size_t i = lo; i < hi; ++i)
+      if (best.worse_than(ws.total[i], ws.energy[i], o, cb.nest[i])) {
+        best.cycles = ws.total[i];
+        best.energy = ws.energy[i];
+        best.order = o;
+        best.nest = cb.nest[i];
+        best.slot = static_cast<std::int32_t>(i);
+      }
+  };
+  // The end of the prefix of [lo, hi) whose lower bound does not exceed the best total: the
+  // rest can neither beat it nor tie it (a tie needs equal cycles).
+  auto cut = [&](std::size_t lo, std::size_t hi) {
+    if (!opt.prune || best.slot < 0) return hi;
+    const auto limit = static_cast<std::int64_t>(best.cycles);
+    const auto first = cb.lower.begin();
+    return static_cast<std::size_t>(
+        std::upper_bound(first + static_cast<std::ptrdiff_t>(lo),
+                         first + static_cast<std::ptrdiff_t>(hi), limit) -
+        first);
+  };
+  auto reps_of = [&](detail::order_key key) -> const std::vector<std::int8_t>& {
+    return opt.collapse_orders ? detail::order_classes::get().representatives(key) : every_order;
+  };
+  // Seed the bound with the candidate of the smallest lower bound alone, then sweep.
+  const std::size_t seed = groups[0].lo;
+  if (opt.prune)
+    for (std::int8_t o : reps_of(cb.key[seed])) score(seed, seed + 1, o);
+  for (const group& gr : groups) {
+    const std::size_t lo = (opt.prune && gr.lo == seed) ? seed + 1 : gr.lo;
+    for (std::int8_t o : reps_of(cb.key[gr.lo])) {
+      const std::size_t hi = cut(lo, gr.hi);
+      if (hi <= lo) break;
+      score(lo, hi, o);
+    }
+  }
+  if (stats) *stats += st;
+  JAQ_ASSERT(best.slot >= 0);
+
+  // The winner's full figures from the reference's own formulas.
+  const hw::tiling& t = cb.tiles[static_cast<std::size_t>(best.slot)];
+  const hw::loop_order order = hw::loop_order::from_index(best.order);
+  const hw::candidate_cost cost = hw::evaluate<Flow>(p, t, order);
+  const hw::energy_breakdown e = hw::energy_of(cost, em);
+  JAQ_ASSERT(static_cast<double>(cost.total_cycles) == best.cycles && e.total == best.energy);
+  return hw::finish_mapping(l, hw::group_winner{t, order, cost, e}, em, cfg);
+}
+
+/// Same, with the energy model of `cfg` from the embedded 45 nm tables and fresh buffers.
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary>
+hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l) {
+  map_workspace ws;
+  return map_layer<Acc, Flow>(cfg, l, hw::make_energy_model<Acc>(cfg), ws);
+}
+
+}  // namespace jaq::batchtile

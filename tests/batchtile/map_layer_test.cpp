@@ -1,0 +1,126 @@
+// Tests of jaq/batchtile/map_layer.hpp: BatchTile's mapping equals the exhaustive scalar
+// reference (hw::map_layer_reference) in every field, with each cut on its own and all together.
+#include "jaq/batchtile/map_layer.hpp"
+
+#include <doctest/doctest.h>
+
+#include "jaq/hw/reference_mapper.hpp"
+#include "tests/batchtile/random_cases.hpp"
+
+namespace bt = jaq::batchtile;
+namespace hw = jaq::hw;
+
+namespace {
+
+// Maps `cases` random (layer, configuration) pairs both ways; returns the work counters.
+bt::map_stats compare_random(std::uint64_t seed, int cases, const bt::map_options& opt) {
+  jaq::rng g(seed);
+  bt::map_workspace ws;
+  bt::map_stats st;
+  int mapped = 0;
+  for (int it = 0; it < cases; ++it) {
+    const hw::accel_config cfg = bt::testing::random_config(g);
+    const hw::layer l = bt::testing::random_layer(g, it);
+    const hw::energy_model em = hw::make_energy_model(cfg);
+    const hw::mapping_result ref = hw::map_layer_reference(cfg, l, em);
+    const hw::mapping_result got = bt::map_layer(cfg, l, em, ws, &st, opt);
+    INFO(l << " on " << cfg);
+    CHECK(got == ref);  // every field: tiling, order, scheme, cycles, energies, bit counts
+    mapped += ref.ok();
+  }
+  CHECK(mapped > cases / 2);  // most random cases fit (the property is not vacuous)
+  return st;
+}
+
+}  // namespace
+
+TEST_CASE("the spec's hand-computed 3x3 conv: 441 compute + 533 stall = 974 cycles") {
+  const hw::layer l{.name = "spec", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1,
+                    .iprec = 8, .wprec = 8};
+  const hw::accel_config cfg = hw::reference_config();
+  const hw::mapping_result r = bt::map_layer(cfg, l);
+  REQUIRE(r.ok());
+  CHECK(r.value().compute_cycles == 441);
+  CHECK(r.value().stall_cycles == 533);
+  CHECK(r.value().total_cycles == 974);
+  CHECK(r == hw::map_layer_reference(cfg, l));
+}
+
+TEST_CASE("BatchTile equals the reference on 500 random layers and configurations") {
+  const bt::map_stats st = compare_random(101, 500, {});
+  CHECK(st.layers == 500);
+  CHECK(st.pairs_scored < st.pairs_exhaustive);
+}
+
+TEST_CASE("each cut alone keeps the reference's answer") {
+  SUBCASE("order classes only") { compare_random(202, 80, {.collapse_orders = true, .prune = false}); }
+  SUBCASE("pruning only") { compare_random(303, 80, {.collapse_orders = false, .prune = true}); }
+  SUBCASE("neither: the vectorised scorer over all 120 orders") {
+    const auto st = compare_random(404, 60, {.collapse_orders = false, .prune = false});
+    CHECK(st.pairs_scored == st.pairs_exhaustive);
+  }
+}
+
+TEST_CASE("ResNet-sized layers: equal results, and pruning skips most pairs") {
+  const hw::accel_config cfg = hw::reference_config();
+  const hw::energy_model em = hw::make_energy_model(cfg);
+  bt::map_workspace ws;
+  for (int pp : {0, 1, 2, 3, 4}) {
+    const int ip[] = {8, 4, 2, 4, 8}, wp[] = {8, 4, 2, 2, 2};
+    for (const hw::layer& base :
+         {hw::layer{.name = "conv1", .K = 7, .O = 112, .S = 2, .IC = 3, .OC = 64, .B = 1, .im2col = true},
+          hw::layer{.name = "l1", .K = 3, .O = 56, .S = 1, .IC = 64, .OC = 64, .B = 1},
+          hw::layer{.name = "l4", .K = 3, .O = 7, .S = 1, .IC = 512, .OC = 512, .B = 16},
+          hw::layer{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 512, .OC = 1000, .B = 1}}) {
+      hw::layer l = base;
+      l.iprec = ip[pp];
+      l.wprec = wp[pp];
+      bt::map_stats st;
+      const auto got = bt::map_layer(cfg, l, em, ws, &st);
+      CHECK(got == hw::map_layer_reference(cfg, l, em));
+      CHECK(st.pairs_scored * 10 < st.pairs_exhaustive);
+    }
+  }
+}
+
+TEST_CASE("errors are the reference's: no fit, malformed layer, too large") {
+  const hw::accel_config tiny{.N = 16, .M = 32, .wbuf_bytes = 64, .ibuf_bytes = 64,
+                              .obuf_bytes = 64, .if_width = 64};
+  const hw::layer l{.name = "conv", .K = 3, .O = 8, .S = 1, .IC = 16, .OC = 64, .B = 1};
+  const hw::energy_model em = hw::make_energy_model(tiny);
+  bt::map_workspace ws;
+  const auto r = bt::map_layer(tiny, l, em, ws);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r == hw::map_layer_reference(tiny, l, em));
+  CHECK(r.error().layer == "conv");
+
+  hw::layer bad = l;
+  bad.wprec = 9;
+  CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), bad), jaq::config_error);
+  hw::layer huge{.name = "huge", .K = 7, .O = 1 << 20, .S = 1, .IC = 1 << 20, .OC = 1 << 20,
+                 .B = 1 << 20};
+  CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), huge), jaq::hardware_error);
+}
+
+TEST_CASE("a layer too large for exact doubles falls back to the 64-bit reference") {
+  const hw::accel_config cfg = hw::reference_config();
+  const hw::layer big{.name = "big", .K = 3, .O = 1024, .S = 1, .IC = 1024, .OC = 1024, .B = 1};
+  const hw::energy_model em = hw::make_energy_model(cfg);
+  bt::map_workspace ws;
+  bt::map_stats st;
+  const auto r = bt::map_layer(cfg, big, em, ws, &st);
+  CHECK(st.scalar_layers == 1);
+  CHECK(r == hw::map_layer_reference(cfg, big, em));
+}
+
+TEST_CASE("grouped and depthwise layers are searched per group, as the reference does") {
+  const hw::accel_config cfg = hw::reference_config();
+  for (std::int64_t groups : {2, 8, 96}) {
+    const hw::layer l{.name = "dw", .K = 3, .O = 16, .S = 1, .IC = 96, .OC = 96, .B = 1,
+                      .iprec = 4, .wprec = 4, .groups = groups};
+    const auto r = bt::map_layer(cfg, l);
+    REQUIRE(r.ok());
+    CHECK(r.value().groups == groups);
+    CHECK(r == hw::map_layer_reference(cfg, l));
+  }
+}
