@@ -46,6 +46,12 @@ TORCH_RECIPE=(--optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --sche
 
 MACHINE="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) cores, $(uname -sr)"
 echo "== machine: $MACHINE"
+# Two threads on two cores: any other load distorts both sides (PyTorch's OpenMP threads spin-wait
+# and slow down by 10x or more when a core is taken), so measure on an otherwise idle machine.
+LOAD=$(cut -d' ' -f1 /proc/loadavg)
+if awk -v l="$LOAD" 'BEGIN { exit !(l > 0.5) }'; then
+  echo "== WARNING: load average $LOAD before the run; the timings will not be representative" >&2
+fi
 
 if [[ $TORCH_ONLY == 0 ]]; then
   echo "== building jaq: ${BAZEL[*]} build ${FLAGS[*]} //examples:train"
