@@ -81,7 +81,7 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
                       std::to_string(channels) + " channel(s) of input " + xs.str());
   detail::check_steps(step.value(), spec.name, "lsq step");
   const std::int64_t n = xs.numel(), inner = n / channels;
-  const float g = lsq_grad_scale(spec.grad_count(xs), r.q_p);
+  const double g = lsq_grad_scale(spec.grad_count(xs), r.q_p);
   tensor<T> y(xs);
   {
     const T* xv = x.value().data();

@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <ostream>
 #include <span>
+#include <string>
 
 #include "jaq/config.hpp"
 
@@ -41,11 +42,12 @@ struct conv_geometry {
   int kernel = 1;
   int stride = 1;
   int padding = 0;
+  int groups = 1;  ///< input channels split into `groups` slices (depthwise: groups = C = O)
 
   int out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
   int out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
   /// Terms per output: the reduction length K.
-  std::int64_t reduction() const { return std::int64_t(in_channels) * kernel * kernel; }
+  std::int64_t reduction() const { return std::int64_t(in_channels / groups) * kernel * kernel; }
   std::int64_t input_size() const { return std::int64_t(batch) * in_channels * height * width; }
   std::int64_t weight_size() const { return std::int64_t(out_channels) * reduction(); }
   std::int64_t output_size() const {
@@ -55,7 +57,8 @@ struct conv_geometry {
   friend std::ostream& operator<<(std::ostream& os, const conv_geometry& g) {
     return os << "conv(N=" << g.batch << ", C=" << g.in_channels << ", H=" << g.height
               << ", W=" << g.width << " -> O=" << g.out_channels << ", k=" << g.kernel
-              << ", stride=" << g.stride << ", pad=" << g.padding << ")";
+              << ", stride=" << g.stride << ", pad=" << g.padding
+              << (g.groups > 1 ? ", groups=" + std::to_string(g.groups) : std::string()) << ")";
   }
 };
 
@@ -68,9 +71,12 @@ constexpr std::int64_t exact_reduction_limit(int q_a, int q_w) {
 
 /// The one rescale both the integer and the fake-quant forward use: (acc * s_a) * s_w in float.
 /// Exact conversion of acc requires |acc| <= 2^24, which the reduction limit guarantees.
-JAQ_HOST_DEVICE inline float rescale(float acc, float s_a, float s_w) { return (acc * s_a) * s_w; }
+template <class T>
+JAQ_HOST_DEVICE inline T rescale(T acc, T s_a, T s_w) {
+  return (acc * s_a) * s_w;
+}
 
-/// Integer convolution: act (N, C, H, W) codes of type A (int8 or uint8), w (O, C, k, k) int8
+/// Integer convolution: act (N, C, H, W) codes of type A (int8 or uint8), w (O, C/groups, k, k) int8
 /// codes, acc (N, O, Ho, Wo) int32. Zero padding (code 0 is the value 0 on every jaq grid whose
 /// integer path exists: LSQ and PACT have no zero point).
 template <class A>
@@ -80,12 +86,14 @@ void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<cons
   JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
   const int ho = g.out_height(), wo = g.out_width();
+  const int cg = g.in_channels / g.groups, og = g.out_channels / g.groups;
   for (int n = 0; n < g.batch; ++n)
     for (int o = 0; o < g.out_channels; ++o)
       for (int y = 0; y < ho; ++y)
         for (int x = 0; x < wo; ++x) {
           std::int32_t sum = 0;
-          for (int c = 0; c < g.in_channels; ++c)
+          const int c0 = (o / og) * cg;
+          for (int c = c0; c < c0 + cg; ++c)
             for (int ky = 0; ky < g.kernel; ++ky)
               for (int kx = 0; kx < g.kernel; ++kx) {
                 const int iy = y * g.stride - g.padding + ky, ix = x * g.stride - g.padding + kx;
@@ -93,7 +101,7 @@ void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<cons
                 const std::int32_t a =
                     act[((std::size_t(n) * g.in_channels + c) * g.height + iy) * g.width + ix];
                 const std::int32_t b =
-                    w[((std::size_t(o) * g.in_channels + c) * g.kernel + ky) * g.kernel + kx];
+                    w[((std::size_t(o) * cg + (c - c0)) * g.kernel + ky) * g.kernel + kx];
                 sum += a * b;
               }
           acc[((std::size_t(n) * g.out_channels + o) * ho + y) * wo + x] = sum;
@@ -130,7 +138,7 @@ void rescale_output(std::span<const Acc> acc, int batch, int channels, float s_a
       const float b = bias.empty() ? 0.0f : bias[std::size_t(o)];
       const std::size_t base = (std::size_t(n) * channels + o) * spatial;
       for (std::size_t i = 0; i < spatial; ++i) {
-        const float r = rescale(static_cast<float>(acc[base + i]), s_a, sw);
+        const float r = rescale<float>(static_cast<float>(acc[base + i]), s_a, sw);
         out[base + i] = bias.empty() ? r : r + b;
       }
     }

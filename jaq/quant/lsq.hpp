@@ -75,9 +75,9 @@ enum class lsq_count {
 };
 
 /// g = 1 / sqrt(n * q_p); a grid with q_p = 0 (signed 1-bit) uses q_p = 1.
-JAQ_HOST_DEVICE inline float lsq_grad_scale(std::int64_t n, int q_p) {
+JAQ_HOST_DEVICE inline double lsq_grad_scale(std::int64_t n, int q_p) {
   const double qp = q_p > 0 ? double(q_p) : 1.0;
-  return float(1.0 / std::sqrt(double(n) * qp));
+  return 1.0 / std::sqrt(double(n) * qp);
 }
 
 /// N for an activation tensor of `numel` elements holding `batch` examples.
