@@ -38,9 +38,11 @@ inline constexpr double exact_limit = 4503599627370496.0;
 /// Fills `cb` with every tiling of the (one-group) layer `p` that passes the capacity filter.
 /// Returns the number of candidates visited before the filter. Preconditions: p from
 /// hw::make_params of a validated layer's group (hw::group_layer).
+/// With `group_by_key` false the batch is sorted by lower bound alone (for scoring every
+/// candidate under every order, where the key does not matter).
 template <hw::dataflow Flow>
 std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model& em,
-                              candidate_batch& cb) {
+                              candidate_batch& cb, bool group_by_key = true) {
   cb.clear();
   batch_constants& k = cb.k;
   k.cap_w = static_cast<double>(p.cap_w);
@@ -96,8 +98,8 @@ std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model&
             cb.exact = false;
           items.push_back(it);
         }
-  std::sort(items.begin(), items.end(), [](const item& a, const item& b) {
-    if (a.key != b.key) return a.key < b.key;
+  std::sort(items.begin(), items.end(), [group_by_key](const item& a, const item& b) {
+    if (group_by_key && a.key != b.key) return a.key < b.key;
     if (a.lower != b.lower) return a.lower < b.lower;
     return a.nest < b.nest;
   });

@@ -118,7 +118,7 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
   hw::check_exact_range(p, l.name);
 
   candidate_batch& cb = ws.cb;
-  build_candidates<Flow>(p, em, cb);
+  build_candidates<Flow>(p, em, cb, /*group_by_key=*/opt.collapse_orders);
   const std::size_t n = cb.size();
   JAQ_ASSERT(n > 0);  // the first candidate fits (no_fit_error)
   st.candidates = static_cast<std::int64_t>(n);
@@ -147,7 +147,8 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
   groups.clear();
   for (std::size_t i = 0; i < n;) {
     std::size_t j = i + 1;
-    while (j < n && cb.key[j] == cb.key[i]) ++j;
+    // Without the order classes every candidate is scored under all 120 orders: one group.
+    while (j < n && (cb.key[j] == cb.key[i] || !opt.collapse_orders)) ++j;
     groups.push_back({i, j});
     i = j;
   }
