@@ -30,7 +30,8 @@ inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& file
   constexpr auto rec = static_cast<std::size_t>(cifar10_record_bytes);
   for (const auto& path : files) {
     const std::string file = path.string();
-    const auto b = detail::read_all(path).bytes;
+    const auto file_data = detail::read_all(path);
+    const auto b = file_data.bytes();
     if (b.empty() || b.size() % rec != 0) {
       throw data_error(file, "size " + std::to_string(b.size()) +
                                  " bytes is not a positive multiple of the CIFAR-10 record size " +
@@ -48,7 +49,7 @@ inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& file
       }
       ds.labels[first + i] = r[0];
       float* dst = ds.images.data() + (first + i) * (rec - 1);
-      for (std::size_t k = 0; k < rec - 1; ++k) dst[k] = static_cast<float>(r[1 + k]) / 255.0f;
+      detail::bytes_to_unit_float(r + 1, rec - 1, dst);
     }
   }
   return ds;

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,7 @@ struct idx_header {
 };
 
 /// Checks the magic number and that the byte count matches the header exactly.
-inline idx_header parse_idx(const std::string& file, const std::vector<std::uint8_t>& b,
+inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_t> b,
                             std::uint32_t magic, const char* what) {
   const int ndims = static_cast<int>(magic & 0xffu);
   const std::size_t header_bytes = 4 + 4 * static_cast<std::size_t>(ndims);
@@ -106,7 +107,7 @@ inline dataset load_idx(const std::filesystem::path& images_file,
                         const std::filesystem::path& labels_file, const idx_spec& spec = {}) {
   const std::string ifile = images_file.string(), lfile = labels_file.string();
   const auto ib = detail::read_all(images_file);
-  const auto ih = detail::parse_idx(ifile, ib.bytes, idx_images_magic, "images");
+  const auto ih = detail::parse_idx(ifile, ib.bytes(), idx_images_magic, "images");
   const std::int64_t n = ih.dims[0], rows = ih.dims[1], cols = ih.dims[2];
   if ((spec.rows != 0 && rows != spec.rows) || (spec.cols != 0 && cols != spec.cols)) {
     throw data_error(ifile, "wrong image size: expected " + std::to_string(spec.rows) + "x" +
@@ -114,7 +115,7 @@ inline dataset load_idx(const std::filesystem::path& images_file,
                                 "x" + std::to_string(cols));
   }
   const auto lb = detail::read_all(labels_file);
-  const auto lh = detail::parse_idx(lfile, lb.bytes, idx_labels_magic, "labels");
+  const auto lh = detail::parse_idx(lfile, lb.bytes(), idx_labels_magic, "labels");
   if (lh.dims[0] != n) {
     throw data_error(lfile, "label count does not match: expected " + std::to_string(n) +
                                 " labels (the image count of " + ifile + "), found " +
@@ -126,7 +127,7 @@ inline dataset load_idx(const std::filesystem::path& images_file,
   ds.shape = {.channels = 1, .height = rows, .width = cols};
   ds.num_classes = spec.num_classes;
   ds.labels.resize(static_cast<std::size_t>(n));
-  const std::uint8_t* lab = lb.bytes.data() + lh.data_offset;
+  const std::uint8_t* lab = lb.data.get() + lh.data_offset;
   for (std::int64_t i = 0; i < n; ++i) {
     if (lab[i] >= spec.num_classes) {
       throw data_error(lfile, "label " + std::to_string(i) + " out of range: expected 0.." +
@@ -137,9 +138,8 @@ inline dataset load_idx(const std::filesystem::path& images_file,
   }
   const std::size_t total = static_cast<std::size_t>(n * rows * cols);
   ds.images.resize(total);
-  const std::uint8_t* px = ib.bytes.data() + ih.data_offset;
-  float* dst = ds.images.data();
-  for (std::size_t i = 0; i < total; ++i) dst[i] = static_cast<float>(px[i]) / 255.0f;
+  const std::uint8_t* px = ib.data.get() + ih.data_offset;
+  detail::bytes_to_unit_float(px, total, ds.images.data());
   return ds;
 }
 

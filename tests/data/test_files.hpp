@@ -65,6 +65,13 @@ inline void write_gz(const std::filesystem::path& p, const std::vector<std::uint
   gzclose(f);
 }
 
+/// Appends a second gzip member (gzip readers concatenate members).
+inline void append_gz_member(const std::filesystem::path& p, const std::vector<std::uint8_t>& b) {
+  gzFile f = gzopen(p.string().c_str(), "ab");
+  if (!b.empty()) gzwrite(f, b.data(), static_cast<unsigned>(b.size()));
+  gzclose(f);
+}
+
 /// Cuts a file down to its first `keep` bytes.
 inline void truncate_to(const std::filesystem::path& p, std::uintmax_t keep) {
   std::filesystem::resize_file(p, keep);
