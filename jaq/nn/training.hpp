@@ -1,0 +1,91 @@
+// jaq/nn/training.hpp: one training step and an evaluation pass, shared by //examples:train,
+// the tests and the benchmarks.
+//
+//   jaq::tape<float> tp({.threads = 2});
+//   auto r = jaq::nn::train_step(*model, opt, tp, batch, step);   // r.loss, r.correct
+//   double acc = jaq::nn::evaluate(*model, data.test, {.batch_size = 500, .threads = 2});
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <sstream>
+#include <string>
+
+#include "jaq/autograd/ops/cross_entropy.hpp"
+#include "jaq/autograd/ops/flatten.hpp"
+#include "jaq/core/error.hpp"
+#include "jaq/data/batch_iterator.hpp"
+#include "jaq/data/dataset.hpp"
+#include "jaq/nn/model.hpp"
+
+namespace jaq::nn {
+
+struct step_result {
+  double loss = 0.0;
+  std::int64_t correct = 0;  ///< arg-max hits in this batch
+  std::int64_t count = 0;    ///< images in this batch
+};
+
+/// A batch's images (B, C, H, W) as a channel-major tensor (C, B, H, W).
+template <scalar T>
+tensor<T> batch_tensor(const data::batch& b) {
+  const auto& s = b.shape;
+  tensor<T> nchw(jaq::shape{b.size(), s.channels, s.height, s.width});
+  std::copy(b.images.begin(), b.images.end(), nchw.data());
+  if (s.channels == 1) {
+    nchw.reshape(jaq::shape{1, b.size(), s.height, s.width});  // same bytes
+    return nchw;
+  }
+  return to_channel_major(nchw);
+}
+
+/// Forward, backward and one optimizer step on `b`. `step` only names the step in errors: a
+/// non-finite loss is a jaq::model_error ("loss is nan at step 17"), never skipped.
+template <scalar T, class Optimizer>
+step_result train_step(model<T>& m, Optimizer& opt, tape<T>& tp, const data::batch& b, std::int64_t step) {
+  tp.clear();
+  tp.set_grad_enabled(true);
+  m.set_training(true);
+  opt.zero_grad();
+  var<T> logits = m.forward(tp, tp.constant(batch_tensor<T>(b)));
+  const std::span<const std::int32_t> labels(b.labels);
+  var<T> loss = cross_entropy(tp, logits, labels);
+  step_result r{.loss = static_cast<double>(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
+  if (!std::isfinite(r.loss)) {
+    std::ostringstream os;
+    os << "training diverged: loss is " << r.loss << " at step " << step << " (try a smaller --lr)";
+    throw model_error(os.str());
+  }
+  tp.backward(loss);
+  opt.step();
+  tp.clear();
+  return r;
+}
+
+struct eval_options {
+  std::int64_t batch_size = 500;
+  int threads = 1;
+};
+
+/// Accuracy of `m` (evaluation mode, running BatchNorm statistics) on `ds`; restores the mode.
+template <scalar T>
+double evaluate(model<T>& m, const data::dataset& ds, eval_options o = {}) {
+  const bool was = m.training();
+  m.set_training(false);
+  tape<T> tp({.threads = o.threads});
+  tp.set_grad_enabled(false);
+  data::batch_iterator it(ds, {.batch_size = o.batch_size});
+  data::batch b;
+  std::int64_t correct = 0;
+  while (it.next(b)) {
+    tp.clear();
+    var<T> logits = m.forward(tp, tp.constant(batch_tensor<T>(b)));
+    correct += count_correct(logits.value(), std::span<const std::int32_t>(b.labels));
+  }
+  m.set_training(was);
+  return static_cast<double>(correct) / static_cast<double>(ds.size());
+}
+
+}  // namespace jaq::nn
