@@ -17,7 +17,8 @@ Modes:
         (one set for weights, one for activations): w~ = sum_b softmax(a_w)_b Q_b(w),
         x~ = sum_b softmax(a_x)_b Q_b(x), y = conv(x~, w~). Autograd keeps every candidate's
         tensors for backward, which is what makes it memory-hungry.
-The fc layer stays fp32 in every mode (as in jaq). Input: 1x28x28 (Fashion-MNIST's shape),
+The classifier fc is quantized like the convs (in jaq it is a weighted layer, a quantization
+site, too); --fp32-fc leaves it in fp32. Input: 1x28x28 (Fashion-MNIST's shape),
 random normal data with random labels (timing and memory do not depend on the values).
 
 Each configuration runs in a fresh subprocess (so peak RSS is its own) and prints one line:
@@ -43,9 +44,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 BITS = (2, 3, 4, 8)
-# mbconv-small: stem conv3x3(1->16), then inverted residual blocks (expand t, out channels,
-# stride), a 1x1 head conv to 128, global average pool, fc(128->10). ReLU6 as in MobileNetV2.
-MBCONV_SMALL = dict(stem=16, blocks=[(1, 16, 1), (4, 24, 2), (4, 24, 1), (4, 32, 2), (4, 32, 1)], head=128)
+# mbconv-small, as jaq/nn/mbconv_small.hpp's defaults: stem conv3x3(1->16)-BN-ReLU6, inverted
+# residual blocks (kernel, expansion, stride, out channels), head conv1x1(->128)-BN-ReLU6, global
+# average pool, fc(128->10).
+MBCONV_SMALL = dict(stem=16, blocks=[(3, 1, 1, 16), (3, 4, 2, 24), (3, 4, 1, 24), (5, 4, 2, 40), (3, 4, 1, 40)],
+                    head=128)
 
 
 def rss_mb():
@@ -102,7 +105,7 @@ class QConv(nn.Conv2d):
 
     def __init__(self, cin, cout, k, stride, padding, groups, mode, signed_input):
         super().__init__(cin, cout, k, stride=stride, padding=padding, groups=groups, bias=False)
-        nn.init.kaiming_normal_(self.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")  # as jaq: N(0, 2/fan_in)
         if mode == "lsq4":
             self.qw, self.qx = LSQ(4, True), LSQ(4, signed_input)
         elif mode == "csq":
@@ -114,6 +117,23 @@ class QConv(nn.Conv2d):
         if self.qw is None:
             return super().forward(x)
         return self._conv_forward(self.qx(x), self.qw(self.weight), None)
+
+
+class QLinear(nn.Linear):
+    """The classifier, quantized like a conv (it is a weighted layer, a site, in jaq) unless fp32_fc."""
+
+    def __init__(self, cin, cout, mode):
+        super().__init__(cin, cout)
+        self.qw = self.qx = None
+        if mode == "lsq4":
+            self.qw, self.qx = LSQ(4, True), LSQ(4, False)
+        elif mode == "csq":
+            self.qw, self.qx = MixedQ(True), MixedQ(False)
+
+    def forward(self, x):
+        if self.qw is None:
+            return super().forward(x)
+        return F.linear(self.qx(x), self.qw(self.weight), self.bias)
 
 
 # ---- models ----------------------------------------------------------------------------------
@@ -131,7 +151,7 @@ class SmallCNN(nn.Module):
         self.features = nn.Sequential(conv_bn_act(1, 16, 3, 1, 1, mode, True, nn.ReLU),
                                       conv_bn_act(16, 32, 3, 2, 1, mode, False, nn.ReLU),
                                       conv_bn_act(32, 64, 3, 2, 1, mode, False, nn.ReLU))
-        self.fc = nn.Linear(64, 10)
+        self.fc = QLinear(64, 10, FC_MODE(mode))
 
     def forward(self, x):
         return self.fc(self.features(x).mean(dim=(2, 3)))
@@ -140,14 +160,14 @@ class SmallCNN(nn.Module):
 class InvertedResidual(nn.Module):
     """expand 1x1 (if t > 1) - depthwise 3x3 (stride) - project 1x1 (linear); residual if shapes match."""
 
-    def __init__(self, cin, cout, t, stride, mode, signed_input):
+    def __init__(self, cin, cout, k, t, stride, mode, signed_input):
         super().__init__()
         hidden = cin * t
         layers = []
         if t != 1:
             layers.append(conv_bn_act(cin, hidden, 1, 1, 1, mode, signed_input, nn.ReLU6))
             signed_input = False
-        layers.append(conv_bn_act(hidden, hidden, 3, stride, hidden, mode, signed_input, nn.ReLU6))
+        layers.append(conv_bn_act(hidden, hidden, k, stride, hidden, mode, signed_input, nn.ReLU6))
         layers.append(conv_bn_act(hidden, cout, 1, 1, 1, mode, False, None))
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and cin == cout
@@ -162,18 +182,23 @@ class MBConvSmall(nn.Module):
         super().__init__()
         layers = [conv_bn_act(1, cfg["stem"], 3, 1, 1, mode, True, nn.ReLU6)]
         cin, signed = cfg["stem"], False
-        for t, cout, stride in cfg["blocks"]:
-            layers.append(InvertedResidual(cin, cout, t, stride, mode, signed))
+        for k, t, stride, cout in cfg["blocks"]:
+            layers.append(InvertedResidual(cin, cout, k, t, stride, mode, signed))
             cin, signed = cout, True  # a block's output is linear (signed)
         layers.append(conv_bn_act(cin, cfg["head"], 1, 1, 1, mode, signed, nn.ReLU6))
         self.features = nn.Sequential(*layers)
-        self.fc = nn.Linear(cfg["head"], 10)
+        self.fc = QLinear(cfg["head"], 10, FC_MODE(mode))
 
     def forward(self, x):
         return self.fc(self.features(x).mean(dim=(2, 3)))
 
 
 MODELS = {"small-cnn": SmallCNN, "mbconv-small": MBConvSmall}
+FP32_FC = False  # set by --fp32-fc
+
+
+def FC_MODE(mode):
+    return "fp32" if FP32_FC else mode
 MODES = ("fp32", "lsq4", "csq")
 
 
@@ -213,7 +238,7 @@ def smoke_checks(model, mode, losses):
             problems.append(f"{name}: no usable gradient")
     n_q = sum(1 for n, _ in model.named_parameters() if n.endswith("step"))
     expected = {"fp32": 0, "lsq4": 2, "csq": 2 * len(BITS)}[mode]
-    n_conv = sum(1 for m in model.modules() if isinstance(m, QConv))
+    n_conv = sum(1 for m in model.modules() if isinstance(m, (QConv, QLinear)) and (m.qw is not None or mode == "fp32"))
     if n_q != expected * n_conv:
         problems.append(f"expected {expected * n_conv} LSQ steps for {n_conv} convs, found {n_q}")
     return problems
@@ -229,8 +254,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--smoke", action="store_true", help="batch 8, 2 steps each, with checks")
+    ap.add_argument("--fp32-fc", action="store_true", help="leave the classifier unquantized")
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "BATCH"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    global FP32_FC
+    FP32_FC = a.fp32_fc
 
     if a.one:  # the child: one configuration
         model_name, mode, batch = a.one[0], a.one[1], int(a.one[2])
@@ -263,6 +291,8 @@ def main():
                        "--warmup", str(warmup), "--threads", str(a.threads), "--seed", str(a.seed)]
                 if a.smoke:
                     cmd.append("--smoke")
+                if a.fp32_fc:
+                    cmd.append("--fp32-fc")
                 r = subprocess.run(cmd, capture_output=True, text=True)
                 sys.stdout.write(r.stdout)
                 sys.stdout.flush()

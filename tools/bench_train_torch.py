@@ -74,7 +74,7 @@ class SmallCNN(nn.Module):
         self.fc = nn.Linear(64, 10)
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")  # as jaq: N(0, 2/fan_in)
 
     def forward(self, x):
         x = self.features(x)
