@@ -106,6 +106,9 @@ def main():
     ap.add_argument("--nesterov", action="store_true")
     ap.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
                     help="cosine: per-step cosine decay from --lr to 0 over the run")
+    ap.add_argument("--lr-warmup", type=int, default=0, help="linear learning-rate warm-up steps")
+    ap.add_argument("--schedule-steps", type=int, default=0,
+                    help="steps the cosine spans (0: the whole run, after --max-steps)")
     ap.add_argument("--conv-bias", action="store_true", help="convolutions with a bias (default: none, BN follows)")
     ap.add_argument("--drop-last", action="store_true")
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: full run)")
@@ -126,6 +129,7 @@ def main():
     if args.max_steps:
         total = min(total, args.max_steps)
 
+    sched_total = args.schedule_steps or total
     model = SmallCNN(args.conv_bias)
     if args.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
@@ -133,10 +137,14 @@ def main():
     else:
         opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 
-    def lr_at(step):
+    def lr_at(step):  # jaq/optim/schedule.hpp's cosine_schedule, min_lr 0
         if args.schedule == "constant":
             return args.lr
-        return 0.5 * args.lr * (1.0 + math.cos(math.pi * step / total))
+        if step < args.lr_warmup:
+            return args.lr * (step + 1) / args.lr_warmup
+        span = max(1, sched_total - args.lr_warmup)
+        t = min(1.0, (step - args.lr_warmup) / span)
+        return 0.5 * args.lr * (1.0 + math.cos(math.pi * t))
 
     step_ms = []
     step = 0
