@@ -1,0 +1,378 @@
+// jaq/nas/mixed_conv.hpp: the convolution of a mixed-precision search layer, with CSQ.
+//
+// A search layer mixes its candidate bit-widths b (LSQ on activation and weight at b bits) with
+// weights p_b (Gumbel-softmax, jaq/nas/gumbel_softmax.hpp):  y = sum_b p_b conv(Qa_b(x), Qw_b(w)).
+// CSQ (channel-wise sparse quantization) quantizes only the selected input channels (the top-K%
+// by |gamma|, jaq/nas/channel_mask.hpp); unselected channels pass through in full precision:
+//     y = conv(x_U, sum_b p_b Qw_b(w)[:, U]) + sum_b p_b conv(Qa_b(x_S), Qw_b(w)[:, S])
+// Both terms are one convolution over a stacked input X~ = [x_U ; Qa_b1(x_S) ; Qa_b2(x_S) ...]
+// with the stacked weight W~ = [sum_b p_b Qw_b(w)[:, U] ; p_b1 Qw_b1(w)[:, S] ; ...]. Backward
+// needs X~ only: ONE full-precision copy of the unselected channels and one quantized copy of the
+// selected channels per active candidate, (|U| + |A| |S|) channels in all instead of |A| C, and
+// the im2col matrix is rebuilt in backward. With every channel selected this is the fused form of
+// the all-channel supernet; jaq::nas::naive_mixed_conv2d is the unfused composition (one
+// quantized conv per candidate, then the weighted sum) that frameworks run by default.
+// Only the candidates with p_b != 0 run (top-2 sampling leaves two).
+//
+//   auto p = jaq::nas::gumbel_mixture(tp, tp.param(beta), sample, tau);
+//   auto y = jaq::nas::mixed_conv2d(tp, x, tp.param(w), p, s_a, s_w, mask,
+//                                   {.conv = {.padding = 1}, .bits = {2, 3, 4, 8}, .name = "conv2"});
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "jaq/autograd/ops/conv2d.hpp"
+#include "jaq/autograd/tape.hpp"
+#include "jaq/nas/channel_mask.hpp"
+#include "jaq/nas/gumbel_softmax.hpp"
+#include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/detail/conv_kernels.hpp"
+#include "jaq/quant/lsq.hpp"
+#include "jaq/quant/qconv2d.hpp"
+
+namespace jaq::nas {
+
+/// A search layer's convolution and its candidates.
+struct mixed_conv_spec {
+  conv2d_options conv{};
+  std::vector<int> bits{2, 3, 4, 8};  ///< candidate widths, each 1..8
+  bool act_signed = false;            ///< activation grid (unsigned after ReLU)
+  quant::lsq_count count = quant::lsq_count::per_example;
+  std::string name = "search";
+
+  void validate() const {
+    if (bits.empty()) throw config_error(name, "bits", "no candidate bit-widths");
+    for (int b : bits) quant::all_bits::check(b, name);
+  }
+};
+
+/// p (B) = the Gumbel-softmax weights of `sample` as a var whose backward reaches beta.
+template <scalar T>
+var<T> gumbel_mixture(tape<T>& tp, var<T> beta, const gumbel_weights& sample, double tau) {
+  const std::int64_t nb = beta.shape().numel();
+  JAQ_ASSERT(std::size_t(nb) == sample.weights.size());
+  tensor<T> p(jaq::shape{nb});
+  for (std::int64_t b = 0; b < nb; ++b) p[b] = T(sample.weights[std::size_t(b)]);
+  return tp.record("gumbel_mixture", std::move(p), {beta}, [sample, tau, nb](backward_context<T>& ctx) {
+    if (!ctx.needs_grad(0)) return;
+    std::vector<double> gw(static_cast<std::size_t>(nb));
+    for (std::int64_t b = 0; b < nb; ++b) gw[std::size_t(b)] = double(ctx.grad_output()[b]);
+    const auto gb = gumbel_backward(sample, tau, gw);
+    auto& g = ctx.grad_input(0);
+    for (std::int64_t b = 0; b < nb; ++b) g[b] += T(gb[std::size_t(b)]);
+  });
+}
+
+namespace detail {
+
+// One channel of the stacked input: which input channel, and which candidate (-1: unquantized).
+struct stacked_channel {
+  std::int64_t source;
+  int candidate;
+};
+
+inline std::vector<stacked_channel> stack_channels(const channel_mask& m, const std::vector<int>& active) {
+  std::vector<stacked_channel> s;
+  for (int c : m.unselected) s.push_back({c, -1});
+  for (int b : active)
+    for (int c : m.selected) s.push_back({c, b});
+  return s;
+}
+
+}  // namespace detail
+
+/// x (C, N, H, W), w (Co, C/groups, k, k) with groups 1 or depthwise (groups = C = Co),
+/// p (B), s_a[b] (1), s_w[b] (Co): -> (Co, N, Ho, Wo).
+template <scalar T>
+var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
+                    const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec) {
+  spec.validate();
+  const std::int64_t nb = std::int64_t(spec.bits.size());
+  const jaq::detail::conv_geometry g0 = jaq::detail::conv_check(x.shape(), w.shape(), spec.conv);
+  const std::int64_t c = g0.c, co = w.shape()[0], groups = spec.conv.groups;
+  const bool depthwise = groups > 1;
+  if (depthwise && !(groups == c && groups == co))
+    throw model_error(spec.name + ": mixed_conv2d supports groups = 1 or depthwise, got groups " + std::to_string(groups));
+  if (p.shape().numel() != nb || std::int64_t(s_a.size()) != nb || std::int64_t(s_w.size()) != nb)
+    throw model_error(spec.name + ": need one mixture weight and one step pair per candidate (" + std::to_string(nb) + ")");
+  if (mask.channels() != c)
+    throw model_error(spec.name + ": channel mask has " + std::to_string(mask.channels()) + " channels, input has " + std::to_string(c));
+  for (std::int64_t b = 0; b < nb; ++b) {
+    if (s_a[b].shape().numel() != 1 || s_w[b].shape().numel() != co)
+      throw model_error(spec.name + ": steps of candidate " + std::to_string(spec.bits[b]) + " must be (1) and (" + std::to_string(co) + ")");
+    quant::detail::check_steps(s_a[b].value(), spec.name + ".input", "lsq step");
+    quant::detail::check_steps(s_w[b].value(), spec.name + ".weight", "lsq step");
+  }
+  std::vector<int> active;
+  for (std::int64_t b = 0; b < nb; ++b)
+    if (p.value()[b] != T(0)) active.push_back(int(b));
+  const auto stack = detail::stack_channels(mask, active);
+  const std::int64_t cs = std::int64_t(stack.size());
+  const std::int64_t plane = g0.n * g0.h * g0.w;  // one channel of x
+  const std::int64_t kk = g0.kh * g0.kw;
+  const std::int64_t cin_w = w.shape()[1];        // C (dense) or 1 (depthwise)
+  const auto ex = tp.exec();
+
+  // X~ (Cs, N, H, W)
+  tensor<T> xs(jaq::shape{cs, g0.n, g0.h, g0.w});
+  {
+    const T* xv = x.value().data();
+    parallel_for(ex, 0, cs, [&](std::int64_t j) {
+      const auto& sc = stack[std::size_t(j)];
+      const T* src = xv + sc.source * plane;
+      T* dst = xs.data() + j * plane;
+      if (sc.candidate < 0) {
+        std::copy(src, src + plane, dst);
+        return;
+      }
+      const T s = s_a[sc.candidate].value()[0];
+      quant::with_grid(spec.bits[std::size_t(sc.candidate)], spec.act_signed, spec.name, [&](auto grid) {
+        using G = decltype(grid);
+        for (std::int64_t i = 0; i < plane; ++i) dst[i] = quant::lsq_value(src[i], s, G::q_n, G::q_p);
+      });
+    });
+  }
+  // w_hat_b for the active candidates, and W~
+  auto weight_hats = [spec, co, active](const T* wv, std::int64_t nw, const std::vector<const T*>& sw) {
+    std::vector<std::vector<T>> hats(spec.bits.size());
+    for (int b : active) {
+      auto& h = hats[std::size_t(b)];
+      h.resize(std::size_t(nw));
+      const std::int64_t inner = nw / co;
+      quant::with_grid(spec.bits[std::size_t(b)], true, spec.name, [&](auto grid) {
+        using G = decltype(grid);
+        for (std::int64_t i = 0; i < nw; ++i) h[std::size_t(i)] = quant::lsq_value(wv[i], sw[std::size_t(b)][i / inner], G::q_n, G::q_p);
+      });
+    }
+    return hats;
+  };
+  // W~ layout: dense (Co, Cs, kh, kw); depthwise (Cs, 1, kh, kw)
+  auto build_wstack = [stack, active, co, cs, kk, cin_w, depthwise](const std::vector<std::vector<T>>& hats, const T* pv) {
+    std::vector<T> ws(static_cast<std::size_t>(depthwise ? cs * kk : co * cs * kk));
+    for (std::int64_t j = 0; j < cs; ++j) {
+      const auto& sc = stack[std::size_t(j)];
+      for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
+        const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
+        T* dst = ws.data() + (depthwise ? j * kk : (o * cs + j) * kk);
+        for (std::int64_t t = 0; t < kk; ++t) {
+          T v = 0;
+          if (sc.candidate < 0)
+            for (int b : active) v += pv[b] * hats[std::size_t(b)][std::size_t(src + t)];
+          else
+            v = pv[sc.candidate] * hats[std::size_t(sc.candidate)][std::size_t(src + t)];
+          dst[t] = v;
+        }
+      }
+    }
+    return ws;
+  };
+  std::vector<const T*> swp(static_cast<std::size_t>(nb));
+  for (std::int64_t b = 0; b < nb; ++b) swp[std::size_t(b)] = s_w[std::size_t(b)].value().data();
+  const std::int64_t nw = w.shape().numel();
+  const auto hats = weight_hats(w.value().data(), nw, swp);
+  const auto wstack = build_wstack(hats, p.value().data());
+
+  jaq::detail::conv_geometry gs = g0;
+  gs.c = cs;
+  tensor<T> y(jaq::shape{co, g0.n, g0.ho, g0.wo});
+  const std::int64_t oplane = g0.cols();
+  if (!depthwise) {
+    quant::detail::conv_forward(ex, gs, co, 1, xs.data(), wstack.data(), y.data());
+  } else {
+    std::vector<T> ys(static_cast<std::size_t>(cs * oplane));
+    quant::detail::conv_forward(ex, gs, cs, cs, xs.data(), wstack.data(), ys.data());
+    y.fill(T(0));
+    for (std::int64_t j = 0; j < cs; ++j) {
+      T* dst = y.data() + stack[std::size_t(j)].source * oplane;
+      const T* src = ys.data() + j * oplane;
+      for (std::int64_t i = 0; i < oplane; ++i) dst[i] += src[i];
+    }
+  }
+
+  std::vector<var<T>> inputs{x, w, p};
+  for (auto& v : s_a) inputs.push_back(v);
+  for (auto& v : s_w) inputs.push_back(v);
+  std::vector<tensor<T>> saved;
+  bool needs = false;
+  for (auto& v : inputs) needs = needs || v.requires_grad();
+  if (needs && tp.grad_enabled()) saved.push_back(std::move(xs));
+
+  // gradient scales: activation N per example over the selected slice (what the quantizer sees)
+  const std::int64_t per_example = std::int64_t(mask.selected.size()) * g0.h * g0.w;
+  const std::int64_t act_count = spec.count == quant::lsq_count::per_example ? per_example : per_example * g0.n;
+  std::vector<double> ga(static_cast<std::size_t>(nb)), gw(static_cast<std::size_t>(nb));
+  for (std::int64_t b = 0; b < nb; ++b) {
+    const auto ra = quant::qrange::of(spec.bits[std::size_t(b)], spec.act_signed, spec.name);
+    const auto rw = quant::qrange::of(spec.bits[std::size_t(b)], true, spec.name);
+    ga[std::size_t(b)] = quant::lsq_grad_scale(std::max<std::int64_t>(act_count, 1), ra.q_p);
+    gw[std::size_t(b)] = quant::lsq_grad_scale(nw / co, rw.q_p);
+  }
+
+  return tp.record(
+      "mixed_conv2d", std::move(y), inputs,
+      [=](backward_context<T>& ctx) {
+        const auto ex = ctx.exec();
+        const T* gy = ctx.grad_output().data();
+        const T* xv = ctx.input(0).data();
+        const T* wv = ctx.input(1).data();
+        const T* pv = ctx.input(2).data();
+        std::vector<const T*> swp2(static_cast<std::size_t>(nb));
+        for (std::int64_t b = 0; b < nb; ++b) swp2[std::size_t(b)] = ctx.input(3 + nb + b).data();
+        const auto hats2 = weight_hats(wv, nw, swp2);
+        const auto ws2 = build_wstack(hats2, pv);
+        const T* xs2 = ctx.saved(0).data();
+        // gradient w.r.t. the stacked output channels
+        std::vector<T> gys;
+        const T* gstack = gy;
+        if (depthwise) {
+          gys.resize(std::size_t(cs * oplane));
+          for (std::int64_t j = 0; j < cs; ++j)
+            std::copy(gy + stack[std::size_t(j)].source * oplane, gy + (stack[std::size_t(j)].source + 1) * oplane,
+                      gys.data() + j * oplane);
+          gstack = gys.data();
+        }
+        const std::int64_t co_s = depthwise ? cs : co, groups_s = depthwise ? cs : 1;
+        // W~ gradient -> p, w_hat_b -> w, s_w
+        bool need_w = ctx.needs_grad(1) || ctx.needs_grad(2);
+        for (std::int64_t b = 0; b < nb; ++b) need_w = need_w || ctx.needs_grad(3 + nb + b);
+        if (need_w) {
+          std::vector<T> gws(ws2.size());
+          quant::detail::conv_backward_weight(ex, gs, co_s, groups_s, xs2, gstack, gws.data());
+          std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
+          for (int b : active) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
+          std::vector<double> gp(static_cast<std::size_t>(nb), 0.0);
+          for (std::int64_t j = 0; j < cs; ++j) {
+            const auto& sc = stack[std::size_t(j)];
+            for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
+              const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
+              const T* gsrc = gws.data() + (depthwise ? j * kk : (o * cs + j) * kk);
+              for (std::int64_t t = 0; t < kk; ++t) {
+                const T gv = gsrc[t];
+                if (sc.candidate < 0) {
+                  for (int b : active) {
+                    ghat[std::size_t(b)][std::size_t(src + t)] += pv[b] * gv;
+                    gp[std::size_t(b)] += double(gv) * double(hats2[std::size_t(b)][std::size_t(src + t)]);
+                  }
+                } else {
+                  const int b = sc.candidate;
+                  ghat[std::size_t(b)][std::size_t(src + t)] += pv[b] * gv;
+                  gp[std::size_t(b)] += double(gv) * double(hats2[std::size_t(b)][std::size_t(src + t)]);
+                }
+              }
+            }
+          }
+          if (ctx.needs_grad(2)) {
+            auto& g = ctx.grad_input(2);
+            for (int b : active) g[b] += T(gp[std::size_t(b)]);
+          }
+          T* gwp = ctx.needs_grad(1) ? ctx.grad_input(1).data() : nullptr;
+          for (int b : active) {
+            const auto rw = quant::qrange::of(spec.bits[std::size_t(b)], true, spec.name);
+            T* gsw = ctx.needs_grad(3 + nb + b) ? ctx.grad_input(3 + nb + b).data() : nullptr;
+            quant::detail::lsq_chain(ex, rw, spec.name, wv, swp2[std::size_t(b)], nw, nw / co,
+                                     ghat[std::size_t(b)].data(), gwp, false, gsw, gw[std::size_t(b)]);
+          }
+        }
+        bool need_x = ctx.needs_grad(0);
+        for (std::int64_t b = 0; b < nb; ++b) need_x = need_x || ctx.needs_grad(3 + b);
+        if (need_x) {
+          std::vector<T> gxs(static_cast<std::size_t>(cs * plane));
+          quant::detail::conv_backward_input(ex, gs, co_s, groups_s, ws2.data(), gstack, gxs.data());
+          T* gx = ctx.needs_grad(0) ? ctx.grad_input(0).data() : nullptr;
+          std::vector<double> gsa(static_cast<std::size_t>(nb), 0.0);
+          // each stacked channel adds into its source channel: serial over j keeps the order fixed
+          for (std::int64_t j = 0; j < cs; ++j) {
+            const auto& sc = stack[std::size_t(j)];
+            const T* gj = gxs.data() + j * plane;
+            const T* xc = xv + sc.source * plane;
+            if (sc.candidate < 0) {
+              if (gx) for (std::int64_t i = 0; i < plane; ++i) gx[sc.source * plane + i] += gj[i];
+              continue;
+            }
+            const int b = sc.candidate;
+            const T s = ctx.input(3 + b)[0];
+            quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
+              using G = decltype(grid);
+              double acc = 0.0;
+              for (std::int64_t i = 0; i < plane; ++i) {
+                if (gx) gx[sc.source * plane + i] += gj[i] * quant::lsq_grad_input(xc[i], s, G::q_n, G::q_p);
+                acc += double(gj[i]) * double(quant::lsq_grad_step(xc[i], s, G::q_n, G::q_p));
+              }
+              gsa[std::size_t(b)] += acc;
+            });
+          }
+          for (int b : active)
+            if (ctx.needs_grad(3 + b)) ctx.grad_input(3 + b)[0] += T(gsa[std::size_t(b)] * ga[std::size_t(b)]);
+        }
+      },
+      std::move(saved));
+}
+
+/// sum_b p_b y_b over the candidates with p_b != 0 (the unfused supernet's mixing step). Saves
+/// nothing: backward reads the branch outputs, which the tape holds anyway.
+template <scalar T>
+var<T> weighted_mix(tape<T>& tp, const std::vector<var<T>>& ys, var<T> p) {
+  JAQ_ASSERT(!ys.empty() && p.shape().numel() == std::int64_t(ys.size()));
+  const std::int64_t n = ys[0].shape().numel();
+  tensor<T> y = tensor<T>::zeros(ys[0].shape());
+  for (std::size_t b = 0; b < ys.size(); ++b) {
+    const T pb = p.value()[std::int64_t(b)];
+    const T* src = ys[b].value().data();
+    for (std::int64_t i = 0; i < n; ++i) y[i] += pb * src[i];
+  }
+  std::vector<var<T>> inputs(ys);
+  inputs.push_back(p);
+  const std::size_t nb = ys.size();
+  return tp.record("weighted_mix", std::move(y), inputs, [nb, n](backward_context<T>& ctx) {
+    const T* gy = ctx.grad_output().data();
+    const T* pv = ctx.input(nb).data();
+    for (std::size_t b = 0; b < nb; ++b) {
+      if (ctx.needs_grad(b)) {
+        T* g = ctx.grad_input(b).data();
+        for (std::int64_t i = 0; i < n; ++i) g[i] += pv[b] * gy[i];
+      }
+      if (ctx.needs_grad(nb)) {
+        const T* yb = ctx.input(b).data();
+        double d = 0;
+        for (std::int64_t i = 0; i < n; ++i) d += double(gy[i]) * double(yb[i]);
+        ctx.grad_input(nb)[std::int64_t(b)] += T(d);
+      }
+    }
+  });
+}
+
+/// The unfused all-channel supernet: one qconv2d per candidate with p_b != 0, then weighted_mix.
+template <scalar T>
+var<T> naive_mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
+                          const std::vector<var<T>>& s_w, const mixed_conv_spec& spec) {
+  spec.validate();
+  std::vector<var<T>> ys;
+  std::vector<int> idx;
+  for (std::size_t b = 0; b < spec.bits.size(); ++b) {
+    if (p.value()[std::int64_t(b)] == T(0)) continue;
+    const int bits = spec.bits[b];
+    ys.push_back(quant::qconv2d(tp, x, w, s_a[b], s_w[b],
+                                {.conv = spec.conv,
+                                 .act = {.bits = bits, .is_signed = spec.act_signed, .count = spec.count,
+                                         .batch_axis = 1, .name = spec.name + ".input"},
+                                 .weight = {.bits = bits, .is_signed = true, .per_channel = true,
+                                            .name = spec.name + ".weight"}}));
+    idx.push_back(int(b));
+  }
+  if (idx.size() == spec.bits.size()) return weighted_mix(tp, ys, p);
+  // top-2: mix with the active entries of p (a gather keeps the gradient path to p)
+  tensor<T> pa_t(jaq::shape{std::int64_t(idx.size())});
+  for (std::size_t i = 0; i < idx.size(); ++i) pa_t[std::int64_t(i)] = p.value()[idx[i]];
+  auto pg = tp.record("gather", std::move(pa_t), {p}, [idx](backward_context<T>& ctx) {
+    if (!ctx.needs_grad(0)) return;
+    auto& g = ctx.grad_input(0);
+    for (std::size_t i = 0; i < idx.size(); ++i) g[idx[i]] += ctx.grad_output()[std::int64_t(i)];
+  });
+  return weighted_mix(tp, ys, pg);
+}
+
+}  // namespace jaq::nas
