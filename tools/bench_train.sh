@@ -7,6 +7,7 @@
 #   tools/bench_train.sh --max-steps 50    # quick look (accuracy then means nothing)
 #   tools/bench_train.sh --torch-only      # only the PyTorch half
 #   tools/bench_train.sh --self-test       # check the log parsing against fake lines
+#   tools/bench_train.sh --wait-idle 600   # first wait up to 600 s for a 1-minute load < 0.3
 #
 # Environment: BAZEL_STARTUP (e.g. "--output_base=/tmp/ob"), BAZEL_FLAGS (e.g. "--config=native"),
 # OUT (log directory, default runs/bench_train). The jaq binary is built with `bazel build -c opt`
@@ -14,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EPOCHS=1 BATCH=128 THREADS=2 SEED=1 MAX_STEPS=0 TORCH_ONLY=0
+EPOCHS=1 BATCH=128 THREADS=2 SEED=1 MAX_STEPS=0 TORCH_ONLY=0 WAIT_IDLE=0
 DATA_DIR=/usr/share/datasets/fashion-mnist
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -23,8 +24,9 @@ while [[ $# -gt 0 ]]; do
     --seed) SEED="$2"; shift 2 ;;
     --data-dir) DATA_DIR="$2"; shift 2 ;;
     --torch-only) TORCH_ONLY=1; shift ;;
+    --wait-idle) WAIT_IDLE="$2"; shift 2 ;;
     --self-test) exec /usr/bin/python3 tools/bench_table.py --self-test ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "bench_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -48,19 +50,29 @@ MACHINE="$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -1), $(nproc) c
 echo "== machine: $MACHINE"
 # Two threads on two cores: any other load distorts both sides (PyTorch's OpenMP threads spin-wait
 # and slow down by 10x or more when a core is taken), so measure on an otherwise idle machine.
-LOAD=$(cut -d' ' -f1 /proc/loadavg)
-if awk -v l="$LOAD" 'BEGIN { exit !(l > 0.5) }'; then
-  echo "== WARNING: load average $LOAD before the run; the timings will not be representative" >&2
-fi
+# check_load NAME: waits up to WAIT_IDLE seconds for a quiet machine, then records the load.
+check_load() {
+  local waited=0 load
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  while awk -v l="$load" 'BEGIN { exit !(l >= 0.3) }' && [[ $waited -lt $WAIT_IDLE ]]; do
+    sleep 10; waited=$((waited + 10)); load=$(cut -d' ' -f1 /proc/loadavg)
+  done
+  echo "$load" > "$OUT/$1.load"
+  if awk -v l="$load" 'BEGIN { exit !(l > 0.5) }'; then
+    echo "== WARNING: load average $load before the $1 run; its timings will not be representative" >&2
+  fi
+}
 
 if [[ $TORCH_ONLY == 0 ]]; then
   echo "== building jaq: ${BAZEL[*]} build ${FLAGS[*]} //examples:train"
   "${BAZEL[@]}" build "${FLAGS[@]}" //examples:train
   BIN="$("${BAZEL[@]}" info "${FLAGS[@]}" bazel-bin 2>/dev/null)/examples/train"
+  check_load jaq
   echo "== jaq: examples/train ${COMMON[*]}"
-  /usr/bin/time -v -o "$OUT/jaq.time" "$BIN" "${COMMON[@]}" 2>&1 | tee "$OUT/jaq.log"
+  /usr/bin/time -v -o "$OUT/jaq.time" "$BIN" "${COMMON[@]}" --out "$OUT/jaq_run" 2>&1 | tee "$OUT/jaq.log"
 fi
 
+check_load torch
 echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tools/bench_train_torch.py ${COMMON[*]} ${TORCH_RECIPE[*]}"
 /usr/bin/time -v -o "$OUT/torch.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" "${TORCH_RECIPE[@]}" 2>&1 \
   | tee "$OUT/torch.log"
@@ -72,6 +84,7 @@ fi
 
 echo
 /usr/bin/python3 tools/bench_table.py --jaq-log "$OUT/jaq.log" --jaq-time "$OUT/jaq.time" \
-  --torch-log "$OUT/torch.log" --torch-time "$OUT/torch.time" --machine "$MACHINE" \
+  --torch-log "$OUT/torch.log" --torch-time "$OUT/torch.time" \
+  --machine "$MACHINE; load average before jaq $(cat "$OUT/jaq.load"), before PyTorch $(cat "$OUT/torch.load")" \
   --command "tools/bench_train.sh${BAZEL_FLAGS:+ (BAZEL_FLAGS=$BAZEL_FLAGS)}$([[ $MAX_STEPS != 0 ]] && echo " --max-steps $MAX_STEPS")" \
   | tee "$OUT/table.md"
