@@ -3,8 +3,10 @@
 // Reads a layer list (a CSV, or a built-in network), an accelerator configuration (JSON, default
 // the reference N=16, M=32, 64/32/16 KiB, 192-bit DRAM, 500 MHz) and writes one CSV row per
 // layer: the best tiling and loop order with cycles, energies (17 significant digits) and bit
-// counts. `--check` also runs the exhaustive scalar reference and fails unless every field of
-// every row agrees with the engine used. The whole run's wall time goes to stderr.
+// counts. The search is BatchTile (jaq/batchtile: vectorised, pruned, parallel over layers);
+// `--engine reference` uses the exhaustive scalar reference (jaq/hw) instead. `--check` runs the
+// reference as well and fails unless every field of every row agrees. The whole run's wall time
+// goes to stderr.
 //
 //   bazel run //examples:map -- --layers L.csv [--accel A.json] [--out R.csv] [--threads T]
 //   bazel run //examples:map -- --network resnet18 --batch 16 --prec 4/4,8/2
@@ -22,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "jaq/batchtile/map_layers.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/parallel.hpp"
@@ -70,7 +73,7 @@ std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& 
 
 int main(int argc, char** argv) {
   CLI::App app{"Best BitFusion mapping of every layer (BitFusion cost model, exhaustive search)"};
-  std::string layers_csv, network, accel_json, out_path, engine = "reference", precs = "8/8";
+  std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8";
   std::string sram_csv, synth_csv;
   int threads = 0;
   std::int64_t batch = 1;
@@ -83,7 +86,8 @@ int main(int argc, char** argv) {
   app.add_option("--accel", accel_json, "accelerator JSON (default: the reference config)");
   app.add_option("--out", out_path, "output CSV (default: stdout)");
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--engine", engine, "mapping engine")->check(CLI::IsMember({"reference"}));
+  app.add_option("--engine", engine, "batchtile (default) or reference (exhaustive scalar)")
+      ->check(CLI::IsMember({"batchtile", "reference"}));
   app.add_option("--batch", batch, "batch size of --network layers")->check(CLI::PositiveNumber);
   app.add_option("--prec", precs, "precision pairs I/W of --network layers, comma-separated; "
                                   "with several, each layer is listed once per pair as name@I/W");
@@ -131,7 +135,10 @@ int main(int argc, char** argv) {
 
   std::vector<jaq::hw::mapping_result> results;
   try {
-    results = map_reference(cfg, layers, em, threads);
+    if (engine == "reference")
+      results = map_reference(cfg, layers, em, threads);
+    else
+      results = jaq::batchtile::map_layers(jaq::tbb_backend{threads}, cfg, layers, em);
   } catch (const jaq::error& e) {
     std::cerr << "map: " << e.what() << "\n";
     return 1;
