@@ -1,0 +1,252 @@
+// jaq/hwgen/generator.hpp: hardware generation: train the policy network to propose
+// accelerator configurations of low cost, scoring every proposal with BatchTile.
+//
+// Each iteration the policy (policy_mlp.hpp) gives one categorical distribution per parameter
+// of the search space; a batch of configurations is sampled from them (with the jaq::rng passed
+// in), each is scored on every layer of the network (objective.hpp: best mapping per layer by
+// BatchTile, summed latency and energy, area), and the policy moves toward lower cost by
+// REINFORCE with the batch's mean cost as baseline and its standard deviation as scale:
+//   d loss / d logits(head) = mean_i  (cost_i - mean) / std * (onehot(a_i) - softmax(head)),
+// the score-function estimate of d E[cost] / d logits (Adam then steps down it).
+// An infeasible configuration (over the area budget, or a layer that fits no tiling) is never
+// kept as the best and counts as `infeasible_cost` in the update. The best feasible
+// configuration seen is kept (strictly lower cost replaces it). Same seed, same result.
+//
+//   jaq::rng gen(1);
+//   jaq::hwgen::cost_evaluator ev(jaq::hw::networks::search_space_22(), {.area_budget_mm2 = 6});
+//   auto r = jaq::hwgen::generate(jaq::tbb_backend{}, jaq::hwgen::default_space(), ev, {}, gen);
+//   std::cout << r << "\n" << r.best_json().dump(2);
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <span>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "jaq/core/backend.hpp"
+#include "jaq/core/error.hpp"
+#include "jaq/core/rng.hpp"
+#include "jaq/hwgen/objective.hpp"
+#include "jaq/hwgen/policy_mlp.hpp"
+#include "jaq/hwgen/search_space.hpp"
+
+namespace jaq::hwgen {
+
+struct generator_options {
+  int iterations = 100;
+  int batch = 16;                // configurations sampled per iteration
+  double learning_rate = 0.01;   // Adam
+  int hidden = 32;               // policy MLP width
+  double infeasible_cost = 10.0; // cost given to infeasible samples in the update
+  double entropy_weight = 0.0;   // adds -entropy_weight * entropy to the loss (exploration)
+};
+
+/// One iteration's summary.
+struct iteration_log {
+  int iteration = 0;
+  double mean_cost = 0;   // over the batch, infeasible samples at infeasible_cost
+  double best_cost = 0;   // best feasible cost seen so far (inf if none)
+  int infeasible = 0;     // samples of this batch that were infeasible
+  double entropy = 0;     // summed entropy of the heads (nats)
+};
+
+struct generator_result {
+  config_score best;       // best feasible configuration seen (feasible == false if none)
+  choice best_choice;
+  config_score reference;  // the normalising configuration's figures
+  std::int64_t evaluated = 0, infeasible = 0;
+  std::vector<iteration_log> history;
+
+  /// The best configuration in the map tool's --accel format (loadable by hw::read_accel_json).
+  nlohmann::json accel_json() const {
+    const hw::accel_config& c = best.config;
+    return {{"N", c.N},
+            {"M", c.M},
+            {"wbuf_bytes", c.wbuf_bytes},
+            {"ibuf_bytes", c.ibuf_bytes},
+            {"obuf_bytes", c.obuf_bytes},
+            {"if_width", c.if_width},
+            {"frequency_hz", c.frequency_hz}};
+  }
+  /// The best configuration with its figures, relative figures and the search's counts.
+  nlohmann::json best_json() const {
+    return {{"accel", accel_json()},
+            {"feasible", best.feasible},
+            {"cost", best.feasible ? best.cost : -1.0},
+            {"latency_s", best.latency_s},
+            {"energy_nJ", best.energy_nJ},
+            {"area_mm2", best.area_mm2},
+            {"latency_vs_reference", best.latency_s / reference.latency_s},
+            {"energy_vs_reference", best.energy_nJ / reference.energy_nJ},
+            {"area_vs_reference", best.area_mm2 / reference.area_mm2},
+            {"evaluated", evaluated},
+            {"infeasible", infeasible},
+            {"iterations", static_cast<std::int64_t>(history.size())}};
+  }
+};
+
+inline std::ostream& operator<<(std::ostream& os, const iteration_log& l) {
+  return os << "iter " << l.iteration << ": mean cost " << l.mean_cost << ", best " << l.best_cost
+            << ", infeasible " << l.infeasible << ", entropy " << l.entropy;
+}
+inline std::ostream& operator<<(std::ostream& os, const generator_result& r) {
+  return os << "generator_result{best " << r.best << ", " << r.best_choice << ", evaluated "
+            << r.evaluated << " (" << r.infeasible << " infeasible), " << r.history.size()
+            << " iterations}";
+}
+
+/// Features of a network the policy is conditioned on (a constant input for one network):
+/// bias, log total MACs, layer count, depthwise fraction, mean log channels, mean log size.
+inline std::vector<double> network_features(const std::vector<hw::layer>& layers) {
+  double macs = 0, dw = 0, ch = 0, sz = 0;
+  for (const hw::layer& l : layers) {
+    macs += static_cast<double>(l.K * l.K * l.O * l.O * l.B) * static_cast<double>(l.IC / l.groups) *
+            static_cast<double>(l.OC);
+    dw += l.groups > 1;
+    ch += std::log2(static_cast<double>(l.IC + l.OC));
+    sz += std::log2(static_cast<double>(l.O));
+  }
+  const double n = static_cast<double>(layers.empty() ? 1 : layers.size());
+  return {1.0, std::log2(1.0 + macs) / 40.0, std::log2(n) / 8.0, dw / n, ch / n / 12.0,
+          sz / n / 8.0};
+}
+
+/// Runs the search. Throws config_error for a malformed space or options.
+template <class B>
+  requires host_backend<B>
+generator_result generate(B backend, const search_space& space, const cost_evaluator& eval,
+                          const generator_options& opt, rng& gen,
+                          std::ostream* log = nullptr) {
+  validate(space);
+  if (opt.iterations < 1) throw config_error("generator_options", "iterations", "must be >= 1");
+  if (opt.batch < 2) throw config_error("generator_options", "batch", "must be >= 2");
+  if (!(opt.learning_rate > 0))
+    throw config_error("generator_options", "learning_rate", "must be positive");
+  const auto sizes = space.sizes();
+  std::vector<int> heads(sizes.begin(), sizes.end());
+  const std::vector<double> x = network_features(eval.layers());
+  policy_mlp net({.inputs = static_cast<int>(x.size()), .hidden = opt.hidden, .heads = heads}, gen);
+  const std::size_t L = net.outputs();
+
+  generator_result res;
+  res.reference = eval.reference();
+  std::vector<double> p(L), dz(L);
+  std::vector<choice> picks(static_cast<std::size_t>(opt.batch));
+  std::vector<hw::accel_config> configs(static_cast<std::size_t>(opt.batch));
+  for (int it = 0; it < opt.iterations; ++it) {
+    const std::vector<double> z = net.forward(x);
+    head_softmax(heads, z, p);
+    // Sample each head by inverse CDF.
+    for (std::size_t b = 0; b < picks.size(); ++b) {
+      std::size_t off = 0;
+      for (int h = 0; h < num_params; ++h) {
+        const int n = heads[static_cast<std::size_t>(h)];
+        double u = gen.uniform(), acc = 0;
+        int k = 0;
+        for (; k < n - 1; ++k) {
+          acc += p[off + static_cast<std::size_t>(k)];
+          if (u < acc) break;
+        }
+        picks[b].index[static_cast<std::size_t>(h)] = k;
+        off += static_cast<std::size_t>(n);
+      }
+      configs[b] = space.decode(picks[b]);
+    }
+    const std::vector<config_score> s = eval.score(backend, configs);
+    std::vector<double> cost(s.size());
+    iteration_log lg;
+    lg.iteration = it;
+    for (std::size_t b = 0; b < s.size(); ++b) {
+      cost[b] = s[b].feasible ? s[b].cost : opt.infeasible_cost;
+      lg.infeasible += !s[b].feasible;
+      if (s[b].feasible && (!res.best.feasible || s[b].cost < res.best.cost)) {
+        res.best = s[b];
+        res.best_choice = picks[b];
+      }
+    }
+    res.evaluated += static_cast<std::int64_t>(s.size());
+    res.infeasible += lg.infeasible;
+    double mean = 0, var = 0;
+    for (double c : cost) mean += c;
+    mean /= static_cast<double>(cost.size());
+    for (double c : cost) var += (c - mean) * (c - mean);
+    const double sd = std::sqrt(var / static_cast<double>(cost.size()));
+    // REINFORCE: d E[cost] = E[(cost - baseline) d log pi(a)], and d log pi(a) / d logits of
+    // a head is onehot(a) - softmax.
+    std::fill(dz.begin(), dz.end(), 0.0);
+    if (sd > 1e-12) {
+      for (std::size_t b = 0; b < picks.size(); ++b) {
+        const double adv = (cost[b] - mean) / sd / static_cast<double>(picks.size());
+        std::size_t off = 0;
+        for (int h = 0; h < num_params; ++h) {
+          const int n = heads[static_cast<std::size_t>(h)];
+          for (int k = 0; k < n; ++k) {
+            const std::size_t i = off + static_cast<std::size_t>(k);
+            const double onehot = k == picks[b].index[static_cast<std::size_t>(h)] ? 1.0 : 0.0;
+            dz[i] += adv * (onehot - p[i]);
+          }
+          off += static_cast<std::size_t>(n);
+        }
+      }
+    }
+    if (opt.entropy_weight > 0) {
+      // d(-w H)/dz_k = w p_k (log p_k + H) per head, H = -sum p log p.
+      std::size_t off = 0;
+      for (int h = 0; h < num_params; ++h) {
+        const int n = heads[static_cast<std::size_t>(h)];
+        double H = 0;
+        for (int k = 0; k < n; ++k) {
+          const double q = p[off + static_cast<std::size_t>(k)];
+          if (q > 0) H -= q * std::log(q);
+        }
+        for (int k = 0; k < n; ++k) {
+          const double q = p[off + static_cast<std::size_t>(k)];
+          if (q > 0) dz[off + static_cast<std::size_t>(k)] += opt.entropy_weight * q * (std::log(q) + H);
+        }
+        off += static_cast<std::size_t>(n);
+      }
+    }
+    if (sd > 1e-12 || opt.entropy_weight > 0) {
+      net.zero_grad();
+      net.backward(x, dz);
+      net.adam_step(opt.learning_rate);
+    }
+    lg.mean_cost = mean;
+    lg.best_cost = res.best.feasible ? res.best.cost : std::numeric_limits<double>::infinity();
+    for (double q : p)
+      if (q > 0) lg.entropy -= q * std::log(q);
+    res.history.push_back(lg);
+    if (log) *log << lg << "\n";
+  }
+  return res;
+}
+
+/// Scores every configuration of the space (for small spaces: the ground truth the generator
+/// is tested against). Returns the best feasible one (the first in row-major order on ties)
+/// and its choice; best.feasible is false if none is.
+template <class B>
+  requires host_backend<B>
+std::pair<config_score, choice> brute_force(B backend, const search_space& space,
+                                            const cost_evaluator& eval) {
+  validate(space);
+  const std::int64_t n = space.count();
+  std::vector<hw::accel_config> configs;
+  configs.reserve(static_cast<std::size_t>(n));
+  for (std::int64_t k = 0; k < n; ++k) configs.push_back(space.decode(space.nth(k)));
+  const std::vector<config_score> s = eval.score(backend, configs);
+  std::pair<config_score, choice> best;
+  for (std::int64_t k = 0; k < n; ++k) {
+    const config_score& c = s[static_cast<std::size_t>(k)];
+    if (c.feasible && (!best.first.feasible || c.cost < best.first.cost)) {
+      best.first = c;
+      best.second = space.nth(k);
+    }
+  }
+  return best;
+}
+
+}  // namespace jaq::hwgen
