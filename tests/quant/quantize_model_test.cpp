@@ -1,0 +1,93 @@
+#include "jaq/quant/quantize_model.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "jaq/autograd/ops/cross_entropy.hpp"
+#include "jaq/core/rng.hpp"
+#include "jaq/nn/small_cnn.hpp"
+#include "jaq/optim/sgd.hpp"
+
+using namespace jaq::quant;
+
+namespace {
+
+// A fixed batch of 32 random 1x12x12 images whose label is the quadrant with the brightest
+// mean: learnable, so a few steps of training must lower the loss.
+struct toy {
+  jaq::tensor<float> x;
+  std::vector<std::int32_t> labels;
+};
+
+toy make_toy(jaq::rng& r) {
+  const int n = 32, h = 12;
+  toy t{jaq::tensor<float>(jaq::shape{1, n, h, h}), {}};
+  for (int i = 0; i < n; ++i) {
+    const int q = int(r.below(4));
+    t.labels.push_back(q);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < h; ++x) {
+        const int qq = (y >= h / 2) * 2 + (x >= h / 2);
+        t.x[(std::int64_t(i) * h + y) * h + x] = float(r.normal() * 0.5 + (qq == q ? 1.0 : -0.3));
+      }
+  }
+  return t;
+}
+
+double train_loss_drop(const quant_config& c, std::string* layout = nullptr) {
+  jaq::rng gen(5);
+  jaq::nn::small_cnn<float> m({.in_channels = 1, .classes = 4}, gen);
+  quantized_model<float> q(m, c);
+  jaq::optim::sgd<float> opt(q.parameters(m.parameters()), {.lr = 0.05, .momentum = 0.9});
+  const toy t = make_toy(gen);
+  jaq::tape<float> tp({.threads = 2});
+  double first = 0, last = 0;
+  for (int step = 0; step < 25; ++step) {
+    tp.clear();
+    opt.zero_grad();
+    auto logits = m.forward(tp, tp.constant(t.x.clone()));
+    auto loss = jaq::cross_entropy(tp, logits, std::span<const std::int32_t>(t.labels));
+    (step == 0 ? first : last) = loss.value()[0];
+    tp.backward(loss);
+    opt.step();
+  }
+  if (layout) {
+    std::ostringstream os;
+    os << q;
+    *layout = os.str();
+  }
+  return first - last;
+}
+
+}  // namespace
+
+TEST_CASE("LSQ 4-bit small-cnn: first and last layers at 8 bits, signed image input, and it learns") {
+  std::string layout;
+  CHECK(train_loss_drop({.method = method::lsq, .wbits = 4, .abits = 4}, &layout) > 0.3);
+  CHECK(layout.find("conv1: w8 a8 signed (lsq)") != std::string::npos);
+  CHECK(layout.find("conv2: w4 a4 unsigned (lsq)") != std::string::npos);
+  CHECK(layout.find("fc: w8 a8 unsigned (lsq)") != std::string::npos);
+}
+
+TEST_CASE("2-bit LSQ, PACT and min/max variants train too") {
+  CHECK(train_loss_drop({.method = method::lsq, .wbits = 2, .abits = 2}) > 0.2);
+  std::string layout;
+  CHECK(train_loss_drop({.method = method::pact, .wbits = 4, .abits = 4}, &layout) > 0.2);
+  CHECK(layout.find("conv1: w8 a8 signed (lsq)") != std::string::npos);  // PACT cannot clip a signed input
+  CHECK(layout.find("conv2: w4 a4 unsigned (pact)") != std::string::npos);
+  CHECK(train_loss_drop({.method = method::minmax, .wbits = 4, .abits = 4}) > 0.2);
+}
+
+TEST_CASE("quantizer options are checked") {
+  CHECK(parse_method("pact") == method::pact);
+  CHECK_THROWS_WITH_AS(parse_method("dorefa"), "--quant: method: unknown quantizer 'dorefa' (lsq, pact or minmax)",
+                       jaq::config_error);
+  jaq::rng gen(1);
+  jaq::nn::small_cnn<float> m({}, gen);
+  CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.wbits = 9}),
+                       "small-cnn: --wbits: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
+  CHECK_THROWS_AS(quantized_model<float>(m, {.abits = 0}), jaq::config_error);
+}
