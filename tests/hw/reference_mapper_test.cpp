@@ -3,6 +3,8 @@
 // by an independent Python transcription of the spec (same integers, same doubles).
 #include "jaq/hw/reference_mapper.hpp"
 
+#include "jaq/core/rng.hpp"
+
 #include <doctest/doctest.h>
 
 #include <limits>
@@ -174,10 +176,53 @@ TEST_CASE("cross-checked layers: ResNet shapes, batch 16, 2/2 and 4/2 bits, huge
   }
 }
 
+namespace {
+// An independent formulation of the selection rule: the lexicographic minimum of
+// (cycles, energy) over every (order, tiling), the smallest order index among those attaining
+// it, and within that order the first tiling in nest order.
+void check_selection_rule(const hw::accel_config& cfg, const hw::layer& l) {
+  CAPTURE(l);
+  CAPTURE(cfg);
+  const hw::energy_model em = hw::make_energy_model(cfg);
+  const hw::mapping_result r = hw::map_layer_reference(cfg, l, em);
+  const hw::layer_params p = hw::make_params(cfg, hw::group_layer(l));
+  std::int64_t best_c = std::numeric_limits<std::int64_t>::max();
+  double best_e = 0;
+  for (int oi = 0; oi < 120; ++oi)
+    for (const hw::tiling& t : hw::tiling_candidates(p)) {
+      if (!hw::fits(p, hw::tile_bits(p, t))) continue;
+      const auto c = hw::evaluate(p, t, hw::loop_order::from_index(oi));
+      const double e = hw::energy_of(c, em).total;
+      if (c.total_cycles < best_c || (c.total_cycles == best_c && e < best_e)) {
+        best_c = c.total_cycles;
+        best_e = e;
+      }
+    }
+  if (best_c == std::numeric_limits<std::int64_t>::max()) {  // nothing fits
+    CHECK_FALSE(r.ok());
+    return;
+  }
+  std::optional<std::pair<int, hw::tiling>> first;
+  for (int oi = 0; oi < 120 && !first; ++oi)
+    for (const hw::tiling& t : hw::tiling_candidates(p)) {
+      if (!hw::fits(p, hw::tile_bits(p, t))) continue;
+      const auto c = hw::evaluate(p, t, hw::loop_order::from_index(oi));
+      if (c.total_cycles == best_c && hw::energy_of(c, em).total == best_e) {
+        first = {oi, t};
+        break;
+      }
+    }
+  REQUIRE(first.has_value());
+  REQUIRE(r.ok());
+  const hw::layer_mapping& m = r.value();
+  CHECK(m.total_cycles == best_c * l.groups);
+  if (l.groups == 1) CHECK(m.energy_nJ == best_e);
+  CHECK(m.order.index() == first->first);
+  CHECK(m.tile == first->second);
+}
+}  // namespace
+
 TEST_CASE("across orders the first order reaching the best (cycles, energy) wins") {
-  // An independent formulation of the rule: the lexicographic minimum of (cycles, energy) over
-  // every (order, tiling), the smallest order index among those attaining it, and within it the
-  // first tiling in nest order.
   const hw::layer layers[] = {
       {.name = "a", .K = 3, .O = 28, .S = 2, .IC = 64, .OC = 128, .B = 1},
       {.name = "b", .K = 1, .O = 14, .S = 1, .IC = 256, .OC = 64, .B = 4, .iprec = 4, .wprec = 4},
@@ -187,40 +232,36 @@ TEST_CASE("across orders the first order reaching the best (cycles, energy) wins
   small.wbuf_bytes = 16384;
   small.ibuf_bytes = 8192;
   small.obuf_bytes = 4096;
-  for (const hw::accel_config& cfg : {hw::reference_config(), small}) {
-    const hw::energy_model em = hw::make_energy_model(cfg);
-    for (const hw::layer& l : layers) {
-      const hw::layer_params p = hw::make_params(cfg, l);
-      std::int64_t best_c = std::numeric_limits<std::int64_t>::max();
-      double best_e = 0;
-      for (int oi = 0; oi < 120; ++oi)
-        for (const hw::tiling& t : hw::tiling_candidates(p)) {
-          if (!hw::fits(p, hw::tile_bits(p, t))) continue;
-          const auto c = hw::evaluate(p, t, hw::loop_order::from_index(oi));
-          const double e = hw::energy_of(c, em).total;
-          if (c.total_cycles < best_c || (c.total_cycles == best_c && e < best_e)) {
-            best_c = c.total_cycles;
-            best_e = e;
-          }
-        }
-      std::optional<std::pair<int, hw::tiling>> first;
-      for (int oi = 0; oi < 120 && !first; ++oi)
-        for (const hw::tiling& t : hw::tiling_candidates(p)) {
-          if (!hw::fits(p, hw::tile_bits(p, t))) continue;
-          const auto c = hw::evaluate(p, t, hw::loop_order::from_index(oi));
-          if (c.total_cycles == best_c && hw::energy_of(c, em).total == best_e) {
-            first = {oi, t};
-            break;
-          }
-        }
-      REQUIRE(first.has_value());
-      const hw::layer_mapping m = hw::map_layer_reference(cfg, l, em).value();
-      CAPTURE(l);
-      CHECK(m.total_cycles == best_c);
-      CHECK(m.energy_nJ == best_e);
-      CHECK(m.order.index() == first->first);
-      CHECK(m.tile == first->second);
-    }
+  for (const hw::accel_config& cfg : {hw::reference_config(), small})
+    for (const hw::layer& l : layers) check_selection_rule(cfg, l);
+}
+
+TEST_CASE("on random layers and configurations the reference follows the selection rule") {
+  jaq::rng g(20261126);
+  auto pick = [&](std::initializer_list<std::int64_t> v) {
+    return *(v.begin() + static_cast<std::ptrdiff_t>(g.below(v.size())));
+  };
+  for (int i = 0; i < 60; ++i) {
+    hw::accel_config c;
+    c.N = pick({2, 4, 8, 16, 32, 12});
+    c.M = pick({4, 8, 16, 32, 64, 24});
+    c.wbuf_bytes = pick({4096, 16384, 65536, 262144, 50000});
+    c.ibuf_bytes = pick({1024, 8192, 32768, 131072});
+    c.obuf_bytes = pick({1024, 4096, 16384, 65536});
+    c.if_width = pick({16, 64, 128, 192, 256, 100});
+    hw::layer l;
+    l.name = "r" + std::to_string(i);
+    l.K = pick({1, 1, 3, 3, 5, 7});
+    l.O = pick({1, 2, 3, 5, 7, 8, 13, 14, 28});
+    l.S = pick({1, 1, 2});
+    l.B = pick({1, 1, 2, 3, 8});
+    l.im2col = g.below(5) == 0;
+    l.iprec = static_cast<int>(1 + g.below(8));
+    l.wprec = static_cast<int>(1 + g.below(8));
+    l.groups = pick({1, 1, 1, 2, 4});
+    l.IC = l.groups * pick({1, 3, 4, 16, 24, 48, 96});
+    l.OC = l.groups * pick({1, 8, 10, 32, 64, 100});
+    check_selection_rule(c, l);
   }
 }
 
