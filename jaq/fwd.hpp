@@ -42,3 +42,30 @@ struct plot_spec;
 struct plot_series;
 struct plot_options;
 }  // namespace jaq::report
+
+// accelerator model (jaq/hw/)
+namespace jaq::hw {
+template <int PMax, int PMin>
+  requires(PMin >= 1 && PMin <= PMax && PMax <= 16 && (PMax & (PMax - 1)) == 0 &&
+           (PMin & (PMin - 1)) == 0)
+struct bitfusion;
+template <class Tag>
+struct traits;
+struct proxy_stationary;
+struct input_stationary;
+struct output_stationary;
+struct weight_stationary;
+struct precision_pair;
+struct accel_config;
+struct layer;
+struct tiling;
+class loop_order;
+struct layer_mapping;
+struct mapping_error;
+class mapping_result;
+struct energy_model;
+struct area_report;
+class tech_tables;
+struct layer_params;
+struct candidate_cost;
+}  // namespace jaq::hw
