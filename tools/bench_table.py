@@ -52,6 +52,16 @@ def parse_rss_mb(text, name):
     return int(m.group(1)) / 1024.0
 
 
+def combine(runs):
+    """Several runs (seeds) of one side: medians of the timings, the largest RSS, mean accuracy."""
+    import statistics
+    out = {k: statistics.median(r[k] for r in runs) for k in ("median_step_ms", "images_per_s")}
+    out["rss_mb"] = max(r["rss_mb"] for r in runs)
+    out["test_accuracy"] = statistics.fmean(r["test_accuracy"] for r in runs)
+    out["accuracies"] = [r["test_accuracy"] for r in runs]
+    return out
+
+
 def table(jaq, torch, machine, command):
     step_ratio = jaq["median_step_ms"] / torch["median_step_ms"]
     rss_ratio = jaq["rss_mb"] / torch["rss_mb"]
@@ -72,6 +82,10 @@ def table(jaq, torch, machine, command):
         f"| test accuracy, 1 epoch | {100 * jaq['test_accuracy']:.2f}% | {100 * torch['test_accuracy']:.2f}% | "
         f"{acc_diff:+.2f} points | within 0.5 points: {ok(abs(acc_diff) <= 0.5)} |",
     ]
+    if len(jaq.get("accuracies", [])) > 1 or len(torch.get("accuracies", [])) > 1:
+        fmt = lambda a: ", ".join(f"{100 * x:.2f}" for x in a)
+        lines += ["", f"Test accuracy is the mean over seeds (jaq: {fmt(jaq['accuracies'])}; "
+                      f"PyTorch: {fmt(torch['accuracies'])}); timings are the median over seeds, RSS the largest."]
     return "\n".join(lines)
 
 
@@ -116,7 +130,12 @@ def self_test():
                 f.write(text)
         jj = load(os.path.join(d, "jaq.log"), os.path.join(d, "jaq.time"), "jaq")
         tt = load(os.path.join(d, "torch.log"), os.path.join(d, "torch.time"), "torch")
-    out = table(jj, tt, "test machine", "tools/bench_train.sh")
+    out = table(combine([jj]), combine([tt]), "test machine", "tools/bench_train.sh")
+    many = combine([dict(jj, test_accuracy=0.86), dict(jj, test_accuracy=0.88, median_step_ms=30.0, rss_mb=300.0),
+                    dict(jj, median_step_ms=10.0)])
+    assert many["median_step_ms"] == 20.5 and many["rss_mb"] == 300.0, many
+    assert abs(many["test_accuracy"] - (0.86 + 0.88 + 0.8712) / 3) < 1e-12, many
+    assert "mean over seeds (jaq: 86.00, 88.00, 87.12" in table(many, combine([tt]), "m", "c")
     assert "| median step (ms) | 20.50 | 41.00 | 0.50x | <= 0.67x: met |" in out, out
     assert "| peak RSS (MiB) | 200 | 600 | 0.33x | < 1x: met |" in out, out
     assert "+0.22 points | within 0.5 points: met |" in out, out
@@ -126,10 +145,10 @@ def self_test():
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--self-test", action="store_true")
-    ap.add_argument("--jaq-log")
-    ap.add_argument("--jaq-time")
-    ap.add_argument("--torch-log")
-    ap.add_argument("--torch-time")
+    ap.add_argument("--jaq-log", nargs="+", help="one log per run (seed)")
+    ap.add_argument("--jaq-time", nargs="+", help="the /usr/bin/time -v output of each run, same order")
+    ap.add_argument("--torch-log", nargs="+")
+    ap.add_argument("--torch-time", nargs="+")
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="tools/bench_train.sh")
     a = ap.parse_args()
@@ -137,8 +156,10 @@ def main():
         self_test()
         return
     try:
-        jaq = load(a.jaq_log, a.jaq_time, "jaq")
-        torch = load(a.torch_log, a.torch_time, "PyTorch")
+        if len(a.jaq_log) != len(a.jaq_time) or len(a.torch_log) != len(a.torch_time):
+            raise ParseError("each log needs its /usr/bin/time file (same number, same order)")
+        jaq = combine([load(l, t, "jaq") for l, t in zip(a.jaq_log, a.jaq_time)])
+        torch = combine([load(l, t, "PyTorch") for l, t in zip(a.torch_log, a.torch_time)])
     except (ParseError, OSError) as e:
         sys.exit(f"bench_table: {e}")
     print(table(jaq, torch, a.machine, a.command))

@@ -8,6 +8,7 @@
 #   tools/bench_train.sh --torch-only      # only the PyTorch half
 #   tools/bench_train.sh --self-test       # check the log parsing against fake lines
 #   tools/bench_train.sh --wait-idle 600   # first wait up to 600 s for a 1-minute load < 0.3
+#   tools/bench_train.sh --seeds 1,2,3     # one run per seed and side: mean accuracy, median timings
 #
 # Environment: BAZEL_STARTUP (e.g. "--output_base=/tmp/ob"), BAZEL_FLAGS (e.g. "--config=native"),
 # OUT (log directory, default runs/bench_train). The jaq binary is built with `bazel build -c opt`
@@ -15,18 +16,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EPOCHS=1 BATCH=128 THREADS=2 SEED=1 MAX_STEPS=0 TORCH_ONLY=0 WAIT_IDLE=0
+EPOCHS=1 BATCH=128 THREADS=2 SEEDS=1 MAX_STEPS=0 TORCH_ONLY=0 WAIT_IDLE=0
 DATA_DIR=/usr/share/datasets/fashion-mnist
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --max-steps) MAX_STEPS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
-    --seed) SEED="$2"; shift 2 ;;
+    --seed|--seeds) SEEDS="$2"; shift 2 ;;
     --data-dir) DATA_DIR="$2"; shift 2 ;;
     --torch-only) TORCH_ONLY=1; shift ;;
     --wait-idle) WAIT_IDLE="$2"; shift 2 ;;
     --self-test) exec /usr/bin/python3 tools/bench_table.py --self-test ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "bench_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -41,7 +42,8 @@ BAZEL=(bazel ${BAZEL_STARTUP:-})
 # shellcheck disable=SC2206
 FLAGS=(-c opt ${BAZEL_FLAGS:-})
 
-COMMON=(--epochs "$EPOCHS" --batch "$BATCH" --threads "$THREADS" --seed "$SEED" --data-dir "$DATA_DIR")
+COMMON=(--epochs "$EPOCHS" --batch "$BATCH" --threads "$THREADS" --data-dir "$DATA_DIR")
+IFS=, read -r -a SEED_LIST <<< "$SEEDS"
 [[ "$MAX_STEPS" != 0 ]] && COMMON+=(--max-steps "$MAX_STEPS")
 # Both sides train with the same recipe: jaq's examples/train defaults (see docs/benchmarks.md).
 TORCH_RECIPE=(--optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine)
@@ -67,24 +69,36 @@ if [[ $TORCH_ONLY == 0 ]]; then
   echo "== building jaq: ${BAZEL[*]} build ${FLAGS[*]} //examples:train"
   "${BAZEL[@]}" build "${FLAGS[@]}" //examples:train
   BIN="$("${BAZEL[@]}" info "${FLAGS[@]}" bazel-bin 2>/dev/null)/examples/train"
-  check_load jaq
-  echo "== jaq: examples/train ${COMMON[*]}"
-  /usr/bin/time -v -o "$OUT/jaq.time" "$BIN" "${COMMON[@]}" --out "$OUT/jaq_run" 2>&1 | tee "$OUT/jaq.log"
 fi
 
-check_load torch
-echo "== PyTorch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)'): tools/bench_train_torch.py ${COMMON[*]} ${TORCH_RECIPE[*]}"
-/usr/bin/time -v -o "$OUT/torch.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" "${TORCH_RECIPE[@]}" 2>&1 \
-  | tee "$OUT/torch.log"
+TORCH_VERSION=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
+JAQ_LOGS=() JAQ_TIMES=() TORCH_LOGS=() TORCH_TIMES=()
+for seed in "${SEED_LIST[@]}"; do
+  if [[ $TORCH_ONLY == 0 ]]; then
+    check_load jaq
+    echo "== jaq: examples/train ${COMMON[*]} --seed $seed"
+    /usr/bin/time -v -o "$OUT/jaq.$seed.time" "$BIN" "${COMMON[@]}" --seed "$seed" --out "$OUT/jaq_run" 2>&1 \
+      | tee "$OUT/jaq.$seed.log"
+    JAQ_LOGS+=("$OUT/jaq.$seed.log") JAQ_TIMES+=("$OUT/jaq.$seed.time")
+  fi
+  check_load torch
+  echo "== PyTorch $TORCH_VERSION: tools/bench_train_torch.py ${COMMON[*]} --seed $seed ${TORCH_RECIPE[*]}"
+  /usr/bin/time -v -o "$OUT/torch.$seed.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" --seed "$seed" \
+    "${TORCH_RECIPE[@]}" 2>&1 | tee "$OUT/torch.$seed.log"
+  TORCH_LOGS+=("$OUT/torch.$seed.log") TORCH_TIMES+=("$OUT/torch.$seed.time")
+done
 
 if [[ $TORCH_ONLY == 1 ]]; then
-  sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/== PyTorch peak RSS: \1 KiB/p' "$OUT/torch.time"
+  sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/== PyTorch peak RSS: \1 KiB/p' "${TORCH_TIMES[@]}"
   exit 0
 fi
 
+ARGS=""
+[[ "$SEEDS" != 1 ]] && ARGS+=" --seeds $SEEDS"
+[[ "$MAX_STEPS" != 0 ]] && ARGS+=" --max-steps $MAX_STEPS"
 echo
-/usr/bin/python3 tools/bench_table.py --jaq-log "$OUT/jaq.log" --jaq-time "$OUT/jaq.time" \
-  --torch-log "$OUT/torch.log" --torch-time "$OUT/torch.time" \
-  --machine "$MACHINE; load average before jaq $(cat "$OUT/jaq.load"), before PyTorch $(cat "$OUT/torch.load")" \
-  --command "tools/bench_train.sh${BAZEL_FLAGS:+ (BAZEL_FLAGS=$BAZEL_FLAGS)}$([[ $MAX_STEPS != 0 ]] && echo " --max-steps $MAX_STEPS")" \
+/usr/bin/python3 tools/bench_table.py --jaq-log "${JAQ_LOGS[@]}" --jaq-time "${JAQ_TIMES[@]}" \
+  --torch-log "${TORCH_LOGS[@]}" --torch-time "${TORCH_TIMES[@]}" \
+  --machine "$MACHINE; load average before jaq $(cat "$OUT/jaq.load"), before PyTorch $(cat "$OUT/torch.load") (last run)" \
+  --command "${BAZEL_FLAGS:+BAZEL_FLAGS=\"$BAZEL_FLAGS\" }tools/bench_train.sh$ARGS" \
   | tee "$OUT/table.md"
