@@ -56,35 +56,35 @@ std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model&
   k.e_dram_rd = em.dram_per_bit;
   k.e_dram_wr = em.dram_per_bit;
 
-  struct item {
-    hw::tiling t;
-    hw::tile_footprint f;
-    std::int64_t compute;
-    hw::sram_traffic fixed;  // the order-independent SRAM terms (a walk of zeros)
-    std::int32_t nest;
-    detail::order_key key;
-    std::int64_t lower;
-  };
-  std::vector<item> items;
+  std::vector<detail::candidate_item>& items = cb.items;
+  items.clear();
   const hw::candidate_axes ax = hw::candidate_tiles(p);
-  items.reserve(ax.b.size() * ax.o.size() * ax.ic.size() * ax.oc.size());
-  std::int32_t nest = 0;
   const double max_cap = std::max({k.cap_w, k.cap_a, k.cap_o});
   const hw::dram_walk no_walk{};
-  for (std::int64_t b : ax.b)
-    for (std::int64_t o : ax.o)
-      for (std::int64_t ic : ax.ic)
-        for (std::int64_t oc : ax.oc) {
-          const std::int32_t here = nest++;
-          const hw::tiling t = hw::make_tiling(p, b, o, ic, oc);
+  // Every footprint is non-decreasing in every tile size, so once a tiling overflows, larger
+  // tiles along the innermost varying loop overflow too: break there (the first candidate of a
+  // loop overflowing ends the enclosing loop as well). Nest positions are counted, not visited.
+  const auto nb = ax.b.size(), no = ax.o.size(), nic = ax.ic.size(), noc = ax.oc.size();
+  for (std::size_t ib = 0; ib < nb; ++ib) {
+    bool any_o = false;
+    for (std::size_t io = 0; io < no; ++io) {
+      bool any_ic = false;
+      for (std::size_t iic = 0; iic < nic; ++iic) {
+        bool any_oc = false;
+        for (std::size_t ioc = 0; ioc < noc; ++ioc) {
+          const auto here = static_cast<std::int32_t>(((ib * no + io) * nic + iic) * noc + ioc);
+          const hw::tiling t = hw::make_tiling(p, ax.b[ib], ax.o[io], ax.ic[iic], ax.oc[ioc]);
           const hw::tile_footprint f = hw::tile_bits(p, t);
-          if (!hw::fits(p, f)) continue;
+          if (!hw::fits(p, f)) break;
+          any_oc = true;
           const hw::stationary_proxies px = hw::proxies(p, t);
           const hw::stationary scheme = hw::dataflow_traits<Flow>::choose(px.is, px.os, px.ws);
-          item it{.t = t, .f = f, .compute = hw::compute_cycles(p, t),
-                  .fixed = hw::sram_accesses(p, t, no_walk, scheme), .nest = here,
-                  .key = detail::make_order_key({t.num_b, t.num_ow, t.num_oh, t.num_ic, t.num_oc}),
-                  .lower = 0};
+          const hw::sram_traffic fixed = hw::sram_accesses(p, t, no_walk, scheme);
+          detail::candidate_item it{
+              .t = t, .w = f.w, .a = f.a, .o = f.o, .compute = hw::compute_cycles(p, t),
+              .wgt_rd = fixed.wgt_rd, .act_rd = fixed.act_rd, .out_add = fixed.out_rd,
+              .lower = 0, .nest = here,
+              .key = detail::make_order_key({t.num_b, t.num_ow, t.num_oh, t.num_ic, t.num_oc})};
           // Under any order: total = compute + stall >= compute + latency, and the latency's
           // two ceilings only grow as max_write grows from the bare tile sizes.
           it.lower = it.compute + hw::ceil_div(f.w + f.a + f.o, p.if_width) +
@@ -93,16 +93,31 @@ std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model&
           // most four of them, and out_rd = walk + the fixed OBUF term.
           const double T = static_cast<double>(t.tiles());
           if (4.0 * max_cap * T >= detail::exact_limit ||
-              static_cast<double>(it.fixed.out_rd) + max_cap * T >= detail::exact_limit ||
+              static_cast<double>(it.out_add) + max_cap * T >= detail::exact_limit ||
               static_cast<double>(it.compute) >= detail::exact_limit)
             cb.exact = false;
           items.push_back(it);
         }
-  std::sort(items.begin(), items.end(), [group_by_key](const item& a, const item& b) {
-    if (group_by_key && a.key != b.key) return a.key < b.key;
-    if (a.lower != b.lower) return a.lower < b.lower;
-    return a.nest < b.nest;
-  });
+        if (!any_oc) break;
+        any_ic = true;
+      }
+      if (!any_ic) break;
+      any_o = true;
+    }
+    if (!any_o) break;
+  }
+  const auto nest = static_cast<std::int64_t>(nb * no * nic * noc);
+  // Sort by (key, lower bound, nest) through one 64-bit word per candidate (lower < 2^53 in an
+  // exact batch; an inexact one is not scored by the kernel, its order does not matter).
+  auto& sk = cb.sort_keys;
+  sk.resize(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::uint64_t lo = std::min<std::uint64_t>(static_cast<std::uint64_t>(items[i].lower),
+                                                     (std::uint64_t{1} << 56) - 1);
+    const std::uint64_t key = group_by_key ? items[i].key : 0;
+    sk[i] = {(key << 56) | lo, static_cast<std::uint32_t>(i)};  // i increases with nest
+  }
+  std::sort(sk.begin(), sk.end());
   const std::size_t n = items.size();
   const std::size_t np = (n + kernel_pad - 1) / kernel_pad * kernel_pad;
   cb.tiles.resize(n);
@@ -119,7 +134,7 @@ std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model&
   cb.e_act_rd.assign(np, 0.0);
   cb.sram_o_add.assign(np, 0.0);
   for (std::size_t i = 0; i < n; ++i) {
-    const item& it = items[i];
+    const detail::candidate_item& it = items[sk[i].second];
     cb.tiles[i] = it.t;
     cb.nest[i] = it.nest;
     cb.key[i] = it.key;
@@ -130,14 +145,14 @@ std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model&
     cb.cnt[detail::loop_oh][i] = static_cast<double>(it.t.num_oh);
     cb.cnt[detail::loop_ic][i] = static_cast<double>(it.t.num_ic);
     cb.cnt[detail::loop_oc][i] = static_cast<double>(it.t.num_oc);
-    cb.w_tile[i] = static_cast<double>(it.f.w);
-    cb.a_tile[i] = static_cast<double>(it.f.a);
-    cb.o_tile[i] = static_cast<double>(it.f.o);
+    cb.w_tile[i] = static_cast<double>(it.w);
+    cb.a_tile[i] = static_cast<double>(it.a);
+    cb.o_tile[i] = static_cast<double>(it.o);
     cb.compute[i] = static_cast<double>(it.compute);
     // The chain's first two terms and act_rd's term, as hw::energy_of forms them.
-    cb.e_prefix[i] = detail::chain_head(it.compute, it.fixed.wgt_rd, em);
-    cb.e_act_rd[i] = static_cast<double>(it.fixed.act_rd) * em.ibuf_rd;
-    cb.sram_o_add[i] = static_cast<double>(it.fixed.out_rd);
+    cb.e_prefix[i] = detail::chain_head(it.compute, it.wgt_rd, em);
+    cb.e_act_rd[i] = static_cast<double>(it.act_rd) * em.ibuf_rd;
+    cb.sram_o_add[i] = static_cast<double>(it.out_add);
   }
   return nest;
 }

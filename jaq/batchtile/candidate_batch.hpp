@@ -37,6 +37,19 @@ struct batch_constants {
   double e_dram_wr = 0;                     // nJ per DRAM bit written
 };
 
+namespace detail {
+/// One fitting candidate as the builder first records it (nest order), before the SoA layout.
+struct candidate_item {
+  hw::tiling t;
+  std::int64_t w, a, o;                  // tile sizes, bits
+  std::int64_t compute;                  // compute cycles
+  std::int64_t wgt_rd, act_rd, out_add;  // the order-independent SRAM terms
+  std::int64_t lower;                    // lower bound of total cycles
+  std::int32_t nest;
+  std::uint8_t key;
+};
+}  // namespace detail
+
 /// The candidates of one layer on one configuration (SoA). All counts are exact integers; the
 /// double arrays hold them exactly (the builder checks every value stays below 2^52, see `exact`).
 struct candidate_batch {
@@ -56,6 +69,9 @@ struct candidate_batch {
   /// False when some value of the walk could pass 2^52: the driver then scores the layer with
   /// the scalar 64-bit reference evaluation instead of the double kernel.
   bool exact = true;
+  // Builder scratch, kept to reuse its memory from layer to layer.
+  std::vector<detail::candidate_item> items;
+  std::vector<std::pair<std::uint64_t, std::uint32_t>> sort_keys;
 
   std::size_t size() const { return tiles.size(); }
   std::size_t padded() const { return (size() + kernel_pad - 1) / kernel_pad * kernel_pad; }

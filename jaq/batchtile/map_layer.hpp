@@ -95,6 +95,40 @@ struct best_pair {
   }
 };
 
+/// True when hw::check_exact_range(p) provably cannot throw, by bounding each quantity it checks
+/// over all candidates at once: a tile size times its count is below twice the full size
+/// (num_x * x < X + x <= 2X), every other factor is at most its full-layer value. Evaluated in
+/// long double with a factor 4 of headroom under the 2^62 limit. When false, map_layer asks the
+/// reference's own exact check. (Saves the check's per-candidate 128-bit loop on every ordinary
+/// layer; tests/batchtile/map_layer_test.cpp checks it never says true where the check throws.)
+inline bool certainly_exact(const hw::layer_params& p) {
+  using R = long double;
+  const R K = static_cast<R>(p.K), O = static_cast<R>(p.O), S = static_cast<R>(p.S);
+  const R IC = static_cast<R>(p.IC), OC = static_cast<R>(p.OC), B = static_cast<R>(p.B);
+  const R M = static_cast<R>(p.M), npf = static_cast<R>(p.npf);
+  const R K2 = K * K, prec = 8;  // ip, wp <= 8
+  const R side_sum = K * O + 2 * S * O;  // (K + (o-1)S) * num_o < K O + 2 S O
+  // Over all candidates, with T = num_b num_o^2 num_ic num_oc:
+  const R wT = (2 * K2 * IC + npf * IC) * 2 * OC * prec * B * O * O;  // w * T
+  const R aT = p.im2col ? 4 * O * O * K2 * 2 * IC * 2 * B * prec * OC  // a * T
+                        : side_sum * side_sum * 2 * IC * 2 * B * prec * OC;
+  const R ocp_num = 2 * OC + M * OC;                           // ceil(oc/M) M num_oc
+  const R oT = 4 * O * O * ocp_num * 2 * B * 32 * IC;          // out * T
+  const R tile_max = std::max({(K2 * IC + npf) * OC * prec,    // w
+                               p.im2col ? O * O * K2 * IC * B * prec
+                                        : (K + O * S) * (K + O * S) * IC * B * prec,  // a
+                               O * O * (OC + M) * B * 32});    // out
+  const R sram = K2 * 2 * IC * 4 * O * O * 2 * B * 2 * OC * 32;  // T R P oc 32
+  const R comp = 4 * O * O * 2 * B * (2 * OC / M + OC) * (2 * K2 * IC + npf * IC);
+  const R os_loop = (K2 * IC + npf) * K2;
+  const R P = O * O * B, ocp = OC + M;
+  const R prox = os_loop * P * (8 + ocp * 40) + ocp * P * (32 + os_loop * 16) +
+                 os_loop * ocp * (8 + P * 40);
+  const R limit = static_cast<R>(std::int64_t{1} << 60);  // 2^62 / 4
+  return tile_max < limit && wT + aT + 2 * oT < limit && sram + oT < limit && comp < limit &&
+         prox < limit;
+}
+
 }  // namespace detail
 
 /// The best mapping of layer `l` on `cfg`: equal to hw::map_layer_reference<Acc, Flow>(cfg, l,
@@ -111,16 +145,25 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
   const hw::layer_params p = hw::make_params<Acc>(cfg, g);
   map_stats st;
   st.layers = 1;
-  if (auto err = hw::no_fit_error(p, l.name)) {
-    if (stats) *stats += st;
-    return *err;
+  // The reference's order: no tiling fits -> the error value; else too large -> it throws.
+  // An empty batch is exactly the no-fit case: the first candidate has the smallest tile in
+  // every buffer, so it fits iff any does.
+  if (!detail::certainly_exact(p)) {
+    if (auto err = hw::no_fit_error(p, l.name)) {
+      if (stats) *stats += st;
+      return *err;
+    }
+    hw::check_exact_range(p, l.name);
   }
-  hw::check_exact_range(p, l.name);
-
   candidate_batch& cb = ws.cb;
   build_candidates<Flow>(p, em, cb, /*group_by_key=*/opt.collapse_orders);
   const std::size_t n = cb.size();
-  JAQ_ASSERT(n > 0);  // the first candidate fits (no_fit_error)
+  if (n == 0) {
+    if (stats) *stats += st;
+    const auto err = hw::no_fit_error(p, l.name);
+    JAQ_ASSERT(err.has_value());
+    return *err;
+  }
   st.candidates = static_cast<std::int64_t>(n);
   st.pairs_exhaustive = st.candidates * detail::num_orders;
   if (!cb.exact) {

@@ -124,3 +124,33 @@ TEST_CASE("grouped and depthwise layers are searched per group, as the reference
     CHECK(r == hw::map_layer_reference(cfg, l));
   }
 }
+
+TEST_CASE("certainly_exact never vouches for a layer the reference's exact check refuses") {
+  jaq::rng g(55);
+  int vouched = 0, refused = 0;
+  for (int it = 0; it < 3000; ++it) {
+    hw::accel_config cfg = bt::testing::random_config(g);
+    hw::layer l = bt::testing::random_layer(g, it);
+    // stretch some dimensions towards the 2^20 limit so that both answers occur
+    const int big = static_cast<int>(g.below(5));
+    auto stretch = [&](std::int64_t& v) { v = std::int64_t{1} << bt::testing::pick(g, 8, 20); };
+    if (big >= 1) stretch(l.O);
+    if (big >= 2) stretch(l.IC);
+    if (big >= 3) stretch(l.OC);
+    if (big >= 4) stretch(l.B);
+    l.groups = 1;
+    const hw::layer_params p = hw::make_params(cfg, l);
+    bool throws = false;
+    try {
+      hw::check_exact_range(p, l.name);
+    } catch (const jaq::hardware_error&) {
+      throws = true;
+    }
+    const bool sure = bt::detail::certainly_exact(p);
+    if (sure) CHECK_FALSE(throws);
+    vouched += sure;
+    refused += throws;
+  }
+  CHECK(vouched > 1000);  // it does skip the check on ordinary layers
+  CHECK(refused > 100);   // and the sample reaches layers the check refuses
+}
