@@ -93,10 +93,11 @@ layer_mapping finish_mapping(const layer& l, const group_winner& w, const energy
 }
 
 /// Exhaustive search of layer `l` on configuration `cfg`. Throws config_error for a malformed
-/// layer and hardware_error for one too large for exact 64-bit counts; a layer no tiling fits
+/// configuration or layer and hardware_error for one too large for exact 64-bit counts; a layer no tiling fits
 /// gives a mapping_error naming the buffer.
 template <accelerator Acc = bitfusion<>, dataflow Df = proxy_stationary, accel_config_like C>
 mapping_result map_layer_reference(const C& cfg, const layer& l, const energy_model& em) {
+  validate(to_runtime(cfg));
   validate(l);
   // groups > 1: `groups` independent convs IC/groups -> OC/groups, run one after another with
   // the same mapping; the search runs on one group (docs/hw.md).

@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <sstream>
+#include <type_traits>
 
 namespace hw = jaq::hw;
 
@@ -383,4 +384,47 @@ TEST_CASE("interpolated SRAM energies are flagged in the mapping") {
   const hw::layer_mapping m = map_ok({.name = "hand", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1}, c);
   CHECK_FALSE(m.energies_exact());
   CHECK(m.ibuf_fit == hw::table_fit::interpolated);
+}
+
+namespace {
+template <class P, class D>
+struct sweep {
+  using precision = P;
+  using flow = D;
+};
+}  // namespace
+
+TEST_CASE_TEMPLATE("bit-width x dataflow: an FC layer of N*pf inputs takes one compute cycle", S,
+                   sweep<hw::fixed_precision<8, 8>, hw::proxy_stationary>,
+                   sweep<hw::fixed_precision<4, 4>, hw::proxy_stationary>,
+                   sweep<hw::fixed_precision<2, 2>, hw::input_stationary>,
+                   sweep<hw::fixed_precision<4, 2>, hw::output_stationary>,
+                   sweep<hw::fixed_precision<8, 2>, hw::weight_stationary>,
+                   sweep<hw::fixed_precision<1, 3>, hw::proxy_stationary>) {
+  // IC = N * pf (16 * pf) and OC = M (32): the whole layer is one tile, ic = IC, oc = OC, and
+  // one cycle: ceil(IC / (N*pf)) = 1 row pass, ceil(OC / M) = 1 column pass. The weight tile is
+  // 16*pf * 32 * wp bits; DRAM carries weights, IC*ip activation bits and 32*32 output bits.
+  constexpr hw::precision_pair p = typename S::precision{};
+  const std::int64_t pf = hw::traits<hw::bitfusion<>>::fusion(p.iprec, p.wprec);
+  const hw::layer l{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 16 * pf, .OC = 32, .B = 1,
+                    .iprec = p.iprec, .wprec = p.wprec};
+  const hw::layer_mapping m =
+      hw::map_layer_reference<hw::bitfusion<>, typename S::flow>(hw::reference_config(), l, ref_em())
+          .value();
+  CHECK(m.compute_cycles == 1);
+  CHECK(m.tile == tl(1, 1, 1, 1, 16 * pf, 1, 32, 1));
+  const std::int64_t w = 16 * pf * 32 * p.wprec, a = 16 * pf * p.iprec, o = 32 * 32;
+  CHECK(m.dram_rd_bits == w + a + o);
+  CHECK(m.dram_wr_bits == o);
+  CHECK(m.stall_cycles == (w + a + o + 191) / 192 + (o + 191) / 192);
+  if (!std::is_same_v<typename S::flow, hw::proxy_stationary>)
+    CHECK(m.scheme == hw::dataflow_traits<typename S::flow>::choose(0, 0, 0));
+}
+
+TEST_CASE("a malformed configuration throws config_error before any search") {
+  hw::accel_config c = hw::reference_config();
+  c.if_width = 0;
+  CHECK_THROWS_WITH_AS(
+      hw::map_layer_reference(c, {.name = "x", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, ref_em()),
+      "accel_config: if_width: must be positive, got 0", jaq::config_error);
 }
