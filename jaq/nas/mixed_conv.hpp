@@ -92,7 +92,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
                     const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec) {
   spec.validate();
   const std::int64_t nb = std::int64_t(spec.bits.size());
-  const jaq::detail::conv_geometry g0 = jaq::detail::conv_check(x.shape(), w.shape(), spec.conv);
+  const quant::detail::conv_shape g0 = quant::detail::check_conv("mixed_conv2d", x.shape(), w.shape(), spec.conv);
   const std::int64_t c = g0.c, co = w.shape()[0], groups = spec.conv.groups;
   const bool depthwise = groups > 1;
   if (depthwise && !(groups == c && groups == co))
@@ -176,7 +176,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   const auto hats = weight_hats(w.value().data(), nw, swp);
   const auto wstack = build_wstack(hats, p.value().data());
 
-  jaq::detail::conv_geometry gs = g0;
+  quant::detail::conv_shape gs = g0;
   gs.c = cs;
   tensor<T> y(jaq::shape{co, g0.n, g0.ho, g0.wo});
   const std::int64_t oplane = g0.cols();

@@ -81,7 +81,7 @@ void lsq_chain(tbb_backend ex, const qrange& r, const std::string& where, const 
 
 template <scalar T>
 var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qconv_spec& spec) {
-  const jaq::detail::conv_geometry g = jaq::detail::conv_check(x.shape(), w.shape(), spec.conv);
+  const detail::conv_shape g = detail::check_conv("qconv2d", x.shape(), w.shape(), spec.conv);
   const qrange ra = qrange::of(spec.act.bits, spec.act.is_signed, spec.act.name);
   const qrange rw = qrange::of(spec.weight.bits, spec.weight.is_signed, spec.weight.name);
   const std::int64_t co = w.shape()[0], groups = spec.conv.groups;
