@@ -29,6 +29,7 @@
 #include "jaq/core/error.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/hw/accel_json.hpp"
+#include "jaq/hw/energy_model.hpp"
 #include "jaq/hw/layer_csv.hpp"
 #include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"
@@ -158,6 +159,16 @@ int main(int argc, char** argv) {
     }
     jaq::hw::write_mapping_csv(out, results, names);
   }
+  try {
+    const jaq::hw::area_report area = jaq::hw::area_of(cfg);
+    std::cerr << "map: " << cfg << ", area " << area.total_mm2 << " mm^2\n";
+  } catch (const jaq::error& e) {
+    std::cerr << "map: area: " << e.what() << "\n";
+  }
+  if (em.wbuf_fit != jaq::hw::table_fit::exact || em.ibuf_fit != jaq::hw::table_fit::exact ||
+      em.obuf_fit != jaq::hw::table_fit::exact)
+    std::cerr << "map: note: SRAM energies read from the CACTI table: WBUF " << em.wbuf_fit
+              << ", IBUF " << em.ibuf_fit << ", OBUF " << em.obuf_fit << "\n";
   std::cerr << "map: " << layers.size() << " layers, engine " << engine << ", "
             << (threads ? std::to_string(threads) : std::string("all")) << " threads, wall "
             << wall_ms << " ms\n";
