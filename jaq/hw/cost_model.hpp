@@ -390,6 +390,29 @@ inline void check_exact_range(const layer_params& p, const std::string& layer_na
         }
 }
 
+inline std::ostream& operator<<(std::ostream& os, const tile_footprint& f) {
+  return os << "tile_footprint{w=" << f.w << ", a=" << f.a << ", o=" << f.o << " bits}";
+}
+inline std::ostream& operator<<(std::ostream& os, const dram_walk& w) {
+  return os << "dram_walk{write w/a/o=" << w.write_w << "/" << w.write_a << "/" << w.write_o
+            << ", read o=" << w.read_o << ", max write w/a/o=" << w.max_write_w << "/"
+            << w.max_write_a << "/" << w.max_write_o << ", max read o=" << w.max_read_o << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const stall_breakdown& s) {
+  return os << "stall_breakdown{initial=" << s.initial << ", final=" << s.final_
+            << ", latency=" << s.latency << ", middle=" << s.middle << ", stall=" << s.stall << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const stationary_proxies& p) {
+  return os << "proxies{IS=" << p.is << ", OS=" << p.os << ", WS=" << p.ws << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const sram_traffic& s) {
+  return os << "sram_traffic{wbuf rd/wr=" << s.wgt_rd << "/" << s.wgt_wr << ", ibuf rd/wr="
+            << s.act_rd << "/" << s.act_wr << ", obuf rd/wr=" << s.out_rd << "/" << s.out_wr << "}";
+}
+inline std::ostream& operator<<(std::ostream& os, const energy_breakdown& e) {
+  return os << "energy{total=" << e.total << ", core=" << e.core << ", sram=" << e.sram
+            << ", dram=" << e.dram << " nJ}";
+}
 inline std::ostream& operator<<(std::ostream& os, const candidate_cost& c) {
   return os << "candidate_cost{cycles=" << c.total_cycles << " (compute " << c.compute_cycles
             << " + stall " << c.stall_cycles << "), scheme=" << c.scheme

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct group_winner {
   candidate_cost cost;
   energy_breakdown energy;
 };
+
+inline std::ostream& operator<<(std::ostream& os, const group_winner& w) {
+  return os << "group_winner{" << w.tile << ", order=" << w.order << ", " << w.cost << ", "
+            << w.energy << "}";
+}
 
 /// The error value when the first candidate (the smallest tile in every buffer; every tile
 /// size grows with every tile dimension) overflows; nullopt when it fits.

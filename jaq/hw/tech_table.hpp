@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -33,6 +34,12 @@ struct sram_figures {
   double block_bits = 32; // bits per access
   table_fit fit = table_fit::exact;
 };
+
+inline std::ostream& operator<<(std::ostream& os, const sram_figures& f) {
+  return os << "sram_figures{read=" << f.read_nJ << " nJ, write=" << f.write_nJ
+            << " nJ per " << f.block_bits << "-bit access, area=" << f.area_mm2 << " mm^2, "
+            << f.fit << "}";
+}
 
 namespace detail {
 

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <sstream>
 #include <vector>
 
 namespace hw = jaq::hw;
@@ -298,4 +299,22 @@ TEST_CASE("the exact-range check passes real layers and names a layer too large"
   big.O = 1 << 12;
   CHECK_THROWS_WITH_AS(hw::check_exact_range(hw::make_params(hw::reference_config(), big), "big"),
                        doctest::Contains("layer 'big': too large"), jaq::hardware_error);
+}
+
+TEST_CASE("the intermediate structures print themselves") {
+  const hw::layer_params p = hand_params();
+  const hw::tiling t = hw::make_tiling(p, 1, 7, 1, 8);
+  const hw::tile_footprint f = hw::tile_bits(p, t);
+  const hw::dram_walk w = hw::promotion_walk(p, t, f, order("B>OW>OH>IC>OC"));
+  std::ostringstream os;
+  os << f << w << hw::stall_cycles(p, w, 441) << hw::proxies(p, t)
+     << hw::sram_accesses(p, t, w, hw::stationary::output) << p;
+  CHECK(os.str() ==
+        "tile_footprint{w=1024, a=648, o=50176 bits}"
+        "dram_walk{write w/a/o=1024/648/50176, read o=50176, max write w/a/o=1024/648/50176, max read o=50176}"
+        "stall_breakdown{initial=51848, final=50176, latency=533, middle=0, stall=533}"
+        "proxies{IS=9088128, OS=3662848, WS=9068544}"
+        "sram_traffic{wbuf rd/wr=28224/1024, ibuf rd/wr=28224/648, obuf rd/wr=62720/62720}"
+        "layer_params{K=3, O=7, S=1, IC=1, OC=8, B=1, im2col=0, ip=8, wp=8, pf=1, N=16, M=32, "
+        "caps w/a/o=262144/131072/65536, if_width=192}");
 }
