@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -54,6 +55,13 @@ std::vector<jaq::hw::precision_pair> parse_precisions(const std::string& s) {
     start = comma + 1;
   }
   return out;
+}
+
+// `bazel run` starts the binary in its runfiles tree; relative paths mean the caller's folder.
+std::string from_caller_dir(const std::string& path) {
+  const char* wd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path.front() == '/' || wd == nullptr || *wd == '\0') return path;
+  return std::string(wd) + "/" + path;
 }
 
 std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& cfg,
@@ -96,6 +104,8 @@ int main(int argc, char** argv) {
   app.add_option("--synth-csv", synth_csv, "systolic-array synthesis table (default: embedded)");
   app.add_flag("--check", check, "also run the scalar reference and compare every field");
   CLI11_PARSE(app, argc, argv);
+  for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv})
+    *p = from_caller_dir(*p);
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<jaq::hw::layer> layers;

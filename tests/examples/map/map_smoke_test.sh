@@ -30,6 +30,10 @@ echo '{"frequency_hz": 1e9, "N": 16}' > "$T/a.json"
 "$BIN" --layers "$T/L.csv" --accel "$T/a.json" > "$T/R3.csv" 2> /dev/null
 cmp -s "$T/R.csv" "$T/R3.csv" || fail "frequency changed the CSV"
 
+# Under `bazel run`, relative paths are the caller's (BUILD_WORKING_DIRECTORY).
+(cd / && BUILD_WORKING_DIRECTORY="$T" "$BIN" --layers L.csv --out R5.csv 2> /dev/null)
+cmp -s "$T/R.csv" "$T/R5.csv" || fail "relative paths under bazel run"
+
 # A built-in network, several precision pairs, checked field by field against the reference.
 "$BIN" --network searchspace22 --prec 8/8,4/2 --batch 2 --check > "$T/N.csv" 2> "$T/err" || { cat "$T/err"; fail "network run"; }
 [[ $(wc -l < "$T/N.csv") -eq $((1 + 2 * 69)) ]] || fail "searchspace22 rows: $(wc -l < "$T/N.csv")"
