@@ -1,13 +1,20 @@
 // jaq/batchtile/score_batch.hpp: the vectorised scorer: total cycles and energy of a range of
-// candidates under one loop order, SIMD lanes across candidates (xsimd via jaq/core/simd.hpp).
+// candidates under one loop order, SIMD lanes across candidates.
 //
 // For a fixed order the promotion walk has the same control flow for every tiling (which loop
 // touches which buffer is known), so lanes differ only in data: whether a buffer is still
 // promoted is a lane mask, and every branch of the spec becomes a select. Values are doubles
 // holding exact integers (candidate_batch::exact guarantees every value stays below 2^52, where
 // products, sums and the corrected ceiling divisions below are exact); the energy is the spec's
-// chain evaluated term by term in the same order as the scalar reference, so it is bit-identical.
-// The kernel reads a candidate_batch's arrays only, so a CUDA kernel can score the same SoA batch.
+// chain evaluated term by term in the same order as hw::energy_of, with no fused multiply-add,
+// so it is bit-identical. The kernel reads a candidate_batch's arrays only, so a CUDA kernel can
+// score the same SoA batch.
+//
+// One kernel body, two instruction sets: the build's own (xsimd via jaq/core/simd.hpp: SSE2 in
+// the default portable build, AVX2/AVX-512 under --config=native) and, in a portable x86-64 GCC
+// build, an AVX2 copy compiled for that target alone (GCC vector extensions in a
+// target("avx2") function; no -march anywhere) and chosen at run time when the CPU has AVX2.
+// Both are tested against the reference; `kernel_isa::portable` forces the first.
 //
 //   score_order(cb, lo, hi, order, total, energy);   // total[i], energy[i] for i in [lo, hi)
 #pragma once
@@ -15,113 +22,133 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "jaq/batchtile/candidate_batch.hpp"
 #include "jaq/config.hpp"
 #include "jaq/core/simd.hpp"
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
+    !defined(__CUDACC__)
+#define JAQ_BATCHTILE_AVX2_DISPATCH 1
+#else
+#define JAQ_BATCHTILE_AVX2_DISPATCH 0
+#endif
+
 namespace jaq::batchtile {
+
+/// Which copy of the scorer runs.
+enum class kernel_isa {
+  portable,  // the build's own SIMD level through xsimd
+  avx2,      // the AVX2 copy (portable x86-64 GCC builds on AVX2 CPUs only)
+};
+
+inline const char* to_string(kernel_isa i) { return i == kernel_isa::avx2 ? "avx2" : "portable"; }
+
+/// True when this build has an AVX2 copy and this CPU can run it.
+inline bool avx2_kernel_available() {
+#if JAQ_BATCHTILE_AVX2_DISPATCH
+  static const bool ok = __builtin_cpu_supports("avx2");
+  return ok;
+#else
+  return false;
+#endif
+}
+
+/// The fastest copy available here.
+inline kernel_isa best_kernel_isa() {
+  return avx2_kernel_available() ? kernel_isa::avx2 : kernel_isa::portable;
+}
+
+/// Name of the SIMD level the chosen copy runs ("sse2", "avx2", ...).
+inline const char* kernel_arch_name(kernel_isa isa) {
+  return isa == kernel_isa::avx2 ? "avx2" : simd::arch_name();
+}
 
 namespace detail {
 
-/// ceil(x / w) for exact non-negative integers x < 2^52 and w >= 1 held in doubles. The
-/// quotient is rounded to the nearest integer by adding and subtracting 2^52 (exact for
-/// 0 <= x / w < 2^52, and cheaper than ceil() on SSE2), which lands on floor or ceil of the true
-/// quotient or one off; the two corrections make it exactly the ceiling.
-template <class V>
-inline V ceil_div_exact(const V& x, const V& w) {
-  const V magic(4503599627370496.0);  // 2^52
-  const V one(1.0);
-  V q = (x / w + magic) - magic;
-  q = xsimd::select(q * w < x, q + one, q);
-  q = xsimd::select((q - one) * w >= x, q - one, q);
-  return q;
+/// Vector operations over xsimd batches (the build's SIMD level).
+struct xsimd_ops {
+  using V = simd::batch<double>;
+  static constexpr std::size_t width = simd::width<double>;
+  static V load(const double* p) { return V::load_unaligned(p); }
+  static void store(const V& v, double* p) { v.store_unaligned(p); }
+  static V splat(double x) { return V(x); }
+  template <class M>
+  static V select(const M& m, const V& a, const V& b) { return xsimd::select(m, a, b); }
+  static V max(const V& a, const V& b) { return xsimd::max(a, b); }
+};
+
+}  // namespace detail
+
+namespace detail::portable_isa {
+#include "jaq/batchtile/detail/score_body.inc"
+}  // namespace detail::portable_isa
+
+#if JAQ_BATCHTILE_AVX2_DISPATCH
+// The same body compiled for AVX2 (without FMA: no fused multiply-add can appear). Every
+// function defined in this region, vector helpers included, carries the target, so they inline
+// into each other and nothing outside it ever calls them but score_order.
+#pragma GCC push_options
+#pragma GCC target("avx2")
+namespace detail {
+/// Vector operations over GCC vector extensions of 4 doubles (compiled for AVX2 here).
+struct gnu_avx2_ops {
+  typedef double V __attribute__((vector_size(32)));
+  static constexpr std::size_t width = 4;
+  static V load(const double* p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static void store(const V& v, double* p) { std::memcpy(p, &v, sizeof v); }
+  static V splat(double x) { return V{x, x, x, x}; }
+  template <class M>
+  static V select(const M& m, const V& a, const V& b) { return m ? a : b; }
+  static V max(const V& a, const V& b) { return a > b ? a : b; }
+};
+}  // namespace detail
+namespace detail::avx2_isa {
+#include "jaq/batchtile/detail/score_body.inc"
+}  // namespace detail::avx2_isa
+#pragma GCC pop_options
+#endif
+
+namespace detail {
+
+JAQ_NO_FP_CONTRACT inline void score_order_portable(
+    const candidate_batch& cb, std::size_t lo, std::size_t hi,
+    const std::array<std::int8_t, num_loops>& order, double* total, double* energy) {
+  portable_isa::score_order_body<xsimd_ops>(cb, lo, hi, order, total, energy);
 }
+
+#if JAQ_BATCHTILE_AVX2_DISPATCH
+// target("avx2") without "fma": no fused multiply-add can appear, whatever the contraction mode.
+__attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(
+    const candidate_batch& cb, std::size_t lo, std::size_t hi,
+    const std::array<std::int8_t, num_loops>& order, double* total, double* energy) {
+  avx2_isa::score_order_body<gnu_avx2_ops>(cb, lo, hi, order, total, energy);
+}
+#endif
 
 }  // namespace detail
 
 /// Scores candidates [lo, hi) of `cb` under `order` (loop ids, outermost first). Writes exact
 /// total cycles and the energy in nJ to total[i], energy[i]; lanes up to the next multiple of the
 /// SIMD width past hi are written too (they are padding or other candidates: ignore them).
-/// Preconditions: cb.exact; total and energy have room for cb.padded() values.
-JAQ_NO_FP_CONTRACT inline void score_order(const candidate_batch& cb, std::size_t lo, std::size_t hi,
+/// Preconditions: cb.exact; total and energy have room for cb.padded() values; `isa` available.
+inline void score_order(const candidate_batch& cb, std::size_t lo, std::size_t hi,
                         const std::array<std::int8_t, detail::num_loops>& order, double* total,
-                        double* energy) {
-  using V = simd::batch<double>;
-  constexpr std::size_t W = simd::width<double>;
-  static_assert(kernel_pad % W == 0, "padding must cover whole SIMD batches");
-  const batch_constants& k = cb.k;
-  const V cap_w(k.cap_w), cap_a(k.cap_a), cap_o(k.cap_o), ifw(k.if_width), zero(0.0);
-  const V e_ww(k.e_wbuf_wr), e_iw(k.e_ibuf_wr), e_or(k.e_obuf_rd), e_ow(k.e_obuf_wr);
-  const V e_dr(k.e_dram_rd), e_dw(k.e_dram_wr);
-  // Innermost first: the walk's direction.
-  std::array<const double*, detail::num_loops> cnt_in;
-  std::array<int, detail::num_loops> touch_in;
-  for (int p = 0; p < detail::num_loops; ++p) {
-    const int l = order[static_cast<std::size_t>(detail::num_loops - 1 - p)];
-    cnt_in[static_cast<std::size_t>(p)] = cb.cnt[l].data();
-    touch_in[static_cast<std::size_t>(p)] = detail::loop_touches[static_cast<std::size_t>(l)];
+                        double* energy, kernel_isa isa = best_kernel_isa()) {
+#if JAQ_BATCHTILE_AVX2_DISPATCH
+  if (isa == kernel_isa::avx2) {
+    JAQ_ASSERT(avx2_kernel_available());
+    detail::score_order_avx2(cb, lo, hi, order, total, energy);
+    return;
   }
-  for (std::size_t i = lo / W * W; i < hi; i += W) {
-    V sw = V::load_unaligned(cb.w_tile.data() + i);
-    V sa = V::load_unaligned(cb.a_tile.data() + i);
-    V so = V::load_unaligned(cb.o_tile.data() + i);
-    V mw = sw, ma = sa, mo = so;  // max_write: the last size that fitted half the buffer
-    auto pw = sw <= cap_w, pa = sa <= cap_a, po = so <= cap_o;  // promoted (all true: filter)
-    for (int p = 0; p < detail::num_loops; ++p) {
-      const V n = V::load_unaligned(cnt_in[static_cast<std::size_t>(p)] + i);
-      const int t = touch_in[static_cast<std::size_t>(p)];
-      // A touched buffer is multiplied, then re-checked while promoted; an untouched one is
-      // multiplied only once it has stopped being promoted.
-      if (t & detail::touch_w) {
-        sw = sw * n;
-        const auto fits = sw <= cap_w;
-        mw = xsimd::select(pw & fits, sw, mw);
-        pw = pw & fits;
-      } else {
-        sw = xsimd::select(pw, sw, sw * n);
-      }
-      if (t & detail::touch_a) {
-        sa = sa * n;
-        const auto fits = sa <= cap_a;
-        ma = xsimd::select(pa & fits, sa, ma);
-        pa = pa & fits;
-      } else {
-        sa = xsimd::select(pa, sa, sa * n);
-      }
-      if (t & detail::touch_o) {
-        so = so * n;
-        const auto fits = so <= cap_o;
-        mo = xsimd::select(po & fits, so, mo);
-        po = po & fits;
-      } else {
-        so = xsimd::select(po, so, so * n);
-      }
-    }
-    // read[out] follows write[out] step for step, so DRAM writes = so and max_read = mo.
-    const V dram_rd = sw + sa + so;
-    const V dram_wr = so;
-    const V initial = mw + ma + mo;
-    const V final_ = mo;
-    const V latency = detail::ceil_div_exact(initial, ifw) + detail::ceil_div_exact(final_, ifw);
-    const V middle = dram_rd + dram_wr - initial - final_;
-    const V compute = V::load_unaligned(cb.compute.data() + i);
-    const V stall = xsimd::max(zero, detail::ceil_div_exact(middle, ifw) - compute) + latency;
-    (compute + stall).store_unaligned(total + i);
-    // The spec's chain, term by term: core, wgt_rd, wgt_wr, act_rd, act_wr, out_rd, out_wr,
-    // dram_rd, dram_wr (the first two and act_rd's term do not depend on the order).
-    const V o_add = V::load_unaligned(cb.sram_o_add.data() + i);
-    const V out_rw = so + o_add;
-    V e = V::load_unaligned(cb.e_prefix.data() + i);
-    e = e + sw * e_ww;
-    e = e + V::load_unaligned(cb.e_act_rd.data() + i);
-    e = e + sa * e_iw;
-    e = e + out_rw * e_or;
-    e = e + out_rw * e_ow;
-    e = e + dram_rd * e_dr;
-    e = e + dram_wr * e_dw;
-    e.store_unaligned(energy + i);
-  }
+#endif
+  (void)isa;
+  detail::score_order_portable(cb, lo, hi, order, total, energy);
 }
 
 }  // namespace jaq::batchtile

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <string>
 #include <vector>
 
 #include "jaq/batchtile/build_candidates.hpp"
@@ -36,14 +37,21 @@ TEST_CASE("ceil_div_exact equals integer ceiling division up to 2^52") {
       xd[j] = static_cast<double>(xs[i + j]);
       wd[j] = static_cast<double>(ws[i + j]);
     }
-    bt::detail::ceil_div_exact(V::load_unaligned(xd.data()), V::load_unaligned(wd.data()))
-        .store_unaligned(out.data());
+    V q;
+    bt::detail::portable_isa::ceil_div_exact<bt::detail::xsimd_ops>(V::load_unaligned(xd.data()),
+                                                                    V::load_unaligned(wd.data()), q);
+    q.store_unaligned(out.data());
     for (std::size_t j = 0; j < W; ++j)
       CHECK(static_cast<std::int64_t>(out[j]) == hw::ceil_div(xs[i + j], ws[i + j]));
   }
 }
 
 TEST_CASE("score_order equals the reference for every candidate and every order") {
+  // Every copy of the kernel this machine can run (the AVX2 one only where the CPU has it).
+  std::vector<bt::kernel_isa> isas{bt::kernel_isa::portable};
+  if (bt::avx2_kernel_available()) isas.push_back(bt::kernel_isa::avx2);
+  for (const bt::kernel_isa isa : isas) {
+  INFO("kernel " << bt::to_string(isa));
   jaq::rng g(11);
   std::int64_t pairs = 0;
   bt::candidate_batch cb;
@@ -60,7 +68,7 @@ TEST_CASE("score_order equals the reference for every candidate and every order"
       // an unaligned sub-range too: lanes outside [lo, hi) are not trusted
       const std::size_t lo = static_cast<std::size_t>(g.below(cb.size()));
       bt::score_order(cb, lo, cb.size(), bt::detail::all_orders()[static_cast<std::size_t>(o)],
-                      total.data(), energy.data());
+                      total.data(), energy.data(), isa);
       const hw::loop_order order = hw::loop_order::from_index(o);
       for (std::size_t i = lo; i < cb.size(); ++i) {
         const hw::candidate_cost c = hw::evaluate(p, cb.tiles[i], order);
@@ -72,4 +80,11 @@ TEST_CASE("score_order equals the reference for every candidate and every order"
     }
   }
   CHECK(pairs > 50000);
+  }
+}
+
+TEST_CASE("the default kernel is the best available one") {
+  CHECK(bt::best_kernel_isa() ==
+        (bt::avx2_kernel_available() ? bt::kernel_isa::avx2 : bt::kernel_isa::portable));
+  CHECK(std::string(bt::kernel_arch_name(bt::kernel_isa::portable)) == jaq::simd::arch_name());
 }
