@@ -48,7 +48,7 @@ class mbconv_block {
         depthwise({.in_channels = in * s.expansion, .out_channels = in * s.expansion, .kernel = s.kernel,
                    .stride = s.stride, .padding = s.kernel / 2, .groups = in * s.expansion},
                   name + ".depthwise", init_expand(in, s, name, gen)),
-        depthwise_bn(in * s.expansion, name + ".depthwise_bn"),
+        depthwise_bn(in * s.expansion, name + ".depthwise_bn", fused_activation::relu6),
         project({.in_channels = in * s.expansion, .out_channels = s.out_channels, .kernel = 1}, name + ".project", gen),
         project_bn(s.out_channels, name + ".project_bn") {}
 
@@ -57,8 +57,9 @@ class mbconv_block {
 
   var<T> forward(tape<T>& tp, var<T> x) {  // (in, N, H, W) -> (out, N, H/stride, W/stride)
     var<T> h = x;
-    if (expand) h = jaq::relu6(tp, expand_bn->forward(tp, expand->forward(tp, h)));
-    h = jaq::relu6(tp, depthwise_bn.forward(tp, depthwise.forward(tp, h)));
+    // BN and ReLU6 are one fused op (expand_bn / depthwise_bn .activation = relu6)
+    if (expand) h = expand_bn->forward(tp, expand->forward(tp, h));
+    h = depthwise_bn.forward(tp, depthwise.forward(tp, h));
     h = project_bn.forward(tp, project.forward(tp, h));
     return residual() ? jaq::add(tp, h, x) : h;
   }
@@ -78,7 +79,7 @@ class mbconv_block {
     if (s.expansion != 1) {
       expand = std::make_unique<conv2d<T>>(conv2d_spec{.in_channels = in, .out_channels = in * s.expansion, .kernel = 1},
                                            name + ".expand", gen);
-      expand_bn = std::make_unique<batch_norm<T>>(in * s.expansion, name + ".expand_bn");
+      expand_bn = std::make_unique<batch_norm<T>>(in * s.expansion, name + ".expand_bn", fused_activation::relu6);
     }
     return gen;
   }

@@ -53,7 +53,7 @@ class mbconv_small final : public model<T> {
   mbconv_small(mbconv_small_config c, rng& gen)
       : config(c),
         stem({.in_channels = c.in_channels, .out_channels = c.stem_channels, .kernel = 3, .padding = 1}, "stem", gen),
-        stem_bn(c.stem_channels, "stem_bn") {
+        stem_bn(c.stem_channels, "stem_bn", fused_activation::relu6) {
     this->add_site(stem, nullptr);
     this->add_batch_norm(stem_bn);
     std::int64_t ch = c.stem_channels;
@@ -74,7 +74,7 @@ class mbconv_small final : public model<T> {
       blocks.push_back(std::move(b));
     }
     head = std::make_unique<conv2d<T>>(conv2d_spec{.in_channels = ch, .out_channels = c.head_channels, .kernel = 1}, "head", gen);
-    head_bn = std::make_unique<batch_norm<T>>(c.head_channels, "head_bn");
+    head_bn = std::make_unique<batch_norm<T>>(c.head_channels, "head_bn", fused_activation::relu6);
     fc = std::make_unique<linear<T>>(linear_spec{.in_features = c.head_channels, .out_features = c.classes}, "fc", gen);
     this->add_site(*head, feeding);
     this->add_batch_norm(*head_bn);
@@ -84,9 +84,9 @@ class mbconv_small final : public model<T> {
   std::string name() const override { return "mbconv-small"; }
 
   var<T> forward(tape<T>& tp, var<T> x) override {
-    x = jaq::relu6(tp, stem_bn.forward(tp, stem.forward(tp, x)));
+    x = stem_bn.forward(tp, stem.forward(tp, x));  // BN + ReLU6, fused
     for (auto& b : blocks) x = b->forward(tp, x);
-    x = jaq::relu6(tp, head_bn->forward(tp, head->forward(tp, x)));
+    x = head_bn->forward(tp, head->forward(tp, x));
     return fc->forward(tp, jaq::global_avg_pool(tp, x));
   }
 };

@@ -38,9 +38,9 @@ class small_cnn final : public model<T> {
       : conv1({.in_channels = c.in_channels, .out_channels = 16, .kernel = 3, .stride = 1, .padding = 1}, "conv1", gen),
         conv2({.in_channels = 16, .out_channels = 32, .kernel = 3, .stride = 2, .padding = 1}, "conv2", gen),
         conv3({.in_channels = 32, .out_channels = 64, .kernel = 3, .stride = 2, .padding = 1}, "conv3", gen),
-        bn1(16, "bn1"),
-        bn2(32, "bn2"),
-        bn3(64, "bn3"),
+        bn1(16, "bn1", fused_activation::relu),
+        bn2(32, "bn2", fused_activation::relu),
+        bn3(64, "bn3", fused_activation::relu),
         fc({.in_features = 64, .out_features = c.classes}, "fc", gen) {
     this->add_site(conv1, nullptr);
     this->add_site(conv2, &bn1);
@@ -54,9 +54,10 @@ class small_cnn final : public model<T> {
   std::string name() const override { return "small-cnn"; }
 
   var<T> forward(tape<T>& tp, var<T> x) override {  // x (C, N, 28, 28)
-    x = jaq::relu(tp, bn1.forward(tp, conv1.forward(tp, x)));   // (16, N, 28, 28)
-    x = jaq::relu(tp, bn2.forward(tp, conv2.forward(tp, x)));   // (32, N, 14, 14)
-    x = jaq::relu(tp, bn3.forward(tp, conv3.forward(tp, x)));   // (64, N, 7, 7)
+    // BN and ReLU are one fused op (bn*.activation = relu)
+    x = bn1.forward(tp, conv1.forward(tp, x));   // (16, N, 28, 28)
+    x = bn2.forward(tp, conv2.forward(tp, x));   // (32, N, 14, 14)
+    x = bn3.forward(tp, conv3.forward(tp, x));   // (64, N, 7, 7)
     return fc.forward(tp, jaq::global_avg_pool(tp, x));         // (N, 64) -> (N, classes)
   }
 };

@@ -1,15 +1,16 @@
-// jaq/autograd/detail/im2col.hpp: im2col / col2im for channel-major feature maps.
+// jaq/autograd/detail/im2col.hpp: im2col / col2im for channel-major feature maps, on a range of
+// images at a time (so that the column matrix of one chunk stays in cache).
 //
-// x (C, N, H, W) -> col (C*kh*kw, N*Ho*Wo): row r = (c, ky, kx), column (n, oy, ox) holds
-// x[c, n, oy*s - p + ky, ox*s - p + kx] (0 outside). col2im adds the columns back.
+// x (C, N, H, W), images [n0, n1) -> col (C*kh*kw, (n1-n0)*Ho*Wo): row r = (c, ky, kx), column
+// (n - n0, oy, ox) holds x[c, n, oy*s - p + ky, ox*s - p + kx] (0 outside). col2im adds back.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "jaq/autograd/tensor.hpp"
-#include "jaq/core/parallel.hpp"
 
 namespace jaq::detail {
 
@@ -22,68 +23,80 @@ struct conv_geometry {
   std::int64_t cols() const { return n * ho * wo; }
 };
 
-template <scalar T>
-void im2col(tbb_backend exec, const conv_geometry& g, const T* x, T* col) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  // one task per (row, image): each writes its own contiguous Ho*Wo stretch
-  parallel_for_chunks(exec, 0, g.rows() * g.n, 32, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t t = lo; t < hi; ++t) {
-      const std::int64_t r = t / g.n, n = t % g.n;
-      const std::int64_t c = r / (g.kh * g.kw), ky = (r / g.kw) % g.kh, kx = r % g.kw;
-      const T* src = x + (c * g.n + n) * hw;
-      T* dst = col + r * g.cols() + n * howo;
-      // valid output columns: 0 <= ox*s - p + kx < W
-      const std::int64_t ox_lo = std::min(g.wo, std::max<std::int64_t>(0, (g.pad - kx + g.stride - 1) / g.stride));
-      const std::int64_t ox_hi = std::max(ox_lo, std::min(g.wo, (g.w + g.pad - kx + g.stride - 1) / g.stride));
-      for (std::int64_t oy = 0; oy < g.ho; ++oy) {
-        T* d = dst + oy * g.wo;
-        const std::int64_t iy = oy * g.stride - g.pad + ky;
-        if (iy < 0 || iy >= g.h) {
-          std::fill(d, d + g.wo, T(0));
-          continue;
-        }
-        std::fill(d, d + ox_lo, T(0));
-        const T* s = src + iy * g.w - g.pad + kx;
-        if (g.stride == 1) {
-          std::memcpy(d + ox_lo, s + ox_lo, static_cast<std::size_t>(ox_hi - ox_lo) * sizeof(T));
-        } else {
-          for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] = s[ox * g.stride];
-        }
-        std::fill(d + ox_hi, d + g.wo, T(0));
-      }
-    }
-  });
+// Output columns ox whose input column ox*s - p + k lies in [0, extent).
+inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t extent, std::int64_t out,
+                        std::int64_t& lo, std::int64_t& hi) {
+  lo = std::min(out, std::max<std::int64_t>(0, (g.pad - k + g.stride - 1) / g.stride));
+  hi = std::max(lo, std::min(out, (extent + g.pad - k + g.stride - 1) / g.stride));
 }
 
-/// gx += col2im(dcol)
-template <scalar T>
-void col2im_add(tbb_backend exec, const conv_geometry& g, const T* dcol, T* gx) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  // one task per (channel, image): each adds into its own plane, in a fixed order
-  parallel_for_chunks(exec, 0, g.c * g.n, 8, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t t = lo; t < hi; ++t) {
-      const std::int64_t c = t / g.n, n = t % g.n;
-      T* dst = gx + (c * g.n + n) * hw;
-      for (std::int64_t ky = 0; ky < g.kh; ++ky)
-        for (std::int64_t kx = 0; kx < g.kw; ++kx) {
-          const std::int64_t r = (c * g.kh + ky) * g.kw + kx;
-          const T* src = dcol + r * g.cols() + n * howo;
-          const std::int64_t ox_lo = std::min(g.wo, std::max<std::int64_t>(0, (g.pad - kx + g.stride - 1) / g.stride));
-          const std::int64_t ox_hi = std::max(ox_lo, std::min(g.wo, (g.w + g.pad - kx + g.stride - 1) / g.stride));
-          for (std::int64_t oy = 0; oy < g.ho; ++oy) {
-            const std::int64_t iy = oy * g.stride - g.pad + ky;
-            if (iy < 0 || iy >= g.h) continue;
-            T* d = dst + iy * g.w - g.pad + kx;
-            const T* s = src + oy * g.wo;
-            if (g.stride == 1) {
-              for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox] += s[ox];
-            } else {
-              for (std::int64_t ox = ox_lo; ox < ox_hi; ++ox) d[ox * g.stride] += s[ox];
-            }
+/// For each kernel position (ky, kx) and output pixel (oy, ox): the offset of the input pixel
+/// it reads within one (H, W) plane, or -1 in the zero padding. Built once per convolution, it
+/// turns im2col and col2im into one long loop per (row, image) instead of one per output row.
+struct im2col_plan {
+  std::vector<std::int32_t> offset;  // (kh*kw, Ho*Wo)
+
+  explicit im2col_plan(const conv_geometry& g) : offset(static_cast<std::size_t>(g.kh * g.kw * g.ho * g.wo)) {
+    std::size_t k = 0;
+    for (std::int64_t ky = 0; ky < g.kh; ++ky)
+      for (std::int64_t kx = 0; kx < g.kw; ++kx)
+        for (std::int64_t oy = 0; oy < g.ho; ++oy)
+          for (std::int64_t ox = 0; ox < g.wo; ++ox) {
+            const std::int64_t iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
+            offset[k++] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? static_cast<std::int32_t>(iy * g.w + ix) : -1;
           }
-        }
+  }
+};
+
+template <scalar T>
+void im2col_images(const conv_geometry& g, const im2col_plan& plan, const T* x, std::int64_t n0, std::int64_t n1, T* col) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ld = (n1 - n0) * howo, kk = g.kh * g.kw;
+  for (std::int64_t r = 0; r < g.rows(); ++r) {
+    const std::int64_t c = r / kk;
+    const std::int32_t* off = plan.offset.data() + (r % kk) * howo;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const T* src = x + (c * g.n + n) * hw;
+      T* dst = col + r * ld + (n - n0) * howo;
+      for (std::int64_t j = 0; j < howo; ++j) {
+        const std::int32_t o = off[j];
+        dst[j] = o >= 0 ? src[o] : T(0);
+      }
     }
-  });
+  }
+}
+
+/// gx[:, n0:n1] += col2im(dcol) for the images of one chunk.
+template <scalar T>
+void col2im_add_images(const conv_geometry& g, const im2col_plan& plan, const T* dcol, std::int64_t n0, std::int64_t n1, T* gx) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ld = (n1 - n0) * howo, kk = g.kh * g.kw;
+  for (std::int64_t r = 0; r < g.rows(); ++r) {
+    const std::int64_t c = r / kk;
+    const std::int32_t* off = plan.offset.data() + (r % kk) * howo;
+    for (std::int64_t n = n0; n < n1; ++n) {
+      T* dst = gx + (c * g.n + n) * hw;
+      const T* src = dcol + r * ld + (n - n0) * howo;
+      for (std::int64_t j = 0; j < howo; ++j) {
+        const std::int32_t o = off[j];
+        if (o >= 0) dst[o] += src[j];
+      }
+    }
+  }
+}
+
+/// Images per chunk: about 128K column-matrix elements (512 KB of floats), a function of the
+/// shapes only, so that results do not depend on the thread count.
+inline std::int64_t images_per_chunk(const conv_geometry& g) {
+  const std::int64_t per_image = std::max<std::int64_t>(1, g.rows() * g.ho * g.wo);
+  return std::clamp<std::int64_t>((std::int64_t{1} << 17) / per_image, 1, std::max<std::int64_t>(1, g.n));
+}
+
+/// Per-thread scratch that grows and is reused (a cache, it holds no results between calls).
+template <scalar T>
+T* scratch(int slot, std::size_t elements) {
+  thread_local std::vector<T> buf[2];
+  auto& b = buf[slot];
+  if (b.size() < elements) b.resize(elements);
+  return b.data();
 }
 
 }  // namespace jaq::detail

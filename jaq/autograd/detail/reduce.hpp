@@ -50,40 +50,60 @@ void shifted_moments(const T* x, std::int64_t m, T shift, double& s1, double& s2
   }
 }
 
-/// sum(g) and sum(g * (x - mean)) over m elements.
+/// The gradient that passes a clamp to [0, hi] whose output is y: g where 0 < y < hi, else 0.
+/// With y == nullptr there is no clamp.
+template <class B, class T>
+B pass_clamp(B g, const T* y, std::int64_t i, T hi) {
+  if (!y) return g;
+  const B yv = B::load_unaligned(y + i);
+  return xsimd::select((yv > B(T(0))) & (yv < B(hi)), g, B(T(0)));
+}
+template <class T>
+T pass_clamp(T g, const T* y, std::int64_t i, T hi) {
+  return (!y || (y[i] > T(0) && y[i] < hi)) ? g : T(0);
+}
+
+/// sum(g') and sum(g' * (x - mean)) over m elements, g' = pass_clamp(g, y, hi).
 template <scalar T>
-void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx) {
+void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx, const T* y = nullptr,
+                  T hi = T(0)) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   sg = 0.0;
   sgx = 0.0;
   const B mu(mean);
   for (std::int64_t lo = 0; lo < m; lo += reduce_block) {
-    const std::int64_t hi = std::min(m, lo + reduce_block);
+    const std::int64_t end = std::min(m, lo + reduce_block);
     B a1(T(0)), a2(T(0));
     std::int64_t i = lo;
-    for (; i + w <= hi; i += w) {
-      const B gv = B::load_unaligned(g + i);
+    for (; i + w <= end; i += w) {
+      const B gv = pass_clamp(B::load_unaligned(g + i), y, i, hi);
       a1 += gv;
       a2 += gv * (B::load_unaligned(x + i) - mu);
     }
     T t1 = hsum(a1), t2 = hsum(a2);
-    for (; i < hi; ++i) {
-      t1 += g[i];
-      t2 += g[i] * (x[i] - mean);
+    for (; i < end; ++i) {
+      const T gi = pass_clamp(g[i], y, i, hi);
+      t1 += gi;
+      t2 += gi * (x[i] - mean);
     }
     sg += static_cast<double>(t1);
     sgx += static_cast<double>(t2);
   }
 }
 
-/// y[i] = x[i] * a + b
+/// y[i] = x[i] * a + b, then clamped to [0, hi] if `clamp`.
 template <scalar T>
-void affine(const T* x, T* y, std::int64_t m, T a, T b) {
+void affine(const T* x, T* y, std::int64_t m, T a, T b, bool clamp = false, T hi = T(0)) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
-  const B av(a), bv(b);
+  const B av(a), bv(b), zero(T(0)), top(hi);
   std::int64_t i = 0;
+  if (clamp) {
+    for (; i + w <= m; i += w) xsimd::min(xsimd::max(B::load_unaligned(x + i) * av + bv, zero), top).store_unaligned(y + i);
+    for (; i < m; ++i) y[i] = std::min(std::max(x[i] * a + b, T(0)), hi);
+    return;
+  }
   for (; i + w <= m; i += w) (B::load_unaligned(x + i) * av + bv).store_unaligned(y + i);
   for (; i < m; ++i) y[i] = x[i] * a + b;
 }

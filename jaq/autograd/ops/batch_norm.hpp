@@ -5,12 +5,15 @@
 //   auto y = jaq::batch_norm(tp, x, tp.param(gamma), tp.param(beta), st, {.training = true});
 //   // x (C, N, H, W) (or any (C, ...)): y = gamma * (x - mean_c) / sqrt(var_c + eps) + beta
 //
+// `.activation = fused_activation::relu` (or relu6) clamps the output in the same op, exactly
+// as relu(batch_norm(x)) would.
 // Training normalises with the batch's mean and biased variance and updates the running
 // statistics: running = (1 - momentum) * running + momentum * batch (the unbiased variance, as
 // PyTorch does). Evaluation normalises with the running statistics.
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -22,13 +25,20 @@
 
 namespace jaq {
 
+/// An activation applied to the BatchNorm's output inside the same op (one pass less over the
+/// activations each way, and one tensor less held for backward).
+enum class fused_activation { none, relu, relu6 };
+
 struct batch_norm_options {
   bool training = true;
   double momentum = 0.1;
   double eps = 1e-5;
+  fused_activation activation = fused_activation::none;
 
   friend std::ostream& operator<<(std::ostream& os, const batch_norm_options& o) {
-    return os << "{" << (o.training ? "train" : "eval") << ", momentum " << o.momentum << ", eps " << o.eps << '}';
+    const char* act[] = {"", ", relu", ", relu6"};
+    return os << "{" << (o.training ? "train" : "eval") << ", momentum " << o.momentum << ", eps " << o.eps
+              << act[static_cast<int>(o.activation)] << '}';
   }
 };
 
@@ -62,6 +72,8 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
   if (o.training && m < 2)
     throw model_error("batch_norm: training needs more than one value per channel, input " + xs.str());
 
+  const bool clamp = o.activation != fused_activation::none;
+  const T hi = o.activation == fused_activation::relu6 ? T(6) : std::numeric_limits<T>::infinity();
   const T* xv = x.value().data();
   const T* gv = gamma.value().data();
   const T* bv = beta.value().data();
@@ -88,7 +100,7 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
     stats[ch] = mean;
     stats[c + ch] = inv;
     const T a = gv[ch] * inv;
-    detail::affine(xc, y.data() + ch * m, m, a, bv[ch] - mean * a);
+    detail::affine(xc, y.data() + ch * m, m, a, bv[ch] - mean * a, clamp, hi);
   });
 
   std::vector<tensor<T>> saved;
@@ -96,10 +108,11 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
   const bool training = o.training;
   return tp.record(
       "batch_norm", std::move(y), {x, gamma, beta},
-      [c, m, training](backward_context<T>& ctx) {
+      [c, m, training, clamp, hi](backward_context<T>& ctx) {
         const T* x = ctx.input(0).data();
         const T* gam = ctx.input(1).data();
         const T* gy = ctx.grad_output().data();
+        const T* yv = clamp ? ctx.output().data() : nullptr;  // the clamp's mask comes from the output
         const tensor<T>& st = ctx.saved(0);
         tensor<T>* ggam = ctx.needs_grad(1) ? &ctx.grad_input(1) : nullptr;
         tensor<T>* gbet = ctx.needs_grad(2) ? &ctx.grad_input(2) : nullptr;
@@ -109,8 +122,9 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
           const T mean = st[ch], inv = st[c + ch];
           const T* xc = x + ch * m;
           const T* gc = gy + ch * m;
+          const T* yc = yv ? yv + ch * m : nullptr;
           double sg, sgx;
-          detail::grad_moments(gc, xc, m, mean, sg, sgx);
+          detail::grad_moments(gc, xc, m, mean, sg, sgx, yc, hi);
           const double sgxhat = sgx * static_cast<double>(inv);  // sum(gy * xhat)
           if (ggam) (*ggam)[ch] += static_cast<T>(sgxhat);
           if (gbet) (*gbet)[ch] += static_cast<T>(sg);
@@ -118,10 +132,9 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
           T* out = gx->data() + ch * m;
           const T a = gam[ch] * inv;
           if (!training) {  // gx = gy * gamma * inv
-            if (ow) {
-              for (std::int64_t i = 0; i < m; ++i) out[i] = gc[i] * a;
-            } else {
-              for (std::int64_t i = 0; i < m; ++i) out[i] += gc[i] * a;
+            for (std::int64_t i = 0; i < m; ++i) {
+              const T v = detail::pass_clamp(gc[i], yc, i, hi) * a;
+              out[i] = ow ? v : out[i] + v;
             }
             return;
           }
@@ -134,12 +147,12 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
           const B av(a), k1v(k1), k2v(k2), mu(mean);
           std::int64_t i = 0;
           for (; i + w <= m; i += w) {
-            B v = av * (B::load_unaligned(gc + i) - k1v - k2v * (B::load_unaligned(xc + i) - mu));
+            B v = av * (detail::pass_clamp(B::load_unaligned(gc + i), yc, i, hi) - k1v - k2v * (B::load_unaligned(xc + i) - mu));
             if (!ow) v += B::load_unaligned(out + i);
             v.store_unaligned(out + i);
           }
           for (; i < m; ++i) {
-            const T v = a * (gc[i] - k1 - k2 * (xc[i] - mean));
+            const T v = a * (detail::pass_clamp(gc[i], yc, i, hi) - k1 - k2 * (xc[i] - mean));
             out[i] = ow ? v : out[i] + v;
           }
         });

@@ -5,16 +5,20 @@
 //   // x (Ci, N, H, W), w (Co, Ci/groups, kh, kw) -> y (Co, N, Ho, Wo)
 //   // Ho = (H + 2*padding - kh) / stride + 1
 //
-// im2col + OpenBLAS GEMM over the whole batch (one GEMM per group); a 1x1, stride-1,
-// unpadded convolution skips im2col. The im2col matrix is saved for the weight gradient.
+// im2col + OpenBLAS GEMM on fixed chunks of images run in parallel (one GEMM per group and
+// chunk; each chunk's column matrix stays in cache and is rebuilt in backward rather than
+// saved); a 1x1, stride-1, unpadded convolution multiplies its input directly.
+// Depthwise layers (groups = in channels = out channels) use a direct kernel instead.
 #pragma once
 
+#include <algorithm>
 #include <ostream>
 #include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "jaq/autograd/detail/depthwise.hpp"
 #include "jaq/autograd/detail/gemm.hpp"
 #include "jaq/autograd/detail/im2col.hpp"
 #include "jaq/autograd/tape.hpp"
@@ -54,81 +58,105 @@ inline conv_geometry conv_check(const jaq::shape& xs, const jaq::shape& ws, cons
 template <scalar T>
 var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
   const detail::conv_geometry g = detail::conv_check(x.shape(), w.shape(), o);
-  const std::int64_t co = w.shape()[0], groups = o.groups;
-  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols();
-  const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
-  const auto exec = tp.exec();
-
-  tensor<T> col;
-  if (!pointwise) {
-    col = tensor<T>(jaq::shape{g.rows(), cols});  // (Ci*kh*kw, N*Ho*Wo)
-    detail::im2col(exec, g, x.value().data(), col.data());
-  }
-  const T* colp = pointwise ? x.value().data() : col.data();
-  tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo)
-  const T* wp = w.value().data();
-  if (groups == 1) {
-    detail::gemm_columns<T>(exec, false, co, cols, kg, T(1), wp, kg, colp, cols, T(0), y.data(), cols);
-  } else {
-    detail::blas_single_threaded();
-    parallel_for(exec, 0, groups, [&](std::int64_t gi) {
-      detail::gemm(false, false, cog, cols, kg, T(1), wp + gi * cog * kg, kg, colp + gi * kg * cols,
-                   cols, T(0), y.data() + gi * cog * cols, cols);
+  if (o.groups > 1 && o.groups == g.c && w.shape()[0] == g.c) {
+    // Depthwise: direct kernel, nothing saved beyond the input the tape already holds.
+    tensor<T> y(jaq::shape{g.c, g.n, g.ho, g.wo});  // (C, N, Ho, Wo)
+    detail::depthwise_forward(tp.exec(), g, x.value().data(), w.value().data(), y.data());
+    return tp.record("conv2d_depthwise", std::move(y), {x, w}, [g](backward_context<T>& ctx) {
+      bool ow = false;
+      T* gw = ctx.needs_grad(1) ? ctx.grad_input_for_write(1, ow).data() : nullptr;
+      T* gx = ctx.needs_grad(0) ? ctx.grad_input(0).data() : nullptr;
+      detail::depthwise_backward(ctx.exec(), g, ctx.input(0).data(), ctx.input(1).data(), ctx.grad_output().data(), gw, ow, gx);
     });
   }
-
-  std::vector<tensor<T>> saved;
-  const bool keep_col = !pointwise && tp.grad_enabled() && w.requires_grad();
-  if (keep_col) saved.push_back(std::move(col));
-  return tp.record(
-      "conv2d", std::move(y), {x, w},
-      [g, co, groups, cog, kg, cols, pointwise, keep_col](backward_context<T>& ctx) {
-        const auto ex = ctx.exec();
+  const std::int64_t co = w.shape()[0], groups = o.groups;
+  const std::int64_t cog = co / groups, kg = g.rows() / groups, howo = g.ho * g.wo, ncols = g.cols();
+  const bool pointwise = g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0;
+  // The batch is cut into fixed chunks of images; each chunk's column matrix is built in
+  // per-thread scratch (cache-resident), multiplied, and forgotten: backward rebuilds it.
+  const std::int64_t chunk = detail::images_per_chunk(g);
+  const std::int64_t nchunks = (g.n + chunk - 1) / chunk;
+  tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo) = (Co, ncols)
+  {
+    const detail::im2col_plan plan(g);
+    const T* xv = x.value().data();
+    const T* wp = w.value().data();
+    T* yp = y.data();
+    detail::blas_single_threaded();
+    parallel_for(tp.exec(), 0, nchunks, [&](std::int64_t ci) {
+      const std::int64_t n0 = ci * chunk, n1 = std::min(g.n, n0 + chunk), cc = (n1 - n0) * howo;
+      const T* col;
+      std::int64_t ldcol;
+      if (pointwise) {
+        col = xv + n0 * howo;  // x itself is the column matrix (Ci, N*H*W)
+        ldcol = ncols;
+      } else {
+        T* buf = detail::scratch<T>(0, static_cast<std::size_t>(g.rows() * cc));
+        detail::im2col_images(g, plan, xv, n0, n1, buf);
+        col = buf;
+        ldcol = cc;
+      }
+      for (std::int64_t gi = 0; gi < groups; ++gi)
+        detail::gemm(false, false, cog, cc, kg, T(1), wp + gi * cog * kg, kg, col + gi * kg * ldcol, ldcol, T(0),
+                     yp + gi * cog * ncols + n0 * howo, ncols);
+    });
+  }
+  return tp.record("conv2d", std::move(y), {x, w},
+      [g, co, groups, cog, kg, howo, ncols, pointwise, chunk, nchunks](backward_context<T>& ctx) {
         const T* gy = ctx.grad_output().data();  // (Co, N*Ho*Wo)
+        const T* xv = ctx.input(0).data();
         const T* wv = ctx.input(1).data();
-        if (ctx.needs_grad(1)) {  // gW_g += gY_g col_g^T
-          JAQ_ASSERT(keep_col || pointwise);
-          const T* colv = pointwise ? ctx.input(0).data() : ctx.saved(0).data();
+        const bool need_w = ctx.needs_grad(1), need_x = ctx.needs_grad(0);
+        const detail::im2col_plan plan(g);
+        // Weight gradient: one partial (Co, kg) per chunk, added in chunk order.
+        std::vector<T> part(need_w ? static_cast<std::size_t>(nchunks * co * kg) : 0);
+        T* gx = nullptr;
+        bool gx_ow = false;
+        if (need_x) gx = pointwise ? ctx.grad_input_for_write(0, gx_ow).data() : ctx.grad_input(0).data();
+        parallel_for(ctx.exec(), 0, nchunks, [&](std::int64_t ci) {
+          const std::int64_t n0 = ci * chunk, n1 = std::min(g.n, n0 + chunk), cc = (n1 - n0) * howo;
+          if (need_w) {
+            const T* col;
+            std::int64_t ldcol;
+            if (pointwise) {
+              col = xv + n0 * howo;
+              ldcol = ncols;
+            } else {
+              T* buf = detail::scratch<T>(0, static_cast<std::size_t>(g.rows() * cc));
+              detail::im2col_images(g, plan, xv, n0, n1, buf);
+              col = buf;
+              ldcol = cc;
+            }
+            T* pw = part.data() + ci * co * kg;
+            for (std::int64_t gi = 0; gi < groups; ++gi)  // gW_g = gY_g col_g^T
+              detail::gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * ncols + n0 * howo, ncols,
+                           col + gi * kg * ldcol, ldcol, T(0), pw + gi * cog * kg, kg);
+          }
+          if (need_x) {  // dcol_g = W_g^T gY_g, then col2im
+            if (pointwise) {
+              for (std::int64_t gi = 0; gi < groups; ++gi)
+                detail::gemm(true, false, kg, cc, cog, T(1), wv + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo,
+                             ncols, gx_ow ? T(0) : T(1), gx + gi * kg * ncols + n0 * howo, ncols);
+            } else {
+              T* dcol = detail::scratch<T>(1, static_cast<std::size_t>(g.rows() * cc));
+              for (std::int64_t gi = 0; gi < groups; ++gi)
+                detail::gemm(true, false, kg, cc, cog, T(1), wv + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo,
+                             ncols, T(0), dcol + gi * kg * cc, cc);
+              detail::col2im_add_images(g, plan, dcol, n0, n1, gx);
+            }
+          }
+        });
+        if (need_w) {
           bool ow = false;
           tensor<T>& gw = ctx.grad_input_for_write(1, ow);
-          if (groups == 1) {
-            detail::gemm_abt_ksplit<T>(ex, co, kg, cols, gy, cols, colv, cols, ow ? T(0) : T(1), gw.data(), kg);
-          } else {
-            parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-              detail::gemm_abt_ksplit<T>(tbb_backend{1}, cog, kg, cols, gy + gi * cog * cols, cols,
-                                         colv + gi * kg * cols, cols, ow ? T(0) : T(1),
-                                         gw.data() + gi * cog * kg, kg);
-            });
+          const std::int64_t m = co * kg;
+          for (std::int64_t i = 0; i < m; ++i) {
+            T s = part[static_cast<std::size_t>(i)];
+            for (std::int64_t ci = 1; ci < nchunks; ++ci) s += part[static_cast<std::size_t>(ci * m + i)];
+            gw[i] = ow ? s : gw[i] + s;
           }
         }
-        if (ctx.needs_grad(0)) {  // dcol_g = W_g^T gY_g, then col2im
-          if (pointwise) {
-            bool ow = false;
-            tensor<T>& gx = ctx.grad_input_for_write(0, ow);
-            if (groups == 1) {
-              detail::gemm_columns<T>(ex, true, kg, cols, cog, T(1), wv, kg, gy, cols, ow ? T(0) : T(1), gx.data(), cols);
-            } else {
-              parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-                detail::gemm(true, false, kg, cols, cog, T(1), wv + gi * cog * kg, kg, gy + gi * cog * cols, cols,
-                             ow ? T(0) : T(1), gx.data() + gi * kg * cols, cols);
-              });
-            }
-            return;
-          }
-          tensor<T> dcol(jaq::shape{g.rows(), cols});
-          if (groups == 1) {
-            detail::gemm_columns<T>(ex, true, kg, cols, cog, T(1), wv, kg, gy, cols, T(0), dcol.data(), cols);
-          } else {
-            parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-              detail::gemm(true, false, kg, cols, cog, T(1), wv + gi * cog * kg, kg, gy + gi * cog * cols, cols,
-                           T(0), dcol.data() + gi * kg * cols, cols);
-            });
-          }
-          tensor<T>& gx = ctx.grad_input(0);
-          detail::col2im_add(ex, g, dcol.data(), gx.data());
-        }
-      },
-      std::move(saved));
+      });
 }
 
 }  // namespace jaq

@@ -97,3 +97,34 @@ TEST_CASE("batch_norm rejects mismatched parameters and single-value channels") 
   auto x1 = tp.constant(jaq::tensor<float>::zeros({3, 1, 1, 1}));
   CHECK_THROWS_AS(jaq::batch_norm(tp, x1, b3, b3, st), jaq::model_error);
 }
+
+TEST_CASE("batch_norm with a fused ReLU/ReLU6 equals the activation applied after it, values and gradients") {
+  jaq::rng gen(34);
+  for (auto act : {jaq::fused_activation::relu, jaq::fused_activation::relu6}) {
+    for (bool training : {true, false}) {
+      CAPTURE(training);
+      std::vector<jaq::tensor<double>> in;
+      in.push_back(jaq::test::random_tensor<double>({2, 3, 2, 2}, gen, -2, 3));
+      in.push_back(jaq::test::random_tensor<double>({2}, gen, 2.0, 4.0));  // large gamma: some outputs above 6
+      in.push_back(jaq::test::random_tensor<double>({2}, gen, 0.5, 1.5));
+      auto st = jaq::batch_norm_state<double>::fresh(2);
+      auto fused = [&](tape<double>& tp, std::span<const var<double>> v) {
+        auto s = jaq::batch_norm_state<double>{st.running_mean.clone(), st.running_var.clone()};
+        return jaq::batch_norm(tp, v[0], v[1], v[2], s, {.training = training, .activation = act});
+      };
+      auto r = jaq::gradcheck(fused, in);
+      CHECK_MESSAGE(r.ok, r);
+      tape<double> tp;
+      std::vector<var<double>> v;
+      for (auto& t : in) v.push_back(tp.constant(t.clone()));
+      auto s1 = jaq::batch_norm_state<double>{st.running_mean.clone(), st.running_var.clone()};
+      auto plain = jaq::batch_norm(tp, v[0], v[1], v[2], s1, {.training = training});
+      auto f = fused(tp, v);
+      for (std::int64_t i = 0; i < f.value().size(); ++i) {
+        const double p = plain.value()[i];
+        const double want = act == jaq::fused_activation::relu ? std::max(p, 0.0) : std::min(std::max(p, 0.0), 6.0);
+        CHECK(f.value()[i] == doctest::Approx(want));
+      }
+    }
+  }
+}

@@ -95,7 +95,7 @@ TEST_CASE("conv2d passes the finite-difference check for every option") {
 
 TEST_CASE("conv2d with a large batch gives the same bits with 1 and 2 threads, forward and backward") {
   jaq::rng gen(23);
-  auto xt = jaq::test::random_tensor<float>({8, 64, 14, 14}, gen);
+  auto xt = jaq::test::random_tensor<float>({8, 61, 14, 14}, gen);  // several chunks, the last one short
   auto wt = jaq::test::random_tensor<float>({16, 8, 3, 3}, gen);
   std::vector<float> out[2], gw[2], gx[2];
   for (int t = 0; t < 2; ++t) {
@@ -121,17 +121,13 @@ TEST_CASE("conv2d with a large batch gives the same bits with 1 and 2 threads, f
   CHECK(gx[0] == gx[1]);
 }
 
-TEST_CASE("conv2d saves its im2col matrix only when the weight needs a gradient") {
+TEST_CASE("conv2d holds only its output for backward (the column matrix is rebuilt)") {
   tape<float> tp;
   auto x = tp.constant(jaq::tensor<float>::zeros({2, 3, 5, 5}));
-  auto w = tp.constant(jaq::tensor<float>::zeros({4, 2, 3, 3}));
+  auto w = tp.variable(jaq::tensor<float>::zeros({4, 2, 3, 3}));
   const std::size_t before = tp.held_bytes();
   auto y = jaq::conv2d(tp, x, w, {.padding = 1});
-  CHECK(tp.held_bytes() - before == y.value().bytes());  // nothing saved
-  auto wv = tp.variable(jaq::tensor<float>::zeros({4, 2, 3, 3}));
-  const std::size_t before2 = tp.held_bytes();
-  auto y2 = jaq::conv2d(tp, x, wv, {.padding = 1});
-  CHECK(tp.held_bytes() - before2 == y2.value().bytes() + 2 * 9 * 3 * 5 * 5 * sizeof(float));
+  CHECK(tp.held_bytes() - before == y.value().bytes());
 }
 
 TEST_CASE("conv2d names the shapes and options it cannot use") {

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Smoke run of //examples:train: a few steps of each model, then checks the result line,
+# the metrics files and the checkpoint, and that a bad flag is refused.
+set -euo pipefail
+BIN="$1"
+OUT="${TEST_TMPDIR:-/tmp}/train_smoke"
+
+for model in small-cnn mbconv-small; do
+  rm -rf "$OUT"
+  "$BIN" --model "$model" --max-steps 6 --batch 32 --every 2 --threads 2 --out "$OUT" > "$OUT.log" 2>&1 || {
+    cat "$OUT.log"; echo "FAIL: $model run failed"; exit 1; }
+  grep -Eq '^epoch 1/1 step 6/[0-9]+ loss [0-9.]+ acc [0-9.]+ img/s [0-9.]+ eta ' "$OUT.log" || {
+    cat "$OUT.log"; echo "FAIL: $model: no progress line"; exit 1; }
+  line=$(tail -1 "$OUT.log")
+  [[ "$line" =~ ^result:\ test_accuracy=(0|1)\.[0-9]+\ median_step_ms=[0-9.]+\ images_per_s=[0-9.]+$ ]] || {
+    cat "$OUT.log"; echo "FAIL: $model: last line is not the result line: $line"; exit 1; }
+  for f in metrics.json metrics.csv checkpoint.jaqckpt; do
+    [[ -s "$OUT/$f" ]] || { echo "FAIL: $model: $OUT/$f missing"; exit 1; }
+  done
+  grep -q '"median_step_ms"' "$OUT/metrics.json" || { echo "FAIL: metrics.json lacks the result"; exit 1; }
+  [[ $(head -1 "$OUT/metrics.csv") == "epoch,steps,train_loss,train_accuracy,test_accuracy,seconds" ]] || {
+    echo "FAIL: metrics.csv header"; exit 1; }
+done
+
+# Bad input: an unknown model and a missing data directory are errors naming what is wrong.
+if "$BIN" --model resnet --max-steps 1 --out "$OUT" > "$OUT.err" 2>&1; then echo "FAIL: unknown model accepted"; exit 1; fi
+grep -q "unknown model 'resnet'" "$OUT.err" || { cat "$OUT.err"; echo "FAIL: unknown model message"; exit 1; }
+if "$BIN" --data-dir /nonexistent --max-steps 1 --out "$OUT" > "$OUT.err" 2>&1; then echo "FAIL: missing data accepted"; exit 1; fi
+grep -q "/nonexistent" "$OUT.err" || { cat "$OUT.err"; echo "FAIL: missing data message"; exit 1; }
+echo "PASS"
