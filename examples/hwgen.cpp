@@ -1,0 +1,127 @@
+// examples/hwgen.cpp: hardware generation: search accelerator configurations for a network.
+//
+// A policy network proposes BitFusion configurations (N, M, the three buffers, the DRAM width)
+// from the search space; every proposal is scored on every layer of the network with BatchTile
+// (best mapping per layer), and the policy learns toward lower
+// lambda_L * latency + lambda_E * energy + lambda_A * area, each relative to the spec's
+// reference configuration, under an area budget. Prints the search's progress and the best
+// configuration, writes it as JSON (loadable by `//examples:map --accel`), and checks its own
+// result: the best configuration's latency and energy are recomputed with the exhaustive scalar
+// reference mapper and must be equal; with --brute-force, the whole space is scored too and the
+// gap to the true optimum is printed.
+//
+//   bazel run -c opt //examples:hwgen -- --network searchspace22 --iterations 100 --out best.json
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <string>
+
+#include "jaq/batchtile/mapping_cache.hpp"
+#include "jaq/core/error.hpp"
+#include "jaq/core/rng.hpp"
+#include "jaq/hw/networks.hpp"
+#include "jaq/hw/reference_mapper.hpp"
+#include "jaq/hwgen/generator.hpp"
+
+namespace {
+std::string from_caller_dir(const std::string& path) {  // bazel run starts in the runfiles
+  const char* wd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (path.empty() || path.front() == '/' || wd == nullptr || *wd == '\0') return path;
+  return std::string(wd) + "/" + path;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Hardware generation: a policy network searching BitFusion configurations, "
+               "scored with BatchTile"};
+  std::string network = "searchspace22", out_path;
+  int iterations = 100, batch_size = 16, threads = 0, iprec = 8, wprec = 8, log_every = 10;
+  std::uint64_t seed = 1;
+  double lr = 0.01, lat = 1, en = 1, area = 1, budget = std::numeric_limits<double>::infinity();
+  bool brute = false;
+  app.add_option("--network", network, "resnet18, mobilenetv2-cifar or searchspace22");
+  app.add_option("--iterations", iterations, "policy updates")->check(CLI::PositiveNumber);
+  app.add_option("--batch", batch_size, "configurations sampled per iteration")
+      ->check(CLI::Range(2, 4096));
+  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber);
+  app.add_option("--seed", seed, "random seed");
+  app.add_option("--lambda-latency", lat, "weight of latency / reference")->check(CLI::NonNegativeNumber);
+  app.add_option("--lambda-energy", en, "weight of energy / reference")->check(CLI::NonNegativeNumber);
+  app.add_option("--lambda-area", area, "weight of area / reference")->check(CLI::NonNegativeNumber);
+  app.add_option("--area-budget", budget, "largest area in mm^2 (default: none)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--iprec", iprec, "activation bits of every layer")->check(CLI::Range(1, 8));
+  app.add_option("--wprec", wprec, "weight bits of every layer")->check(CLI::Range(1, 8));
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--log-every", log_every, "print every n-th iteration")->check(CLI::PositiveNumber);
+  app.add_option("--out", out_path, "write the best configuration as JSON here");
+  app.add_flag("--brute-force", brute, "also score every configuration of the space");
+  CLI11_PARSE(app, argc, argv);
+  out_path = from_caller_dir(out_path);
+
+  try {
+    const auto layers =
+        jaq::hw::networks::by_name(network, {.batch = 1, .precision = {.iprec = iprec, .wprec = wprec}});
+    if (!layers)
+      throw jaq::config_error("command line", "--network", "unknown network '" + network + "'");
+    const jaq::hwgen::search_space space = jaq::hwgen::default_space();
+    jaq::batchtile::mapping_cache cache;
+    const jaq::hwgen::cost_evaluator ev(
+        *layers,
+        {.lambda_latency = lat, .lambda_energy = en, .lambda_area = area, .area_budget_mm2 = budget},
+        &cache);
+    std::cout << network << ": " << layers->size() << " layers at " << iprec << "/" << wprec
+              << "; " << space << "\nreference " << ev.reference() << "\n";
+    const jaq::tbb_backend tbb{threads};
+    jaq::rng gen(seed);
+    const auto t0 = std::chrono::steady_clock::now();
+    std::ostringstream log;
+    const auto r = jaq::hwgen::generate(
+        tbb, space, ev, {.iterations = iterations, .batch = batch_size, .learning_rate = lr}, gen,
+        &log);
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (const auto& l : r.history)
+      if (l.iteration % log_every == 0 || l.iteration + 1 == iterations) std::cout << l << "\n";
+    std::cout << r << "\n" << cache.stats() << "\nsearch wall time " << secs << " s\n";
+    if (!r.best.feasible) {
+      std::cerr << "hwgen: no feasible configuration found\n";
+      return 1;
+    }
+    // Check: the best configuration's figures, recomputed by the exhaustive scalar reference.
+    double ref_lat = 0, ref_en = 0;
+    const auto em = jaq::hw::make_energy_model(r.best.config);
+    for (const auto& m : jaq::hw::map_network_reference(r.best.config, *layers, em)) {
+      ref_lat += m.value().latency_s;
+      ref_en += m.value().energy_nJ;
+    }
+    if (ref_lat != r.best.latency_s || ref_en != r.best.energy_nJ) {
+      std::cerr << "hwgen: CHECK FAILED: the reference mapper gives latency " << ref_lat
+                << " s and energy " << ref_en << " nJ for the best configuration\n";
+      return 1;
+    }
+    std::cout << "check: the reference mapper gives the same latency and energy\n";
+    if (brute) {
+      const auto t1 = std::chrono::steady_clock::now();
+      const auto [opt, choice] = jaq::hwgen::brute_force(tbb, space, ev);
+      const double bs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
+      std::cout << "brute force over " << space.count() << " configurations (" << bs
+                << " s): " << opt << "\ngenerator's best is " << r.best.cost / opt.cost
+                << "x the optimum's cost\n";
+    }
+    std::cout << r.best_json().dump(2) << "\n";
+    if (!out_path.empty()) {
+      std::ofstream out(out_path);
+      if (!out) throw jaq::config_error(out_path, "--out", "cannot write");
+      out << r.accel_json().dump(2) << "\n";
+      std::cout << "wrote " << out_path << "\n";
+    }
+  } catch (const jaq::error& e) {
+    std::cerr << "hwgen: " << e.what() << "\n";
+    return 2;
+  }
+  return 0;
+}
