@@ -7,9 +7,10 @@
 //     y = conv(x_U, sum_b p_b Qw_b(w)[:, U]) + sum_b p_b conv(Qa_b(x_S), Qw_b(w)[:, S])
 // Both terms are one convolution over a stacked input X~ = [x_U ; Qa_b1(x_S) ; Qa_b2(x_S) ...]
 // with the stacked weight W~ = [sum_b p_b Qw_b(w)[:, U] ; p_b1 Qw_b1(w)[:, S] ; ...]. Backward
-// needs X~ only: ONE full-precision copy of the unselected channels and one quantized copy of the
-// selected channels per active candidate, (|U| + |A| |S|) channels in all instead of |A| C, and
-// the im2col matrix is rebuilt in backward. With every channel selected this is the fused form of
+// needs X~ only. The op saves the quantized part (|A| |S| channels, one copy per active
+// candidate) and reads x_U back from its input x, which the tape holds anyway: ONE
+// full-precision copy of the unselected channels, not one per candidate. The im2col matrix is
+// rebuilt in backward. With every channel selected this is the fused form of
 // the all-channel supernet; jaq::nas::naive_mixed_conv2d is the unfused composition (one
 // quantized conv per candidate, then the weighted sum) that frameworks run by default.
 // Only the candidates with p_b != 0 run (top-2 sampling leaves two).
@@ -199,7 +200,15 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   std::vector<tensor<T>> saved;
   bool needs = false;
   for (auto& v : inputs) needs = needs || v.requires_grad();
-  if (needs && tp.grad_enabled()) saved.push_back(std::move(xs));
+  // Save only the quantized channels: the unselected ones are read back from x itself (the
+  // input the tape already holds), so they are stored once, in full precision.
+  const std::int64_t nu = std::int64_t(mask.unselected.size());
+  if (needs && tp.grad_enabled()) {
+    tensor<T> q(jaq::shape{cs - nu, g0.n, g0.h, g0.w});
+    std::copy(xs.data() + nu * plane, xs.data() + cs * plane, q.data());
+    saved.push_back(std::move(q));
+  }
+  xs.reset();
 
   // gradient scales: activation N per example over the selected slice (what the quantizer sees)
   const std::int64_t per_example = std::int64_t(mask.selected.size()) * g0.h * g0.w;
@@ -224,7 +233,13 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         for (std::int64_t b = 0; b < nb; ++b) swp2[std::size_t(b)] = ctx.input(3 + nb + b).data();
         const auto hats2 = weight_hats(wv, nw, swp2);
         const auto ws2 = build_wstack(hats2, pv);
-        const T* xs2 = ctx.saved(0).data();
+        // X~ again: unselected channels from the input, quantized ones from the saved tensor
+        std::vector<T> xsbuf(static_cast<std::size_t>(cs * plane));
+        for (std::int64_t j = 0; j < nu; ++j)
+          std::copy(xv + stack[std::size_t(j)].source * plane, xv + (stack[std::size_t(j)].source + 1) * plane,
+                    xsbuf.data() + j * plane);
+        std::copy(ctx.saved(0).data(), ctx.saved(0).data() + (cs - nu) * plane, xsbuf.data() + nu * plane);
+        const T* xs2 = xsbuf.data();
         // gradient w.r.t. the stacked output channels
         std::vector<T> gys;
         const T* gstack = gy;

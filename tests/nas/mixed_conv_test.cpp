@@ -201,8 +201,9 @@ TEST_CASE("backward stores one full-precision copy of the unselected channels, n
     return tp.held_bytes() - before;
   };
   const std::size_t y = std::size_t(co) * plane;
-  // CSQ K = 20%: 2 selected channels: stacked input 8 + 4*2 = 16 channels, plus the output
-  CHECK(measure(20.0, false) == std::size_t(16) * plane + y);
+  // CSQ K = 20%: 2 selected channels: 4 * 2 quantized channels saved (the 8 unselected ones are
+  // read back from x), plus the output
+  CHECK(measure(20.0, false) == std::size_t(8) * plane + y);
   // all channels, fused: 4 * 10 channels + output
   CHECK(measure(100.0, false) == std::size_t(40) * plane + y);
   // naive: per candidate the codes (10 channels) and the branch output, then the mix output
