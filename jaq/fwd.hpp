@@ -69,3 +69,23 @@ class tech_tables;
 struct layer_params;
 struct candidate_cost;
 }  // namespace jaq::hw
+
+// mapping search (jaq/batchtile/) and hardware generation (jaq/hwgen/)
+namespace jaq::batchtile {
+struct candidate_batch;
+struct map_stats;
+struct map_options;
+struct map_workspace;
+struct mapping_key;
+class mapping_cache;
+}  // namespace jaq::batchtile
+namespace jaq::hwgen {
+struct search_space;
+struct choice;
+class policy_mlp;
+struct objective;
+struct config_score;
+class cost_evaluator;
+struct generator_options;
+struct generator_result;
+}  // namespace jaq::hwgen
