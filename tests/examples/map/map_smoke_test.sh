@@ -2,7 +2,7 @@
 # Smoke run of //examples:map: the issue's hand-computed layer row, both engines, an accelerator
 # JSON, a built-in network checked against the reference, and the error exits.
 set -euo pipefail
-BIN="$1"
+BIN="$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"  # absolute: one run changes folder
 T="${TEST_TMPDIR:-/tmp}/map_smoke"
 mkdir -p "$T"
 fail() { echo "FAIL: $*"; exit 1; }
