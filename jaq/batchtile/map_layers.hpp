@@ -15,6 +15,8 @@
 
 #include <cstdint>
 #include <exception>
+#include <memory>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -35,16 +37,30 @@ void run_indexed(B backend, std::int64_t n, std::int64_t grain, map_stats* stats
   const std::int64_t chunks = (n + grain - 1) / grain;
   std::vector<map_stats> part(static_cast<std::size_t>(chunks));
   std::vector<std::exception_ptr> errors(static_cast<std::size_t>(n));
+  // Workspaces are lent to tasks from a pool for the duration of this call: at most one per
+  // concurrently running task is ever created, and their buffers are reused across tasks.
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<map_workspace>> pool;
   parallel_for(backend, 0, chunks, [&](std::int64_t c) {
-    map_workspace ws;
+    std::unique_ptr<map_workspace> ws;
+    {
+      std::lock_guard<std::mutex> lock(pool_mutex);
+      if (!pool.empty()) {
+        ws = std::move(pool.back());
+        pool.pop_back();
+      }
+    }
+    if (!ws) ws = std::make_unique<map_workspace>();
     const std::int64_t lo = c * grain, hi = lo + grain < n ? lo + grain : n;
     for (std::int64_t i = lo; i < hi; ++i) {
       try {
-        job(i, ws, part[static_cast<std::size_t>(c)]);
+        job(i, *ws, part[static_cast<std::size_t>(c)]);
       } catch (...) {
         errors[static_cast<std::size_t>(i)] = std::current_exception();
       }
     }
+    std::lock_guard<std::mutex> lock(pool_mutex);
+    pool.push_back(std::move(ws));
   });
   if (stats)
     for (const map_stats& s : part) *stats += s;
@@ -67,7 +83,8 @@ hw::mapping_result map_cached(const hw::accel_config& cfg, const hw::layer& l,
 
 }  // namespace detail
 
-/// Layers per parallel task: small enough to balance two cores on a 22-layer network.
+/// Layers per parallel task: fine-grained, so that work stealing balances uneven layers and busy
+/// cores (workspaces are pooled, so a task costs no allocation).
 inline constexpr std::int64_t layers_per_task = 2;
 
 /// Best mapping of every layer on one configuration, in input order.
@@ -81,7 +98,8 @@ std::vector<hw::mapping_result> map_layers(B backend, const hw::accel_config& cf
                                            map_stats* stats = nullptr,
                                            const map_options& opt = {}) {
   std::vector<std::optional<hw::mapping_result>> out(layers.size());
-  detail::run_indexed(backend, static_cast<std::int64_t>(layers.size()), layers_per_task, stats,
+  const auto n = static_cast<std::int64_t>(layers.size());
+  detail::run_indexed(backend, n, layers_per_task, stats,
                       [&](std::int64_t i, map_workspace& ws, map_stats& st) {
                         const auto k = static_cast<std::size_t>(i);
                         out[k] = detail::map_cached<Acc, Flow>(cfg, layers[k], em, ws, st, cache,
@@ -109,7 +127,8 @@ std::vector<std::vector<hw::mapping_result>> map_grid(B backend,
   for (const auto& c : configs) ems.push_back(hw::make_energy_model<Acc>(c));
   const auto nl = static_cast<std::int64_t>(layers.size());
   std::vector<std::optional<hw::mapping_result>> flat(configs.size() * layers.size());
-  detail::run_indexed(backend, static_cast<std::int64_t>(flat.size()), layers_per_task, stats,
+  const auto nf = static_cast<std::int64_t>(flat.size());
+  detail::run_indexed(backend, nf, layers_per_task, stats,
                       [&](std::int64_t i, map_workspace& ws, map_stats& st) {
                         const auto c = static_cast<std::size_t>(i / nl);
                         const auto l = static_cast<std::size_t>(i % nl);
