@@ -59,7 +59,30 @@ def combine(runs):
     out["rss_mb"] = max(r["rss_mb"] for r in runs)
     out["test_accuracy"] = statistics.fmean(r["test_accuracy"] for r in runs)
     out["accuracies"] = [r["test_accuracy"] for r in runs]
+    if all("foreign_cpu_s" in r for r in runs):
+        out["foreign_cpu_s"] = sum(r["foreign_cpu_s"] for r in runs)
     return out
+
+
+TIME_USER_RE = re.compile(r"User time \(seconds\):\s*([\d.]+)")
+TIME_SYS_RE = re.compile(r"System time \(seconds\):\s*([\d.]+)")
+
+
+def parse_foreign_cpu(time_text, stat_text, name, clk_tck=100):
+    """CPU-seconds other processes used while the run went on: the machine's busy time (two
+    /proc/stat "cpu" lines, before and after) minus the run's own user + system time."""
+    busy = []
+    for line in stat_text.splitlines():
+        f = line.split()
+        if f and f[0] == "cpu":
+            v = [int(x) for x in f[1:]]
+            busy.append(sum(v) - v[3] - (v[4] if len(v) > 4 else 0))  # all but idle and iowait
+    if len(busy) != 2:
+        raise ParseError(f"{name}: expected two /proc/stat 'cpu' lines (before, after), found {len(busy)}")
+    u, s = TIME_USER_RE.search(time_text), TIME_SYS_RE.search(time_text)
+    if not u or not s:
+        raise ParseError(f"{name}: no User/System time lines (from /usr/bin/time -v)")
+    return max(0.0, (busy[1] - busy[0]) / clk_tck - float(u.group(1)) - float(s.group(1)))
 
 
 def table(jaq, torch, machine, command):
@@ -82,6 +105,9 @@ def table(jaq, torch, machine, command):
         f"| test accuracy, 1 epoch | {100 * jaq['test_accuracy']:.2f}% | {100 * torch['test_accuracy']:.2f}% | "
         f"{acc_diff:+.2f} points | within 0.5 points: {ok(abs(acc_diff) <= 0.5)} |",
     ]
+    if "foreign_cpu_s" in jaq and "foreign_cpu_s" in torch:
+        lines.append(f"| CPU-seconds used by other processes during the runs | {jaq['foreign_cpu_s']:.1f} | "
+                     f"{torch['foreign_cpu_s']:.1f} | | near 0: an idle machine |")
     if len(jaq.get("accuracies", [])) > 1 or len(torch.get("accuracies", [])) > 1:
         fmt = lambda a: ", ".join(f"{100 * x:.2f}" for x in a)
         lines += ["", f"Test accuracy is the mean over seeds (jaq: {fmt(jaq['accuracies'])}; "
@@ -93,7 +119,13 @@ def load(log_path, time_path, name):
     with open(log_path, errors="replace") as f:
         r = parse_result(f.read(), f"{name} ({log_path})")
     with open(time_path, errors="replace") as f:
-        r["rss_mb"] = parse_rss_mb(f.read(), f"{name} ({time_path})")
+        time_text = f.read()
+    r["rss_mb"] = parse_rss_mb(time_text, f"{name} ({time_path})")
+    stat_path = os.path.splitext(time_path)[0] + ".stat"  # written beside the time file, if at all
+    if os.path.exists(stat_path):
+        with open(stat_path) as f:
+            r["foreign_cpu_s"] = parse_foreign_cpu(time_text, f.read(), f"{name} ({stat_path})",
+                                                   os.sysconf("SC_CLK_TCK"))
     return r
 
 
@@ -139,6 +171,16 @@ def self_test():
     assert "| median step (ms) | 20.50 | 41.00 | 0.50x | <= 0.67x: met |" in out, out
     assert "| peak RSS (MiB) | 200 | 600 | 0.33x | < 1x: met |" in out, out
     assert "+0.22 points | within 0.5 points: met |" in out, out
+    time_full = time_txt + "\tUser time (seconds): 3.50\n\tSystem time (seconds): 0.50\n"
+    stat = "cpu  1000 0 200 5000 10 0 0 0 0 0\ncpu  1600 0 300 5100 10 0 0 0 0 0\n"
+    assert abs(parse_foreign_cpu(time_full, stat, "t") - 3.0) < 1e-9  # 7.0 s busy - 4.0 s own
+    try:
+        parse_foreign_cpu(time_full, stat.splitlines()[0], "t")
+        raise AssertionError("accepted one /proc/stat line")
+    except ParseError:
+        pass
+    withf = table(dict(combine([jj]), foreign_cpu_s=0.2), dict(combine([tt]), foreign_cpu_s=12.0), "m", "c")
+    assert "| CPU-seconds used by other processes during the runs | 0.2 | 12.0 |" in withf, withf
     print("bench_table self-test: ok")
 
 

@@ -77,14 +77,18 @@ for seed in "${SEED_LIST[@]}"; do
   if [[ $TORCH_ONLY == 0 ]]; then
     check_load jaq
     echo "== jaq: examples/train ${COMMON[*]} --seed $seed"
+    grep '^cpu ' /proc/stat > "$OUT/jaq.$seed.stat"
     /usr/bin/time -v -o "$OUT/jaq.$seed.time" "$BIN" "${COMMON[@]}" --seed "$seed" --out "$OUT/jaq_run" 2>&1 \
       | tee "$OUT/jaq.$seed.log"
+    grep '^cpu ' /proc/stat >> "$OUT/jaq.$seed.stat"
     JAQ_LOGS+=("$OUT/jaq.$seed.log") JAQ_TIMES+=("$OUT/jaq.$seed.time")
   fi
   check_load torch
   echo "== PyTorch $TORCH_VERSION: tools/bench_train_torch.py ${COMMON[*]} --seed $seed ${TORCH_RECIPE[*]}"
+  grep '^cpu ' /proc/stat > "$OUT/torch.$seed.stat"
   /usr/bin/time -v -o "$OUT/torch.$seed.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" --seed "$seed" \
     "${TORCH_RECIPE[@]}" 2>&1 | tee "$OUT/torch.$seed.log"
+  grep '^cpu ' /proc/stat >> "$OUT/torch.$seed.stat"
   TORCH_LOGS+=("$OUT/torch.$seed.log") TORCH_TIMES+=("$OUT/torch.$seed.time")
 done
 
