@@ -22,8 +22,10 @@ PKGS=(bazel-bootstrap bazel-rules-java bazel-platforms libxtensor-dev libxsimd-d
       libtbb-dev doctest-dev libopenblas-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
       dataset-fashion-mnist gnuplot-nox)
 # Extra packages for the benchmarks only (PyTorch side by side); pass --bench.
+#   python3-torch           PyTorch 1.13 for /usr/bin/python3 (tools/bench_*_torch.py)
+#   time                    /usr/bin/time -v: peak RSS of each benchmarked process
 if [[ "${1:-}" == "--bench" ]]; then
-  PKGS+=(python3-torch)
+  PKGS+=(python3-torch time)
 fi
 
 missing=()
