@@ -40,7 +40,9 @@ TEST_CASE("the generator finds the brute-force optimum with fewer samples than c
   jaq::batchtile::mapping_cache cache;
   const hg::cost_evaluator ev(small_net(), goal, &cache);
   const hg::search_space space = small_space();
-  const auto [opt, opt_choice] = hg::brute_force(jaq::tbb_backend{2}, space, ev);
+  const auto bf = hg::brute_force(jaq::tbb_backend{2}, space, ev);
+  const hg::config_score& opt = bf.first;
+  const hg::choice& opt_choice = bf.second;
   REQUIRE(opt.feasible);
   INFO("brute force: " << opt);
   const hg::generator_options o{.iterations = 40, .batch = 16};
