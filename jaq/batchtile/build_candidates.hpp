@@ -1,20 +1,23 @@
 // jaq/batchtile/build_candidates.hpp: enumerate a layer's tilings into a candidate_batch.
 //
 // Visits the spec's candidates in nest order (b, o, ic, oc), drops those failing the capacity
-// filter, computes each survivor's order-independent values (hw::tile_figures: tile sizes,
-// compute cycles, stationary scheme and SRAM counts, the same functions the scalar reference
-// uses) and lays the batch out sorted by (order key, lower bound) so that the candidates sharing
-// a set of representative loop orders are contiguous and cheapest-first.
+// filter (and stops early along a loop once a tile overflows: footprints only grow with tile
+// sizes), computes each survivor's order-independent values with the hw cost model's own
+// functions (hw::make_tiling, tile_bits, fits, compute_cycles, proxies, sram_accesses: the ones
+// the scalar reference uses) and lays the batch out sorted by (order key, lower bound), so that
+// the candidates sharing a set of representative loop orders are contiguous and cheapest-first.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 #include <vector>
 
 #include "jaq/batchtile/candidate_batch.hpp"
 #include "jaq/batchtile/detail/order_classes.hpp"
+#include "jaq/config.hpp"
 #include "jaq/hw/cost_model.hpp"
+#include "jaq/hw/dataflow.hpp"
+#include "jaq/hw/energy_model.hpp"
 
 namespace jaq::batchtile {
 
@@ -36,7 +39,7 @@ inline constexpr double exact_limit = 4503599627370496.0;
 }  // namespace detail
 
 /// Fills `cb` with every tiling of the (one-group) layer `p` that passes the capacity filter.
-/// Returns the number of candidates visited before the filter. Preconditions: p from
+/// Returns the number of candidates of the full nest (fitting or not). Preconditions: p from
 /// hw::make_params of a validated layer's group (hw::group_layer).
 /// With `group_by_key` false the batch is sorted by lower bound alone (for scoring every
 /// candidate under every order, where the key does not matter).

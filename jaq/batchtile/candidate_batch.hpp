@@ -15,6 +15,8 @@
 #pragma once
 
 #include <cstdint>
+#include <ostream>
+#include <utility>
 #include <vector>
 
 #include "jaq/batchtile/detail/order_classes.hpp"
@@ -93,5 +95,21 @@ struct candidate_batch {
     exact = true;
   }
 };
+
+inline std::ostream& operator<<(std::ostream& os, const batch_constants& k) {
+  return os << "batch_constants{caps w/a/o=" << k.cap_w << "/" << k.cap_a << "/" << k.cap_o
+            << " bits, if_width=" << k.if_width << "}";
+}
+
+/// Prints the batch's size, exactness, constants and its first candidates.
+inline std::ostream& operator<<(std::ostream& os, const candidate_batch& cb) {
+  os << "candidate_batch{" << cb.size() << " candidates (padded " << cb.padded() << "), "
+     << (cb.exact ? "exact" : "inexact: scalar fallback") << ", " << cb.k;
+  for (std::size_t i = 0; i < cb.size() && i < 3; ++i)
+    os << ", [" << i << "] nest " << cb.nest[i] << " " << cb.tiles[i] << " key "
+       << static_cast<int>(cb.key[i]) << " lower " << cb.lower[i];
+  if (cb.size() > 3) os << ", ...";
+  return os << "}";
+}
 
 }  // namespace jaq::batchtile

@@ -68,6 +68,10 @@ struct map_options {
   bool prune = true;            // skip candidates whose lower bound exceeds the best total
 };
 
+inline std::ostream& operator<<(std::ostream& os, const map_options& o) {
+  return os << "map_options{collapse_orders=" << o.collapse_orders << ", prune=" << o.prune << "}";
+}
+
 /// Reusable buffers for map_layer (one per thread).
 struct map_workspace {
   candidate_batch cb;

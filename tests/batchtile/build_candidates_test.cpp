@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 
 #include <set>
+#include <sstream>
+#include <string>
 
 #include "jaq/hw/cost_model.hpp"
 #include "jaq/hw/energy_model.hpp"
@@ -76,4 +78,7 @@ TEST_CASE("a layer whose walk could pass 2^52 is flagged inexact") {
   bt::build_candidates<hw::proxy_stationary>(hw::make_params(cfg, small),
                                              hw::make_energy_model(cfg), cb);
   CHECK(cb.exact);
+  std::ostringstream os;
+  os << cb;
+  CHECK(os.str().find("candidate_batch{" + std::to_string(cb.size()) + " candidates") == 0);
 }
