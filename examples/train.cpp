@@ -7,10 +7,12 @@
 // It checks its own result: a NaN loss stops the run with an error naming the step, and the
 // last line is machine-readable:
 //
-//   result: test_accuracy=<0..1> median_step_ms=<ms> images_per_s=<n>
+//   result: test_accuracy=<0..1> median_step_ms=<ms> images_per_s=<n> peak_backward_bytes=<n>
 //
 //   bazel run //examples:train -- --epochs 1 --threads 2
 //   bazel run //examples:train -- --model mbconv-small --max-steps 100 --out /tmp/run
+//   bazel run //examples:train -- --quant lsq --bits 4        # QAT (jaq/quant; --wbits/--abits, pact, minmax)
+//   bazel run //examples:train -- --mixed 2,3,4,8 --csq 20    # mixed-precision search with CSQ (jaq/nas)
 #include <CLI/CLI.hpp>
 #include <malloc.h>
 
@@ -32,6 +34,8 @@
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/idx.hpp"
 #include "jaq/data/normalize.hpp"
+#include "jaq/data/subset.hpp"
+#include "jaq/nas/train_session.hpp"
 #include "jaq/nn/registry.hpp"
 #include "jaq/nn/training.hpp"
 #include "jaq/optim/schedule.hpp"
@@ -55,7 +59,9 @@ struct train_options {
   std::string model = "small-cnn";
   std::int64_t max_steps = 0;  // 0: no limit
   std::int64_t every = 50;     // progress line every this many steps
+  std::int64_t eval_images = 0;  // evaluate on the first N test images (0: all)
   std::string out = "runs/train";
+  jaq::nas::train_flags quant;  // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
 };
 
 void add_flags(CLI::App& app, train_options& o) {
@@ -71,7 +77,10 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--max-steps", o.max_steps, "stop after this many steps (0: no limit), for measurements")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--every", o.every, "progress line every N steps")->check(CLI::PositiveNumber);
+  app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
+  jaq::nas::add_train_flags(app, o.quant);
 }
 
 /// The model for these options. The place to swap in quantizers (layer_site::layer hooks).
@@ -96,16 +105,20 @@ int run(const train_options& o) {
   jaq::data::split data = jaq::data::load_fashion_mnist(o.data_dir);
   jaq::data::normalize(data.train, jaq::data::fashion_mnist_normalization());
   jaq::data::normalize(data.test, jaq::data::fashion_mnist_normalization());
+  if (o.eval_images > 0 && o.eval_images < data.test.size()) data.test = jaq::data::first_n(data.test, o.eval_images);
 
   jaq::rng gen(o.seed);
   auto model = build_model(o, data.train, gen);
   std::cout << *model << std::flush;
+  jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
+  if (qs.active()) std::cout << qs << std::flush;
   jaq::data::batch_iterator it(data.train, {.batch_size = o.batch}, gen);
   const std::int64_t per_epoch = it.batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
   const jaq::optim::cosine_schedule lr{.base_lr = o.lr, .total_steps = per_epoch * o.epochs};
-  jaq::optim::sgd<float> opt(model->parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+  jaq::optim::sgd<float> opt(qs.parameters(model->parameters()), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+  auto qopt = qs.optimizer(opt);  // the plain SGD step, or weight/architecture steps of a search
   jaq::tape<float> tp({.threads = o.threads});
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
 
@@ -116,6 +129,7 @@ int run(const train_options& o) {
   jaq::data::batch b;
   for (int e = 0; e < o.epochs && step < total; ++e) {
     epoch_metrics m{.epoch = e + 1};
+    qs.begin_epoch(e);
     double loss_sum = 0;
     std::int64_t correct = 0, seen = 0;
     jaq::stopwatch epoch_clock;
@@ -123,7 +137,8 @@ int run(const train_options& o) {
       jaq::stopwatch sw;
       if (!it.next(b)) break;  // epoch over
       opt.set_lr(lr(step));
-      const auto r = jaq::nn::train_step(*model, opt, tp, b, step);
+      qs.begin_step(step);
+      const auto r = jaq::nn::train_step(*model, qopt, tp, b, step);
       const double secs = sw.lap();
       step_ms.push_back(secs * 1e3);
       loop_seconds += secs;
@@ -171,7 +186,9 @@ int run(const train_options& o) {
   std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt\n";
 
   char line[200];
-  std::snprintf(line, sizeof line, "result: test_accuracy=%.4f median_step_ms=%.3f images_per_s=%.1f", test_accuracy, med, ips);
+  if (qs.search()) std::cout << "derived precision:\n" << qs.search()->derived();
+  std::snprintf(line, sizeof line, "result: test_accuracy=%.4f median_step_ms=%.3f images_per_s=%.1f peak_backward_bytes=%zu",
+                test_accuracy, med, ips, tp.peak_bytes());
   std::cout << line << std::endl;
   return 0;
 }
