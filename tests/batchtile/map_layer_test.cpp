@@ -154,3 +154,32 @@ TEST_CASE("certainly_exact never vouches for a layer the reference's exact check
   CHECK(vouched > 1000);  // it does skip the check on ordinary layers
   CHECK(refused > 100);   // and the sample reaches layers the check refuses
 }
+
+TEST_CASE_TEMPLATE("BatchTile equals the reference under every dataflow policy", Flow,
+                   hw::proxy_stationary, hw::input_stationary, hw::output_stationary,
+                   hw::weight_stationary) {
+  jaq::rng g(606);
+  bt::map_workspace ws;
+  for (int it = 0; it < 60; ++it) {
+    const hw::accel_config cfg = bt::testing::random_config(g);
+    const hw::layer l = bt::testing::random_layer(g, it);
+    const hw::energy_model em = hw::make_energy_model(cfg);
+    INFO(l << " on " << cfg);
+    CHECK(bt::map_layer<hw::bitfusion<>, Flow>(cfg, l, em, ws) ==
+          hw::map_layer_reference<hw::bitfusion<>, Flow>(cfg, l, em));
+  }
+}
+
+TEST_CASE_TEMPLATE("BatchTile equals the reference on other BitFusion arrays", Acc,
+                   hw::bitfusion<8, 8>, hw::bitfusion<16, 2>, hw::bitfusion<16, 16>) {
+  jaq::rng g(707);
+  bt::map_workspace ws;
+  for (int it = 0; it < 40; ++it) {
+    const hw::accel_config cfg = bt::testing::random_config(g);
+    const hw::layer l = bt::testing::random_layer(g, it);
+    const hw::energy_model em = hw::make_energy_model<Acc>(cfg);
+    INFO(l << " on " << cfg);
+    CHECK(bt::map_layer<Acc, hw::proxy_stationary>(cfg, l, em, ws) ==
+          hw::map_layer_reference<Acc, hw::proxy_stationary>(cfg, l, em));
+  }
+}
