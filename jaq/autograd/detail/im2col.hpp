@@ -3,6 +3,7 @@
 //
 // x (C, N, H, W), images [n0, n1) -> col (C*kh*kw, (n1-n0)*Ho*Wo): row r = (c, ky, kx), column
 // (n - n0, oy, ox) holds x[c, n, oy*s - p + ky, ox*s - p + kx] (0 outside). col2im adds back.
+// Both go through "phase planes" (below); conv2d_test checks them against a direct convolution.
 #pragma once
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "jaq/autograd/tensor.hpp"
+#include "jaq/core/simd.hpp"
 
 namespace jaq::detail {
 
@@ -30,57 +32,134 @@ inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t ext
   hi = std::max(lo, std::min(out, (extent + g.pad - k + g.stride - 1) / g.stride));
 }
 
-/// For each kernel position (ky, kx) and output pixel (oy, ox): the offset of the input pixel
-/// it reads within one (H, W) plane, or -1 in the zero padding. Built once per convolution, it
-/// turns im2col and col2im into one long loop per (row, image) instead of one per output row.
-struct im2col_plan {
-  std::vector<std::int32_t> offset;  // (kh*kw, Ho*Wo)
-
-  explicit im2col_plan(const conv_geometry& g) : offset(static_cast<std::size_t>(g.kh * g.kw * g.ho * g.wo)) {
-    std::size_t k = 0;
-    for (std::int64_t ky = 0; ky < g.kh; ++ky)
-      for (std::int64_t kx = 0; kx < g.kw; ++kx)
-        for (std::int64_t oy = 0; oy < g.ho; ++oy)
-          for (std::int64_t ox = 0; ox < g.wo; ++ox) {
-            const std::int64_t iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
-            offset[k++] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? static_cast<std::int32_t>(iy * g.w + ix) : -1;
-          }
-  }
+/// Phase planes of a chunk of images: the zero-padded input, split by (row mod stride,
+/// column mod stride), so that every row of the column matrix is a contiguous run of one phase
+/// plane: x_pad[oy*s + ky][ox*s + kx] = phase(ky % s, kx % s)[oy + ky / s][ox + kx / s]. Building
+/// them reads the input once (instead of kh*kw times) and leaves im2col and col2im with plain,
+/// vectorised row copies and adds.
+struct phase_layout {
+  std::int64_t s, hq, wq;  // stride, rows and columns of one phase plane
+  explicit phase_layout(const conv_geometry& g)
+      : s(g.stride), hq((g.h + 2 * g.pad + g.stride - 1) / g.stride), wq((g.w + 2 * g.pad + g.stride - 1) / g.stride) {}
+  std::int64_t plane() const { return s * s * hq * wq; }  // all phases of one (c, n) image plane
 };
 
 template <scalar T>
-void im2col_images(const conv_geometry& g, const im2col_plan& plan, const T* x, std::int64_t n0, std::int64_t n1, T* col) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ld = (n1 - n0) * howo, kk = g.kh * g.kw;
-  for (std::int64_t r = 0; r < g.rows(); ++r) {
-    const std::int64_t c = r / kk;
-    const std::int32_t* off = plan.offset.data() + (r % kk) * howo;
-    for (std::int64_t n = n0; n < n1; ++n) {
-      const T* src = x + (c * g.n + n) * hw;
-      T* dst = col + r * ld + (n - n0) * howo;
-      for (std::int64_t j = 0; j < howo; ++j) {
-        const std::int32_t o = off[j];
-        dst[j] = o >= 0 ? src[o] : T(0);
-      }
-    }
-  }
+inline void copy_row(const T* src, T* dst, std::int64_t n) {
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  std::int64_t i = 0;
+  for (; i + w <= n; i += w) B::load_unaligned(src + i).store_unaligned(dst + i);
+  for (; i < n; ++i) dst[i] = src[i];
 }
 
-/// gx[:, n0:n1] += col2im(dcol) for the images of one chunk.
 template <scalar T>
-void col2im_add_images(const conv_geometry& g, const im2col_plan& plan, const T* dcol, std::int64_t n0, std::int64_t n1, T* gx) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ld = (n1 - n0) * howo, kk = g.kh * g.kw;
-  for (std::int64_t r = 0; r < g.rows(); ++r) {
-    const std::int64_t c = r / kk;
-    const std::int32_t* off = plan.offset.data() + (r % kk) * howo;
+inline void add_row(const T* src, T* dst, std::int64_t n) {
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  std::int64_t i = 0;
+  for (; i + w <= n; i += w) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  for (; i < n; ++i) dst[i] += src[i];
+}
+
+/// ph (C, n1-n0, s*s phases, hq, wq) <- the images [n0, n1) of x, zero-padded and split.
+template <scalar T>
+void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std::int64_t n0, std::int64_t n1, T* ph) {
+  const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t n = n0; n < n1; ++n) {
+      const T* src = x + (c * g.n + n) * hw;
+      T* dst = ph + (c * cn + (n - n0)) * L.plane();
+      for (std::int64_t a = 0; a < L.s; ++a)
+        for (std::int64_t b = 0; b < L.s; ++b) {
+          T* d = dst + (a * L.s + b) * L.hq * L.wq;
+          // valid columns: 0 <= j*s + b - pad < W
+          const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
+          const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
+          for (std::int64_t i = 0; i < L.hq; ++i) {
+            const std::int64_t yy = i * L.s + a - g.pad;
+            T* drow = d + i * L.wq;
+            if (yy < 0 || yy >= g.h) {
+              std::fill(drow, drow + L.wq, T(0));
+              continue;
+            }
+            const T* srow = src + yy * g.w + b - g.pad;
+            for (std::int64_t j = 0; j < j_lo; ++j) drow[j] = T(0);
+            if (L.s == 1) {
+              copy_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
+            } else {
+              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j] = srow[j * L.s];
+            }
+            for (std::int64_t j = j_hi; j < L.wq; ++j) drow[j] = T(0);
+          }
+        }
+    }
+}
+
+/// col (C*kh*kw, (n1-n0)*Ho*Wo) from the phase planes of the chunk.
+template <scalar T>
+void im2col_from_phases(const conv_geometry& g, const phase_layout& L, const T* ph, std::int64_t cn, T* col) {
+  const std::int64_t howo = g.ho * g.wo, ld = cn * howo;
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t ky = 0; ky < g.kh; ++ky)
+      for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+        const std::int64_t r = (c * g.kh + ky) * g.kw + kx;
+        const std::int64_t phase = (ky % L.s) * L.s + kx % L.s, dy = ky / L.s, dx = kx / L.s;
+        for (std::int64_t n = 0; n < cn; ++n) {
+          const T* src = ph + (c * cn + n) * L.plane() + phase * L.hq * L.wq + dy * L.wq + dx;
+          T* dst = col + r * ld + n * howo;
+          for (std::int64_t oy = 0; oy < g.ho; ++oy) copy_row(src + oy * L.wq, dst + oy * g.wo, g.wo);
+        }
+      }
+}
+
+/// Phase-plane gradients (zeroed by the caller) += col2im(dcol).
+template <scalar T>
+void col2im_to_phases(const conv_geometry& g, const phase_layout& L, const T* dcol, std::int64_t cn, T* gph) {
+  const std::int64_t howo = g.ho * g.wo, ld = cn * howo;
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t ky = 0; ky < g.kh; ++ky)
+      for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+        const std::int64_t r = (c * g.kh + ky) * g.kw + kx;
+        const std::int64_t phase = (ky % L.s) * L.s + kx % L.s, dy = ky / L.s, dx = kx / L.s;
+        for (std::int64_t n = 0; n < cn; ++n) {
+          T* dst = gph + (c * cn + n) * L.plane() + phase * L.hq * L.wq + dy * L.wq + dx;
+          const T* src = dcol + r * ld + n * howo;
+          for (std::int64_t oy = 0; oy < g.ho; ++oy) add_row(src + oy * g.wo, dst + oy * L.wq, g.wo);
+        }
+      }
+}
+
+/// gx[:, n0:n1] (+)= the phase-plane gradients (padding dropped). Every input pixel has exactly
+/// one phase position, so with `overwrite` the (uninitialised) gx needs no zero fill.
+template <scalar T>
+void add_phases_to_input(const conv_geometry& g, const phase_layout& L, const T* gph, std::int64_t n0, std::int64_t n1, T* gx,
+                         bool overwrite) {
+  const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+  for (std::int64_t c = 0; c < g.c; ++c)
     for (std::int64_t n = n0; n < n1; ++n) {
       T* dst = gx + (c * g.n + n) * hw;
-      const T* src = dcol + r * ld + (n - n0) * howo;
-      for (std::int64_t j = 0; j < howo; ++j) {
-        const std::int32_t o = off[j];
-        if (o >= 0) dst[o] += src[j];
-      }
+      const T* src = gph + (c * cn + (n - n0)) * L.plane();
+      for (std::int64_t a = 0; a < L.s; ++a)
+        for (std::int64_t b = 0; b < L.s; ++b) {
+          const T* ps = src + (a * L.s + b) * L.hq * L.wq;
+          const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
+          const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
+          for (std::int64_t i = 0; i < L.hq; ++i) {
+            const std::int64_t yy = i * L.s + a - g.pad;
+            if (yy < 0 || yy >= g.h) continue;
+            T* drow = dst + yy * g.w + b - g.pad;
+            const T* srow = ps + i * L.wq;
+            if (overwrite) {
+              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] = srow[j];
+            } else if (L.s == 1) {
+              add_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
+            } else {
+              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] += srow[j];
+            }
+          }
+        }
     }
-  }
 }
 
 /// Images per chunk: about 128K column-matrix elements (512 KB of floats), a function of the
@@ -93,7 +172,7 @@ inline std::int64_t images_per_chunk(const conv_geometry& g) {
 /// Per-thread scratch that grows and is reused (a cache, it holds no results between calls).
 template <scalar T>
 T* scratch(int slot, std::size_t elements) {
-  thread_local std::vector<T> buf[2];
+  thread_local std::vector<T> buf[3];
   auto& b = buf[slot];
   if (b.size() < elements) b.resize(elements);
   return b.data();

@@ -78,7 +78,7 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
   const std::int64_t nchunks = (g.n + chunk - 1) / chunk;
   tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo) = (Co, ncols)
   {
-    const detail::im2col_plan plan(g);
+    const detail::phase_layout L(g);
     const T* xv = x.value().data();
     const T* wp = w.value().data();
     T* yp = y.data();
@@ -91,8 +91,10 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
         col = xv + n0 * howo;  // x itself is the column matrix (Ci, N*H*W)
         ldcol = ncols;
       } else {
+        T* ph = detail::scratch<T>(2, static_cast<std::size_t>(g.c * (n1 - n0) * L.plane()));
+        detail::build_phases(g, L, xv, n0, n1, ph);
         T* buf = detail::scratch<T>(0, static_cast<std::size_t>(g.rows() * cc));
-        detail::im2col_images(g, plan, xv, n0, n1, buf);
+        detail::im2col_from_phases(g, L, ph, n1 - n0, buf);
         col = buf;
         ldcol = cc;
       }
@@ -107,12 +109,12 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
         const T* xv = ctx.input(0).data();
         const T* wv = ctx.input(1).data();
         const bool need_w = ctx.needs_grad(1), need_x = ctx.needs_grad(0);
-        const detail::im2col_plan plan(g);
+        const detail::phase_layout L(g);
         // Weight gradient: one partial (Co, kg) per chunk, added in chunk order.
         std::vector<T> part(need_w ? static_cast<std::size_t>(nchunks * co * kg) : 0);
         T* gx = nullptr;
         bool gx_ow = false;
-        if (need_x) gx = pointwise ? ctx.grad_input_for_write(0, gx_ow).data() : ctx.grad_input(0).data();
+        if (need_x) gx = ctx.grad_input_for_write(0, gx_ow).data();
         parallel_for(ctx.exec(), 0, nchunks, [&](std::int64_t ci) {
           const std::int64_t n0 = ci * chunk, n1 = std::min(g.n, n0 + chunk), cc = (n1 - n0) * howo;
           if (need_w) {
@@ -122,8 +124,10 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
               col = xv + n0 * howo;
               ldcol = ncols;
             } else {
+              T* ph = detail::scratch<T>(2, static_cast<std::size_t>(g.c * (n1 - n0) * L.plane()));
+              detail::build_phases(g, L, xv, n0, n1, ph);
               T* buf = detail::scratch<T>(0, static_cast<std::size_t>(g.rows() * cc));
-              detail::im2col_images(g, plan, xv, n0, n1, buf);
+              detail::im2col_from_phases(g, L, ph, n1 - n0, buf);
               col = buf;
               ldcol = cc;
             }
@@ -142,7 +146,11 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
               for (std::int64_t gi = 0; gi < groups; ++gi)
                 detail::gemm(true, false, kg, cc, cog, T(1), wv + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo,
                              ncols, T(0), dcol + gi * kg * cc, cc);
-              detail::col2im_add_images(g, plan, dcol, n0, n1, gx);
+              const std::size_t phn = static_cast<std::size_t>(g.c * (n1 - n0) * L.plane());
+              T* gph = detail::scratch<T>(2, phn);  // the input's phases are no longer needed
+              std::fill(gph, gph + phn, T(0));
+              detail::col2im_to_phases(g, L, dcol, n1 - n0, gph);
+              detail::add_phases_to_input(g, L, gph, n0, n1, gx, gx_ow);
             }
           }
         });

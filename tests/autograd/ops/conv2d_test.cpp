@@ -93,6 +93,29 @@ TEST_CASE("conv2d passes the finite-difference check for every option") {
   }
 }
 
+TEST_CASE("conv2d adds its input gradient to another consumer's (both orders)") {
+  jaq::rng gen(24);
+  std::vector<jaq::tensor<double>> in;
+  in.push_back(jaq::test::random_tensor<double>({2, 2, 5, 5}, gen));
+  in.push_back(jaq::test::random_tensor<double>({3, 2, 3, 3}, gen));
+  in.push_back(jaq::test::random_tensor<double>({2, 2, 1, 1}, gen));
+  auto r = jaq::gradcheck([&](tape<double>& tp, std::span<const var<double>> v) {
+    auto a = jaq::conv2d(tp, v[0], v[1], {.stride = 2, .padding = 1});   // (3, 2, 3, 3)
+    auto b = jaq::conv2d(tp, v[0], v[2]);                                 // pointwise (2, 2, 5, 5)
+    auto c = jaq::conv2d(tp, b, v[1], {.stride = 2, .padding = 1});
+    jaq::tensor<double> s(jaq::shape{1});
+    s[0] = 0;
+    for (std::int64_t i = 0; i < a.value().size(); ++i) s[0] += a.value()[i] * c.value()[i];
+    return tp.record("dot", std::move(s), {a, c}, [](jaq::backward_context<double>& ctx) {
+      for (std::size_t k = 0; k < 2; ++k) {
+        auto& g = ctx.grad_input(k);
+        for (std::int64_t i = 0; i < g.size(); ++i) g[i] += ctx.grad_output()[0] * ctx.input(1 - k)[i];
+      }
+    });
+  }, in);
+  CHECK_MESSAGE(r.ok, r);
+}
+
 TEST_CASE("conv2d with a large batch gives the same bits with 1 and 2 threads, forward and backward") {
   jaq::rng gen(23);
   auto xt = jaq::test::random_tensor<float>({8, 61, 14, 14}, gen);  // several chunks, the last one short
