@@ -115,6 +115,11 @@ class batch_iterator {
       throw config_error("batch_config", "batch_size", "must be positive, got " + std::to_string(cfg_.batch_size));
     }
     if (ds_->empty()) throw config_error(ds_->name, "dataset", "is empty, nothing to iterate");
+    if (cfg_.drop_last && cfg_.batch_size > ds_->size()) {
+      throw config_error(ds_->name, "batch_size", "with drop_last, " + std::to_string(cfg_.batch_size) +
+                                                      " is more than the " + std::to_string(ds_->size()) +
+                                                      " images: no batch at all");
+    }
     order_.resize(static_cast<std::size_t>(ds_->size()));
     begin_epoch();
   }

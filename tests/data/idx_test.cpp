@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,22 @@ TEST_CASE("idx: a gzip file missing only its trailer is still reported as trunca
   const auto m = message_of([&] { jaq::data::load_idx(dir / "img.gz", dir / "lab.gz"); });
   CHECK(contains(m, (dir / "img.gz").string()));
   CHECK(contains(m, "truncated"));
+}
+
+TEST_CASE("idx: a gzip trailer claiming an impossible size does not mislead the reader") {
+  const auto dir = jaq::test::temp_dir("idx_bad_isize");
+  jaq::test::write_gz(dir / "img.gz", idx_images(5, 3, 4, pixels5()));
+  jaq::test::write_gz(dir / "lab.gz", idx_labels(labels5));
+  {
+    std::fstream f(dir / "img.gz", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(-4, std::ios::end);
+    const char huge[4] = {'\xff', '\xff', '\xff', '\x7f'};  // ISIZE = 2 GiB
+    f.write(huge, 4);
+  }
+  // zlib checks ISIZE at the end of the stream: the file is corrupt, and says so.
+  const auto m = message_of([&] { jaq::data::load_idx(dir / "img.gz", dir / "lab.gz"); });
+  CHECK(contains(m, (dir / "img.gz").string()));
+  CHECK(contains(m, "corrupt"));
 }
 
 TEST_CASE("idx: a truncated plain file says how many bytes were expected and found") {

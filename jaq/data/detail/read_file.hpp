@@ -65,6 +65,8 @@ inline file_bytes read_all(const std::filesystem::path& path) {
 
   // One byte more than the hint, so that reading exactly the hint proves the end was reached.
   std::size_t cap = ec ? std::size_t{1} << 20 : gzip_size_hint(name, on_disk);
+  // deflate expands at most about 1032:1, so a larger hint comes from a corrupt trailer.
+  if (!ec && cap > static_cast<std::size_t>(on_disk) * 1040) cap = static_cast<std::size_t>(on_disk) * 4;
   if (cap == 0 && !ec) cap = static_cast<std::size_t>(on_disk);
   cap += 1;
   file_bytes out;
