@@ -33,8 +33,9 @@ JAQ_NO_FP_CONTRACT inline double chain_head(std::int64_t compute, std::int64_t w
   return total;
 }
 
-/// 2^52: below it, doubles hold integers, their sums and products exactly (with margin).
-inline constexpr double exact_limit = 4503599627370496.0;
+/// 2^51: below it, doubles hold integers, their sums and products exactly, and the scorer's
+/// division-free ceiling is exact (score_body.inc).
+inline constexpr double exact_limit = 2251799813685248.0;
 
 }  // namespace detail
 

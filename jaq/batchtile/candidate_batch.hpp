@@ -53,7 +53,7 @@ struct candidate_item {
 }  // namespace detail
 
 /// The candidates of one layer on one configuration (SoA). All counts are exact integers; the
-/// double arrays hold them exactly (the builder checks every value stays below 2^52, see `exact`).
+/// double arrays hold them exactly (the builder checks every value stays below 2^51, see `exact`).
 struct candidate_batch {
   batch_constants k;
   std::vector<hw::tiling> tiles;        // (n) the tilings, for the final result
@@ -68,7 +68,7 @@ struct candidate_batch {
   std::vector<double> e_prefix;                // compute*core + wgt_rd*e_wbuf_rd (chain's head)
   std::vector<double> e_act_rd;                // act_rd * e_ibuf_rd (a term of the chain)
   std::vector<double> sram_o_add;              // stationary-scheme OBUF reads (= writes) added
-  /// False when some value of the walk could pass 2^52: the driver then scores the layer with
+  /// False when some value of the walk could pass 2^51: the driver then scores the layer with
   /// the scalar 64-bit reference evaluation instead of the double kernel.
   bool exact = true;
   // Builder scratch, kept to reuse its memory from layer to layer.

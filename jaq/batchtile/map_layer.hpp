@@ -171,7 +171,7 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
   st.candidates = static_cast<std::int64_t>(n);
   st.pairs_exhaustive = st.candidates * detail::num_orders;
   if (!cb.exact) {
-    // Some value could pass 2^52, where doubles stop being exact: the 64-bit reference answers.
+    // Some value could pass 2^51, past which the double kernel is not proved exact: the 64-bit reference answers.
     st.scalar_layers = 1;
     st.pairs_scored = st.pairs_exhaustive;
     if (stats) *stats += st;

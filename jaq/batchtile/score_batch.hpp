@@ -4,8 +4,8 @@
 // For a fixed order the promotion walk has the same control flow for every tiling (which loop
 // touches which buffer is known), so lanes differ only in data: whether a buffer is still
 // promoted is a lane mask, and every branch of the spec becomes a select. Values are doubles
-// holding exact integers (candidate_batch::exact guarantees every value stays below 2^52, where
-// products, sums and the corrected ceiling divisions below are exact); the energy is the spec's
+// holding exact integers (candidate_batch::exact guarantees every value stays below 2^51, where
+// products, sums and the corrected division-free ceilings are exact); the energy is the spec's
 // chain evaluated term by term in the same order as hw::energy_of, with no fused multiply-add,
 // so it is bit-identical. The kernel reads a candidate_batch's arrays only, so a CUDA kernel can
 // score the same SoA batch.

@@ -15,7 +15,7 @@
 namespace bt = jaq::batchtile;
 namespace hw = jaq::hw;
 
-TEST_CASE("ceil_div_exact equals integer ceiling division up to 2^52") {
+TEST_CASE("ceil_div_exact equals integer ceiling division up to 2^51") {
   using V = jaq::simd::batch<double>;
   constexpr std::size_t W = jaq::simd::width<double>;
   jaq::rng g(3);
@@ -23,23 +23,25 @@ TEST_CASE("ceil_div_exact equals integer ceiling division up to 2^52") {
   for (int i = 0; i < 20000; ++i) {
     const std::int64_t w = i % 3 == 0 ? 1 + static_cast<std::int64_t>(g.below(400))
                                       : std::int64_t{1} << g.below(40);
-    const std::int64_t bits = 1 + static_cast<std::int64_t>(g.below(52));
+    const std::int64_t bits = 1 + static_cast<std::int64_t>(g.below(51));
     std::int64_t x = static_cast<std::int64_t>(g() >> (64 - bits));
     if (i % 4 == 1) x = x / w * w;          // exact multiples
     if (i % 4 == 2) x = x / w * w + 1;      // just past a multiple
-    if (x >= (std::int64_t{1} << 52)) x = (std::int64_t{1} << 52) - 1;
+    if (x >= (std::int64_t{1} << 51)) x = (std::int64_t{1} << 51) - 1 - static_cast<std::int64_t>(g.below(3));
     xs.push_back(x);
     ws.push_back(w);
   }
-  std::vector<double> xd(W), wd(W), out(W);
+  std::vector<double> xd(W), wd(W), rd(W), out(W);
   for (std::size_t i = 0; i + W <= xs.size(); i += W) {
     for (std::size_t j = 0; j < W; ++j) {
       xd[j] = static_cast<double>(xs[i + j]);
       wd[j] = static_cast<double>(ws[i + j]);
+      rd[j] = 1.0 / wd[j];
     }
     V q;
-    bt::detail::portable_isa::ceil_div_exact<bt::detail::xsimd_ops>(V::load_unaligned(xd.data()),
-                                                                    V::load_unaligned(wd.data()), q);
+    bt::detail::portable_isa::ceil_div_exact<bt::detail::xsimd_ops>(
+        V::load_unaligned(xd.data()), V::load_unaligned(wd.data()), V::load_unaligned(rd.data()),
+        q);
     q.store_unaligned(out.data());
     for (std::size_t j = 0; j < W; ++j)
       CHECK(static_cast<std::int64_t>(out[j]) == hw::ceil_div(xs[i + j], ws[i + j]));
