@@ -3,7 +3,8 @@
 // no im2col matrix between forward and backward: backward rebuilds it from the saved input, so
 // an op saves one activation-sized tensor (as PyTorch's conv does), not kh*kw of them.
 // Layout as the engine's: x (C, N, H, W), w (Co, C/groups, kh, kw), y (Co, N, Ho, Wo).
-// The GEMMs are the engine's OpenBLAS wrapper (jaq/autograd/detail/gemm.hpp).
+// The GEMMs are the engine's OpenBLAS wrapper (jaq/autograd/detail/gemm.hpp), one call per
+// chunk of images and group; 1x1 convolutions go through im2col too (a copy), for simplicity.
 #pragma once
 
 #include <algorithm>
@@ -50,39 +51,46 @@ inline conv_shape check_conv(const char* op, const jaq::shape& xs, const jaq::sh
   return g;
 }
 
-/// col (rows, cols) from x; zeros outside the image.
+/// Images per im2col chunk: about 8192 columns, so the scratch stays small (rows x 8192).
+inline std::int64_t images_per_chunk(const conv_shape& g) {
+  return std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(1, g.ho * g.wo));
+}
+
+/// col (rows, (n1 - n0) * Ho * Wo) from images [n0, n1) of x; zeros outside the image.
 template <scalar T>
-void im2col(tbb_backend ex, const conv_shape& g, const T* x, T* col) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  parallel_for_chunks(ex, 0, g.rows() * g.n, 16, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t t = lo; t < hi; ++t) {
-      const std::int64_t r = t / g.n, n = t % g.n;
-      const std::int64_t c = r / (g.kh * g.kw), ky = (r / g.kw) % g.kh, kx = r % g.kw;
+void im2col(const conv_shape& g, const T* x, std::int64_t n0, std::int64_t n1, T* col) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ccols = (n1 - n0) * howo;
+  for (std::int64_t r = 0; r < g.rows(); ++r) {
+    const std::int64_t c = r / (g.kh * g.kw), ky = (r / g.kw) % g.kh, kx = r % g.kw;
+    for (std::int64_t n = n0; n < n1; ++n) {
       const T* src = x + (c * g.n + n) * hw;
-      T* dst = col + r * g.cols() + n * howo;
+      T* dst = col + r * ccols + (n - n0) * howo;
       for (std::int64_t oy = 0; oy < g.ho; ++oy) {
         const std::int64_t iy = oy * g.stride - g.pad + ky;
+        T* d = dst + oy * g.wo;
+        if (iy < 0 || iy >= g.h) {
+          std::fill(d, d + g.wo, T(0));
+          continue;
+        }
         for (std::int64_t ox = 0; ox < g.wo; ++ox) {
           const std::int64_t ix = ox * g.stride - g.pad + kx;
-          dst[oy * g.wo + ox] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? src[iy * g.w + ix] : T(0);
+          d[ox] = (ix >= 0 && ix < g.w) ? src[iy * g.w + ix] : T(0);
         }
       }
     }
-  });
+  }
 }
 
-/// gx = col2im(dcol) (overwrites gx); each (channel, image) plane is summed in a fixed order.
+/// Adds col2im(dcol) of images [n0, n1) into gx (their planes only).
 template <scalar T>
-void col2im(tbb_backend ex, const conv_shape& g, const T* dcol, T* gx) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  parallel_for_chunks(ex, 0, g.c * g.n, 4, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t t = lo; t < hi; ++t) {
-      const std::int64_t c = t / g.n, n = t % g.n;
+void col2im_add(const conv_shape& g, const T* dcol, std::int64_t n0, std::int64_t n1, T* gx) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ccols = (n1 - n0) * howo;
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t n = n0; n < n1; ++n) {
       T* dst = gx + (c * g.n + n) * hw;
-      std::fill(dst, dst + hw, T(0));
       for (std::int64_t ky = 0; ky < g.kh; ++ky)
         for (std::int64_t kx = 0; kx < g.kw; ++kx) {
-          const T* src = dcol + ((c * g.kh + ky) * g.kw + kx) * g.cols() + n * howo;
+          const T* src = dcol + ((c * g.kh + ky) * g.kw + kx) * ccols + (n - n0) * howo;
           for (std::int64_t oy = 0; oy < g.ho; ++oy) {
             const std::int64_t iy = oy * g.stride - g.pad + ky;
             if (iy < 0 || iy >= g.h) continue;
@@ -93,52 +101,48 @@ void col2im(tbb_backend ex, const conv_shape& g, const T* dcol, T* gx) {
           }
         }
     }
-  });
 }
+
+// The three kernels below work on chunks of images: each chunk builds its own im2col scratch
+// (rows x chunk columns), so the scratch never holds the whole batch. Chunks run in parallel;
+// their boundaries depend only on the shapes, so results are the same for any thread count.
 
 /// y = conv(x, w), overwriting y.
 template <scalar T>
 void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
                   const T* w, T* y) {
-  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols();
-  std::vector<T> colbuf;
-  const T* col = x;
-  if (!g.pointwise()) {
-    colbuf.resize(static_cast<std::size_t>(g.rows() * cols));
-    im2col(ex, g, x, colbuf.data());
-    col = colbuf.data();
-  }
-  if (groups == 1) {
-    jaq::detail::gemm_columns<T>(ex, false, co, cols, kg, T(1), w, kg, col, cols, T(0), y, cols);
-  } else {
-    jaq::detail::blas_single_threaded();
-    parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-      jaq::detail::gemm(false, false, cog, cols, kg, T(1), w + gi * cog * kg, kg, col + gi * kg * cols, cols, T(0),
-                        y + gi * cog * cols, cols);
-    });
-  }
+  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
+  jaq::detail::blas_single_threaded();
+  parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
+    const std::int64_t cc = (n1 - n0) * howo;
+    std::vector<T> col(static_cast<std::size_t>(g.rows() * cc));
+    im2col(g, x, n0, n1, col.data());
+    for (std::int64_t gi = 0; gi < groups; ++gi)
+      jaq::detail::gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, col.data() + gi * kg * cc, cc, T(0),
+                        y + gi * cog * cols + n0 * howo, cols);
+  });
 }
 
-/// gw = dL/dw from x and gy, overwriting gw.
+/// gw = dL/dw from x and gy, overwriting gw. Partial products per chunk, added in chunk order.
 template <scalar T>
 void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
                           const T* gy, T* gw) {
-  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols();
-  std::vector<T> colbuf;
-  const T* col = x;
-  if (!g.pointwise()) {
-    colbuf.resize(static_cast<std::size_t>(g.rows() * cols));
-    im2col(ex, g, x, colbuf.data());
-    col = colbuf.data();
-  }
-  if (groups == 1) {
-    jaq::detail::gemm_abt_ksplit<T>(ex, co, kg, cols, gy, cols, col, cols, T(0), gw, kg);
-  } else {
-    jaq::detail::blas_single_threaded();
-    parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-      jaq::detail::gemm(false, true, cog, kg, cols, T(1), gy + gi * cog * cols, cols, col + gi * kg * cols, cols, T(0),
-                        gw + gi * cog * kg, kg);
-    });
+  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
+  const std::int64_t per = images_per_chunk(g), chunks = (g.n + per - 1) / per, nw = co * kg;
+  std::vector<T> part(static_cast<std::size_t>(chunks * nw));
+  jaq::detail::blas_single_threaded();
+  parallel_for(ex, 0, chunks, [&](std::int64_t ci) {
+    const std::int64_t n0 = ci * per, n1 = std::min(g.n, n0 + per), cc = (n1 - n0) * howo;
+    std::vector<T> col(static_cast<std::size_t>(g.rows() * cc));
+    im2col(g, x, n0, n1, col.data());
+    for (std::int64_t gi = 0; gi < groups; ++gi)
+      jaq::detail::gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * cols + n0 * howo, cols, col.data() + gi * kg * cc,
+                        cc, T(0), part.data() + ci * nw + gi * cog * kg, kg);
+  });
+  for (std::int64_t i = 0; i < nw; ++i) {
+    T s = T(0);
+    for (std::int64_t ci = 0; ci < chunks; ++ci) s += part[static_cast<std::size_t>(ci * nw + i)];
+    gw[i] = s;
   }
 }
 
@@ -146,23 +150,18 @@ void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, 
 template <scalar T>
 void conv_backward_input(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* w,
                          const T* gy, T* gx) {
-  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols();
-  std::vector<T> dcolbuf;
-  T* dcol = gx;
-  if (!g.pointwise()) {
-    dcolbuf.resize(static_cast<std::size_t>(g.rows() * cols));
-    dcol = dcolbuf.data();
-  }
-  if (groups == 1) {
-    jaq::detail::gemm_columns<T>(ex, true, kg, cols, co, T(1), w, kg, gy, cols, T(0), dcol, cols);
-  } else {
-    jaq::detail::blas_single_threaded();
-    parallel_for(ex, 0, groups, [&](std::int64_t gi) {
-      jaq::detail::gemm(true, false, kg, cols, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * cols, cols, T(0),
-                        dcol + gi * kg * cols, cols);
-    });
-  }
-  if (!g.pointwise()) col2im(ex, g, dcol, gx);
+  const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
+  const std::int64_t hw = g.h * g.w;
+  jaq::detail::blas_single_threaded();
+  parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
+    const std::int64_t cc = (n1 - n0) * howo;
+    std::vector<T> dcol(static_cast<std::size_t>(g.rows() * cc));
+    for (std::int64_t gi = 0; gi < groups; ++gi)
+      jaq::detail::gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * cols + n0 * howo, cols,
+                        T(0), dcol.data() + gi * kg * cc, cc);
+    for (std::int64_t c = 0; c < g.c; ++c) std::fill(gx + (c * g.n + n0) * hw, gx + (c * g.n + n1) * hw, T(0));
+    col2im_add(g, dcol.data(), n0, n1, gx);
+  });
 }
 
 }  // namespace jaq::quant::detail
