@@ -147,10 +147,12 @@ int main(int argc, char** argv) {
     const double btT = median_ms(reps, [&] { bt::map_layers(tbb, cfg, s.rows, em); });
     const double sc_port = scorer_rate(s.rows, cfg, em, tbb, bt::kernel_isa::portable, reps);
     const double sc_avx2 = avx2 ? scorer_rate(s.rows, cfg, em, tbb, bt::kernel_isa::avx2, reps) : 0;
-    std::printf("%-22s %5zu %10.2f %9.3f %9.3f %6.0fx %11.3g %11.3g %12.3g %12.3g\n", s.name,
+    char avx2_col[32] = "n/a";
+    if (avx2) std::snprintf(avx2_col, sizeof avx2_col, "%.3g", sc_avx2);
+    std::printf("%-22s %5zu %10.2f %9.3f %9.3f %6.0fx %11.3g %11.3g %12.3g %12s\n", s.name,
                 s.rows.size(), ref_ms, bt1, btT, ref_ms / btT,
                 static_cast<double>(st.pairs_exhaustive) / (btT * 1e-3),
-                static_cast<double>(st.pairs_scored) / (btT * 1e-3), sc_port, sc_avx2);
+                static_cast<double>(st.pairs_scored) / (btT * 1e-3), sc_port, avx2_col);
     std::printf("%-22s pairs: exhaustive %lld, scored %lld (%.2f%%), scalar-fallback layers %lld\n",
                 "", static_cast<long long>(st.pairs_exhaustive),
                 static_cast<long long>(st.pairs_scored),
