@@ -90,8 +90,9 @@ struct best_pair {
   int order = num_orders;
   std::int32_t nest = std::numeric_limits<std::int32_t>::max();
   std::int32_t slot = -1;  // index into the candidate batch
-  /// The spec's tie rule as a total order: (cycles, energy, order index, nest index).
-  bool worse_than(double c, double e, int o, std::int32_t n) const {
+  /// True when (c, e, o, n) comes first in the spec's tie rule as a total order: lexicographic
+  /// (total cycles, energy, order index, nest index).
+  bool improved_by(double c, double e, int o, std::int32_t n) const {
     if (c != cycles) return c < cycles;
     if (e != energy) return e < energy;
     if (o != order) return o < order;
@@ -208,7 +209,7 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
                 ws.energy.data());
     st.pairs_scored += static_cast<std::int64_t>(hi - lo);
     for (std::size_t i = lo; i < hi; ++i)
-      if (best.worse_than(ws.total[i], ws.energy[i], o, cb.nest[i])) {
+      if (best.improved_by(ws.total[i], ws.energy[i], o, cb.nest[i])) {
         best.cycles = ws.total[i];
         best.energy = ws.energy[i];
         best.order = o;
