@@ -118,18 +118,16 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   const std::int64_t cin_w = w.shape()[1];        // C (dense) or 1 (depthwise)
   const auto ex = tp.exec();
 
-  // X~ (Cs, N, H, W)
-  tensor<T> xs(jaq::shape{cs, g0.n, g0.h, g0.w});
+  // X~ (Cs, N, H, W) is never stored whole: its unselected channels are x's own planes, its
+  // quantized channels (the last Cs - |U|) live in q, the tensor backward keeps.
+  const std::int64_t nu = std::int64_t(mask.unselected.size());
+  tensor<T> q(jaq::shape{cs - nu, g0.n, g0.h, g0.w});
   {
     const T* xv = x.value().data();
-    parallel_for(ex, 0, cs, [&](std::int64_t j) {
+    parallel_for(ex, nu, cs, [&](std::int64_t j) {
       const auto& sc = stack[std::size_t(j)];
       const T* src = xv + sc.source * plane;
-      T* dst = xs.data() + j * plane;
-      if (sc.candidate < 0) {
-        std::copy(src, src + plane, dst);
-        return;
-      }
+      T* dst = q.data() + (j - nu) * plane;
       const T s = s_a[sc.candidate].value()[0];
       quant::with_grid(spec.bits[std::size_t(sc.candidate)], spec.act_signed, spec.name, [&](auto grid) {
         using G = decltype(grid);
@@ -179,13 +177,21 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
 
   quant::detail::conv_shape gs = g0;
   gs.c = cs;
+  // channel planes of X~: x for the unselected channels, q for the quantized ones
+  auto stacked_planes = [stack, nu, plane](const T* xv, const T* qv) {
+    std::vector<const T*> pl(stack.size());
+    for (std::size_t j = 0; j < stack.size(); ++j)
+      pl[j] = std::int64_t(j) < nu ? xv + stack[j].source * plane : qv + (std::int64_t(j) - nu) * plane;
+    return pl;
+  };
+  const auto xplanes = stacked_planes(x.value().data(), q.data());
   tensor<T> y(jaq::shape{co, g0.n, g0.ho, g0.wo});
   const std::int64_t oplane = g0.cols();
   if (!depthwise) {
-    quant::detail::conv_forward(ex, gs, co, 1, xs.data(), wstack.data(), y.data());
+    quant::detail::conv_forward(ex, gs, co, std::int64_t(1), xplanes.data(), wstack.data(), y.data());
   } else {
     std::vector<T> ys(static_cast<std::size_t>(cs * oplane));
-    quant::detail::conv_forward(ex, gs, cs, cs, xs.data(), wstack.data(), ys.data());
+    quant::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.data());
     y.fill(T(0));
     for (std::int64_t j = 0; j < cs; ++j) {
       T* dst = y.data() + stack[std::size_t(j)].source * oplane;
@@ -202,13 +208,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   for (auto& v : inputs) needs = needs || v.requires_grad();
   // Save only the quantized channels: the unselected ones are read back from x itself (the
   // input the tape already holds), so they are stored once, in full precision.
-  const std::int64_t nu = std::int64_t(mask.unselected.size());
-  if (needs && tp.grad_enabled()) {
-    tensor<T> q(jaq::shape{cs - nu, g0.n, g0.h, g0.w});
-    std::copy(xs.data() + nu * plane, xs.data() + cs * plane, q.data());
-    saved.push_back(std::move(q));
-  }
-  xs.reset();
+  if (needs && tp.grad_enabled()) saved.push_back(std::move(q));
 
   // gradient scales: activation N per example over the selected slice (what the quantizer sees)
   const std::int64_t per_example = std::int64_t(mask.selected.size()) * g0.h * g0.w;
@@ -234,12 +234,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         const auto hats2 = weight_hats(wv, nw, swp2);
         const auto ws2 = build_wstack(hats2, pv);
         // X~ again: unselected channels from the input, quantized ones from the saved tensor
-        std::vector<T> xsbuf(static_cast<std::size_t>(cs * plane));
-        for (std::int64_t j = 0; j < nu; ++j)
-          std::copy(xv + stack[std::size_t(j)].source * plane, xv + (stack[std::size_t(j)].source + 1) * plane,
-                    xsbuf.data() + j * plane);
-        std::copy(ctx.saved(0).data(), ctx.saved(0).data() + (cs - nu) * plane, xsbuf.data() + nu * plane);
-        const T* xs2 = xsbuf.data();
+        const auto xplanes2 = stacked_planes(xv, ctx.saved(0).data());
         // gradient w.r.t. the stacked output channels
         std::vector<T> gys;
         const T* gstack = gy;
@@ -256,7 +251,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         for (std::int64_t b = 0; b < nb; ++b) need_w = need_w || ctx.needs_grad(3 + nb + b);
         if (need_w) {
           std::vector<T> gws(ws2.size());
-          quant::detail::conv_backward_weight(ex, gs, co_s, groups_s, xs2, gstack, gws.data());
+          quant::detail::conv_backward_weight(ex, gs, co_s, groups_s, xplanes2.data(), gstack, gws.data());
           std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
           for (int b : active) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
           std::vector<double> gp(static_cast<std::size_t>(nb), 0.0);

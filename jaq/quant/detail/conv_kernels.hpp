@@ -56,14 +56,23 @@ inline std::int64_t images_per_chunk(const conv_shape& g) {
   return std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(1, g.ho * g.wo));
 }
 
-/// col (rows, (n1 - n0) * Ho * Wo) from images [n0, n1) of x; zeros outside the image.
+/// Where each input channel's (N, H, W) block lives: x + c*N*H*W for a plain tensor; the CSQ
+/// conv points its unselected channels into x and the quantized ones into its own tensor.
 template <scalar T>
-void im2col(const conv_shape& g, const T* x, std::int64_t n0, std::int64_t n1, T* col) {
+std::vector<const T*> planes_of(const conv_shape& g, const T* x) {
+  std::vector<const T*> p(static_cast<std::size_t>(g.c));
+  for (std::int64_t c = 0; c < g.c; ++c) p[static_cast<std::size_t>(c)] = x + c * g.n * g.h * g.w;
+  return p;
+}
+
+/// col (rows, (n1 - n0) * Ho * Wo) from images [n0, n1) of the channel planes; zeros outside.
+template <scalar T>
+void im2col(const conv_shape& g, const T* const* planes, std::int64_t n0, std::int64_t n1, T* col) {
   const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, ccols = (n1 - n0) * howo;
   for (std::int64_t r = 0; r < g.rows(); ++r) {
     const std::int64_t c = r / (g.kh * g.kw), ky = (r / g.kw) % g.kh, kx = r % g.kw;
     for (std::int64_t n = n0; n < n1; ++n) {
-      const T* src = x + (c * g.n + n) * hw;
+      const T* src = planes[c] + n * hw;
       T* dst = col + r * ccols + (n - n0) * howo;
       for (std::int64_t oy = 0; oy < g.ho; ++oy) {
         const std::int64_t iy = oy * g.stride - g.pad + ky;
@@ -107,9 +116,9 @@ void col2im_add(const conv_shape& g, const T* dcol, std::int64_t n0, std::int64_
 // (rows x chunk columns), so the scratch never holds the whole batch. Chunks run in parallel;
 // their boundaries depend only on the shapes, so results are the same for any thread count.
 
-/// y = conv(x, w), overwriting y.
+/// y = conv(x, w), overwriting y; x given by its channel planes.
 template <scalar T>
-void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
+void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* const* x,
                   const T* w, T* y) {
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   jaq::detail::blas_single_threaded();
@@ -123,10 +132,11 @@ void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int
   });
 }
 
-/// gw = dL/dw from x and gy, overwriting gw. Partial products per chunk, added in chunk order.
+/// gw = dL/dw from x (channel planes) and gy, overwriting gw. Partial products per chunk, added
+/// in chunk order.
 template <scalar T>
-void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
-                          const T* gy, T* gw) {
+void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups,
+                          const T* const* x, const T* gy, T* gw) {
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   const std::int64_t per = images_per_chunk(g), chunks = (g.n + per - 1) / per, nw = co * kg;
   std::vector<T> part(static_cast<std::size_t>(chunks * nw));
@@ -144,6 +154,20 @@ void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, 
     for (std::int64_t ci = 0; ci < chunks; ++ci) s += part[static_cast<std::size_t>(ci * nw + i)];
     gw[i] = s;
   }
+}
+
+/// Contiguous (C, N, H, W) input versions of the two above.
+template <scalar T>
+void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
+                  const T* w, T* y) {
+  const auto p = planes_of(g, x);
+  conv_forward(ex, g, co, groups, p.data(), w, y);
+}
+template <scalar T>
+void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* x,
+                          const T* gy, T* gw) {
+  const auto p = planes_of(g, x);
+  conv_backward_weight(ex, g, co, groups, p.data(), gy, gw);
 }
 
 /// gx = dL/dx from w and gy, overwriting gx (C*N*H*W elements).
