@@ -104,10 +104,21 @@ double scorer_rate(const std::vector<hw::layer>& rows, const hw::accel_config& c
 
 int main(int argc, char** argv) {
   int reps = 21, threads = 2;
+  if (argc % 2 == 0) {
+    std::cerr << "map_bench: options take a value (--reps N, --threads T)\n";
+    return 2;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string a = argv[i];
-    if (a == "--reps") reps = std::max(1, std::stoi(argv[i + 1]));
-    else if (a == "--threads") threads = std::max(1, std::stoi(argv[i + 1]));
+    int v = 0;
+    try {
+      v = std::stoi(argv[i + 1]);
+    } catch (const std::exception&) {
+      std::cerr << "map_bench: " << a << ": not a number: '" << argv[i + 1] << "'\n";
+      return 2;
+    }
+    if (a == "--reps") reps = std::max(1, v);
+    else if (a == "--threads") threads = std::max(1, v);
     else {
       std::cerr << "map_bench: unknown option " << a << " (--reps N, --threads T)\n";
       return 2;
