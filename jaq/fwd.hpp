@@ -2,6 +2,8 @@
 // Each module adds its declarations here as it lands.
 #pragma once
 
+#include <type_traits>  // jaq::scalar (autograd)
+
 namespace jaq {
 class error;
 class config_error;
@@ -89,3 +91,59 @@ class cost_evaluator;
 struct generator_options;
 struct generator_result;
 }  // namespace jaq::hwgen
+
+// autograd engine (jaq/autograd/), layers and models (jaq/nn/), optimizers (jaq/optim/)
+namespace jaq {
+/// The scalar types the engine computes in: float to train, double to check gradients.
+template <class T>
+concept scalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
+struct shape;
+template <scalar T>
+class tensor;
+template <scalar T>
+struct parameter;
+template <scalar T>
+class tape;
+template <scalar T>
+class var;
+template <scalar T>
+class backward_context;
+struct tape_options;
+struct gradcheck_options;
+struct gradcheck_result;
+struct conv2d_options;
+struct batch_norm_options;
+template <scalar T>
+struct batch_norm_state;
+template <scalar T>
+struct named_tensor;
+}  // namespace jaq
+namespace jaq::nn {
+template <scalar T>
+class weighted_layer;
+template <scalar T>
+class conv2d;
+template <scalar T>
+class linear;
+template <scalar T>
+class batch_norm;
+template <scalar T>
+class model;
+template <scalar T>
+struct layer_site;
+struct conv2d_spec;
+struct linear_spec;
+struct mbconv_block_spec;
+struct small_cnn_config;
+struct mbconv_small_config;
+struct model_options;
+}  // namespace jaq::nn
+namespace jaq::optim {
+template <scalar T>
+class sgd;
+template <scalar T>
+class adam;
+struct sgd_config;
+struct adam_config;
+struct cosine_schedule;
+}  // namespace jaq::optim

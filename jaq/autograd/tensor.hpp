@@ -19,12 +19,9 @@
 
 #include "jaq/autograd/shape.hpp"
 #include "jaq/config.hpp"
+#include "jaq/fwd.hpp"  // jaq::scalar
 
 namespace jaq {
-
-/// The scalar types the engine computes in: float to train, double to check gradients.
-template <class T>
-concept scalar = std::is_same_v<T, float> || std::is_same_v<T, double>;
 
 template <scalar T>
 class tensor {
