@@ -30,7 +30,7 @@ while [[ $# -gt 0 ]]; do
     --wait-idle) WAIT_IDLE="$2"; shift 2 ;;
     --priority) PRIORITY=1; shift ;;
     --self-test) exec /usr/bin/python3 tools/bench_table.py --self-test ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "bench_train.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
