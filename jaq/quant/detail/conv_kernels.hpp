@@ -112,6 +112,83 @@ void col2im_add(const conv_shape& g, const T* dcol, std::int64_t n0, std::int64_
     }
 }
 
+// Depthwise convolutions (groups = C = Co, one kh x kw filter per channel) run as direct loops:
+// as GEMMs they would be C tiny multiplications per chunk.
+inline bool is_depthwise(const conv_shape& g, std::int64_t co, std::int64_t groups) {
+  return groups > 1 && groups == g.c && co == g.c;
+}
+
+template <scalar T>
+void depthwise_forward(tbb_backend ex, const conv_shape& g, const T* const* x, const T* w, T* y) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
+  parallel_for(ex, 0, g.c * g.n, [&](std::int64_t t) {
+    const std::int64_t c = t / g.n, n = t % g.n;
+    const T* src = x[c] + n * hw;
+    const T* f = w + c * g.kh * g.kw;
+    T* dst = y + (c * g.n + n) * howo;
+    for (std::int64_t oy = 0; oy < g.ho; ++oy)
+      for (std::int64_t ox = 0; ox < g.wo; ++ox) {
+        T acc = 0;
+        for (std::int64_t ky = 0; ky < g.kh; ++ky) {
+          const std::int64_t iy = oy * g.stride - g.pad + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+            const std::int64_t ix = ox * g.stride - g.pad + kx;
+            if (ix >= 0 && ix < g.w) acc += src[iy * g.w + ix] * f[ky * g.kw + kx];
+          }
+        }
+        dst[oy * g.wo + ox] = acc;
+      }
+  });
+}
+
+template <scalar T>
+void depthwise_backward_weight(tbb_backend ex, const conv_shape& g, const T* const* x, const T* gy, T* gw) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, kk = g.kh * g.kw;
+  parallel_for(ex, 0, g.c, [&](std::int64_t c) {
+    for (std::int64_t k = 0; k < kk; ++k) gw[c * kk + k] = T(0);
+    for (std::int64_t n = 0; n < g.n; ++n) {
+      const T* src = x[c] + n * hw;
+      const T* gr = gy + (c * g.n + n) * howo;
+      for (std::int64_t ky = 0; ky < g.kh; ++ky)
+        for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+          T acc = 0;
+          for (std::int64_t oy = 0; oy < g.ho; ++oy) {
+            const std::int64_t iy = oy * g.stride - g.pad + ky;
+            if (iy < 0 || iy >= g.h) continue;
+            for (std::int64_t ox = 0; ox < g.wo; ++ox) {
+              const std::int64_t ix = ox * g.stride - g.pad + kx;
+              if (ix >= 0 && ix < g.w) acc += gr[oy * g.wo + ox] * src[iy * g.w + ix];
+            }
+          }
+          gw[c * kk + ky * g.kw + kx] += acc;
+        }
+    }
+  });
+}
+
+template <scalar T>
+void depthwise_backward_input(tbb_backend ex, const conv_shape& g, const T* w, const T* gy, T* gx) {
+  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
+  parallel_for(ex, 0, g.c * g.n, [&](std::int64_t t) {
+    const std::int64_t c = t / g.n, n = t % g.n;
+    T* dst = gx + (c * g.n + n) * hw;
+    std::fill(dst, dst + hw, T(0));
+    const T* f = w + c * g.kh * g.kw;
+    const T* gr = gy + (c * g.n + n) * howo;
+    for (std::int64_t oy = 0; oy < g.ho; ++oy)
+      for (std::int64_t ky = 0; ky < g.kh; ++ky) {
+        const std::int64_t iy = oy * g.stride - g.pad + ky;
+        if (iy < 0 || iy >= g.h) continue;
+        for (std::int64_t ox = 0; ox < g.wo; ++ox)
+          for (std::int64_t kx = 0; kx < g.kw; ++kx) {
+            const std::int64_t ix = ox * g.stride - g.pad + kx;
+            if (ix >= 0 && ix < g.w) dst[iy * g.w + ix] += gr[oy * g.wo + ox] * f[ky * g.kw + kx];
+          }
+      }
+  });
+}
+
 // The three kernels below work on chunks of images: each chunk builds its own im2col scratch
 // (rows x chunk columns), so the scratch never holds the whole batch. Chunks run in parallel;
 // their boundaries depend only on the shapes, so results are the same for any thread count.
@@ -120,6 +197,7 @@ void col2im_add(const conv_shape& g, const T* dcol, std::int64_t n0, std::int64_
 template <scalar T>
 void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* const* x,
                   const T* w, T* y) {
+  if (is_depthwise(g, co, groups)) return depthwise_forward(ex, g, x, w, y);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   jaq::detail::blas_single_threaded();
   parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
@@ -137,6 +215,7 @@ void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int
 template <scalar T>
 void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups,
                           const T* const* x, const T* gy, T* gw) {
+  if (is_depthwise(g, co, groups)) return depthwise_backward_weight(ex, g, x, gy, gw);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   const std::int64_t per = images_per_chunk(g), chunks = (g.n + per - 1) / per, nw = co * kg;
   std::vector<T> part(static_cast<std::size_t>(chunks * nw));
@@ -174,6 +253,7 @@ void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, 
 template <scalar T>
 void conv_backward_input(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int64_t groups, const T* w,
                          const T* gy, T* gx) {
+  if (is_depthwise(g, co, groups)) return depthwise_backward_input(ex, g, w, gy, gx);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   const std::int64_t hw = g.h * g.w;
   jaq::detail::blas_single_threaded();
