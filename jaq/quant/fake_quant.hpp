@@ -115,10 +115,13 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
         T* gs = ctx.grad_input(1).data();
         for (std::int64_t c = 0; c < channels; ++c) {
           const T s = sv[c];
-          const double sum = parallel_sum(ctx.exec(), c * inner, (c + 1) * inner, detail::quant_grain, 0.0,
-                                          [&](std::int64_t i) {
-                                            return double(gy[i]) * double(lsq_grad_step(xv[i], s, G::q_n, G::q_p));
-                                          });
+          auto term = [&](std::int64_t i) { return double(gy[i]) * double(lsq_grad_step(xv[i], s, G::q_n, G::q_p)); };
+          double sum = 0.0;
+          if (inner > detail::quant_grain) {
+            sum = parallel_sum(ctx.exec(), c * inner, (c + 1) * inner, detail::quant_grain, 0.0, term);
+          } else {  // small rows (per-channel weights): serially, the same order parallel_sum uses
+            for (std::int64_t i = c * inner; i < (c + 1) * inner; ++i) sum += term(i);
+          }
           gs[c] += T(sum * double(g));
         }
       }

@@ -17,6 +17,7 @@
 //   // x (Ci, N, H, W), w (Co, Ci/groups, k, k), s_a (1), s_w (Co) or (1) -> (Co, N, Ho, Wo)
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -66,14 +67,25 @@ void lsq_chain(tbb_backend ex, const qrange& r, const std::string& where, const 
           gv[i] = overwrite ? d : gv[i] + d;
         }
       });
-    if (gs)
-      for (std::int64_t c = 0; c < n / inner; ++c) {
-        const T sc = s[c];
-        const double sum = parallel_sum(ex, c * inner, (c + 1) * inner, quant_grain, 0.0, [&](std::int64_t i) {
-          return double(ghat[i]) * double(lsq_grad_step(v[i], sc, G::q_n, G::q_p));
-        });
-        gs[c] += T(sum * double(g));
+    if (gs) {
+      auto term = [&](std::int64_t i, T sc) { return double(ghat[i]) * double(lsq_grad_step(v[i], sc, G::q_n, G::q_p)); };
+      if (inner > quant_grain) {  // one large tensor (an activation): fixed chunks in parallel
+        for (std::int64_t c = 0; c < n / inner; ++c) {
+          const T sc = s[c];
+          gs[c] += T(parallel_sum(ex, c * inner, (c + 1) * inner, quant_grain, 0.0,
+                                  [&](std::int64_t i) { return term(i, sc); }) * g);
+        }
+      } else {  // per-channel weights: channels in parallel, each summed serially (same order)
+        parallel_for_chunks(ex, 0, n / inner, std::max<std::int64_t>(1, quant_grain / inner),
+                            [&](std::int64_t c0, std::int64_t c1) {
+                              for (std::int64_t c = c0; c < c1; ++c) {
+                                double sum = 0.0;
+                                for (std::int64_t i = c * inner; i < (c + 1) * inner; ++i) sum += term(i, s[c]);
+                                gs[c] += T(sum * g);
+                              }
+                            });
       }
+    }
   });
 }
 
