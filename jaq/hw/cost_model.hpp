@@ -60,6 +60,11 @@ template <accelerator Acc = bitfusion<>, accel_config_like C>
 layer_params make_params(const C& c, const layer& l) {
   JAQ_ASSERT(l.groups == 1);
   const std::int64_t pf = traits<Acc>::fusion(l.iprec, l.wprec);
+  if (pf < 1)  // a precision wider than the array's bricks can fuse (e.g. 8 bits on pmax 4)
+    throw config_error("layer " + l.name, "iprec/wprec",
+                       std::to_string(l.iprec) + "/" + std::to_string(l.wprec) +
+                           " exceeds the array's maximum precision " +
+                           std::to_string(traits<Acc>::pmax));
   return {.K = l.K, .O = l.O, .S = l.S, .IC = l.IC, .OC = l.OC, .B = l.B, .im2col = l.im2col,
           .ip = l.iprec, .wp = l.wprec, .pf = pf, .N = c.N, .M = c.M, .npf = c.N * pf,
           .cap_w = wbuf_cap_bits(c), .cap_a = ibuf_cap_bits(c), .cap_o = obuf_cap_bits(c),

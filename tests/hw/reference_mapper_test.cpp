@@ -313,6 +313,17 @@ TEST_CASE("a malformed layer throws config_error") {
                   jaq::config_error);
 }
 
+TEST_CASE("a precision wider than the array's pmax is a config_error, not a division by zero") {
+  // bitfusion<4, 4> fuses 4-bit bricks: an 8-bit operand gives floor(4/8) = 0 products per unit.
+  const hw::layer l{.name = "wide", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1,
+                    .iprec = 8, .wprec = 8};
+  CHECK_THROWS_WITH_AS((hw::map_layer_reference<hw::bitfusion<4, 4>>(hw::reference_config(), l)),
+                       doctest::Contains("layer wide: iprec/wprec: 8/8 exceeds"), jaq::config_error);
+  hw::layer ok = l;
+  ok.iprec = ok.wprec = 4;
+  CHECK(hw::map_layer_reference<hw::bitfusion<4, 4>>(hw::reference_config(), ok).ok());
+}
+
 TEST_CASE("groups: each of g groups maps as IC/g -> OC/g; every count scales by g") {
   const hw::layer dw{.name = "dw", .K = 3, .O = 16, .S = 1, .IC = 32, .OC = 32, .B = 1, .groups = 32};
   const hw::layer one{.name = "dw", .K = 3, .O = 16, .S = 1, .IC = 1, .OC = 1, .B = 1};
