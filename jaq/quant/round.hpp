@@ -12,6 +12,8 @@
 
 #include <cmath>
 #include <concepts>
+#include <cstdint>
+#include <limits>
 
 #include "jaq/config.hpp"
 
@@ -20,13 +22,19 @@ namespace jaq::quant {
 /// Nearest integer to x, ties to the even neighbour; NaN stays NaN, +-inf stay.
 template <std::floating_point T>
 JAQ_HOST_DEVICE inline T round_half_even(T x) {
-  const T f = std::floor(x);
-  // x - floor(x) is exact: both lie in the same or adjacent binades and the difference is the
-  // fractional bits of x, so the comparisons with 1/2 below are exact too.
+  // From 2^(mantissa bits) on every float is an integer (and NaN/inf fail the test): as is.
+  constexpr T big = T(std::int64_t(1) << (std::numeric_limits<T>::digits - 1));
+  if (!(x < big && x > -big)) return x;
+  // floor through an integer conversion (a truncating instruction, no libm call on SSE2)
+  const auto i = static_cast<std::int64_t>(x);
+  T f = static_cast<T>(i);
+  if (f > x) f -= T(1);
+  // x - floor(x) is exact (the fractional bits of x), so the comparisons with 1/2 are exact too.
   const T d = x - f;
   if (d > T(0.5)) return f + T(1);
   if (d < T(0.5)) return f;
-  return std::fmod(f, T(2)) == T(0) ? f : f + T(1);
+  const auto fi = static_cast<std::int64_t>(f);
+  return (fi % 2 == 0) ? f : f + T(1);
 }
 
 }  // namespace jaq::quant
