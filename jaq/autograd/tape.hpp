@@ -199,7 +199,7 @@ class tape {
   friend class backward_context<T>;
 
   struct node {
-    std::string_view op;
+    std::string op;  // the op's name (copied: callers may pass temporaries)
     tensor<T> value;                       // owned output (empty for a parameter)
     const tensor<T>* external = nullptr;   // a parameter's value
     tensor<T> grad;                        // owned gradient
