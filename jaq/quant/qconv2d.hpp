@@ -60,13 +60,38 @@ void lsq_chain(tbb_backend ex, const qrange& r, const std::string& where, const 
                std::int64_t n, std::int64_t inner, const T* ghat, T* gv, bool overwrite, T* gs, double g) {
   with_grid(r.bits, r.is_signed, where, [&](auto grid) {
     using G = decltype(grid);
-    if (gv)
+    const bool one_pass = gs && gv && inner == n && n > quant_grain;
+    if (gv && !one_pass)
       parallel_for_chunks(ex, 0, n, quant_grain, [&](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t i = lo; i < hi; ++i) {
           const T d = ghat[i] * lsq_grad_input(v[i], s[i / inner], G::q_n, G::q_p);
           gv[i] = overwrite ? d : gv[i] + d;
         }
       });
+    if (one_pass) {
+      // one large tensor (an activation): input gradient and step-gradient partial sums in one
+      // pass over fixed chunks, the partial sums added in chunk order (deterministic)
+      const std::int64_t chunks = (n + quant_grain - 1) / quant_grain;
+      std::vector<double> part(static_cast<std::size_t>(chunks));
+      const T sc = s[0];
+      parallel_for(ex, 0, chunks, [&](std::int64_t ci) {
+        const std::int64_t lo = ci * quant_grain, hi = std::min(n, lo + quant_grain);
+        double acc = 0.0;
+        for (std::int64_t i = lo; i < hi; ++i) {
+          const T r = v[i] / sc;
+          const bool inside = r >= T(-G::q_n) && r <= T(G::q_p);
+          const T d = inside ? ghat[i] : T(0);
+          gv[i] = overwrite ? d : gv[i] + d;
+          const T step = r <= T(-G::q_n) ? T(-G::q_n) : (r >= T(G::q_p) ? T(G::q_p) : round_half_even(r) - r);
+          acc += double(ghat[i]) * double(step);
+        }
+        part[static_cast<std::size_t>(ci)] = acc;
+      });
+      double sum = 0.0;
+      for (double p : part) sum += p;
+      gs[0] += T(sum * g);
+      return;
+    }
     if (gs) {
       auto term = [&](std::int64_t i, T sc) { return double(ghat[i]) * double(lsq_grad_step(v[i], sc, G::q_n, G::q_p)); };
       if (inner > quant_grain) {  // one large tensor (an activation): fixed chunks in parallel

@@ -4,7 +4,7 @@
 // an op saves one activation-sized tensor (as PyTorch's conv does), not kh*kw of them.
 // Layout as the engine's: x (C, N, H, W), w (Co, C/groups, kh, kw), y (Co, N, Ho, Wo).
 // The GEMMs are the engine's OpenBLAS wrapper (jaq/autograd/detail/gemm.hpp), one call per
-// chunk of images and group; 1x1 convolutions go through im2col too (a copy), for simplicity.
+// chunk of images and group; a 1x1 convolution on a contiguous input reads it in place.
 #pragma once
 
 #include <algorithm>
@@ -63,6 +63,14 @@ std::vector<const T*> planes_of(const conv_shape& g, const T* x) {
   std::vector<const T*> p(static_cast<std::size_t>(g.c));
   for (std::int64_t c = 0; c < g.c; ++c) p[static_cast<std::size_t>(c)] = x + c * g.n * g.h * g.w;
   return p;
+}
+
+/// True when the planes are one contiguous (C, N, H, W) tensor (a 1x1 conv then reads it in place).
+template <scalar T>
+bool contiguous(const conv_shape& g, const T* const* planes) {
+  for (std::int64_t c = 1; c < g.c; ++c)
+    if (planes[c] != planes[0] + c * g.n * g.h * g.w) return false;
+  return true;
 }
 
 /// col (rows, (n1 - n0) * Ho * Wo) from images [n0, n1) of the channel planes; zeros outside.
@@ -199,13 +207,21 @@ void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int
                   const T* w, T* y) {
   if (is_depthwise(g, co, groups)) return depthwise_forward(ex, g, x, w, y);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
+  const bool direct = g.pointwise() && contiguous(g, x);  // a 1x1 conv's im2col is x itself
   jaq::detail::blas_single_threaded();
   parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
     const std::int64_t cc = (n1 - n0) * howo;
-    std::vector<T> col(static_cast<std::size_t>(g.rows() * cc));
-    im2col(g, x, n0, n1, col.data());
+    std::vector<T> col;
+    const T* cp = x[0] + n0 * howo;
+    std::int64_t ld = cols;
+    if (!direct) {
+      col.resize(static_cast<std::size_t>(g.rows() * cc));
+      im2col(g, x, n0, n1, col.data());
+      cp = col.data();
+      ld = cc;
+    }
     for (std::int64_t gi = 0; gi < groups; ++gi)
-      jaq::detail::gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, col.data() + gi * kg * cc, cc, T(0),
+      jaq::detail::gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, cp + gi * kg * ld, ld, T(0),
                         y + gi * cog * cols + n0 * howo, cols);
   });
 }
@@ -219,14 +235,22 @@ void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, 
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   const std::int64_t per = images_per_chunk(g), chunks = (g.n + per - 1) / per, nw = co * kg;
   std::vector<T> part(static_cast<std::size_t>(chunks * nw));
+  const bool direct = g.pointwise() && contiguous(g, x);
   jaq::detail::blas_single_threaded();
   parallel_for(ex, 0, chunks, [&](std::int64_t ci) {
     const std::int64_t n0 = ci * per, n1 = std::min(g.n, n0 + per), cc = (n1 - n0) * howo;
-    std::vector<T> col(static_cast<std::size_t>(g.rows() * cc));
-    im2col(g, x, n0, n1, col.data());
+    std::vector<T> col;
+    const T* cp = x[0] + n0 * howo;
+    std::int64_t ld = cols;
+    if (!direct) {
+      col.resize(static_cast<std::size_t>(g.rows() * cc));
+      im2col(g, x, n0, n1, col.data());
+      cp = col.data();
+      ld = cc;
+    }
     for (std::int64_t gi = 0; gi < groups; ++gi)
-      jaq::detail::gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * cols + n0 * howo, cols, col.data() + gi * kg * cc,
-                        cc, T(0), part.data() + ci * nw + gi * cog * kg, kg);
+      jaq::detail::gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * cols + n0 * howo, cols, cp + gi * kg * ld,
+                        ld, T(0), part.data() + ci * nw + gi * cog * kg, kg);
   });
   for (std::int64_t i = 0; i < nw; ++i) {
     T s = T(0);
@@ -257,6 +281,15 @@ void conv_backward_input(tbb_backend ex, const conv_shape& g, std::int64_t co, s
   const std::int64_t cog = co / groups, kg = g.rows() / groups, cols = g.cols(), howo = g.ho * g.wo;
   const std::int64_t hw = g.h * g.w;
   jaq::detail::blas_single_threaded();
+  if (g.pointwise()) {  // dcol is gx itself: write each chunk's rows in place
+    parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
+      const std::int64_t cc = (n1 - n0) * howo;
+      for (std::int64_t gi = 0; gi < groups; ++gi)
+        jaq::detail::gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * cols + n0 * howo, cols,
+                          T(0), gx + gi * kg * cols + n0 * howo, cols);
+    });
+    return;
+  }
   parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
     const std::int64_t cc = (n1 - n0) * howo;
     std::vector<T> dcol(static_cast<std::size_t>(g.rows() * cc));
