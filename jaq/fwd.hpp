@@ -147,3 +147,38 @@ struct sgd_config;
 struct adam_config;
 struct cosine_schedule;
 }  // namespace jaq::optim
+
+// quantization (jaq/quant/) and mixed-precision search (jaq/nas/)
+namespace jaq::quant {
+template <int Bits>
+  requires(1 <= Bits && Bits <= 8)
+struct signed_grid;
+template <int Bits>
+  requires(1 <= Bits && Bits <= 8)
+struct unsigned_grid;
+struct qrange;
+struct lsq_spec;
+struct pact_spec;
+struct minmax_spec;
+struct minmax_range;
+struct minmax_observer;
+struct conv_geometry;
+struct qconv_spec;
+struct quant_config;
+template <scalar T>
+class quantized_model;
+}  // namespace jaq::quant
+namespace jaq::nas {
+struct temperature_schedule;
+struct gumbel_weights;
+struct csq_config;
+struct channel_mask;
+struct mixed_conv_spec;
+struct search_config;
+struct derived_precision;
+struct train_flags;
+template <scalar T>
+class search_model;
+template <scalar T>
+class train_session;
+}  // namespace jaq::nas
