@@ -163,13 +163,27 @@ class search_model {
       self->arch_opt_->zero_grad();
     }
     void step() {
-      if (self->arch_step_) self->arch_opt_->step();
-      else weights->step();
+      if (self->arch_step_) {
+        self->arch_opt_->step();
+      } else {
+        weights->step();
+        self->project();
+      }
     }
   };
   template <class Opt>
   stepper<Opt> optimizer(Opt& weights) {
     return {this, &weights};
+  }
+
+  /// Keeps every step size positive after a weight step (see quantized_model::project).
+  void project(T min_step = T(1e-6)) {
+    fixed_.project(min_step);
+    for (auto& l : layers_)
+      for (std::size_t b = 0; b < l.s_a.size(); ++b) {
+        for (auto& v : l.s_a[b].value) v = std::max(v, min_step);
+        for (auto& v : l.s_w[b].value) v = std::max(v, min_step);
+      }
   }
 
   derived_precision derived() const {

@@ -110,8 +110,12 @@ class train_session {
       else opt->zero_grad();
     }
     void step() {
-      if (self->search_) self->search_->optimizer(*opt).step();
-      else opt->step();
+      if (self->search_) {
+        self->search_->optimizer(*opt).step();
+      } else {
+        opt->step();
+        if (self->fixed_) self->fixed_->project();  // steps stay positive
+      }
     }
   };
   template <class Opt>

@@ -103,6 +103,14 @@ class quantized_model {
     return model_params;
   }
 
+  /// Keeps every step and clip positive after an optimizer step (SGD can push a small step
+  /// through zero, and v/s is then meaningless): s = max(s, min_step).
+  void project(T min_step = T(1e-6)) {
+    for (auto& l : layers_)
+      for (auto* p : {&l.s_a, &l.s_w})
+        for (auto& v : p->value) v = std::max(v, min_step);
+  }
+
   friend std::ostream& operator<<(std::ostream& os, const quantized_model& q) {
     os << q.cfg_ << '\n';
     for (const auto& l : q.layers_)

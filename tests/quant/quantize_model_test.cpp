@@ -91,3 +91,14 @@ TEST_CASE("quantizer options are checked") {
                        "small-cnn: --wbits: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
   CHECK_THROWS_AS(quantized_model<float>(m, {.abits = 0}), jaq::config_error);
 }
+
+TEST_CASE("project keeps step sizes positive after an optimizer step pushes them through zero") {
+  jaq::rng gen(1);
+  jaq::nn::small_cnn<float> m({}, gen);
+  quantized_model<float> q(m, {.method = method::lsq, .wbits = 2, .abits = 2});
+  auto ps = q.parameters();
+  ps[1]->value[0] = -0.5f;  // conv1's weight step, as a large SGD step could leave it
+  q.project();
+  CHECK(ps[1]->value[0] == doctest::Approx(1e-6f));
+  CHECK(ps[0]->value[0] == 1.0f);  // untouched when positive
+}
