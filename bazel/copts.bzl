@@ -5,6 +5,8 @@ JAQ_COPTS = [
     "-Wextra",
     "-Wno-unused-parameter",
     "-Wno-sign-compare",
+    # Designated initialisers that leave a defaulted member out are the point of named configs.
+    "-Wno-missing-field-initializers",
 ]
 
 # Tests keep internal invariants (JAQ_ASSERT) on, even in -c opt builds.
