@@ -43,6 +43,7 @@
 #include "jaq/optim/sgd.hpp"
 #include "jaq/report/csv.hpp"
 #include "jaq/report/json.hpp"
+#include "jaq/report/plot.hpp"
 
 namespace {
 
@@ -124,6 +125,7 @@ int run(const train_options& o) {
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
 
   std::vector<double> step_ms;
+  jaq::report::plot_series loss_curve{.name = "training loss (per step)"};
   std::vector<epoch_metrics> epochs;
   std::int64_t step = 0, images = 0;
   double loop_seconds = 0;
@@ -142,6 +144,8 @@ int run(const train_options& o) {
       const auto r = jaq::nn::train_step(*model, qopt, tp, b, step);
       const double secs = sw.lap();
       step_ms.push_back(secs * 1e3);
+      loss_curve.x.push_back(static_cast<double>(step + 1));
+      loss_curve.y.push_back(r.loss);
       loop_seconds += secs;
       prog.update({.epoch = e, .step = s, .loss = r.loss, .correct = r.correct, .count = r.count, .seconds = secs});
       loss_sum += r.loss;
@@ -185,6 +189,15 @@ int run(const train_options& o) {
   state.insert(state.end(), ostate.begin(), ostate.end());
   jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", state);
   std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt\n";
+  // The loss curve as a picture. A missing gnuplot costs the picture, not the run's results.
+  try {
+    jaq::report::plot_spec plot{.title = o.model + ": training loss", .xlabel = "step", .ylabel = "loss"};
+    plot.series.push_back(std::move(loss_curve));
+    jaq::report::render_png(plot, std::filesystem::path(o.out) / "loss.png");
+    std::cout << "wrote " << o.out << "/loss.png\n";
+  } catch (const jaq::error& e) {
+    std::cerr << "train: warning: no loss plot: " << e.what() << "\n";
+  }
 
   char line[200];
   if (qs.search()) std::cout << "derived precision:\n" << qs.search()->derived();

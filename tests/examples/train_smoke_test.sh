@@ -17,6 +17,8 @@ for model in small-cnn mbconv-small; do
   for f in metrics.json metrics.csv checkpoint.jaqckpt; do
     [[ -s "$OUT/$f" ]] || { echo "FAIL: $model: $OUT/$f missing"; exit 1; }
   done
+  [[ $(head -c 4 "$OUT/loss.png" | od -An -tx1 | tr -d ' ') == "89504e47" ]] || {
+    cat "$OUT.log"; echo "FAIL: $model: loss.png missing or not a PNG"; exit 1; }
   grep -q '"median_step_ms"' "$OUT/metrics.json" || { echo "FAIL: metrics.json lacks the result"; exit 1; }
   [[ $(head -1 "$OUT/metrics.csv") == "epoch,steps,train_loss,train_accuracy,test_accuracy,seconds" ]] || {
     echo "FAIL: metrics.csv header"; exit 1; }
