@@ -9,7 +9,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "jaq/autograd/tensor.hpp"
 #include "jaq/core/simd.hpp"
@@ -62,10 +67,74 @@ inline void add_row(const T* src, T* dst, std::int64_t n) {
   for (; i < n; ++i) dst[i] += src[i];
 }
 
+/// Stride 2: e[j] = p[2j], o[j] = p[2j + 1] for j < n (p holds 2n values).
+template <scalar T>
+inline void deinterleave2(const T* p, T* e, T* o, std::int64_t n) {
+  std::int64_t j = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; j + 4 <= n; j += 4) {
+      const __m128 v0 = _mm_loadu_ps(p + 2 * j), v1 = _mm_loadu_ps(p + 2 * j + 4);
+      _mm_storeu_ps(e + j, _mm_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0)));
+      _mm_storeu_ps(o + j, _mm_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1)));
+    }
+  }
+#endif
+  for (; j < n; ++j) {
+    e[j] = p[2 * j];
+    o[j] = p[2 * j + 1];
+  }
+}
+
+/// Stride 2, the inverse: p[2j] = e[j], p[2j + 1] = o[j] for j < n.
+template <scalar T>
+inline void interleave2(const T* e, const T* o, T* p, std::int64_t n) {
+  std::int64_t j = 0;
+#if defined(__SSE2__)
+  if constexpr (std::is_same_v<T, float>) {
+    for (; j + 4 <= n; j += 4) {
+      const __m128 a = _mm_loadu_ps(e + j), b = _mm_loadu_ps(o + j);
+      _mm_storeu_ps(p + 2 * j, _mm_unpacklo_ps(a, b));
+      _mm_storeu_ps(p + 2 * j + 4, _mm_unpackhi_ps(a, b));
+    }
+  }
+#endif
+  for (; j < n; ++j) {
+    p[2 * j] = e[j];
+    p[2 * j + 1] = o[j];
+  }
+}
+
 /// ph (C, n1-n0, s*s phases, hq, wq) <- the images [n0, n1) of x, zero-padded and split.
 template <scalar T>
 void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std::int64_t n0, std::int64_t n1, T* ph) {
   const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+  if (L.s == 2) {
+    // Both column phases of a row in one pass: the zero-padded row (2*wq values) is assembled
+    // in a small buffer, then split into even and odd columns with vector shuffles.
+    std::vector<T> prow(static_cast<std::size_t>(2 * L.wq), T(0));
+    const std::int64_t xn = std::min(g.w, 2 * L.wq - g.pad);  // input columns that land in the row
+    const std::int64_t pq = L.hq * L.wq;
+    for (std::int64_t c = 0; c < g.c; ++c)
+      for (std::int64_t n = n0; n < n1; ++n) {
+        const T* src = x + (c * g.n + n) * hw;
+        T* dst = ph + (c * cn + (n - n0)) * L.plane();
+        for (std::int64_t a = 0; a < 2; ++a)
+          for (std::int64_t i = 0; i < L.hq; ++i) {
+            T* d0 = dst + (a * 2) * pq + i * L.wq;
+            T* d1 = d0 + pq;
+            const std::int64_t yy = i * 2 + a - g.pad;
+            if (yy < 0 || yy >= g.h) {
+              std::fill(d0, d0 + L.wq, T(0));
+              std::fill(d1, d1 + L.wq, T(0));
+              continue;
+            }
+            copy_row(src + yy * g.w, prow.data() + g.pad, xn);  // the padding stays zero
+            deinterleave2(prow.data(), d0, d1, L.wq);
+          }
+      }
+    return;
+  }
   for (std::int64_t c = 0; c < g.c; ++c)
     for (std::int64_t n = n0; n < n1; ++n) {
       const T* src = x + (c * g.n + n) * hw;
@@ -136,6 +205,30 @@ template <scalar T>
 void add_phases_to_input(const conv_geometry& g, const phase_layout& L, const T* gph, std::int64_t n0, std::int64_t n1, T* gx,
                          bool overwrite) {
   const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+  if (L.s == 2) {
+    // Both column phases of a row at once: interleave them into the padded row, then copy or
+    // add its unpadded part.
+    std::vector<T> prow(static_cast<std::size_t>(2 * L.wq));
+    const std::int64_t xn = std::min(g.w, 2 * L.wq - g.pad);
+    const std::int64_t pq = L.hq * L.wq;
+    for (std::int64_t c = 0; c < g.c; ++c)
+      for (std::int64_t n = n0; n < n1; ++n) {
+        T* dst = gx + (c * g.n + n) * hw;
+        const T* src = gph + (c * cn + (n - n0)) * L.plane();
+        for (std::int64_t yy = 0; yy < g.h; ++yy) {
+          const std::int64_t a = (yy + g.pad) % 2, i = (yy + g.pad) / 2;
+          const T* s0 = src + (a * 2) * pq + i * L.wq;
+          interleave2(s0, s0 + pq, prow.data(), L.wq);
+          T* drow = dst + yy * g.w;
+          if (overwrite) {
+            copy_row(prow.data() + g.pad, drow, xn);
+          } else {
+            add_row(prow.data() + g.pad, drow, xn);
+          }
+        }
+      }
+    return;
+  }
   for (std::int64_t c = 0; c < g.c; ++c)
     for (std::int64_t n = n0; n < n1; ++n) {
       T* dst = gx + (c * g.n + n) * hw;
