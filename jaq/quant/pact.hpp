@@ -1,13 +1,17 @@
 // jaq/quant/pact.hpp: PACT, the learned-clip activation quantizer (Choi et al. 2018).
 //
-//   y = clip(x, 0, alpha),  step = alpha / (2^k - 1),  y_q = round(y / step) * step
+//   y = clip(x, 0, alpha),  L = 2^k - 1,  code = round(y * L / alpha),  y_q = code * alpha / L
 //   d y_q / d x     = 1 where 0 <= x < alpha, else 0       (straight through the whole quantizer)
 //   d y_q / d alpha = 1 where x >= alpha, else 0
 // The derivative deliberately does NOT include the term automatic differentiation would produce
 // by going through the division by alpha for x < alpha (that term makes it LSQ, not PACT).
-// y_q is computed as code * step, the same grid as an unsigned LSQ quantizer with s = step, so
-// PACT layers share the integer reference forward (jaq/quant/integer_conv.hpp). The paper's L2
-// penalty on alpha is the optimiser's weight decay on the alpha parameter.
+// Both the code and the value are evaluated in the published order, left to right
+// (`y * L / alpha`, `code * alpha / L`): an exact tie such as y = 1, alpha = 2, k = 3
+// (y * L / alpha = 3.5) then rounds half to even to 4, where `y / (alpha / L)` would see
+// 3.4999999 in float and give 3. The codes are the integers an accelerator runs: the integer
+// reference forward (jaq/quant/integer_conv.hpp) takes these codes with the scale alpha / L, and
+// reproduces y_q to within one rounding of the final product. The paper's L2 penalty on alpha is
+// the optimiser's weight decay on the alpha parameter.
 //
 //   using G = jaq::quant::unsigned_grid<2>;
 //   jaq::quant::pact_forward<G>(x, alpha, y);                 // x = [-0.5, 0.7, 3] -> [0, 2/3, 2]
@@ -28,17 +32,18 @@ namespace jaq::quant {
 template <std::floating_point T>
 JAQ_HOST_DEVICE inline T pact_step(T alpha, int levels) { return alpha / T(levels); }
 
-/// Integer code in 0..levels.
+/// Integer code in 0..levels: round(clip(x, 0, alpha) * levels / alpha), in that order.
 template <std::floating_point T>
 JAQ_HOST_DEVICE inline T pact_code(T x, T alpha, int levels) {
   const T y = x < T(0) ? T(0) : (x > alpha ? alpha : x);
-  const T c = round_half_even(y / pact_step(alpha, levels));
+  const T c = round_half_even(y * T(levels) / alpha);
   return c > T(levels) ? T(levels) : c;
 }
 
+/// y_q = code * alpha / levels, in that order.
 template <std::floating_point T>
 JAQ_HOST_DEVICE inline T pact_value(T x, T alpha, int levels) {
-  return pact_code(x, alpha, levels) * pact_step(alpha, levels);
+  return pact_code(x, alpha, levels) * alpha / T(levels);
 }
 
 template <std::floating_point T>

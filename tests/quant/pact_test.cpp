@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "jaq/core/rng.hpp"
@@ -46,12 +48,33 @@ TEST_CASE("PACT: finite differences agree where the function is differentiable (
   }
 }
 
-TEST_CASE("PACT is the unsigned LSQ grid with step alpha / (2^k - 1) and a clip at alpha") {
+TEST_CASE("PACT is the unsigned grid of step alpha / (2^k - 1), clipped at alpha") {
   using G = unsigned_grid<4>;
   jaq::rng g(4);
   const float alpha = 1.7f;
   for (int i = 0; i < 1000; ++i) {
     const float x = float(g.uniform(-1, 3));
-    REQUIRE(pact_value(x, alpha, G::q_p) == lsq_value(x, pact_step(alpha, G::q_p), 0, G::q_p));
+    const float c = pact_code(x, alpha, G::q_p);
+    REQUIRE(c >= 0.0f);
+    REQUIRE(c <= float(G::q_p));
+    REQUIRE(c == std::floor(c));
+    REQUIRE(pact_value(x, alpha, G::q_p) == c * alpha / float(G::q_p));
+    // within half a step of the clipped input (the grid is the LSQ grid of step alpha / L)
+    const float y = std::clamp(x, 0.0f, alpha);
+    REQUIRE(std::abs(pact_value(x, alpha, G::q_p) - y) <= 0.5f * pact_step(alpha, G::q_p) * 1.0001f);
   }
+}
+
+TEST_CASE("PACT evaluates the published formula in its order: exact ties round half to even") {
+  // y * (2^k - 1) / alpha, left to right; float(2/7) rounds up, so y / (alpha / L) would miss
+  // these ties (3.4999999 -> 3). Values from an independent PyTorch transcription of the spec.
+  CHECK(pact_code(1.0f, 2.0f, 7) == 4.0f);                    // 3.5 -> 4
+  CHECK(pact_value(1.0f, 2.0f, 7) == 4.0f * 2.0f / 7.0f);      // 1.1428572
+  CHECK(pact_code(1.5714285f, 2.0f, 7) == 6.0f);               // * 7 / 2 = 5.5 in float -> 6
+  CHECK(pact_code(1.6433334f, 1.7f, 15) == 15.0f);
+  CHECK(pact_value(1.6433334f, 1.7f, 15) == doctest::Approx(1.7f));
+  // and the spec's worked vector: k = 2, alpha = 2, x = [-0.5, 0.7, 3.0] -> [0, 0.6667, 2.0]
+  CHECK(pact_value(-0.5f, 2.0f, 3) == 0.0f);
+  CHECK(pact_value(0.7f, 2.0f, 3) == doctest::Approx(2.0 / 3.0));
+  CHECK(pact_value(3.0f, 2.0f, 3) == 2.0f);
 }
