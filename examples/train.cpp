@@ -200,7 +200,12 @@ int run(const train_options& o) {
   }
 
   char line[200];
-  if (qs.search()) std::cout << "derived precision:\n" << qs.search()->derived();
+  if (qs.search()) {
+    std::cout << "derived precision:\n" << qs.search()->derived();
+    const auto derived_path = std::filesystem::path(o.out) / "derived.json";
+    jaq::report::write_json(derived_path, jaq::nas::to_json(qs.search()->derived(), o.model));
+    std::cout << "wrote " << derived_path.string() << " (retrain it: --derived " << derived_path.string() << ")\n";
+  }
   std::snprintf(line, sizeof line, "result: test_accuracy=%.4f median_step_ms=%.3f images_per_s=%.1f peak_backward_bytes=%zu",
                 test_accuracy, med, ips, tp.peak_bytes());
   std::cout << line << std::endl;

@@ -3,6 +3,8 @@
 //
 //   --quant lsq|pact|minmax --bits N (or --wbits N --abits N) [--first-bits 8 --last-bits 8]
 //   --mixed 2,3,4,8 [--csq K] [--csq-every E] [--tau 5 --tau-decay 0.9 --tau-min 0.5]
+//   --derived runs/train/derived.json [--quant lsq]   (retrain a searched network fully quantized
+//                                                       at its derived per-layer widths)
 //
 //   jaq::nas::train_flags flags;  jaq::nas::add_train_flags(app, flags);   // any CLI11-like App
 //   jaq::nas::train_session<float> qs(flags, *model, gen);                   // validates, installs
@@ -11,6 +13,7 @@
 //   each epoch: qs.begin_epoch(e);  each step: qs.begin_step(step); train_step(*model, qopt, ...);
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -22,6 +25,7 @@
 #include "jaq/nas/search_model.hpp"
 #include "jaq/nn/model.hpp"
 #include "jaq/quant/quantize_model.hpp"
+#include "jaq/report/json.hpp"
 
 namespace jaq::nas {
 
@@ -39,7 +43,30 @@ struct train_flags {
   int csq_every = 1;       ///< E: epochs between mask updates
   bool fused_naive = false;
   double tau = 5.0, tau_decay = 0.9, tau_min = 0.5;
+  std::string derived;     ///< derived.json of a search: retrain at its per-layer widths
 };
+
+/// A search's derived precision as JSON: {"model": ..., "layers": [{"name": ..., "bits": ...}]}.
+inline nlohmann::json to_json(const derived_precision& d, const std::string& model) {
+  nlohmann::json j{{"model", model}, {"layers", nlohmann::json::array()}};
+  for (const auto& [name, bits] : d.layers) j["layers"].push_back({{"name", name}, {"bits", bits}});
+  return j;
+}
+
+/// Reads what to_json wrote; errors name the file and the field (the width is checked where it
+/// is used, by quant_config::validate, which names the layer).
+inline std::vector<std::pair<std::string, int>> read_derived(const std::filesystem::path& path) {
+  const nlohmann::json j = report::read_json(path);
+  const std::string src = path.string();
+  const auto layers = report::json_get<nlohmann::json>(j, "layers", src);
+  if (!layers.is_array() || layers.empty()) throw config_error(src, "layers", "expected a non-empty array");
+  std::vector<std::pair<std::string, int>> out;
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const std::string where = src + ": layers[" + std::to_string(i) + "]";
+    out.emplace_back(report::json_get<std::string>(layers[i], "name", where), report::json_get<int>(layers[i], "bits", where));
+  }
+  return out;
+}
 
 /// Registers the flags on a CLI11 App (a template, so this header does not include CLI11).
 template <class App>
@@ -58,6 +85,8 @@ void add_train_flags(App& app, train_flags& f) {
   app.add_option("--tau", f.tau, "initial Gumbel-softmax temperature (default 5)");
   app.add_option("--tau-decay", f.tau_decay, "temperature decay per epoch (default 0.9)");
   app.add_option("--tau-min", f.tau_min, "lowest temperature (default 0.5)");
+  app.add_option("--derived", f.derived,
+                 "derived.json of a --mixed search: retrain fully quantized at its per-layer widths (--quant, default lsq)");
 }
 
 template <scalar T>
@@ -71,11 +100,15 @@ class train_session {
       throw config_error(where, "--csq", "CSQ is a mixed-precision search option: give --mixed too");
     if (f.quant.empty() && f.mixed.empty() && (f.bits >= 0 || f.wbits >= 0 || f.abits >= 0))
       throw config_error(where, "--bits", "a bit-width needs --quant lsq|pact|minmax");
-    if (!f.quant.empty()) {
+    if (!f.derived.empty() && !f.mixed.empty())
+      throw config_error(where, "--derived/--mixed", "--derived retrains a searched network: it does not search again");
+    if (!f.quant.empty() || !f.derived.empty()) {
       const int b = f.bits >= 0 ? f.bits : 4;
-      fixed_ = std::make_unique<quant::quantized_model<T>>(
-          m, quant::quant_config{.method = quant::parse_method(f.quant), .wbits = f.wbits >= 0 ? f.wbits : b,
-                                 .abits = f.abits >= 0 ? f.abits : b, .first_bits = f.first_bits, .last_bits = f.last_bits});
+      quant::quant_config qc{.method = quant::parse_method(f.quant.empty() ? "lsq" : f.quant),
+                             .wbits = f.wbits >= 0 ? f.wbits : b, .abits = f.abits >= 0 ? f.abits : b,
+                             .first_bits = f.first_bits, .last_bits = f.last_bits};
+      if (!f.derived.empty()) qc.layer_bits = read_derived(f.derived);
+      fixed_ = std::make_unique<quant::quantized_model<T>>(m, std::move(qc));
     } else if (!f.mixed.empty()) {
       search_config c{.bits = parse_bits(f.mixed), .fused_naive = f.fused_naive,
                       .tau = {.initial = f.tau, .decay = f.tau_decay, .minimum = f.tau_min},

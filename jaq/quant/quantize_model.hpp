@@ -20,6 +20,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jaq/autograd/ops/conv2d.hpp"
@@ -61,12 +62,16 @@ struct quant_config {
   bool per_channel = true;  ///< weights: one step per output channel (else per tensor)
   lsq_count count = lsq_count::per_example;
   bool first_last_only = false;  ///< quantize only the first and last layer (used by the search)
+  /// Per-layer widths (weights and input activations) that override wbits/abits for the named
+  /// layers: a searched network's derived precision. Every name must be a weighted layer.
+  std::vector<std::pair<std::string, int>> layer_bits = {};
 
   void validate(const std::string& where) const {
     (void)qrange::of(wbits, true, where + ": --wbits");
     (void)qrange::of(abits, false, where + ": --abits");
     (void)qrange::of(first_bits, true, where + ": --first-bits");
     (void)qrange::of(last_bits, true, where + ": --last-bits");
+    for (const auto& [name, b] : layer_bits) (void)qrange::of(b, true, where + ": layer " + name + " bits");
   }
 
   friend std::ostream& operator<<(std::ostream& os, const quant_config& c) {
@@ -84,11 +89,19 @@ class quantized_model {
   quantized_model(nn::model<T>& m, quant_config c) : model_(m), cfg_(c) {
     c.validate(m.name());
     const auto& sites = m.sites();
+    for (const auto& [name, b] : c.layer_bits) {
+      bool found = false;
+      for (const auto& site : sites) found = found || site.layer->name == name;
+      if (!found) throw config_error(m.name(), "layer " + name, "no weighted layer of this name (a derived precision of another model?)");
+    }
     for (std::size_t i = 0; i < sites.size(); ++i) {
       const bool first = i == 0, last = i + 1 == sites.size();
       if (c.first_last_only && !first && !last) continue;
-      install(*sites[i].layer, first ? c.first_bits : last ? c.last_bits : c.wbits,
-              first ? c.first_bits : last ? c.last_bits : c.abits);
+      int wb = first ? c.first_bits : last ? c.last_bits : c.wbits;
+      int ab = first ? c.first_bits : last ? c.last_bits : c.abits;
+      for (const auto& [name, b] : c.layer_bits)
+        if (name == sites[i].layer->name) wb = ab = b;
+      install(*sites[i].layer, wb, ab);
     }
   }
   quantized_model(const quantized_model&) = delete;  // the hooks point into this object
