@@ -49,13 +49,20 @@ struct phase_layout {
   std::int64_t plane() const { return s * s * hq * wq; }  // all phases of one (c, n) image plane
 };
 
+/// dst[0, n) = src[0, n) (the two do not overlap). Rows here are short (7, 14, 28 values): a row
+/// of at least one vector ends with one more vector copy that overlaps the previous one instead
+/// of a scalar tail (a copy may be repeated).
 template <scalar T>
 inline void copy_row(const T* src, T* dst, std::int64_t n) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  if (n < w) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
   std::int64_t i = 0;
   for (; i + w <= n; i += w) B::load_unaligned(src + i).store_unaligned(dst + i);
-  for (; i < n; ++i) dst[i] = src[i];
+  if (i < n) B::load_unaligned(src + n - w).store_unaligned(dst + n - w);
 }
 
 template <scalar T>

@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
+#include "jaq/autograd/detail/bn_avx2.hpp"
 #include "jaq/autograd/tensor.hpp"
 #include "jaq/core/simd.hpp"
 
@@ -22,9 +24,20 @@ T hsum(simd::batch<T> b) {
   return s;
 }
 
+/// Whether the float kernels below take their AVX2 copies (bn_avx2.hpp): only where this build
+/// is narrower than AVX2 and the CPU has AVX2 and FMA. `allow = false` forces the portable path
+/// (the tests compare the two).
+template <class T>
+bool use_avx2(bool allow) {
+  if constexpr (std::is_same_v<T, float>) return allow && simd::width<float> < 8 && avx2::available();
+  return false;
+}
+
 /// sum(x - shift) and sum((x - shift)^2) over m elements.
 template <scalar T>
-void shifted_moments(const T* x, std::int64_t m, T shift, double& s1, double& s2) {
+void shifted_moments(const T* x, std::int64_t m, T shift, double& s1, double& s2, bool allow_avx2 = true) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_avx2<T>(allow_avx2)) return avx2::shifted_moments(x, m, shift, s1, s2);
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   s1 = 0.0;
@@ -66,7 +79,9 @@ T pass_clamp(T g, const T* y, std::int64_t i, T hi) {
 /// sum(g') and sum(g' * (x - mean)) over m elements, g' = pass_clamp(g, y, hi).
 template <scalar T>
 void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx, const T* y = nullptr,
-                  T hi = T(0)) {
+                  T hi = T(0), bool allow_avx2 = true) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_avx2<T>(allow_avx2)) return avx2::grad_moments(g, x, m, mean, sg, sgx, y, hi);
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   sg = 0.0;
@@ -94,7 +109,9 @@ void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, do
 
 /// y[i] = x[i] * a + b, then clamped to [0, hi] if `clamp`.
 template <scalar T>
-void affine(const T* x, T* y, std::int64_t m, T a, T b, bool clamp = false, T hi = T(0)) {
+void affine(const T* x, T* y, std::int64_t m, T a, T b, bool clamp = false, T hi = T(0), bool allow_avx2 = true) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_avx2<T>(allow_avx2)) return avx2::affine(x, y, m, a, b, clamp, hi);
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   const B av(a), bv(b), zero(T(0)), top(hi);
@@ -106,6 +123,28 @@ void affine(const T* x, T* y, std::int64_t m, T a, T b, bool clamp = false, T hi
   }
   for (; i + w <= m; i += w) (B::load_unaligned(x + i) * av + bv).store_unaligned(y + i);
   for (; i < m; ++i) y[i] = x[i] * a + b;
+}
+
+/// Batch norm's training-mode input gradient: out (+)= a * (g' - k1 - k2 * (x - mean)),
+/// g' = pass_clamp(g, y, hi) (y == nullptr: no clamp).
+template <scalar T>
+void bn_input_grad(const T* g, const T* x, const T* y, T hi, std::int64_t m, T a, T k1, T k2, T mean, T* out,
+                   bool overwrite, bool allow_avx2 = true) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_avx2<T>(allow_avx2)) return avx2::input_grad(g, x, y, hi, m, a, k1, k2, mean, out, overwrite);
+  using B = simd::batch<T>;
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  const B av(a), k1v(k1), k2v(k2), mu(mean);
+  std::int64_t i = 0;
+  for (; i + w <= m; i += w) {
+    B v = av * (pass_clamp(B::load_unaligned(g + i), y, i, hi) - k1v - k2v * (B::load_unaligned(x + i) - mu));
+    if (!overwrite) v += B::load_unaligned(out + i);
+    v.store_unaligned(out + i);
+  }
+  for (; i < m; ++i) {
+    const T v = a * (pass_clamp(g[i], y, i, hi) - k1 - k2 * (x[i] - mean));
+    out[i] = overwrite ? v : out[i] + v;
+  }
 }
 
 }  // namespace jaq::detail

@@ -142,19 +142,7 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
           const double md = static_cast<double>(m);
           const T k1 = static_cast<T>(sg / md);
           const T k2 = static_cast<T>(sgxhat / md) * inv;  // per unit of (x - mean)
-          using B = simd::batch<T>;
-          constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
-          const B av(a), k1v(k1), k2v(k2), mu(mean);
-          std::int64_t i = 0;
-          for (; i + w <= m; i += w) {
-            B v = av * (detail::pass_clamp(B::load_unaligned(gc + i), yc, i, hi) - k1v - k2v * (B::load_unaligned(xc + i) - mu));
-            if (!ow) v += B::load_unaligned(out + i);
-            v.store_unaligned(out + i);
-          }
-          for (; i < m; ++i) {
-            const T v = a * (detail::pass_clamp(gc[i], yc, i, hi) - k1 - k2 * (xc[i] - mean));
-            out[i] = ow ? v : out[i] + v;
-          }
+          detail::bn_input_grad(gc, xc, yc, hi, m, a, k1, k2, mean, out, ow);
         });
       },
       std::move(saved));

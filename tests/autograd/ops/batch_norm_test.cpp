@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "jaq/autograd/gradcheck.hpp"
 #include "tests/autograd/helpers.hpp"
@@ -125,6 +126,40 @@ TEST_CASE("batch_norm with a fused ReLU/ReLU6 equals the activation applied afte
         const double want = act == jaq::fused_activation::relu ? std::max(p, 0.0) : std::min(std::max(p, 0.0), 6.0);
         CHECK(f.value()[i] == doctest::Approx(want));
       }
+    }
+  }
+}
+
+TEST_CASE("batch_norm's AVX2 float kernels match the portable ones") {
+  // Where the CPU has no AVX2 both calls take the portable path and the check is trivial.
+  jaq::rng gen(35);
+  for (std::int64_t m : {1, 7, 8, 1023, 1024, 1025, 5000}) {
+    CAPTURE(m);
+    auto x = jaq::test::random_tensor<float>({m}, gen, -2.0, 3.0);
+    auto g = jaq::test::random_tensor<float>({m}, gen);
+    auto y = jaq::test::random_tensor<float>({m}, gen, -1.0, 7.0);
+    double a1, a2, b1, b2;
+    jaq::detail::shifted_moments(x.data(), m, x[0], a1, a2, true);
+    jaq::detail::shifted_moments(x.data(), m, x[0], b1, b2, false);
+    CHECK(a1 == doctest::Approx(b1).epsilon(1e-5).scale(m));
+    CHECK(a2 == doctest::Approx(b2).epsilon(1e-5));
+    for (const float* yy : {static_cast<const float*>(nullptr), static_cast<const float*>(y.data())}) {
+      jaq::detail::grad_moments(g.data(), x.data(), m, 0.3f, a1, a2, yy, 6.0f, true);
+      jaq::detail::grad_moments(g.data(), x.data(), m, 0.3f, b1, b2, yy, 6.0f, false);
+      CHECK(a1 == doctest::Approx(b1).epsilon(1e-5).scale(m));
+      CHECK(a2 == doctest::Approx(b2).epsilon(1e-5).scale(m));
+      for (bool ow : {true, false}) {
+        std::vector<float> o1(static_cast<std::size_t>(m), 0.5f), o2 = o1;
+        jaq::detail::bn_input_grad(g.data(), x.data(), yy, 6.0f, m, 1.5f, 0.1f, 0.2f, 0.3f, o1.data(), ow, true);
+        jaq::detail::bn_input_grad(g.data(), x.data(), yy, 6.0f, m, 1.5f, 0.1f, 0.2f, 0.3f, o2.data(), ow, false);
+        for (std::size_t i = 0; i < o1.size(); ++i) CHECK(o1[i] == doctest::Approx(o2[i]).epsilon(1e-5).scale(1));
+      }
+    }
+    for (bool clamp : {false, true}) {
+      std::vector<float> o1(static_cast<std::size_t>(m)), o2 = o1;
+      jaq::detail::affine(x.data(), o1.data(), m, 1.5f, -0.25f, clamp, 6.0f, true);
+      jaq::detail::affine(x.data(), o2.data(), m, 1.5f, -0.25f, clamp, 6.0f, false);
+      for (std::size_t i = 0; i < o1.size(); ++i) CHECK(o1[i] == doctest::Approx(o2[i]).epsilon(1e-5).scale(1));
     }
   }
 }

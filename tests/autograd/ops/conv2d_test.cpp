@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
+#include <vector>
 
 #include "jaq/autograd/gradcheck.hpp"
 #include "tests/autograd/helpers.hpp"
@@ -162,4 +165,56 @@ TEST_CASE("conv2d names the shapes and options it cannot use") {
   CHECK_THROWS_WITH_AS(jaq::conv2d(tp, x, w2), doctest::Contains("kernel larger"), jaq::model_error);
   auto w3 = tp.constant(jaq::tensor<float>::zeros({4, 3, 3, 3}));
   CHECK_THROWS_WITH_AS(jaq::conv2d(tp, x, w3, {.stride = 0}), doctest::Contains("stride 0"), jaq::model_error);
+}
+
+namespace {
+
+// Gradients of sum(y1 * y1) / 2 + sum(y2), y1 = y2 = conv2d(x, w) (two consumers of x and w, so
+// both the written and the added input-gradient paths run), as doubles.
+template <class T>
+void strided_grads(const jaq::tensor<double>& xd, const jaq::tensor<double>& wd, std::int64_t pad, std::vector<double>& gx,
+                   std::vector<double>& gw) {
+  jaq::tensor<T> x(xd.shape()), w(wd.shape());
+  for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<T>(xd[i]);
+  for (std::int64_t i = 0; i < w.size(); ++i) w[i] = static_cast<T>(wd[i]);
+  tape<T> tp({.threads = 2});
+  auto xv = tp.variable(std::move(x));
+  auto wv = tp.variable(std::move(w));
+  auto y1 = jaq::conv2d(tp, xv, wv, {.stride = 2, .padding = pad});
+  auto y2 = jaq::conv2d(tp, xv, wv, {.stride = 2, .padding = pad});
+  jaq::tensor<T> l(jaq::shape{1});
+  l[0] = 0;
+  auto loss = tp.record("mix", std::move(l), {y1, y2}, [](jaq::backward_context<T>& ctx) {
+    auto& g1 = ctx.grad_input(0);
+    for (std::int64_t i = 0; i < g1.size(); ++i) g1[i] += ctx.input(0)[i];
+    auto& g2 = ctx.grad_input(1);
+    for (std::int64_t i = 0; i < g2.size(); ++i) g2[i] += T(1);
+  });
+  tp.backward(loss);
+  gx.assign(xv.grad().begin(), xv.grad().end());
+  gw.assign(wv.grad().begin(), wv.grad().end());
+}
+
+}  // namespace
+
+TEST_CASE("conv2d's float gradients through the vectorised stride-2 path match the scalar double path") {
+  jaq::rng gen(25);
+  struct geo {
+    std::int64_t h, w, k, pad;
+  };
+  for (const geo s : {geo{9, 17, 3, 1}, geo{12, 28, 3, 1}, geo{11, 14, 3, 0}, geo{10, 21, 5, 2}, geo{7, 8, 1, 0}}) {
+    CAPTURE(s.w);
+    CAPTURE(s.pad);
+    auto xd = jaq::test::random_tensor<double>({3, 2, s.h, s.w}, gen);
+    auto wd = jaq::test::random_tensor<double>({4, 3, s.k, s.k}, gen);
+    std::vector<double> gxf, gwf, gxd, gwd;
+    strided_grads<float>(xd, wd, s.pad, gxf, gwf);
+    strided_grads<double>(xd, wd, s.pad, gxd, gwd);
+    REQUIRE(gxf.size() == gxd.size());
+    REQUIRE(gwf.size() == gwd.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < gxd.size(); ++i) worst = std::max(worst, std::abs(gxf[i] - gxd[i]));
+    for (std::size_t i = 0; i < gwd.size(); ++i) worst = std::max(worst, std::abs(gwf[i] - gwd[i]) / (1.0 + std::abs(gwd[i])));
+    CHECK(worst < 1e-4);
+  }
 }
