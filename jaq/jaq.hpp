@@ -54,6 +54,7 @@
 #include "jaq/optim/sgd.hpp"
 // quant
 #include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/dorefa.hpp"
 #include "jaq/quant/fake_quant.hpp"
 #include "jaq/quant/grid.hpp"
 #include "jaq/quant/integer_conv.hpp"

@@ -71,7 +71,7 @@ inline std::vector<std::pair<std::string, int>> read_derived(const std::filesyst
 /// Registers the flags on a CLI11 App (a template, so this header does not include CLI11).
 template <class App>
 void add_train_flags(App& app, train_flags& f) {
-  app.add_option("--quant", f.quant, "quantization-aware training: lsq, pact or minmax");
+  app.add_option("--quant", f.quant, "quantization-aware training: lsq, pact, minmax or dorefa (DoReFa weights, PACT activations)");
   app.add_option("--bits", f.bits, "bit-width of weights and activations (with --quant; default 4)");
   app.add_option("--wbits", f.wbits, "bit-width of the weights (overrides --bits)");
   app.add_option("--abits", f.abits, "bit-width of the input activations (overrides --bits)");

@@ -1,4 +1,5 @@
-// jaq/quant/fake_quant.hpp: fake-quantization ops on the autograd tape (LSQ, PACT, min/max).
+// jaq/quant/fake_quant.hpp: fake-quantization ops on the autograd tape (LSQ, PACT, min/max,
+// DoReFa weights).
 //
 // Each op outputs the dequantized value (code * step) with the quantizer's own backward:
 // straight-through for the input, the LSQ step gradient times g = 1/sqrt(N Q_P), PACT's clip
@@ -14,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +24,7 @@
 #include "jaq/core/error.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/dorefa.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/minmax.hpp"
 #include "jaq/quant/pact.hpp"
@@ -50,6 +53,12 @@ struct lsq_spec {
 struct pact_spec {
   int bits = 4;
   std::string name = "pact";
+};
+
+/// DoReFa on one weight tensor (per tensor: one normaliser max|tanh(w)|).
+struct dorefa_spec {
+  int bits = 4;
+  std::string name = "dorefa";
 };
 
 /// Min/max quantizer on one tensor: activations per tensor (observer), weights per channel.
@@ -166,6 +175,24 @@ var<T> pact_quantize(tape<T>& tp, var<T> x, var<T> alpha, const pact_spec& spec)
       });
       ctx.grad_input(1)[0] += T(sum);
     }
+  });
+}
+
+/// DoReFa fake quantization of a weight tensor (any shape); see jaq/quant/dorefa.hpp.
+template <scalar T>
+var<T> dorefa_quantize(tape<T>& tp, var<T> w, const dorefa_spec& spec) {
+  (void)qrange::of(spec.bits, false, spec.name);  // 1..8, error names the layer
+  tensor<T> y(w.shape());
+  const std::span<const T> wv(w.value().data(), std::size_t(w.value().size()));
+  dorefa_forward<T>(wv, spec.bits, std::span<T>(y.data(), std::size_t(y.size())));
+  return tp.record("dorefa_quantize", std::move(y), {w}, [](backward_context<T>& ctx) {
+    if (!ctx.needs_grad(0)) return;
+    const auto& x = ctx.input(0);
+    const std::size_t n = std::size_t(x.size());
+    std::vector<T> g(n);
+    dorefa_backward<T>(std::span<const T>(x.data(), n), std::span<const T>(ctx.grad_output().data(), n), g);
+    T* gx = ctx.grad_input(0).data();
+    for (std::size_t i = 0; i < n; ++i) gx[i] += g[i];
   });
 }
 

@@ -34,23 +34,27 @@
 
 namespace jaq::quant {
 
-enum class method { lsq, pact, minmax };
+/// lsq: LSQ weights and activations; pact: LSQ weights, PACT activations; minmax: Auto-NBA's
+/// baseline; dorefa: DoReFa weights with PACT activations (the usual pairing).
+enum class method { lsq, pact, minmax, dorefa };
 
 inline const char* to_string(method m) {
   switch (m) {
     case method::lsq: return "lsq";
     case method::pact: return "pact";
     case method::minmax: return "minmax";
+    case method::dorefa: return "dorefa";
   }
   return "?";
 }
 
-/// "lsq" | "pact" | "minmax"; anything else is a config_error naming `where`.
+/// "lsq" | "pact" | "minmax" | "dorefa"; anything else is a config_error naming `where`.
 inline method parse_method(const std::string& s, const std::string& where = "--quant") {
   if (s == "lsq") return method::lsq;
   if (s == "pact") return method::pact;
   if (s == "minmax") return method::minmax;
-  throw config_error(where, "method", "unknown quantizer '" + s + "' (lsq, pact or minmax)");
+  if (s == "dorefa") return method::dorefa;
+  throw config_error(where, "method", "unknown quantizer '" + s + "' (lsq, pact, minmax or dorefa)");
 }
 
 struct quant_config {
@@ -149,12 +153,12 @@ class quantized_model {
     st.name = layer.name;
     st.wbits = wbits;
     st.abits = abits;
-    st.act_method = cfg_.method;
+    st.act_method = cfg_.method == method::dorefa ? method::pact : cfg_.method;
     const std::int64_t co = layer.weight.value.shape()[0];
     const bool per_channel = cfg_.per_channel;
     st.s_a = {.name = layer.name + ".act_step", .value = tensor<T>::full(jaq::shape{1}, T(1)), .grad = {}};
     st.s_w = {.name = layer.name + ".weight_step", .value = tensor<T>(jaq::shape{per_channel ? co : 1}), .grad = {}};
-    if (cfg_.method != method::minmax) {  // LSQ weight steps from the initial weights
+    if (cfg_.method != method::minmax && cfg_.method != method::dorefa) {  // LSQ weight steps from the initial weights
       const auto& wv = layer.weight.value;
       std::vector<float> w(wv.begin(), wv.end()), s(std::size_t(per_channel ? co : 1));
       const int qp = qrange::of(wbits, true, layer.name).q_p;
@@ -200,9 +204,15 @@ class quantized_model {
       };
       return;
     }
-    layer.weight_quantizer = [sp, weight_spec](tape<T>& tp, var<T> w) {
-      return lsq_quantize(tp, w, tp.param(sp->s_w), weight_spec());
-    };
+    if (cfg_.method == method::dorefa) {
+      layer.weight_quantizer = [sp](tape<T>& tp, var<T> w) {
+        return dorefa_quantize(tp, w, {.bits = sp->wbits, .name = sp->name + ".weight"});
+      };
+    } else {
+      layer.weight_quantizer = [sp, weight_spec](tape<T>& tp, var<T> w) {
+        return lsq_quantize(tp, w, tp.param(sp->s_w), weight_spec());
+      };
+    }
     const int batch_axis = conv ? 1 : 0;  // (C, N, H, W) feature maps, (N, F) features
     layer.input_quantizer = [sp, init_act, act_spec, batch_axis](tape<T>& tp, var<T> x) {
       init_act(x.value());

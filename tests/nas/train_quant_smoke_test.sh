@@ -19,6 +19,7 @@ run() {  # run NAME EXPECT ARGS...: a short training run whose log must contain 
 
 run lsq "conv2: w4 a4 (lsq)" --quant lsq --bits 4
 run minmax "conv2: w3 a4" --quant minmax --wbits 3 --abits 4
+run dorefa "conv2: w4 a4" --quant dorefa --bits 4
 run csq "CSQ K=20%" --mixed 2,3,4,8 --csq 20 --csq-every 2
 [[ -s "$OUT/derived.json" ]] || { echo "FAIL: csq: no derived.json"; exit 1; }
 cp "$OUT/derived.json" "$TEST_TMPDIR/derived.json"
@@ -42,7 +43,7 @@ fails bits0 "--mixed: bits: unsupported bit-width 0" --mixed 0,4
 fails k150 "csq K: keep percentage 150 is outside (0, 100]" --mixed 2,4 --csq 150
 fails k0 "csq K: keep percentage 0 is outside (0, 100]" --mixed 2,4 --csq 0
 fails csq-alone "give --mixed too" --csq 20
-fails method "unknown quantizer 'dorefa'" --quant dorefa
+fails method "unknown quantizer 'xnor'" --quant xnor
 fails derived-missing "/nonexistent/derived.json" --derived /nonexistent/derived.json
 printf '{"model": "small-cnn", "layers": [{"name": "conv9", "bits": 4}]}' > "$TEST_TMPDIR/bad_layer.json"
 fails derived-layer "layer conv9: no weighted layer of this name" --derived "$TEST_TMPDIR/bad_layer.json"

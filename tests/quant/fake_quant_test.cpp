@@ -134,3 +134,18 @@ TEST_CASE("bad quantizer input names the layer and the value") {
   auto two = tp.variable(make<float>({2}, {0.1f, 0.2f}));
   CHECK_THROWS_AS(lsq_quantize(tp, x, two, {.bits = 4, .name = "fc"}), jaq::model_error);
 }
+
+TEST_CASE("dorefa_quantize on the tape: the spec vector and the surrogate gradient") {
+  jaq::tape<double> tp;
+  jaq::tensor<double> w0(jaq::shape{3});
+  w0[0] = 0.1;
+  w0[1] = -0.4;
+  w0[2] = 0.9;
+  auto w = tp.variable(std::move(w0));
+  auto q = jaq::quant::dorefa_quantize(tp, w, {.bits = 2, .name = "fc.weight"});
+  CHECK(q.value()[0] == doctest::Approx(1.0 / 3.0));
+  CHECK(q.value()[1] == doctest::Approx(-1.0 / 3.0));
+  CHECK(q.value()[2] == 1.0);
+  CHECK_THROWS_WITH_AS(jaq::quant::dorefa_quantize(tp, w, {.bits = 9, .name = "fc.weight"}),
+                       doctest::Contains("fc.weight"), jaq::config_error);
+}

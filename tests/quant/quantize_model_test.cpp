@@ -79,11 +79,14 @@ TEST_CASE("2-bit LSQ, PACT and min/max variants train too") {
   CHECK(layout.find("conv1: w8 a8 signed (lsq)") != std::string::npos);  // PACT cannot clip a signed input
   CHECK(layout.find("conv2: w4 a4 unsigned (pact)") != std::string::npos);
   CHECK(train_loss_drop({.method = method::minmax, .wbits = 4, .abits = 4}) > 0.2);
+  layout.clear();
+  CHECK(train_loss_drop({.method = method::dorefa, .wbits = 4, .abits = 4}, &layout) > 0.2);
+  CHECK(layout.find("conv2: w4 a4 unsigned (pact)") != std::string::npos);  // DoReFa weights, PACT inputs
 }
 
 TEST_CASE("quantizer options are checked") {
   CHECK(parse_method("pact") == method::pact);
-  CHECK_THROWS_WITH_AS(parse_method("dorefa"), "--quant: method: unknown quantizer 'dorefa' (lsq, pact or minmax)",
+  CHECK_THROWS_WITH_AS(parse_method("xnor"), "--quant: method: unknown quantizer 'xnor' (lsq, pact, minmax or dorefa)",
                        jaq::config_error);
   jaq::rng gen(1);
   jaq::nn::small_cnn<float> m({}, gen);
