@@ -14,18 +14,24 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <limits>
+#include <sstream>
 #include <string>
 
 #include "jaq/batchtile/mapping_cache.hpp"
+#include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"
 #include "jaq/hwgen/generator.hpp"
+#include "jaq/report/csv.hpp"
+#include "jaq/report/plot.hpp"
 
 namespace {
 std::string from_caller_dir(const std::string& path) {  // bazel run starts in the runfiles
@@ -58,7 +64,9 @@ int main(int argc, char** argv) {
   app.add_option("--wprec", wprec, "weight bits of every layer")->check(CLI::Range(1, 8));
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
   app.add_option("--log-every", log_every, "print every n-th iteration")->check(CLI::PositiveNumber);
-  app.add_option("--out", out_path, "write the best configuration as JSON here");
+  app.add_option("--out", out_path,
+                 "write the best configuration as JSON here, with the cost per iteration beside it "
+                 "(<out>.history.csv, <out>.png)");
   app.add_flag("--brute-force", brute, "also score every configuration of the space");
   CLI11_PARSE(app, argc, argv);
   out_path = from_caller_dir(out_path);
@@ -114,10 +122,32 @@ int main(int argc, char** argv) {
     }
     std::cout << r.best_json().dump(2) << "\n";
     if (!out_path.empty()) {
-      std::ofstream out(out_path);
-      if (!out) throw jaq::config_error(out_path, "--out", "cannot write");
-      out << r.accel_json().dump(2) << "\n";
-      std::cout << "wrote " << out_path << "\n";
+      if (const auto dir = std::filesystem::path(out_path).parent_path(); !dir.empty())
+        std::filesystem::create_directories(dir);
+      jaq::write_file_atomic(out_path, r.accel_json().dump(2) + "\n");
+      std::ostringstream csv;
+      jaq::report::csv_writer w(csv, {"iteration", "mean_cost", "best_cost", "infeasible", "entropy"});
+      jaq::report::plot_series mean{.name = "mean cost of the batch"}, best{.name = "best cost so far"};
+      for (const auto& l : r.history) {
+        w.row(l.iteration, l.mean_cost, l.best_cost, l.infeasible, l.entropy);
+        mean.x.push_back(l.iteration);
+        mean.y.push_back(l.mean_cost);
+        if (std::isfinite(l.best_cost)) {
+          best.x.push_back(l.iteration);
+          best.y.push_back(l.best_cost);
+        }
+      }
+      jaq::write_file_atomic(out_path + ".history.csv", csv.str());
+      std::cout << "wrote " << out_path << ", " << out_path << ".history.csv\n";
+      try {  // a missing gnuplot costs the picture, not the results
+        jaq::report::plot_spec plot{.title = network + ": hardware generation",
+                                    .xlabel = "iteration", .ylabel = "cost (reference = 1 per term)"};
+        plot.series = {std::move(mean), std::move(best)};
+        jaq::report::render_png(plot, out_path + ".png");
+        std::cout << "wrote " << out_path << ".png\n";
+      } catch (const jaq::error& e) {
+        std::cerr << "hwgen: warning: no plot: " << e.what() << "\n";
+      }
     }
   } catch (const jaq::error& e) {
     std::cerr << "hwgen: " << e.what() << "\n";

@@ -14,6 +14,9 @@ grep -q '^iter 3: mean cost' "$T/out1" || fail "no last iteration line"
 for f in N M wbuf_bytes ibuf_bytes obuf_bytes if_width frequency_hz; do
   grep -q "\"$f\"" "$T/best.json" || fail "best.json lacks $f"
 done
+[[ $(head -1 "$T/best.json.history.csv") == "iteration,mean_cost,best_cost,infeasible,entropy" ]] || fail "history csv header"
+[[ $(wc -l < "$T/best.json.history.csv") == 5 ]] || fail "history csv rows"
+[[ $(head -c 4 "$T/best.json.png" | od -An -tx1 | tr -d ' ') == "89504e47" ]] || fail "no PNG plot"
 # Same seed, same output (wall time and cache counters aside: concurrent misses may race).
 "$BIN" --network mobilenetv2-cifar --iterations 4 --batch 6 --threads 1 --seed 3 \
   --area-budget 4 > "$T/out2" 2> /dev/null
