@@ -117,11 +117,16 @@ template <scalar T>
 void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std::int64_t n0, std::int64_t n1, T* ph) {
   const std::int64_t hw = g.h * g.w, cn = n1 - n0;
   if (L.s == 2) {
-    // Both column phases of a row in one pass: the zero-padded row (2*wq values) is assembled
-    // in a small buffer, then split into even and odd columns with vector shuffles.
-    std::vector<T> prow(static_cast<std::size_t>(2 * L.wq), T(0));
-    const std::int64_t xn = std::min(g.w, 2 * L.wq - g.pad);  // input columns that land in the row
+    // Both column phases of a row in one pass: padded column u = 2j + b is input column u - pad.
+    // Where both 2j and 2j + 1 are inside the input (j in [j0, j1)) the row is split into even
+    // and odd columns with vector shuffles, straight from the input; the few edge columns one
+    // by one. (No copy into a padded buffer: GCC makes such short copies memcpy calls.)
     const std::int64_t pq = L.hq * L.wq;
+    const std::int64_t j0 = std::min(L.wq, (g.pad + 1) / 2), j1 = std::max(j0, std::min(L.wq, (g.pad + g.w) / 2));
+    auto at = [&](const T* row, std::int64_t u) {
+      const std::int64_t xx = u - g.pad;
+      return xx >= 0 && xx < g.w ? row[xx] : T(0);
+    };
     for (std::int64_t c = 0; c < g.c; ++c)
       for (std::int64_t n = n0; n < n1; ++n) {
         const T* src = x + (c * g.n + n) * hw;
@@ -136,8 +141,16 @@ void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std
               std::fill(d1, d1 + L.wq, T(0));
               continue;
             }
-            copy_row(src + yy * g.w, prow.data() + g.pad, xn);  // the padding stays zero
-            deinterleave2(prow.data(), d0, d1, L.wq);
+            const T* row = src + yy * g.w;
+            for (std::int64_t j = 0; j < j0; ++j) {
+              d0[j] = at(row, 2 * j);
+              d1[j] = at(row, 2 * j + 1);
+            }
+            deinterleave2(row + 2 * j0 - g.pad, d0 + j0, d1 + j0, j1 - j0);
+            for (std::int64_t j = j1; j < L.wq; ++j) {
+              d0[j] = at(row, 2 * j);
+              d1[j] = at(row, 2 * j + 1);
+            }
           }
       }
     return;
