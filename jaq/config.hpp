@@ -14,6 +14,17 @@
 #define JAQ_HOST_DEVICE
 #endif
 
+// JAQ_X86_RUNTIME_AVX2 is 1 where the build is portable x86-64 GCC below AVX2 (the default
+// build), so hot kernels carry a `target("avx2")` copy chosen at run time with
+// __builtin_cpu_supports; 0 where the build already targets AVX2 (--config=native) or the
+// compiler or architecture is another.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
+    !defined(__CUDACC__)
+#define JAQ_X86_RUNTIME_AVX2 1
+#else
+#define JAQ_X86_RUNTIME_AVX2 0
+#endif
+
 #if !defined(JAQ_ENABLE_ASSERTS) && !defined(NDEBUG)
 #define JAQ_ENABLE_ASSERTS 1
 #endif

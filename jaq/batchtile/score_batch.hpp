@@ -28,13 +28,6 @@
 #include "jaq/config.hpp"
 #include "jaq/core/simd.hpp"
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
-    !defined(__CUDACC__)
-#define JAQ_BATCHTILE_AVX2_DISPATCH 1
-#else
-#define JAQ_BATCHTILE_AVX2_DISPATCH 0
-#endif
-
 namespace jaq::batchtile {
 
 /// Which copy of the scorer runs.
@@ -47,7 +40,7 @@ inline const char* to_string(kernel_isa i) { return i == kernel_isa::avx2 ? "avx
 
 /// True when this build has an AVX2 copy and this CPU can run it.
 inline bool avx2_kernel_available() {
-#if JAQ_BATCHTILE_AVX2_DISPATCH
+#if JAQ_X86_RUNTIME_AVX2
   static const bool ok = __builtin_cpu_supports("avx2");
   return ok;
 #else
@@ -87,7 +80,7 @@ namespace detail::portable_isa {
 #include "jaq/batchtile/detail/score_body.inc"
 }  // namespace detail::portable_isa
 
-#if JAQ_BATCHTILE_AVX2_DISPATCH
+#if JAQ_X86_RUNTIME_AVX2
 // The same body compiled for AVX2 (without FMA: no fused multiply-add can appear). Every
 // function defined in this region, vector helpers included, carries the target, so they inline
 // into each other and nothing outside it ever calls them but score_order.
@@ -124,7 +117,7 @@ JAQ_NO_FP_CONTRACT inline void score_order_portable(
   portable_isa::score_order_body<xsimd_ops>(cb, lo, hi, order, total, energy);
 }
 
-#if JAQ_BATCHTILE_AVX2_DISPATCH
+#if JAQ_X86_RUNTIME_AVX2
 // target("avx2") without "fma": no fused multiply-add can appear, whatever the contraction mode.
 __attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(
     const candidate_batch& cb, std::size_t lo, std::size_t hi,
@@ -142,7 +135,7 @@ __attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(
 inline void score_order(const candidate_batch& cb, std::size_t lo, std::size_t hi,
                         const std::array<std::int8_t, detail::num_loops>& order, double* total,
                         double* energy, kernel_isa isa = best_kernel_isa()) {
-#if JAQ_BATCHTILE_AVX2_DISPATCH
+#if JAQ_X86_RUNTIME_AVX2
   if (isa == kernel_isa::avx2) {
     JAQ_ASSERT(avx2_kernel_available());
     detail::score_order_avx2(cb, lo, hi, order, total, energy);
