@@ -12,6 +12,7 @@
 #include <cstring>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "jaq/autograd/detail/gemm.hpp"
@@ -96,6 +97,18 @@ void im2col(const conv_shape& g, const T* const* planes, std::int64_t n0, std::i
       }
     }
   }
+}
+
+/// The column matrix of images [n0, n1) and its leading dimension: x itself where `direct` (a 1x1
+/// conv over contiguous planes), else im2col into `scratch`.
+template <scalar T>
+std::pair<const T*, std::int64_t> columns(const conv_shape& g, const T* const* x, std::int64_t n0, std::int64_t n1,
+                                          bool direct, std::vector<T>& scratch) {
+  if (direct) return {x[0] + n0 * g.ho * g.wo, g.cols()};
+  const std::int64_t cc = (n1 - n0) * g.ho * g.wo;
+  scratch.resize(static_cast<std::size_t>(g.rows() * cc));
+  im2col(g, x, n0, n1, scratch.data());
+  return {scratch.data(), cc};
 }
 
 /// Adds col2im(dcol) of images [n0, n1) into gx (their planes only).
@@ -212,14 +225,7 @@ void conv_forward(tbb_backend ex, const conv_shape& g, std::int64_t co, std::int
   parallel_for_chunks(ex, 0, g.n, images_per_chunk(g), [&](std::int64_t n0, std::int64_t n1) {
     const std::int64_t cc = (n1 - n0) * howo;
     std::vector<T> col;
-    const T* cp = x[0] + n0 * howo;
-    std::int64_t ld = cols;
-    if (!direct) {
-      col.resize(static_cast<std::size_t>(g.rows() * cc));
-      im2col(g, x, n0, n1, col.data());
-      cp = col.data();
-      ld = cc;
-    }
+    const auto [cp, ld] = columns(g, x, n0, n1, direct, col);
     for (std::int64_t gi = 0; gi < groups; ++gi)
       jaq::detail::gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, cp + gi * kg * ld, ld, T(0),
                         y + gi * cog * cols + n0 * howo, cols);
@@ -240,14 +246,7 @@ void conv_backward_weight(tbb_backend ex, const conv_shape& g, std::int64_t co, 
   parallel_for(ex, 0, chunks, [&](std::int64_t ci) {
     const std::int64_t n0 = ci * per, n1 = std::min(g.n, n0 + per), cc = (n1 - n0) * howo;
     std::vector<T> col;
-    const T* cp = x[0] + n0 * howo;
-    std::int64_t ld = cols;
-    if (!direct) {
-      col.resize(static_cast<std::size_t>(g.rows() * cc));
-      im2col(g, x, n0, n1, col.data());
-      cp = col.data();
-      ld = cc;
-    }
+    const auto [cp, ld] = columns(g, x, n0, n1, direct, col);
     for (std::int64_t gi = 0; gi < groups; ++gi)
       jaq::detail::gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * cols + n0 * howo, cols, cp + gi * kg * ld,
                         ld, T(0), part.data() + ci * nw + gi * cog * kg, kg);
