@@ -33,13 +33,7 @@
 #include "jaq/report/csv.hpp"
 #include "jaq/report/plot.hpp"
 
-namespace {
-std::string from_caller_dir(const std::string& path) {  // bazel run starts in the runfiles
-  const char* wd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path.front() == '/' || wd == nullptr || *wd == '\0') return path;
-  return std::string(wd) + "/" + path;
-}
-}  // namespace
+#include "examples/caller_dir.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Hardware generation: a policy network searching BitFusion configurations, "
@@ -69,7 +63,7 @@ int main(int argc, char** argv) {
                  "(<out>.history.csv, <out>.png)");
   app.add_flag("--brute-force", brute, "also score every configuration of the space");
   CLI11_PARSE(app, argc, argv);
-  out_path = from_caller_dir(out_path);
+  out_path = jaq_examples::from_caller_dir(out_path);
 
   try {
     const auto layers =

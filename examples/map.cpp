@@ -36,6 +36,8 @@
 #include "jaq/hw/reference_mapper.hpp"
 #include "jaq/hw/tech_table.hpp"
 
+#include "examples/caller_dir.hpp"
+
 namespace {
 
 // "8/8,4/2" -> pairs; throws config_error naming --prec.
@@ -55,13 +57,6 @@ std::vector<jaq::hw::precision_pair> parse_precisions(const std::string& s) {
     start = comma + 1;
   }
   return out;
-}
-
-// `bazel run` starts the binary in its runfiles tree; relative paths mean the caller's folder.
-std::string from_caller_dir(const std::string& path) {
-  const char* wd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path.front() == '/' || wd == nullptr || *wd == '\0') return path;
-  return std::string(wd) + "/" + path;
 }
 
 std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& cfg,
@@ -105,7 +100,7 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check, "also run the scalar reference and compare every field");
   CLI11_PARSE(app, argc, argv);
   for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv})
-    *p = from_caller_dir(*p);
+    *p = jaq_examples::from_caller_dir(*p);
 
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<jaq::hw::layer> layers;

@@ -45,6 +45,8 @@
 #include "jaq/report/json.hpp"
 #include "jaq/report/plot.hpp"
 
+#include "examples/caller_dir.hpp"
+
 namespace {
 
 /// Everything the command line sets. New options (quantization, ...) go here and into
@@ -214,13 +216,6 @@ int run(const train_options& o) {
 
 }  // namespace
 
-// `bazel run` starts the binary in its runfiles tree; relative paths mean the caller's folder.
-std::string from_caller_dir(const std::string& path) {
-  const char* wd = std::getenv("BUILD_WORKING_DIRECTORY");
-  if (path.empty() || path.front() == '/' || wd == nullptr || *wd == '\0') return path;
-  return std::string(wd) + "/" + path;
-}
-
 int main(int argc, char** argv) {
   // Keep freed activation buffers in the heap for the next step instead of returning them to
   // the kernel (and faulting them in again): tensors up to 32 MB come from the heap.
@@ -230,8 +225,8 @@ int main(int argc, char** argv) {
   train_options o;
   add_flags(app, o);
   CLI11_PARSE(app, argc, argv);
-  o.out = from_caller_dir(o.out);
-  o.data_dir = from_caller_dir(o.data_dir);
+  o.out = jaq_examples::from_caller_dir(o.out);
+  o.data_dir = jaq_examples::from_caller_dir(o.data_dir);
   try {
     return run(o);
   } catch (const jaq::error& e) {
