@@ -21,14 +21,25 @@
 //                               .out_channels = 4, .kernel = 3, .padding = 1};
 //   jaq::quant::conv2d_int32<std::uint8_t>(g, act_codes, w_codes, acc);   // acc: (N, O, Ho, Wo)
 //   y[i] = jaq::quant::rescale(acc[i], s_a, s_w[o]);
+//
+// conv2d_int32 and linear_int32 are the slow, obvious references (NCHW). conv2d_int32_cm is the
+// fast kernel the whole-network integer forward (jaq/quant/integer_model.hpp) runs, on the
+// engine's channel-major layout: im2col of the codes (as int16) and a blocked int16 x int16 ->
+// int32 GEMM per group, or direct loops for a depthwise conv, in parallel over (group, images).
+// It is integer arithmetic throughout, so its result does not depend on the blocking, the
+// thread count or the SIMD copy (an AVX2 one is chosen at run time where the build lacks it);
+// tests check it equals conv2d_int32 on random shapes.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <ostream>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "jaq/config.hpp"
+#include "jaq/core/parallel.hpp"
 
 namespace jaq::quant {
 
@@ -106,6 +117,159 @@ void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<cons
               }
           acc[((std::size_t(n) * g.out_channels + o) * ho + y) * wo + x] = sum;
         }
+}
+
+namespace detail {
+
+/// col (cg*k*k, (n1 - n0) * Ho * Wo) int16 from images [n0, n1) of group gi of channel-major
+/// codes act (C, N, H, W); rows (c, ky, kx), columns (n, oy, ox); zeros in the padding.
+template <class A>
+void im2col_codes(const conv_geometry& g, const A* act, int gi, int n0, int n1, std::int16_t* col) {
+  const int cg = g.in_channels / g.groups, ho = g.out_height(), wo = g.out_width(), k = g.kernel;
+  const std::int64_t hw = std::int64_t(g.height) * g.width, howo = std::int64_t(ho) * wo;
+  const std::int64_t ccols = (n1 - n0) * howo;
+  for (int r = 0; r < cg * k * k; ++r) {
+    const int c = gi * cg + r / (k * k), ky = (r / k) % k, kx = r % k;
+    for (int n = n0; n < n1; ++n) {
+      const A* src = act + (std::int64_t(c) * g.batch + n) * hw;
+      std::int16_t* dst = col + r * ccols + (n - n0) * howo;
+      for (int oy = 0; oy < ho; ++oy) {
+        const int iy = oy * g.stride - g.padding + ky;
+        std::int16_t* d = dst + std::int64_t(oy) * wo;
+        if (iy < 0 || iy >= g.height) {
+          std::fill(d, d + wo, std::int16_t(0));
+          continue;
+        }
+        const A* s = src + std::int64_t(iy) * g.width;
+        if (g.stride == 1) {  // one contiguous run between the padded borders
+          const int lo = std::clamp(g.padding - kx, 0, wo), hi = std::clamp(g.width + g.padding - kx, lo, wo);
+          std::fill(d, d + lo, std::int16_t(0));
+          for (int ox = lo; ox < hi; ++ox) d[ox] = s[ox - g.padding + kx];
+          std::fill(d + hi, d + wo, std::int16_t(0));
+          continue;
+        }
+        for (int ox = 0; ox < wo; ++ox) {
+          const int ix = ox * g.stride - g.padding + kx;
+          d[ox] = (ix >= 0 && ix < g.width) ? std::int16_t(s[ix]) : std::int16_t(0);
+        }
+      }
+    }
+  }
+}
+
+/// out(m, ncols) (row stride ld_out) = w(m, k) * col(k, ncols), int16 operands, int32 sums:
+/// 4 output rows x 256 columns of accumulators (4 KiB) per tile, the k loop innermost-but-one
+/// so that one row of col is read once per 4 output rows.
+[[gnu::always_inline]] inline void gemm_i16_body(int m, int ncols, int k, const std::int16_t* w,
+                                                const std::int16_t* col, std::int32_t* out,
+                                                std::int64_t ld_out) {
+  constexpr int mr = 4, nt = 256;
+  for (int j0 = 0; j0 < ncols; j0 += nt) {
+    const int jn = std::min(nt, ncols - j0);
+    for (int o0 = 0; o0 < m; o0 += mr) {
+      const int on = std::min(mr, m - o0);
+      alignas(64) std::int32_t acc[mr][nt] = {};
+      for (int kk = 0; kk < k; ++kk) {
+        const std::int16_t* c = col + std::int64_t(kk) * ncols + j0;
+        if (on == mr) {
+          const std::int32_t w0 = w[(o0 + 0) * k + kk], w1 = w[(o0 + 1) * k + kk];
+          const std::int32_t w2 = w[(o0 + 2) * k + kk], w3 = w[(o0 + 3) * k + kk];
+          for (int j = 0; j < jn; ++j) {
+            const std::int32_t v = c[j];
+            acc[0][j] += w0 * v;
+            acc[1][j] += w1 * v;
+            acc[2][j] += w2 * v;
+            acc[3][j] += w3 * v;
+          }
+        } else {
+          for (int r = 0; r < on; ++r) {
+            const std::int32_t wr = w[(o0 + r) * k + kk];
+            for (int j = 0; j < jn; ++j) acc[r][j] += wr * std::int32_t(c[j]);
+          }
+        }
+      }
+      for (int r = 0; r < on; ++r) std::copy(acc[r], acc[r] + jn, out + (o0 + r) * ld_out + j0);
+    }
+  }
+}
+
+inline void gemm_i16_portable(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col,
+                              std::int32_t* out, std::int64_t ld_out) {
+  gemm_i16_body(m, ncols, k, w, col, out, ld_out);
+}
+
+#if JAQ_X86_RUNTIME_AVX2
+// The same body compiled for AVX2; integer arithmetic, so the two copies agree exactly.
+__attribute__((target("avx2"))) inline void gemm_i16_avx2(int m, int ncols, int k, const std::int16_t* w,
+                                                          const std::int16_t* col, std::int32_t* out,
+                                                          std::int64_t ld_out) {
+  gemm_i16_body(m, ncols, k, w, col, out, ld_out);
+}
+#endif
+
+inline void gemm_i16(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col, std::int32_t* out,
+                     std::int64_t ld_out) {
+#if JAQ_X86_RUNTIME_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return gemm_i16_avx2(m, ncols, k, w, col, out, ld_out);
+#endif
+  gemm_i16_portable(m, ncols, k, w, col, out, ld_out);
+}
+
+/// Depthwise (groups = C = O): channel c of image n, direct loops.
+template <class A>
+void depthwise_int32(const conv_geometry& g, const A* act, const std::int8_t* w, int c, int n, std::int32_t* acc) {
+  const int ho = g.out_height(), wo = g.out_width(), k = g.kernel;
+  const A* src = act + (std::int64_t(c) * g.batch + n) * g.height * g.width;
+  const std::int8_t* f = w + std::int64_t(c) * k * k;
+  std::int32_t* dst = acc + (std::int64_t(c) * g.batch + n) * ho * wo;
+  for (int oy = 0; oy < ho; ++oy)
+    for (int ox = 0; ox < wo; ++ox) {
+      std::int32_t sum = 0;
+      for (int ky = 0; ky < k; ++ky) {
+        const int iy = oy * g.stride - g.padding + ky;
+        if (iy < 0 || iy >= g.height) continue;
+        for (int kx = 0; kx < k; ++kx) {
+          const int ix = ox * g.stride - g.padding + kx;
+          if (ix >= 0 && ix < g.width) sum += std::int32_t(src[iy * g.width + ix]) * std::int32_t(f[ky * k + kx]);
+        }
+      }
+      dst[oy * wo + ox] = sum;
+    }
+}
+
+}  // namespace detail
+
+/// The fast integer convolution, channel-major: act (C, N, H, W) codes of type A (int8 or
+/// uint8), w (O, C/groups, k, k) int8 codes, acc (O, N, Ho, Wo) int32. Same sums as
+/// conv2d_int32 (which is NCHW), exactly. `g.batch` is N.
+template <class A>
+void conv2d_int32_cm(tbb_backend ex, const conv_geometry& g, std::span<const A> act, std::span<const std::int8_t> w,
+                     std::span<std::int32_t> acc) {
+  JAQ_ASSERT(std::int64_t(act.size()) == g.input_size());
+  JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
+  JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
+  JAQ_ASSERT(g.in_channels % g.groups == 0 && g.out_channels % g.groups == 0);
+  if (g.groups > 1 && g.groups == g.in_channels && g.groups == g.out_channels) {
+    parallel_for(ex, 0, std::int64_t(g.in_channels) * g.batch, [&](std::int64_t t) {
+      detail::depthwise_int32(g, act.data(), w.data(), int(t / g.batch), int(t % g.batch), acc.data());
+    });
+    return;
+  }
+  const int og = g.out_channels / g.groups;
+  const int k = int(g.reduction());
+  const std::int64_t howo = std::int64_t(g.out_height()) * g.out_width();
+  const std::vector<std::int16_t> w16(w.begin(), w.end());  // (O, K)
+  const int per_chunk = int(std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, howo)));
+  const int chunks = (g.batch + per_chunk - 1) / per_chunk;
+  parallel_for(ex, 0, std::int64_t(g.groups) * chunks, [&](std::int64_t t) {
+    const int gi = int(t / chunks), n0 = int(t % chunks) * per_chunk, n1 = std::min(g.batch, n0 + per_chunk);
+    const int ncols = int((n1 - n0) * howo);
+    std::vector<std::int16_t> col(std::size_t(k) * std::size_t(ncols));
+    detail::im2col_codes(g, act.data(), gi, n0, n1, col.data());
+    detail::gemm_i16(og, ncols, k, w16.data() + std::int64_t(gi) * og * k, col.data(),
+                     acc.data() + std::int64_t(gi) * og * g.batch * howo + n0 * howo, std::int64_t(g.batch) * howo);
+  });
 }
 
 /// Integer linear layer: act (N, in) codes, w (out, in) int8 codes, acc (N, out) int32.

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <sstream>
+#include <type_traits>
 #include <vector>
 
 #include "jaq/core/rng.hpp"
@@ -148,4 +149,76 @@ TEST_CASE("conv_geometry prints and sizes itself") {
   std::ostringstream os;
   os << g;
   CHECK(os.str() == "conv(N=2, C=3, H=8, W=8 -> O=4, k=3, stride=1, pad=1)");
+}
+
+namespace {
+
+// (N, C, H, W) <-> (C, N, H, W)
+template <class V>
+std::vector<V> swap_batch_channel(const std::vector<V>& v, int a, int b, std::int64_t plane) {
+  std::vector<V> out(v.size());
+  for (int i = 0; i < a; ++i)
+    for (int j = 0; j < b; ++j)
+      for (std::int64_t p = 0; p < plane; ++p)
+        out[(std::size_t(j) * a + i) * plane + p] = v[(std::size_t(i) * b + j) * plane + p];
+  return out;
+}
+
+template <class A>
+void check_fast_equals_reference(const conv_geometry& g, jaq::rng& gen, int threads) {
+  CAPTURE(g);
+  CAPTURE(threads);
+  constexpr bool is_signed = std::is_signed_v<A>;
+  std::vector<A> act(static_cast<std::size_t>(g.input_size()));
+  std::vector<std::int8_t> w(static_cast<std::size_t>(g.weight_size()));
+  // full-range codes (int8 -128..127, uint8 0..255): the largest products occur
+  for (auto& a : act) a = static_cast<A>(is_signed ? int(gen.below(256)) - 128 : int(gen.below(256)));
+  for (auto& x : w) x = static_cast<std::int8_t>(int(gen.below(256)) - 128);
+  std::vector<std::int32_t> ref(static_cast<std::size_t>(g.output_size())), fast(ref.size(), -7);
+  conv2d_int32<A>(g, act, w, ref);
+  const std::int64_t hw = std::int64_t(g.height) * g.width, howo = std::int64_t(g.out_height()) * g.out_width();
+  const std::vector<A> act_cm = swap_batch_channel(act, g.batch, g.in_channels, hw);
+  conv2d_int32_cm<A>(jaq::tbb_backend{threads}, g, act_cm, w, fast);
+  const std::vector<std::int32_t> fast_nchw = swap_batch_channel(fast, g.out_channels, g.batch, howo);
+  CHECK(fast_nchw == ref);
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("fast channel-major integer conv == the naive reference on random shapes", A, std::int8_t,
+                   std::uint8_t) {
+  jaq::rng gen(11);
+  const std::vector<conv_geometry> fixed = {
+      {.batch = 2, .in_channels = 3, .height = 8, .width = 8, .out_channels = 4, .kernel = 3, .padding = 1},
+      {.batch = 3, .in_channels = 5, .height = 9, .width = 7, .out_channels = 6, .kernel = 3, .stride = 2, .padding = 1},
+      {.batch = 9, .in_channels = 4, .height = 28, .width = 28, .out_channels = 7, .kernel = 3, .padding = 1},  // 2+ chunks, > 256 columns
+      {.batch = 2, .in_channels = 8, .height = 6, .width = 6, .out_channels = 6, .kernel = 1, .groups = 2},      // grouped 1x1
+      {.batch = 2, .in_channels = 6, .height = 7, .width = 7, .out_channels = 6, .kernel = 3, .stride = 2, .padding = 1, .groups = 6},  // depthwise
+      {.batch = 3, .in_channels = 5, .height = 11, .width = 11, .out_channels = 5, .kernel = 5, .padding = 2, .groups = 5},  // depthwise 5x5
+      {.batch = 1, .in_channels = 4, .height = 5, .width = 5, .out_channels = 8, .kernel = 5, .padding = 0},     // one output pixel
+      {.batch = 2, .in_channels = 6, .height = 6, .width = 5, .out_channels = 9, .kernel = 3, .stride = 2, .padding = 2, .groups = 3},
+  };
+  for (const auto& g : fixed) {
+    check_fast_equals_reference<A>(g, gen, 1);
+    check_fast_equals_reference<A>(g, gen, 2);
+  }
+  for (int trial = 0; trial < 40; ++trial) {
+    conv_geometry g;
+    const int groups = int(gen.below(3)) + 1;
+    const bool depthwise = gen.below(4) == 0;
+    g.batch = int(gen.below(4)) + 1;
+    g.kernel = int(gen.below(3)) * 2 + 1;
+    g.stride = int(gen.below(2)) + 1;
+    g.padding = int(gen.below(std::uint64_t(g.kernel / 2 + 2)));
+    g.height = g.kernel + int(gen.below(10));
+    g.width = g.kernel + int(gen.below(10));
+    if (depthwise) {
+      g.in_channels = g.out_channels = g.groups = int(gen.below(6)) + 2;
+    } else {
+      g.groups = groups;
+      g.in_channels = groups * (int(gen.below(4)) + 1);
+      g.out_channels = groups * (int(gen.below(5)) + 1);
+    }
+    check_fast_equals_reference<A>(g, gen, 2);
+  }
 }
