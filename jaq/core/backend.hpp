@@ -6,6 +6,8 @@
 //
 //   jaq::parallel_for(jaq::tbb_backend{threads}, 0, n, [&](std::int64_t i) { ... });
 //   jaq::parallel_for(jaq::serial_backend{}, 0, n, f);   // same answer, one thread
+//   jaq::thread_pool pool(threads);                       // parallel.hpp: one arena per run
+//   jaq::parallel_for(pool.backend(), 0, n, f);           // same answer, no arena per call
 //
 // The CUDA backend's kernels live in kernels/; it is a tag here so that host code can name it.
 #pragma once
@@ -18,9 +20,14 @@ namespace jaq {
 /// Runs everything on the calling thread.
 struct serial_backend {};
 
-/// Runs on oneTBB, limited to `threads` worker threads (0: TBB's default, all cores).
+class thread_pool;  // jaq/core/parallel.hpp: one TBB task arena, made once, passed in
+
+/// Runs on oneTBB, limited to `threads` worker threads (0: TBB's default, all cores). With a
+/// `pool` (whose thread count `threads` must be: pool.backend() sets both) every call runs in
+/// that pool's one arena; without, each parallel call outside an arena of that size makes one.
 struct tbb_backend {
   int threads = 0;
+  thread_pool* pool = nullptr;
 };
 
 /// Runs on a CUDA device (see kernels/); every CUDA path has a CPU twin giving the same answer.

@@ -1,11 +1,17 @@
 // jaq/core/parallel.hpp: the only header that includes oneTBB.
 //
-// parallel_for / parallel_reduce over an index range for each host backend. The TBB backend
-// runs inside a task_arena limited to the requested thread count, so `--threads 2` means two.
-// Work is split into fixed-size static chunks so that results that depend on the split (floating
-// reductions) are the same from run to run and for every thread count.
+// parallel_for / parallel_reduce over an index range for each host backend, and
+// jaq::thread_pool, the one TBB task arena a run makes once and passes in. The TBB backend runs
+// inside an arena limited to the requested thread count, so `--threads 2` means two: the pool's
+// arena when the backend carries one, the caller's own when it already has that concurrency
+// (a nested call from a worker), else (no pool) a fresh arena for the call, which costs thread
+// start-up and memory on every call: give long runs a pool. Work is split into fixed-size static
+// chunks so that results that depend on the split (floating reductions) are the same from run to
+// run and for every thread count.
 //
-//   jaq::parallel_for(jaq::tbb_backend{2}, 0, batch, [&](std::int64_t n) { conv_one(n); });
+//   jaq::thread_pool pool(2);                          // one arena for the whole run
+//   jaq::parallel_for(pool.backend(), 0, batch, [&](std::int64_t n) { conv_one(n); });
+//   jaq::parallel_for(jaq::tbb_backend{2}, 0, n, f);   // same answer; an arena per call
 #pragma once
 
 #include <tbb/blocked_range.h>
@@ -14,11 +20,49 @@
 #include <tbb/task_arena.h>
 
 #include <cstdint>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "jaq/config.hpp"
 #include "jaq/core/backend.hpp"
+#include "jaq/core/error.hpp"
 
 namespace jaq {
+
+/// One TBB task arena of a fixed concurrency, made once and entered by every parallel_for whose
+/// backend points at it, so a run pays for its worker threads once, not per call. Entering it is
+/// thread-safe (tbb::task_arena::execute is); it is neither copied nor moved, since backends hold
+/// its address. The arena itself starts on first use.
+class thread_pool {
+ public:
+  /// `threads` workers including the caller (0: TBB's default, all cores).
+  explicit thread_pool(int threads = 0) : threads_(threads), arena_(checked(threads)) {}
+  thread_pool(const thread_pool&) = delete;
+  thread_pool& operator=(const thread_pool&) = delete;
+
+  /// The thread count asked for (0: TBB's default).
+  int threads() const { return threads_; }
+  /// How many threads can work in the arena (threads(), or all cores for 0).
+  int concurrency() const { return arena_.max_concurrency(); }
+  /// A backend that runs in this pool.
+  tbb_backend backend() { return tbb_backend{threads_, this}; }
+
+  /// Runs f() inside the arena (the calling thread joins it) and returns when f has.
+  template <class F>
+  void execute(F&& f) {
+    arena_.execute(std::forward<F>(f));
+  }
+
+ private:
+  static int checked(int threads) {
+    if (threads < 0)
+      throw config_error("thread_pool", "threads", std::to_string(threads) + " (must be >= 0)");
+    return threads == 0 ? tbb::task_arena::automatic : threads;
+  }
+  int threads_;
+  tbb::task_arena arena_;
+};
 
 /// Calls f(i) for i in [begin, end) on the calling thread.
 template <class F>
@@ -26,9 +70,12 @@ void parallel_for(serial_backend, std::int64_t begin, std::int64_t end, F&& f) {
   for (std::int64_t i = begin; i < end; ++i) f(i);
 }
 
-/// Calls f(i) for i in [begin, end) on up to `b.threads` TBB workers.
+/// Calls f(i) for i in [begin, end) on up to `b.threads` TBB workers: in b.pool's arena if given,
+/// directly in the caller's arena if that has the concurrency asked for (a nested call), else in
+/// an arena made for this call (b.threads > 0) or the caller's (b.threads == 0).
 template <class F>
 void parallel_for(tbb_backend b, std::int64_t begin, std::int64_t end, F&& f) {
+  JAQ_ASSERT(b.pool == nullptr || b.pool->threads() == b.threads);
   if (end <= begin) return;
   if (b.threads == 1 || end - begin == 1) {
     for (std::int64_t i = begin; i < end; ++i) f(i);
@@ -42,11 +89,18 @@ void parallel_for(tbb_backend b, std::int64_t begin, std::int64_t end, F&& f) {
         },
         tbb::simple_partitioner{});
   };
-  if (b.threads > 0) {
-    tbb::task_arena arena(b.threads);
-    arena.execute(body);
-  } else {
+  if (b.pool == nullptr && b.threads == 0) {
     body();
+    return;
+  }
+  const int want = b.pool ? b.pool->concurrency() : b.threads;
+  if (tbb::this_task_arena::max_concurrency() == want) {
+    body();  // already in an arena of this size (the pool's, from one of its workers): stay
+  } else if (b.pool) {
+    b.pool->execute(body);
+  } else {
+    tbb::task_arena arena(b.threads);  // fallback: an arena for this call only
+    arena.execute(body);
   }
 }
 
