@@ -45,6 +45,7 @@
 #include "jaq/config.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/parallel.hpp"
 
 namespace jaq {
 
@@ -86,14 +87,13 @@ class tape {
  public:
   using backward_fn = std::function<void(backward_context<T>&)>;
 
-  explicit tape(tape_options o = {}) : options_(o) {
-    if (o.threads < 1) throw config_error("tape_options", "threads", std::to_string(o.threads) + " (must be >= 1)");
-  }
+  explicit tape(tape_options o = {}) : options_(checked(o)), pool_(o.threads) {}
   tape(const tape&) = delete;  // handles point into a tape: pass it by reference
   tape& operator=(const tape&) = delete;
 
-  /// The backend ops on this tape run on (tbb_backend{1} runs on the calling thread).
-  tbb_backend exec() const { return tbb_backend{options_.threads}; }
+  /// The backend ops on this tape run on: the tape's own thread pool, so every op of every step
+  /// enters one arena (tbb_backend{1} runs on the calling thread).
+  tbb_backend exec() const { return pool_.backend(); }
   int threads() const { return options_.threads; }
 
   /// While false, record() keeps outputs but drops backward functions and saved tensors
@@ -214,6 +214,11 @@ class tape {
     const tensor<T>& val() const { return external ? *external : value; }
   };
 
+  static tape_options checked(tape_options o) {
+    if (o.threads < 1) throw config_error("tape_options", "threads", std::to_string(o.threads) + " (must be >= 1)");
+    return o;
+  }
+
   var<T> add_leaf(tensor<T> value, bool requires_grad) {
     node& n = nodes_.emplace_back();
     n.op = requires_grad ? "variable" : "constant";
@@ -272,6 +277,7 @@ class tape {
   }
 
   tape_options options_;
+  mutable thread_pool pool_;  // entering its arena changes nothing the tape holds
   bool grad_enabled_ = true;
   std::deque<node> nodes_;
   std::size_t held_ = 0;

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <sstream>
 
 #include "jaq/autograd/gradcheck.hpp"
@@ -145,3 +146,27 @@ template <class T>
 concept makes_tensor = requires { typename jaq::tensor<T>; };
 static_assert(makes_tensor<float>);
 static_assert(!makes_tensor<int>, "tensor<int> is rejected by the scalar concept");
+
+TEST_CASE("every op of a tape runs in the tape's one thread pool, of its thread count") {
+  jaq::tape<float> tp({.threads = 2});
+  const jaq::tbb_backend a = tp.exec(), b = tp.exec();
+  CHECK(a.threads == 2);
+  REQUIRE(a.pool != nullptr);
+  CHECK(a.pool == b.pool);  // one arena for the tape's lifetime, not one per op
+  CHECK(a.pool->threads() == 2);
+  std::atomic<int> in_pool{0};
+  jaq::parallel_for(a, 0, 16, [&](std::int64_t) {
+    if (tbb::this_task_arena::max_concurrency() == 2) in_pool++;
+  });
+  CHECK(in_pool.load() == 16);
+  // Results do not depend on the thread count: relu(x + x) on one thread and on two.
+  jaq::tape<float> one({.threads = 1});
+  jaq::tensor<float> x({4096});
+  for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 7) - 3.0f;
+  auto run = [&](jaq::tape<float>& t) {
+    auto v = t.constant(x.clone());
+    return jaq::relu(t, jaq::add(t, v, v)).value().clone();
+  };
+  const auto y1 = run(one), y2 = run(tp);
+  for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(y1[i] == y2[i]);
+}
