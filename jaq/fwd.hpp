@@ -12,8 +12,9 @@ class model_error;
 class hardware_error;
 }  // namespace jaq
 
-// core utilities (jaq/core/atomic_file.hpp, progress.hpp)
+// core utilities (jaq/core/atomic_file.hpp, progress.hpp, parallel.hpp)
 namespace jaq {
+class thread_pool;
 class byte_writer;
 class byte_reader;
 struct file_format;
@@ -90,6 +91,7 @@ struct config_score;
 class cost_evaluator;
 struct generator_options;
 struct generator_result;
+class generator;
 }  // namespace jaq::hwgen
 
 // autograd engine (jaq/autograd/), layers and models (jaq/nn/), optimizers (jaq/optim/)

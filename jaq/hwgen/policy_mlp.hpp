@@ -2,23 +2,31 @@
 // logits of one categorical distribution per accelerator parameter, with its own gradient.
 //
 // x (D) -> tanh(W1 x + b1) (H) -> W2 h + b2 (L = sum of the heads' sizes). The output layer
-// starts at zero, so the first distribution is uniform over every parameter's values. Trained by
-// Adam on gradients given with respect to the logits (REINFORCE in generator.hpp); backward()
-// is checked against finite differences in tests/hwgen/policy_mlp_test.cpp.
+// starts at zero, so the first distribution is uniform over every parameter's values. The
+// weights are jaq::parameter<double> tensors (W1, b1, W2, b2), so any jaq optimizer trains them
+// (generator.hpp: jaq::optim::adam on gradients given with respect to the logits, REINFORCE) and
+// checkpoints save them; backward() is checked against finite differences in
+// tests/hwgen/policy_mlp_test.cpp.
 //
 //   jaq::rng gen(1);
 //   jaq::hwgen::policy_mlp net({.inputs = 4, .hidden = 32, .heads = {5, 5, 6}}, gen);
+//   jaq::optim::adam<double> opt(net.parameters(), {.lr = 0.05});
 //   auto z = net.forward(x);                 // (L) logits
-//   net.zero_grad(); net.backward(x, dz); net.adam_step(0.05);
+//   opt.zero_grad(); net.backward(x, dz); opt.step();
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <numeric>
 #include <ostream>
 #include <span>
+#include <string>
+#include <utility>
 #include <vector>
 
+#include "jaq/autograd/parameter.hpp"
+#include "jaq/autograd/tensor.hpp"
 #include "jaq/config.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/rng.hpp"
@@ -42,26 +50,28 @@ class policy_mlp {
     D_ = static_cast<std::size_t>(spec_.inputs);
     H_ = static_cast<std::size_t>(spec_.hidden);
     L_ = static_cast<std::size_t>(std::accumulate(spec_.heads.begin(), spec_.heads.end(), 0));
-    params_.assign(H_ * D_ + H_ + L_ * H_ + L_, 0.0);
+    const auto d = static_cast<std::int64_t>(D_), h = static_cast<std::int64_t>(H_),
+               l = static_cast<std::int64_t>(L_);
+    W1_ = make("policy.W1", {h, d});
+    b1_ = make("policy.b1", {h});
+    W2_ = make("policy.W2", {l, h});
+    b2_ = make("policy.b2", {l});
     const double s = spec_.init_scale / std::sqrt(static_cast<double>(D_));
-    for (std::size_t i = 0; i < H_ * D_; ++i) params_[i] = s * gen.normal();  // W1; the rest 0
-    grad_.assign(params_.size(), 0.0);
-    m_.assign(params_.size(), 0.0);
-    v_.assign(params_.size(), 0.0);
+    for (double& w : W1_.value) w = s * gen.normal();  // the rest stays 0
   }
 
   std::size_t inputs() const { return D_; }
   std::size_t outputs() const { return L_; }
   const std::vector<int>& heads() const { return spec_.heads; }
-  std::vector<double>& parameters() { return params_; }
-  const std::vector<double>& gradient() const { return grad_; }
+  /// W1 (H, D), b1 (H), W2 (L, H), b2 (L), named "policy.W1" ...; gradients allocated (zeros).
+  std::vector<parameter<double>*> parameters() { return {&W1_, &b1_, &W2_, &b2_}; }
 
   /// Logits for input x (D): (L).
   std::vector<double> forward(std::span<const double> x) const {
     JAQ_ASSERT(x.size() == D_);
     std::vector<double> h = hidden(x), z(L_);
-    const double* W2 = w2();
-    const double* b2 = W2 + L_ * H_;
+    const double* W2 = W2_.value.data();
+    const double* b2 = b2_.value.data();
     for (std::size_t l = 0; l < L_; ++l) {
       double acc = b2[l];
       for (std::size_t j = 0; j < H_; ++j) acc += W2[l * H_ + j] * h[j];
@@ -70,15 +80,16 @@ class policy_mlp {
     return z;
   }
 
-  /// Adds d(loss)/d(params) to the gradient, given dz = d(loss)/d(logits) (L) at input x (D).
+  /// Adds d(loss)/d(params) to the parameters' gradients, given dz = d(loss)/d(logits) (L) at
+  /// input x (D).
   void backward(std::span<const double> x, std::span<const double> dz) {
     JAQ_ASSERT(x.size() == D_ && dz.size() == L_);
     const std::vector<double> h = hidden(x);
-    const double* W2 = w2();
-    double* gW1 = grad_.data();
-    double* gb1 = gW1 + H_ * D_;
-    double* gW2 = gb1 + H_;
-    double* gb2 = gW2 + L_ * H_;
+    const double* W2 = W2_.value.data();
+    double* gW1 = W1_.grad.data();
+    double* gb1 = b1_.grad.data();
+    double* gW2 = W2_.grad.data();
+    double* gb2 = b2_.grad.data();
     std::vector<double> gh(H_, 0.0);
     for (std::size_t l = 0; l < L_; ++l) {
       gb2[l] += dz[l];
@@ -94,25 +105,17 @@ class policy_mlp {
     }
   }
 
-  void zero_grad() { std::fill(grad_.begin(), grad_.end(), 0.0); }
-
-  /// One Adam step (beta1 0.9, beta2 0.999, eps 1e-8) down the accumulated gradient.
-  void adam_step(double lr) {
-    ++t_;
-    const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    const double c1 = 1.0 - std::pow(b1, t_), c2 = 1.0 - std::pow(b2, t_);
-    for (std::size_t i = 0; i < params_.size(); ++i) {
-      m_[i] = b1 * m_[i] + (1 - b1) * grad_[i];
-      v_[i] = b2 * v_[i] + (1 - b2) * grad_[i] * grad_[i];
-      params_[i] -= lr * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + eps);
-    }
+  void zero_grad() {
+    for (parameter<double>* p : parameters()) p->zero_grad();
   }
 
  private:
-  const double* w2() const { return params_.data() + H_ * D_ + H_; }
+  static parameter<double> make(std::string name, jaq::shape s) {
+    return {.name = std::move(name), .value = tensor<double>::zeros(s), .grad = tensor<double>::zeros(s)};
+  }
   std::vector<double> hidden(std::span<const double> x) const {
-    const double* W1 = params_.data();
-    const double* b1 = W1 + H_ * D_;
+    const double* W1 = W1_.value.data();
+    const double* b1 = b1_.value.data();
     std::vector<double> h(H_);
     for (std::size_t j = 0; j < H_; ++j) {
       double a = b1[j];
@@ -124,8 +127,7 @@ class policy_mlp {
 
   policy_spec spec_;
   std::size_t D_ = 0, H_ = 0, L_ = 0;
-  std::vector<double> params_, grad_, m_, v_;  // [W1 (H,D), b1 (H), W2 (L,H), b2 (L)]
-  int t_ = 0;
+  parameter<double> W1_, b1_, W2_, b2_;
 };
 
 /// Softmax of each head's slice of the logits z (L), in place into p (L).

@@ -1,11 +1,17 @@
 // Tests of jaq/hwgen/generator.hpp: on a space small enough to score every configuration, the
-// generator finds the brute-force optimum (fixed seed, fewer samples than configurations).
+// generator finds the brute-force optimum (fixed seed, fewer samples than configurations); the
+// steppable generator carries its policy and Adam state across run() calls and checkpoints.
 #include "jaq/hwgen/generator.hpp"
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <sstream>
+#include <string>
 
+#include "jaq/autograd/checkpoint.hpp"
 #include "jaq/hw/accel_json.hpp"
 
 namespace hg = jaq::hwgen;
@@ -33,6 +39,33 @@ hg::search_space small_space() {
 
 const hg::objective goal{.lambda_latency = 1.0, .lambda_energy = 1.0, .lambda_area = 0.25,
                          .area_budget_mm2 = 1.5};
+
+// Every state tensor of a and b, by name, is bit-identical.
+void check_same_state(hg::generator& a, hg::generator& b) {
+  const auto sa = a.state(), sb = b.state();
+  REQUIRE(sa.size() == sb.size());
+  for (std::size_t k = 0; k < sa.size(); ++k) {
+    INFO(sa[k].name);
+    REQUIRE(sa[k].name == sb[k].name);
+    REQUIRE(sa[k].value->shape() == sb[k].value->shape());
+    int differ = 0;
+    for (std::int64_t i = 0; i < sa[k].value->size(); ++i)
+      differ += (*sa[k].value)[i] != (*sb[k].value)[i];
+    CHECK(differ == 0);
+  }
+}
+
+// The best of two consecutive runs, as one run would keep it (strictly lower replaces).
+hg::generator_result joined(hg::generator_result a, const hg::generator_result& b) {
+  if (b.best.feasible && (!a.best.feasible || b.best.cost < a.best.cost)) {
+    a.best = b.best;
+    a.best_choice = b.best_choice;
+  }
+  a.evaluated += b.evaluated;
+  a.infeasible += b.infeasible;
+  a.history.insert(a.history.end(), b.history.begin(), b.history.end());
+  return a;
+}
 
 }  // namespace
 
@@ -112,4 +145,110 @@ TEST_CASE("malformed options are config_errors") {
                   jaq::config_error);
   CHECK_THROWS_AS(hg::generate(jaq::serial_backend{}, small_space(), ev, {.batch = 1}, gen),
                   jaq::config_error);
+  CHECK_THROWS_AS(hg::generator(small_space(), {.learning_rate = 0}, gen), jaq::config_error);
+}
+
+TEST_CASE("two run() calls of N/2 iterations equal one of N: policy, Adam, best and history") {
+  jaq::batchtile::mapping_cache cache;
+  const hg::cost_evaluator ev(small_net(), goal, &cache);
+  const hg::generator_options o{.batch = 8};
+  const int n = 12;
+  jaq::rng g1(5), g2(5);
+  hg::generator one(small_space(), o, g1), two(small_space(), o, g2);
+  const hg::generator_result r1 = one.run(jaq::tbb_backend{2}, ev, n, g1);
+  const hg::generator_result first = two.run(jaq::tbb_backend{2}, ev, n / 2, g2);
+  CHECK(two.iterations_done() == n / 2);
+  const hg::generator_result second = two.run(jaq::serial_backend{}, ev, n - n / 2, g2);
+  CHECK(one.iterations_done() == n);
+  CHECK(two.iterations_done() == n);
+  CHECK(first.history.size() == static_cast<std::size_t>(n / 2));  // per call
+  CHECK(second.history.front().iteration == n / 2);                  // counted over calls
+  check_same_state(one, two);
+  CHECK(g1() == g2());  // the same random numbers were drawn
+  const hg::generator_result r2 = joined(first, second);
+  CHECK(r2.best.cost == r1.best.cost);
+  CHECK(r2.best.config == r1.best.config);
+  CHECK(r2.best_choice == r1.best_choice);
+  CHECK(r2.evaluated == r1.evaluated);
+  CHECK(r2.infeasible == r1.infeasible);
+  REQUIRE(r2.history.size() == r1.history.size());
+  for (std::size_t i = 0; i < r1.history.size(); ++i) {
+    CHECK(r2.history[i].iteration == r1.history[i].iteration);
+    CHECK(r2.history[i].mean_cost == r1.history[i].mean_cost);
+    CHECK(r2.history[i].entropy == r1.history[i].entropy);
+  }
+}
+
+TEST_CASE("generate() is one generator run once") {
+  const hg::cost_evaluator ev(small_net(), goal);
+  const hg::generator_options o{.iterations = 6, .batch = 8};
+  jaq::rng a(11), b(11);
+  const auto ra = hg::generate(jaq::serial_backend{}, small_space(), ev, o, a);
+  hg::generator g(small_space(), o, b);
+  const auto rb = g.run(jaq::serial_backend{}, ev, o.iterations, b);
+  CHECK(ra.best.cost == rb.best.cost);
+  CHECK(ra.history.back().mean_cost == rb.history.back().mean_cost);
+  CHECK(ra.history.back().entropy == rb.history.back().entropy);
+}
+
+TEST_CASE("state() round-trips through a checkpoint: a restored generator continues identically") {
+  jaq::batchtile::mapping_cache cache;
+  const hg::cost_evaluator ev(small_net(), goal, &cache);
+  const hg::generator_options o{.batch = 8, .entropy_weight = 0.01};
+  jaq::rng gen(9);
+  hg::generator a(small_space(), o, gen);
+  a.run(jaq::serial_backend{}, ev, 5, gen);
+  const std::filesystem::path file =
+      std::filesystem::path(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") /
+      "hwgen_generator_state.jaqckpt";
+  jaq::save_checkpoint(file, a.state());
+  jaq::rng gen_b = gen;  // the caller keeps the rng's state beside the checkpoint
+
+  jaq::rng other(12345);  // a different initial policy, overwritten by the load
+  hg::generator b(small_space(), o, other);
+  jaq::load_checkpoint(file, b.state());
+  CHECK(b.iterations_done() == 5);
+  check_same_state(a, b);
+
+  const auto ra = a.run(jaq::serial_backend{}, ev, 7, gen);
+  const auto rb = b.run(jaq::serial_backend{}, ev, 7, gen_b);
+  check_same_state(a, b);
+  CHECK(ra.best.cost == rb.best.cost);
+  CHECK(ra.best_choice == rb.best_choice);
+  REQUIRE(ra.history.size() == rb.history.size());
+  for (std::size_t i = 0; i < ra.history.size(); ++i) {
+    CHECK(ra.history[i].iteration == rb.history[i].iteration);
+    CHECK(ra.history[i].mean_cost == rb.history[i].mean_cost);
+  }
+  std::filesystem::remove(file);
+}
+
+TEST_CASE("the network may change between run() calls; the policy's input size does not") {
+  const hg::cost_evaluator small(small_net(), goal);
+  auto bigger = small_net();
+  bigger.push_back({.name = "fc2", .K = 1, .O = 1, .S = 1, .IC = 10, .OC = 10, .B = 1});
+  const hg::cost_evaluator big(bigger, goal);
+  CHECK(hg::network_features(small.layers()) != hg::network_features(big.layers()));
+  CHECK(hg::network_features(big.layers()).size() == hg::network_feature_count);
+  jaq::rng gen(2);
+  hg::generator g(small_space(), {.batch = 4}, gen);
+  CHECK(g.policy().inputs() == static_cast<std::size_t>(hg::network_feature_count));
+  g.run(jaq::serial_backend{}, small, 2, gen);
+  const auto r = g.run(jaq::serial_backend{}, big, 2, gen);
+  CHECK(g.iterations_done() == 4);
+  CHECK(r.evaluated == 8);
+  CHECK(g.space().count() == small_space().count());
+  CHECK_THROWS_AS(g.run(jaq::serial_backend{}, big, -1, gen), jaq::config_error);
+}
+
+TEST_CASE("the log gets one line per iteration") {
+  const hg::cost_evaluator ev(small_net(), goal);
+  jaq::rng gen(4);
+  hg::generator g(small_space(), {.batch = 4}, gen);
+  std::ostringstream log;
+  g.run(jaq::serial_backend{}, ev, 3, gen, &log);
+  g.run(jaq::serial_backend{}, ev, 2, gen, &log);
+  const std::string s = log.str();
+  CHECK(std::count(s.begin(), s.end(), '\n') == 5);
+  CHECK(s.find("iter 4:") != std::string::npos);
 }
