@@ -322,34 +322,57 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       std::move(saved));
 }
 
-/// sum_b p_b y_b over the candidates with p_b != 0 (the unfused supernet's mixing step). Saves
-/// nothing: backward reads the branch outputs, which the tape holds anyway.
+/// How weighted_mix weighs its branches.
+struct mix_options {
+  /// ys[j] is weighted by p[index[j]] (empty: by p[j], and p has one entry per branch).
+  std::vector<int> index = {};
+  /// Straight-through weights (empty: p itself). With them the forward value and the branches'
+  /// gradients use these constants, while p gets d loss / d p_j = <g, y_j>: Auto-NBA's
+  /// (h - p).detach() + p, e.g. {1, 0} for a hard top-2 pick whose second branch only steers p.
+  std::vector<double> forward_weights = {};
+};
+
+/// sum_j c_j y_j with c_j = p[index[j]] (or the straight-through weights); p's gradient is
+/// <g, y_j>. Saves nothing: backward reads the branch outputs, which the tape holds anyway.
 template <scalar T>
-var<T> weighted_mix(tape<T>& tp, const std::vector<var<T>>& ys, var<T> p) {
-  JAQ_ASSERT(!ys.empty() && p.shape().numel() == std::int64_t(ys.size()));
+var<T> weighted_mix(tape<T>& tp, const std::vector<var<T>>& ys, var<T> p, const mix_options& o = {}) {
+  const std::size_t nb = ys.size();
+  std::vector<int> index = o.index;
+  if (index.empty())
+    for (std::size_t j = 0; j < nb; ++j) index.push_back(int(j));
+  if (nb == 0 || index.size() != nb || (!o.forward_weights.empty() && o.forward_weights.size() != nb))
+    throw model_error("weighted_mix: " + std::to_string(nb) + " branches, " + std::to_string(index.size()) + " indices, " +
+                      std::to_string(o.forward_weights.size()) + " forward weights");
+  for (int i : index)
+    if (i < 0 || i >= p.shape().numel()) throw model_error("weighted_mix: index " + std::to_string(i) + " outside p " + p.shape().str());
   const std::int64_t n = ys[0].shape().numel();
+  for (const auto& y : ys)
+    if (!(y.shape() == ys[0].shape())) throw model_error("weighted_mix: branch shapes " + ys[0].shape().str() + " and " + y.shape().str());
+  std::vector<T> c(nb);
+  for (std::size_t j = 0; j < nb; ++j) c[j] = o.forward_weights.empty() ? p.value()[index[j]] : T(o.forward_weights[j]);
   tensor<T> y = tensor<T>::zeros(ys[0].shape());
-  for (std::size_t b = 0; b < ys.size(); ++b) {
-    const T pb = p.value()[std::int64_t(b)];
-    const T* src = ys[b].value().data();
-    for (std::int64_t i = 0; i < n; ++i) y[i] += pb * src[i];
+  for (std::size_t j = 0; j < nb; ++j) {
+    if (c[j] == T(0)) continue;
+    const T* src = ys[j].value().data();
+    for (std::int64_t i = 0; i < n; ++i) y[i] += c[j] * src[i];
   }
   std::vector<var<T>> inputs(ys);
   inputs.push_back(p);
-  const std::size_t nb = ys.size();
-  return tp.record("weighted_mix", std::move(y), inputs, [nb, n](backward_context<T>& ctx) {
+  const bool straight = !o.forward_weights.empty();
+  return tp.record("weighted_mix", std::move(y), inputs, [nb, n, index, c, straight](backward_context<T>& ctx) {
     const T* gy = ctx.grad_output().data();
     const T* pv = ctx.input(nb).data();
-    for (std::size_t b = 0; b < nb; ++b) {
-      if (ctx.needs_grad(b)) {
-        T* g = ctx.grad_input(b).data();
-        for (std::int64_t i = 0; i < n; ++i) g[i] += pv[b] * gy[i];
+    for (std::size_t j = 0; j < nb; ++j) {
+      const T cj = straight ? c[j] : pv[index[j]];
+      if (ctx.needs_grad(j) && cj != T(0)) {
+        T* g = ctx.grad_input(j).data();
+        for (std::int64_t i = 0; i < n; ++i) g[i] += cj * gy[i];
       }
       if (ctx.needs_grad(nb)) {
-        const T* yb = ctx.input(b).data();
+        const T* yj = ctx.input(j).data();
         double d = 0;
-        for (std::int64_t i = 0; i < n; ++i) d += double(gy[i]) * double(yb[i]);
-        ctx.grad_input(nb)[std::int64_t(b)] += T(d);
+        for (std::int64_t i = 0; i < n; ++i) d += double(gy[i]) * double(yj[i]);
+        ctx.grad_input(nb)[index[j]] += T(d);
       }
     }
   });
@@ -373,16 +396,7 @@ var<T> naive_mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::
                                             .name = spec.name + ".weight"}}));
     idx.push_back(int(b));
   }
-  if (idx.size() == spec.bits.size()) return weighted_mix(tp, ys, p);
-  // top-2: mix with the active entries of p (a gather keeps the gradient path to p)
-  tensor<T> pa_t(jaq::shape{std::int64_t(idx.size())});
-  for (std::size_t i = 0; i < idx.size(); ++i) pa_t[std::int64_t(i)] = p.value()[idx[i]];
-  auto pg = tp.record("gather", std::move(pa_t), {p}, [idx](backward_context<T>& ctx) {
-    if (!ctx.needs_grad(0)) return;
-    auto& g = ctx.grad_input(0);
-    for (std::size_t i = 0; i < idx.size(); ++i) g[idx[i]] += ctx.grad_output()[std::int64_t(i)];
-  });
-  return weighted_mix(tp, ys, pg);
+  return weighted_mix(tp, ys, p, {.index = idx});
 }
 
 }  // namespace jaq::nas

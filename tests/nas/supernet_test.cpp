@@ -1,0 +1,220 @@
+#include "jaq/nas/supernet.hpp"
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "jaq/autograd/checkpoint.hpp"
+#include "jaq/autograd/gradcheck.hpp"
+#include "jaq/autograd/ops/cross_entropy.hpp"
+#include "jaq/nas/derived_net.hpp"
+#include "jaq/quant/quantize_model.hpp"
+
+using namespace jaq::nas;
+
+namespace {
+
+space_config tiny_space() {
+  return {.name = "tiny", .in_channels = 1, .image_size = 8, .classes = 3, .stem_channels = 4, .stage_channels = {4, 8},
+          .stage_blocks = {1, 1}, .stage_strides = {1, 2}, .head_channels = 8};
+}
+
+jaq::tensor<float> images(std::int64_t n, jaq::rng& r) {
+  jaq::tensor<float> x(jaq::shape{1, n, 8, 8});
+  for (auto& v : x) v = float(r.normal());
+  return x;
+}
+
+double loss_of(supernet<float>& net, jaq::tape<float>& tp, const jaq::tensor<float>& x, bool backward) {
+  tp.clear();
+  std::vector<std::int32_t> labels;
+  for (std::int64_t i = 0; i < x.shape()[1]; ++i) labels.push_back(std::int32_t(i % 3));
+  auto loss = jaq::cross_entropy(tp, net.forward(tp, tp.constant(x.clone())), std::span<const std::int32_t>(labels));
+  const double v = loss.value()[0];
+  if (backward) tp.backward(loss);
+  return v;
+}
+
+// sum of all elements, as a scalar on the tape
+jaq::var<double> total(jaq::tape<double>& tp, jaq::var<double> y) {
+  jaq::tensor<double> out(jaq::shape{1});
+  out[0] = 0;
+  for (double v : y.value()) out[0] += v;
+  return tp.record("total", std::move(out), {y}, [](jaq::backward_context<double>& ctx) {
+    auto& g = ctx.grad_input(0);
+    for (std::int64_t i = 0; i < g.size(); ++i) g[i] += ctx.grad_output()[0];
+  });
+}
+
+double norm(const jaq::tensor<float>& g) {
+  double s = 0;
+  for (float v : g) s += double(v) * v;
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+TEST_CASE("op_conv_shapes: MBConv has expand/depthwise/project, expansion 1 no expand, skip a 1x1 only where the shape changes") {
+  const block_geometry same{.in_channels = 8, .out_channels = 8, .stride = 1, .in_size = 6, .out_size = 6};
+  const block_geometry down{.in_channels = 8, .out_channels = 16, .stride = 2, .in_size = 6, .out_size = 3};
+  const auto e3 = op_conv_shapes(parse_op("k5_e3"), down);
+  REQUIRE(e3.size() == 3);
+  CHECK(e3[0].conv.out_channels == 24);
+  CHECK(e3[1].conv.groups == 24);
+  CHECK(e3[1].conv.kernel == 5);
+  CHECK(e3[1].conv.stride == 2);
+  CHECK(e3[1].input_from == 0);
+  CHECK(e3[2].in_size == 3);
+  CHECK(e3[2].conv.out_channels == 16);
+  const auto g2 = op_conv_shapes(parse_op("k3_e1_g2"), down);
+  REQUIRE(g2.size() == 2);
+  CHECK(g2[0].input_from == -1);
+  CHECK(g2[1].conv.groups == 2);
+  CHECK(op_conv_shapes(parse_op("skip"), same).empty());
+  const auto sk = op_conv_shapes(parse_op("skip"), down);
+  REQUIRE(sk.size() == 1);
+  CHECK(sk[0].conv.stride == 2);
+}
+
+TEST_CASE("weighted_mix: finite differences without straight-through weights; with them d/dp = <g, y_j>") {
+  jaq::rng r(3);
+  std::vector<jaq::tensor<double>> in;
+  for (int j = 0; j < 2; ++j) {
+    jaq::tensor<double> y(jaq::shape{2, 3});
+    for (auto& v : y) v = r.normal();
+    in.push_back(std::move(y));
+  }
+  jaq::tensor<double> p(jaq::shape{3});
+  p[0] = 0.2;
+  p[1] = 0.5;
+  p[2] = 0.3;
+  in.push_back(std::move(p));
+  auto res = jaq::gradcheck(
+      [](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
+        return weighted_mix(tp, {v[0], v[1]}, v[2], {.index = {2, 0}});
+      },
+      in);
+  CHECK_MESSAGE(res.ok, res);
+
+  jaq::tape<double> tp;
+  auto y0 = tp.variable(in[0].clone());
+  auto y1 = tp.variable(in[1].clone());
+  auto pv = tp.variable(in[2].clone());
+  auto y = weighted_mix(tp, {y0, y1}, pv, {.index = {1, 2}, .forward_weights = {1.0, 0.0}});
+  for (std::int64_t i = 0; i < 6; ++i) CHECK(y.value()[i] == in[0][i]);
+  tp.backward(total(tp, y));
+  double d0 = 0, d1 = 0;
+  for (std::int64_t i = 0; i < 6; ++i) {
+    d0 += in[0][i];
+    d1 += in[1][i];
+    CHECK(y0.grad()[i] == 1.0);
+  }
+  CHECK(y1.grad().empty());  // weighted 0: no gradient flows to the second branch
+  CHECK(pv.grad()[0] == 0.0);
+  CHECK(pv.grad()[1] == doctest::Approx(d0));
+  CHECK(pv.grad()[2] == doctest::Approx(d1));
+}
+
+TEST_CASE("supernet: shapes, and an architecture step reaches alpha of the two sampled operators and beta of the first") {
+  jaq::rng gen(1), data(2);
+  supernet<float> net({.space = tiny_space(), .csq = csq_config{.keep_percent = 50}}, gen);
+  CHECK(net.num_blocks() == 2);
+  CHECK(net.num_ops() == 9);
+  CHECK(net.arch_parameters().size() == 2 + 2 * 9);
+  const auto x = images(4, data);
+  jaq::tape<float> tp;
+  net.set_training(true);
+  net.begin_epoch(0);
+  net.begin_step(true);
+  loss_of(net, tp, x, true);
+  for (int b = 0; b < 2; ++b) {
+    const auto& g = net.alpha(b).grad;
+    REQUIRE(!g.empty());
+    int nonzero = 0;
+    for (float v : g) nonzero += v != 0.0f;
+    CHECK(nonzero == 2);  // the top-2 operators
+  }
+  // weight step: every width of the first operator runs and gets a gradient through beta
+  for (auto* p : net.arch_parameters()) p->zero_grad();
+  net.begin_step(false);
+  loss_of(net, tp, x, true);
+  int betas_with_grad = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int o = 0; o < 9; ++o) betas_with_grad += !net.beta(b, o).grad.empty() && norm(net.beta(b, o).grad) > 0;
+  CHECK(betas_with_grad >= 1);
+  CHECK(betas_with_grad <= 2);  // the first operator of each block (an identity skip has no width)
+  // evaluation: arg-max path, logits (N, classes)
+  net.set_training(false);
+  tp.clear();
+  auto logits = net.forward(tp, tp.constant(x.clone()));
+  CHECK(logits.shape() == jaq::shape{4, 3});
+}
+
+TEST_CASE("supernet: CSQ masks keep K% of each searched convolution's input channels") {
+  jaq::rng gen(1);
+  supernet<float> net({.space = tiny_space(), .csq = csq_config{.keep_percent = 25}}, gen);
+  net.begin_epoch(0);
+  for (const auto& [name, m] : net.masks()) {
+    CAPTURE(name);
+    CHECK(int(m.selected.size()) == kept_channels(m.channels(), 25));
+  }
+}
+
+TEST_CASE("supernet: derived() is the arg-max operator and its arg-max width") {
+  jaq::rng gen(1);
+  supernet<float> net({.space = tiny_space()}, gen);
+  net.alpha(0).value[6] = 2.0f;  // k5_e3
+  net.beta(0, 6).value[2] = 1.0f;
+  net.alpha(1).value[8] = 0.5f;  // skip
+  net.beta(1, 8).value[1] = 0.7f;
+  const derived_arch d = net.derived();
+  CHECK(d.ops == std::vector<std::string>{"k5_e3", "skip"});
+  CHECK(d.bits == std::vector<int>{4, 3});
+}
+
+TEST_CASE("supernet: state entries have unique names and a checkpoint restores the same evaluation output") {
+  jaq::rng gen(1), data(5);
+  supernet<float> net({.space = tiny_space()}, gen);
+  const auto x = images(4, data);
+  jaq::tape<float> tp;
+  net.set_training(true);
+  net.begin_step(false);
+  loss_of(net, tp, x, false);  // initialises the activation steps
+  auto st = net.state_entries();
+  std::set<std::string> names;
+  for (const auto& e : st) CHECK_MESSAGE(names.insert(e.name).second, e.name);
+  net.set_training(false);
+  tp.clear();
+  const auto before = net.forward(tp, tp.constant(x.clone())).value().clone();
+  const auto path = std::filesystem::temp_directory_path() / "jaq_supernet_test.jaqckpt";
+  jaq::save_checkpoint(path, st);
+  jaq::rng other(9);
+  supernet<float> fresh({.space = tiny_space()}, other);
+  jaq::load_checkpoint(path, fresh.state_entries());
+  fresh.set_training(false);
+  tp.clear();
+  const auto after = fresh.forward(tp, tp.constant(x.clone())).value().clone();
+  for (std::int64_t i = 0; i < before.size(); ++i) CHECK(after[i] == before[i]);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("derived_net: every convolution is a site fed by its BatchNorm, widths per block, quantizable") {
+  jaq::rng gen(1), data(2);
+  const space_config s = tiny_space();
+  derived_net<float> net(s, {.ops = {"k3_e3", "k5_e1_g2"}, .bits = {2, 3}}, gen);
+  // stem, expand, depthwise, project, depthwise, project, head, fc
+  CHECK(net.sites().size() == 8);
+  for (std::size_t i = 1; i < net.sites().size(); ++i) CHECK_MESSAGE(net.sites()[i].input_bn != nullptr, net.sites()[i].layer->name);
+  CHECK(net.layer_bits().size() == 6);
+  CHECK(net.layer_bits()[0] == std::pair<std::string, int>{"blocks.0.k3_e3.expand", 2});
+  CHECK(net.layer_bits()[4] == std::pair<std::string, int>{"blocks.1.k5_e1_g2.project", 3});
+  jaq::quant::quantized_model<float> q(net, {.method = jaq::quant::method::lsq, .layer_bits = net.layer_bits()});
+  jaq::tape<float> tp;
+  auto logits = net.forward(tp, tp.constant(images(2, data)));
+  CHECK(logits.shape() == jaq::shape{2, 3});
+  CHECK_THROWS_AS(derived_net<float>(s, {.ops = {"k3_e3"}, .bits = {2}}, gen), jaq::config_error);
+}
