@@ -128,6 +128,33 @@ class quantized_model {
         for (auto& v : p->value) v = std::max(v, min_step);
   }
 
+  /// Read-only view of one quantized layer's state (the integer forward reads it; see
+  /// jaq/quant/integer_model.hpp). The pointers stay valid while this object lives.
+  struct layer_quant {
+    std::string name;
+    int wbits = 8, abits = 8;
+    bool act_signed = false;   ///< meaningful once initialized
+    bool initialized = false;  ///< the activation step was set from a first batch
+    quant::method act_method = quant::method::lsq;     ///< lsq or pact (or minmax)
+    quant::method weight_method = quant::method::lsq;  ///< lsq (lsq, pact), minmax or dorefa
+    bool per_channel = true;          ///< s_w has one step per output channel (else one)
+    const parameter<T>* s_a = nullptr;  ///< LSQ activation step (1), or PACT alpha
+    const parameter<T>* s_w = nullptr;  ///< LSQ weight steps (Co) or (1)
+  };
+
+  /// The quantized layers in forward order (a first_last_only model lists two).
+  std::vector<layer_quant> layers() const {
+    std::vector<layer_quant> out;
+    const quant::method wm = cfg_.method == method::pact ? method::lsq : cfg_.method;
+    for (const auto& l : layers_)
+      out.push_back({.name = l.name, .wbits = l.wbits, .abits = l.abits, .act_signed = l.act_signed,
+                     .initialized = l.initialized, .act_method = l.act_method, .weight_method = wm,
+                     .per_channel = cfg_.per_channel, .s_a = &l.s_a, .s_w = &l.s_w});
+    return out;
+  }
+
+  const quant_config& config() const { return cfg_; }
+
   friend std::ostream& operator<<(std::ostream& os, const quantized_model& q) {
     os << q.cfg_ << '\n';
     for (const auto& l : q.layers_)
