@@ -74,6 +74,19 @@ struct generator_result {
   std::int64_t evaluated = 0, infeasible = 0;
   std::vector<iteration_log> history;  // of this run() call
 
+  /// Adds the result of a later run() of the same generator, so that the sum reads as one run:
+  /// the better best (the earlier on ties, as one run keeps it), counts added, histories joined.
+  void append(const generator_result& later) {
+    if (later.best.feasible && (!best.feasible || later.best.cost < best.cost)) {
+      best = later.best;
+      best_choice = later.best_choice;
+    }
+    reference = later.reference;
+    evaluated += later.evaluated;
+    infeasible += later.infeasible;
+    history.insert(history.end(), later.history.begin(), later.history.end());
+  }
+
   /// The best configuration in the map tool's --accel format (loadable by hw::read_accel_json).
   nlohmann::json accel_json() const {
     const hw::accel_config& c = best.config;

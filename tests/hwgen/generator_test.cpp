@@ -55,18 +55,6 @@ void check_same_state(hg::generator& a, hg::generator& b) {
   }
 }
 
-// The best of two consecutive runs, as one run would keep it (strictly lower replaces).
-hg::generator_result joined(hg::generator_result a, const hg::generator_result& b) {
-  if (b.best.feasible && (!a.best.feasible || b.best.cost < a.best.cost)) {
-    a.best = b.best;
-    a.best_choice = b.best_choice;
-  }
-  a.evaluated += b.evaluated;
-  a.infeasible += b.infeasible;
-  a.history.insert(a.history.end(), b.history.begin(), b.history.end());
-  return a;
-}
-
 }  // namespace
 
 TEST_CASE("the generator finds the brute-force optimum with fewer samples than configurations") {
@@ -165,7 +153,8 @@ TEST_CASE("two run() calls of N/2 iterations equal one of N: policy, Adam, best 
   CHECK(second.history.front().iteration == n / 2);                  // counted over calls
   check_same_state(one, two);
   CHECK(g1() == g2());  // the same random numbers were drawn
-  const hg::generator_result r2 = joined(first, second);
+  hg::generator_result r2 = first;
+  r2.append(second);
   CHECK(r2.best.cost == r1.best.cost);
   CHECK(r2.best.config == r1.best.config);
   CHECK(r2.best_choice == r1.best_choice);
