@@ -4,7 +4,9 @@
 // from the search space; every proposal is scored on every layer of the network with BatchTile
 // (best mapping per layer), and the policy learns toward lower
 // lambda_L * latency + lambda_E * energy + lambda_A * area, each relative to the spec's
-// reference configuration, under an area budget. Prints the search's progress and the best
+// reference configuration, under an area budget. The search is a steppable jaq::hwgen::generator
+// run --log-every iterations at a time on one thread pool; it prints (and flushes) its progress
+// as it goes, then the best
 // configuration, writes it as JSON (loadable by `//examples:map --accel`), and checks its own
 // result: the best configuration's latency and energy are recomputed with the exhaustive scalar
 // reference mapper and must be equal; with --brute-force, the whole space is scored too and the
@@ -13,6 +15,7 @@
 //   bazel run -c opt //examples:hwgen -- --network searchspace22 --iterations 100 --out best.json
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -26,6 +29,7 @@
 #include "jaq/batchtile/mapping_cache.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/parallel.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"
@@ -78,16 +82,23 @@ int main(int argc, char** argv) {
         &cache);
     std::cout << network << ": " << layers->size() << " layers at " << iprec << "/" << wprec
               << "; " << space << "\nreference " << ev.reference() << "\n";
-    const jaq::tbb_backend tbb{threads};
+    jaq::thread_pool pool(threads);  // one TBB arena for the whole search
+    const jaq::tbb_backend tbb = pool.backend();
     jaq::rng gen(seed);
     const auto t0 = std::chrono::steady_clock::now();
-    std::ostringstream log;
-    const auto r = jaq::hwgen::generate(
-        tbb, space, ev, {.iterations = iterations, .batch = batch_size, .learning_rate = lr}, gen,
-        &log);
+    jaq::hwgen::generator g(space, {.iterations = iterations, .batch = batch_size, .learning_rate = lr},
+                            gen);
+    // --log-every iterations per run() (the same search as one run of all of them), so that
+    // each progress line is printed when its iteration is done.
+    jaq::hwgen::generator_result r;
+    while (g.iterations_done() < iterations) {
+      const int n = static_cast<int>(std::min<std::int64_t>(log_every, iterations - g.iterations_done()));
+      const jaq::hwgen::generator_result part = g.run(tbb, ev, n, gen);
+      for (const auto& l : part.history)
+        if (l.iteration % log_every == 0 || l.iteration + 1 == iterations) std::cout << l << std::endl;
+      r.append(part);
+    }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (const auto& l : r.history)
-      if (l.iteration % log_every == 0 || l.iteration + 1 == iterations) std::cout << l << "\n";
     std::cout << r << "\n" << cache.stats() << "\nsearch wall time " << secs << " s\n";
     if (!r.best.feasible) {
       std::cerr << "hwgen: no feasible configuration found\n";
