@@ -60,9 +60,18 @@ template <grid G, scalar T>
 std::vector<typename G::storage> lsq_integer_codes(tbb_backend ex, const T* v, const T* s, std::int64_t n,
                                                    std::int64_t inner) {
   std::vector<typename G::storage> codes(static_cast<std::size_t>(n));
-  parallel_for_chunks(ex, 0, n, 16384, [&](std::int64_t lo, std::int64_t hi) {
-    for (std::int64_t i = lo; i < hi; ++i)
-      codes[std::size_t(i)] = static_cast<typename G::storage>(lsq_code(v[i], s[i / inner], G::q_n, G::q_p));
+  auto* out = codes.data();
+  if (inner == n) {  // one step (an activation): no per-element channel index
+    const T sc = s[0];
+    parallel_for_chunks(ex, 0, n, 16384, [&](std::int64_t lo, std::int64_t hi) {
+      for (std::int64_t i = lo; i < hi; ++i) out[i] = static_cast<typename G::storage>(lsq_code(v[i], sc, G::q_n, G::q_p));
+    });
+    return codes;
+  }
+  parallel_for(ex, 0, n / inner, [&](std::int64_t c) {
+    const T sc = s[c];
+    for (std::int64_t i = c * inner; i < (c + 1) * inner; ++i)
+      out[i] = static_cast<typename G::storage>(lsq_code(v[i], sc, G::q_n, G::q_p));
   });
   return codes;
 }
