@@ -93,10 +93,9 @@ int main(int argc, char** argv) {
     jaq::hwgen::generator_result r;
     while (g.iterations_done() < iterations) {
       const int n = static_cast<int>(std::min<std::int64_t>(log_every, iterations - g.iterations_done()));
-      const jaq::hwgen::generator_result part = g.run(tbb, ev, n, gen);
-      for (const auto& l : part.history)
-        if (l.iteration % log_every == 0 || l.iteration + 1 == iterations) std::cout << l << std::endl;
-      r.append(part);
+      r.append(g.run(tbb, ev, n, gen));
+      for (auto l = r.history.end() - n; l != r.history.end(); ++l)
+        if (l->iteration % log_every == 0 || l->iteration + 1 == iterations) std::cout << *l << std::endl;
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::cout << r << "\n" << cache.stats() << "\nsearch wall time " << secs << " s\n";

@@ -25,6 +25,7 @@
 //   std::cout << r << "\n" << r.best_json().dump(2);
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -62,7 +63,7 @@ struct generator_options {
 struct iteration_log {
   int iteration = 0;      // counted over every run() of the generator, from 0
   double mean_cost = 0;   // over the batch, infeasible samples at infeasible_cost
-  double best_cost = 0;   // best feasible cost seen so far (inf if none)
+  double best_cost = 0;   // best feasible cost seen so far in this run() (inf if none)
   int infeasible = 0;     // samples of this batch that were infeasible
   double entropy = 0;     // summed entropy of the heads (nats)
 };
@@ -75,8 +76,10 @@ struct generator_result {
   std::vector<iteration_log> history;  // of this run() call
 
   /// Adds the result of a later run() of the same generator, so that the sum reads as one run:
-  /// the better best (the earlier on ties, as one run keeps it), counts added, histories joined.
+  /// the better best (the earlier on ties, as one run keeps it), counts added, histories joined
+  /// with each later best_cost taken over both runs.
   void append(const generator_result& later) {
+    const double before = best.feasible ? best.cost : std::numeric_limits<double>::infinity();
     if (later.best.feasible && (!best.feasible || later.best.cost < best.cost)) {
       best = later.best;
       best_choice = later.best_choice;
@@ -84,7 +87,10 @@ struct generator_result {
     reference = later.reference;
     evaluated += later.evaluated;
     infeasible += later.infeasible;
-    history.insert(history.end(), later.history.begin(), later.history.end());
+    for (iteration_log l : later.history) {
+      l.best_cost = std::min(l.best_cost, before);
+      history.push_back(l);
+    }
   }
 
   /// The best configuration in the map tool's --accel format (loadable by hw::read_accel_json).

@@ -165,6 +165,7 @@ TEST_CASE("two run() calls of N/2 iterations equal one of N: policy, Adam, best 
     CHECK(r2.history[i].iteration == r1.history[i].iteration);
     CHECK(r2.history[i].mean_cost == r1.history[i].mean_cost);
     CHECK(r2.history[i].entropy == r1.history[i].entropy);
+    CHECK(r2.history[i].best_cost == r1.history[i].best_cost);
   }
 }
 
