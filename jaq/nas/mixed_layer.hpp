@@ -64,7 +64,7 @@ class mixed_layer {
       s_w_.push_back({.name = layer.name + ".weight_step" + tag, .value = std::move(sw), .grad = {}});
     }
     flags_ = tensor<T>::zeros(jaq::shape{2});
-    mask_ = channel_mask::all(int(layer.in_channels()));
+    set_mask(channel_mask::all(int(layer.in_channels())));
   }
 
   const std::string& name() const { return layer_->name; }
@@ -77,11 +77,21 @@ class mixed_layer {
   /// Recomputes the CSQ mask from |gamma| of the input's BatchNorm (all channels without one).
   void refresh_mask(double keep_percent) {
     if (!input_bn_) {
-      mask_ = channel_mask::all(int(layer_->in_channels()));
+      set_mask(channel_mask::all(int(layer_->in_channels())));
       return;
     }
     const auto& g = input_bn_->gamma.value;
-    mask_ = top_channels(std::vector<float>(g.begin(), g.end()), keep_percent, name());
+    set_mask(top_channels(std::vector<float>(g.begin(), g.end()), keep_percent, name()));
+  }
+  /// Rebuilds the mask from its checkpointed form (after load_checkpoint of append_state()).
+  void restore_mask() {
+    channel_mask m;
+    m.is_selected.assign(std::size_t(mask_state_.size()), 0);
+    for (std::int64_t c = 0; c < mask_state_.size(); ++c) {
+      m.is_selected[std::size_t(c)] = mask_state_[c] != T(0);
+      (m.is_selected[std::size_t(c)] ? m.selected : m.unselected).push_back(int(c));
+    }
+    mask_ = std::move(m);
   }
   void set_input_bn(nn::batch_norm<T>* bn) { input_bn_ = bn; }
 
@@ -99,6 +109,7 @@ class mixed_layer {
       out.push_back({s_w_[b].name, &s_w_[b].value});
     }
     out.push_back({layer_->name + ".quant_flags", &flags_});
+    out.push_back({layer_->name + ".csq_mask", &mask_state_});
   }
   /// Keeps every step positive after a weight step.
   void project(T min_step = T(1e-6)) {
@@ -148,6 +159,11 @@ class mixed_layer {
   }
 
  private:
+  void set_mask(channel_mask m) {
+    mask_ = std::move(m);
+    mask_state_ = tensor<T>(jaq::shape{std::int64_t(mask_.channels())});
+    for (int c = 0; c < mask_.channels(); ++c) mask_state_[c] = mask_.is_selected[std::size_t(c)] ? T(1) : T(0);
+  }
   conv2d_options opts() const {
     return {.stride = conv_->spec.stride, .padding = conv_->spec.padding, .groups = conv_->spec.groups};
   }
@@ -173,6 +189,7 @@ class mixed_layer {
   bool grouped_ = false;
   std::vector<parameter<T>> s_a_, s_w_;  // per width
   tensor<T> flags_;                     // {initialized, act_signed}: checkpointed with the steps
+  tensor<T> mask_state_;                // (C) 1 for a selected channel: the mask, checkpointed
   channel_mask mask_, all_;
 };
 

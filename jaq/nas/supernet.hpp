@@ -147,6 +147,14 @@ class supernet final : public nn::model<T> {
     for (auto* p : arch_parameters()) st.push_back({p->name, &p->value});
     return st;
   }
+  /// After load_checkpoint(state_entries()): the CSQ masks from their checkpointed form.
+  void restore() {
+    for_each_layer([](mixed_layer<T>& l) { l.restore_mask(); });
+  }
+  /// Restarts the sampling stream (the joint search reseeds it per epoch, so that a resumed run
+  /// draws what an uninterrupted one draws).
+  void reseed(std::uint64_t seed) { gen_.reseed(seed); }
+
   /// Keeps every step size positive (after each weight step).
   void project() {
     for_each_layer([](mixed_layer<T>& l) { l.project(); });

@@ -1,0 +1,236 @@
+#include "jaq/search/joint_search.hpp"
+
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jaq/autograd/gradcheck.hpp"
+#include "jaq/batchtile/map_layers.hpp"
+#include "jaq/hw/energy_model.hpp"
+#include "jaq/search/bridge.hpp"
+#include "jaq/search/cost_table.hpp"
+#include "jaq/search/expected_cost.hpp"
+#include "tests/search/toy_data.hpp"
+
+namespace js = jaq::search;
+using jaq::nas::space_config;
+
+namespace {
+
+space_config two_blocks() {
+  return {.name = "toy2", .in_channels = 1, .image_size = 8, .classes = 3, .stem_channels = 4, .stage_channels = {4, 8},
+          .stage_blocks = {1, 1}, .stage_strides = {1, 2}, .head_channels = 16};
+}
+
+js::search_settings quick_settings() {
+  js::search_settings s;
+  s.warmup_epochs = 1;
+  s.epochs = 2;
+  s.batch = 32;
+  s.lr = 0.05;
+  s.arch_lr = 0.01;
+  s.csq_percent = 50;
+  s.hw_every = 2;
+  s.hwgen_iterations = 5;
+  s.final_hwgen_iterations = 10;
+  s.eval_images = 64;
+  s.report_every = 1000;
+  s.threads = 2;
+  return s;
+}
+
+std::filesystem::path temp_dir(const std::string& name) {
+  auto d = std::filesystem::temp_directory_path() / ("jaq_search_test_" + name);
+  std::filesystem::remove_all(d);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("bridge: an operator's layers carry its shapes and width; the network runs stem, blocks, head, fc") {
+  const space_config s = two_blocks();
+  const auto blocks = s.blocks();
+  const auto l = js::op_layers(blocks[1], jaq::nas::parse_op("k5_e3"), 3, 1);
+  REQUIRE(l.size() == 3);
+  CHECK(l[0].name == "blocks.1.k5_e3.expand");
+  CHECK(l[0].OC == 12);
+  CHECK(l[0].O == 8);
+  CHECK(l[1].K == 5);
+  CHECK(l[1].S == 2);
+  CHECK(l[1].O == 4);
+  CHECK(l[1].groups == 12);
+  CHECK(l[2].IC == 12);
+  CHECK(l[2].OC == 8);
+  for (const auto& x : l) CHECK((x.iprec == 3 && x.wprec == 3));
+  CHECK(js::op_layers(blocks[0], jaq::nas::parse_op("skip"), 2, 1).empty());  // identity
+  const auto net = js::network_layers(s, {.ops = {"skip", "k3_e1_g2"}, .bits = {2, 4}}, 1);
+  REQUIRE(net.size() == 5);  // stem, depthwise, project, head, fc
+  CHECK(net.front().im2col);
+  CHECK(net.front().iprec == 8);
+  CHECK(net[2].groups == 2);
+  CHECK(net.back().name == "fc");
+  const double bits = js::mac_weighted_bits(net);
+  CHECK(bits > 4);
+  CHECK(bits < 8);
+}
+
+TEST_CASE("cost table: every entry is the sum of its layers' BatchTile mappings, the identity costs nothing") {
+  const space_config s = two_blocks();
+  const auto cfg = jaq::hw::reference_config();
+  const js::cost_table t = js::build_cost_table(jaq::serial_backend{}, s, cfg, 1);
+  REQUIRE(t.feasible);
+  CHECK(t.latency_s.shape()[0] == 2);
+  CHECK(t.latency_s.shape()[1] == 9);
+  CHECK(t.latency_s.shape()[2] == 3);
+  CHECK(t.distinct < t.layers);
+  const auto em = jaq::hw::make_energy_model(cfg);
+  const auto blocks = s.blocks();
+  const auto ops = s.op_specs();
+  for (std::size_t b = 0; b < 2; ++b)
+    for (std::size_t o = 0; o < ops.size(); ++o)
+      for (std::size_t w = 0; w < 3; ++w) {
+        const auto ls = js::op_layers(blocks[b], ops[o], s.bits[w], 1);
+        const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(ls), em);
+        double lat = 0, en = 0;
+        for (const auto& m : r) {
+          lat += m.value().latency_s;
+          en += m.value().energy_nJ;
+        }
+        CAPTURE(ops[o].name);
+        CHECK(t.latency_s(b, o, w) == lat);
+        CHECK(t.energy_nJ(b, o, w) == en);
+      }
+  CHECK(t.latency_s(0, 8, 0) == 0.0);  // block 0's skip keeps the shape
+  CHECK(t.latency_s(1, 8, 0) > 0.0);   // block 1's skip is a strided 1x1 conv
+  // the network cost of a derived architecture adds its entries and the fixed layers
+  const auto [lat, en] = t.network_cost(s, {.ops = {"k3_e6", "skip"}, .bits = {4, 2}});
+  CHECK(lat == doctest::Approx(t.fixed_latency_s + t.latency_s(0, 3, 2) + t.latency_s(1, 8, 0)));
+  CHECK(en == doctest::Approx(t.fixed_energy_nJ + t.energy_nJ(0, 3, 2) + t.energy_nJ(1, 8, 0)));
+}
+
+TEST_CASE("expected_cost: finite differences through alpha and beta") {
+  jaq::rng r(4);
+  const std::size_t nb = 2, no = 3, nw = 2;
+  xt::xtensor<double, 3> c = xt::zeros<double>({nb, no, nw});
+  for (auto& v : c) v = r.uniform(0.1, 2.0);
+  std::vector<jaq::tensor<double>> in;
+  for (std::size_t k = 0; k < nb; ++k) {
+    jaq::tensor<double> a(jaq::shape{std::int64_t(no)});
+    for (auto& v : a) v = r.normal();
+    in.push_back(std::move(a));
+  }
+  for (std::size_t k = 0; k < nb * no; ++k) {
+    jaq::tensor<double> b(jaq::shape{std::int64_t(nw)});
+    for (auto& v : b) v = r.normal();
+    in.push_back(std::move(b));
+  }
+  auto res = jaq::gradcheck(
+      [&](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
+        std::vector<jaq::var<double>> a(v.begin(), v.begin() + nb), b(v.begin() + nb, v.end());
+        return js::expected_cost(tp, a, b, c);
+      },
+      in);
+  CHECK_MESSAGE(res.ok, res);
+  // uniform logits: the plain mean of the table per block
+  jaq::tape<double> tp;
+  std::vector<jaq::var<double>> a, b;
+  for (std::size_t k = 0; k < nb; ++k) a.push_back(tp.constant(jaq::tensor<double>::zeros(jaq::shape{std::int64_t(no)})));
+  for (std::size_t k = 0; k < nb * no; ++k) b.push_back(tp.constant(jaq::tensor<double>::zeros(jaq::shape{std::int64_t(nw)})));
+  CHECK(js::expected_cost(tp, a, b, c).value()[0] == doctest::Approx(xt::sum(c)() / double(no * nw)));
+}
+
+TEST_CASE("settings: bad values are errors naming the field") {
+  auto bad = [](auto change, const char* field) {
+    js::search_settings s;
+    change(s);
+    CAPTURE(field);
+    CHECK_THROWS_WITH_AS(s.validate("p.json"), doctest::Contains(field), jaq::config_error);
+  };
+  bad([](js::search_settings& s) { s.lambdas.lambda_energy = -1; }, "lambda_energy");
+  bad([](js::search_settings& s) { s.lambdas = {0, 0, 0}; }, "all zero");
+  bad([](js::search_settings& s) { s.area_budget_mm2 = -1; }, "area_budget_mm2");
+  bad([](js::search_settings& s) { s.epochs = 0; }, "epochs");
+  bad([](js::search_settings& s) { s.csq_percent = 120; }, "csq");
+  bad([](js::search_settings& s) {
+    s.latency_budget_ms = 1;
+    s.lambdas.lambda_latency = 0;
+  }, "lambda_latency");
+}
+
+TEST_CASE("an area budget no accelerator of the space meets is a clear error") {
+  auto s = quick_settings();
+  s.area_budget_mm2 = 1e-3;
+  js::joint_search j(two_blocks(), s, nullptr);
+  CHECK_THROWS_WITH_AS(j.final_hardware(), doctest::Contains("area budget"), jaq::config_error);
+}
+
+TEST_CASE("a tiny joint search runs end to end; the hardware side runs without data") {
+  const auto data = toy_images(256, 1);
+  js::joint_search j(two_blocks(), quick_settings(), &data);
+  std::ostringstream log;
+  while (!j.finished()) j.run_epoch(&log);
+  j.final_hardware(&log);
+  REQUIRE(j.history().size() == 3);
+  CHECK(j.history()[0].phase == "warm-up");
+  CHECK(j.history()[2].phase == "search");
+  CHECK(j.history()[2].latency_ms > 0);
+  CHECK(j.history()[2].val_accuracy > 0.34);  // above chance on 3 classes
+  j.derived().validate(j.space(), "test");
+  const auto [layers, maps] = j.mapping();
+  double lat = 0;
+  for (const auto& m : maps) lat += m.value().latency_s;
+  CHECK(lat == doctest::Approx(j.derived_cost().first));
+  CHECK(j.seconds_hw() > 0);
+  js::joint_search hw_only(two_blocks(), quick_settings(), nullptr);
+  CHECK(hw_only.finished());
+  hw_only.final_hardware();
+  CHECK(hw_only.hwgen_iterations() == 15);
+}
+
+TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as an uninterrupted run does") {
+  const auto data = toy_images(256, 2);
+  const nlohmann::json id{{"preset", "toy2"}, {"seed", 1}};
+  js::joint_search whole(two_blocks(), quick_settings(), &data);
+  while (!whole.finished()) whole.run_epoch();
+
+  const auto dir = temp_dir("resume");
+  {
+    js::joint_search first(two_blocks(), quick_settings(), &data);
+    first.run_epoch();
+    first.run_epoch();
+    first.save(dir, id);
+  }  // "killed"
+  js::joint_search resumed(two_blocks(), quick_settings(), &data);
+  resumed.load(dir, id);
+  CHECK(resumed.epochs_done() == 2);
+  while (!resumed.finished()) resumed.run_epoch();
+  CHECK(resumed.derived() == whole.derived());
+  CHECK(resumed.accel() == whole.accel());
+  REQUIRE(resumed.history().size() == whole.history().size());
+  for (std::size_t e = 0; e < whole.history().size(); ++e) {
+    CHECK(resumed.history()[e].train_loss == whole.history()[e].train_loss);
+    CHECK(resumed.history()[e].val_accuracy == whole.history()[e].val_accuracy);
+    CHECK(resumed.history()[e].op_probs == whole.history()[e].op_probs);
+  }
+  for (int b = 0; b < 2; ++b)
+    for (std::int64_t o = 0; o < 9; ++o) CHECK(resumed.net().alpha(b).value[o] == whole.net().alpha(b).value[o]);
+
+  // only the newest checkpoint's files remain
+  int files = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir)) files += f.is_regular_file();
+  CHECK(files == 3);
+  // errors: another run's checkpoint, a missing one, a corrupt one
+  js::joint_search other(two_blocks(), quick_settings(), &data);
+  CHECK_THROWS_WITH_AS(other.load(dir, {{"preset", "cifar10"}, {"seed", 1}}), doctest::Contains("another run"), jaq::data_error);
+  CHECK_THROWS_WITH_AS(other.load(temp_dir("missing"), id), doctest::Contains("nothing to resume"), jaq::data_error);
+  for (const auto& f : std::filesystem::directory_iterator(dir))
+    if (f.path().filename().string().rfind("net-", 0) == 0) {
+      std::ofstream(f.path(), std::ios::binary | std::ios::in | std::ios::out).write("garbage", 7);
+    }
+  CHECK_THROWS_AS(other.load(dir, id), jaq::data_error);
+  std::filesystem::remove_all(dir);
+}
