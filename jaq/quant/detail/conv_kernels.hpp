@@ -139,75 +139,26 @@ inline bool is_depthwise(const conv_shape& g, std::int64_t co, std::int64_t grou
   return groups > 1 && groups == g.c && co == g.c;
 }
 
+// Depthwise layers run the engine's one direct kernel (jaq/autograd/detail/depthwise.hpp).
+inline jaq::detail::conv_geometry geometry_of(const conv_shape& g) {
+  return {.c = g.c, .n = g.n, .h = g.h, .w = g.w, .kh = g.kh, .kw = g.kw, .stride = g.stride, .pad = g.pad, .ho = g.ho, .wo = g.wo};
+}
+
 template <scalar T>
 void depthwise_forward(tbb_backend ex, const conv_shape& g, const T* const* x, const T* w, T* y) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  parallel_for(ex, 0, g.c * g.n, [&](std::int64_t t) {
-    const std::int64_t c = t / g.n, n = t % g.n;
-    const T* src = x[c] + n * hw;
-    const T* f = w + c * g.kh * g.kw;
-    T* dst = y + (c * g.n + n) * howo;
-    for (std::int64_t oy = 0; oy < g.ho; ++oy)
-      for (std::int64_t ox = 0; ox < g.wo; ++ox) {
-        T acc = 0;
-        for (std::int64_t ky = 0; ky < g.kh; ++ky) {
-          const std::int64_t iy = oy * g.stride - g.pad + ky;
-          if (iy < 0 || iy >= g.h) continue;
-          for (std::int64_t kx = 0; kx < g.kw; ++kx) {
-            const std::int64_t ix = ox * g.stride - g.pad + kx;
-            if (ix >= 0 && ix < g.w) acc += src[iy * g.w + ix] * f[ky * g.kw + kx];
-          }
-        }
-        dst[oy * g.wo + ox] = acc;
-      }
-  });
+  jaq::detail::depthwise_forward(ex, geometry_of(g), x, w, y);
 }
 
 template <scalar T>
 void depthwise_backward_weight(tbb_backend ex, const conv_shape& g, const T* const* x, const T* gy, T* gw) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, kk = g.kh * g.kw;
-  parallel_for(ex, 0, g.c, [&](std::int64_t c) {
-    for (std::int64_t k = 0; k < kk; ++k) gw[c * kk + k] = T(0);
-    for (std::int64_t n = 0; n < g.n; ++n) {
-      const T* src = x[c] + n * hw;
-      const T* gr = gy + (c * g.n + n) * howo;
-      for (std::int64_t ky = 0; ky < g.kh; ++ky)
-        for (std::int64_t kx = 0; kx < g.kw; ++kx) {
-          T acc = 0;
-          for (std::int64_t oy = 0; oy < g.ho; ++oy) {
-            const std::int64_t iy = oy * g.stride - g.pad + ky;
-            if (iy < 0 || iy >= g.h) continue;
-            for (std::int64_t ox = 0; ox < g.wo; ++ox) {
-              const std::int64_t ix = ox * g.stride - g.pad + kx;
-              if (ix >= 0 && ix < g.w) acc += gr[oy * g.wo + ox] * src[iy * g.w + ix];
-            }
-          }
-          gw[c * kk + ky * g.kw + kx] += acc;
-        }
-    }
-  });
+  jaq::detail::depthwise_backward<T>(ex, geometry_of(g), x, nullptr, gy, gw, true, nullptr);
 }
 
 template <scalar T>
 void depthwise_backward_input(tbb_backend ex, const conv_shape& g, const T* w, const T* gy, T* gx) {
-  const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
-  parallel_for(ex, 0, g.c * g.n, [&](std::int64_t t) {
-    const std::int64_t c = t / g.n, n = t % g.n;
-    T* dst = gx + (c * g.n + n) * hw;
-    std::fill(dst, dst + hw, T(0));
-    const T* f = w + c * g.kh * g.kw;
-    const T* gr = gy + (c * g.n + n) * howo;
-    for (std::int64_t oy = 0; oy < g.ho; ++oy)
-      for (std::int64_t ky = 0; ky < g.kh; ++ky) {
-        const std::int64_t iy = oy * g.stride - g.pad + ky;
-        if (iy < 0 || iy >= g.h) continue;
-        for (std::int64_t ox = 0; ox < g.wo; ++ox)
-          for (std::int64_t kx = 0; kx < g.kw; ++kx) {
-            const std::int64_t ix = ox * g.stride - g.pad + kx;
-            if (ix >= 0 && ix < g.w) dst[iy * g.w + ix] += gr[oy * g.wo + ox] * f[ky * g.kw + kx];
-          }
-      }
-  });
+  std::fill(gx, gx + g.c * g.n * g.h * g.w, T(0));
+  const std::vector<const T*> none(static_cast<std::size_t>(g.c), nullptr);
+  jaq::detail::depthwise_backward<T>(ex, geometry_of(g), none.data(), w, gy, nullptr, true, gx);
 }
 
 // The three kernels below work on chunks of images: each chunk builds its own im2col scratch
