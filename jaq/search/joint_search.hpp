@@ -238,6 +238,8 @@ class joint_search {
   int epochs_done() const { return epoch_; }
   int total_epochs() const { return set_.warmup_epochs + set_.epochs; }
   bool finished() const { return epoch_ >= total_epochs() || !has_data(); }
+  /// True once final_hardware() has run (a checkpoint remembers it).
+  bool final_done() const { return final_done_; }
   const std::vector<epoch_record>& history() const { return history_; }
   const hw::accel_config& accel() const { return accel_; }
   const cost_table& table() const { return table_; }
@@ -317,8 +319,10 @@ class joint_search {
 
   /// The last, longer hardware search on the final derived network (also without data).
   void final_hardware(std::ostream* log = nullptr) {
+    if (final_done_) return;
     if (epoch_ == 0 && hw_updates_ == 0) update_hardware(set_.hwgen_iterations);
     update_hardware(set_.final_hwgen_iterations);
+    final_done_ = true;
     if (log) *log << "hardware: " << accel_ << ", area " << table_.area_mm2 << " mm^2, " << hwgen_iterations() << " generator iterations\n";
   }
 
@@ -362,7 +366,7 @@ class joint_search {
     save_checkpoint(dir / hw_file, gen_->state());
     nlohmann::json j{{"format", "jaq joint search checkpoint"}, {"version", 1}, {"identity", identity},
                      {"epoch", epoch_}, {"net", net_file}, {"hw", hw_file}, {"accel", accel_to_json(accel_)},
-                     {"lambda_latency", lambdas_.lambda_latency}, {"hw_updates", hw_updates_},
+                     {"lambda_latency", lambdas_.lambda_latency}, {"hw_updates", hw_updates_}, {"final_done", final_done_},
                      {"seconds_train", seconds_train_}, {"seconds_hw", seconds_hw_}, {"history", nlohmann::json::array()}};
     for (const auto& r : history_) j["history"].push_back(to_json(r));
     const auto previous = read_manifest_files(dir);
@@ -400,6 +404,7 @@ class joint_search {
       epoch_ = epoch;
       lambdas_.lambda_latency = j.at("lambda_latency").get<double>();
       hw_updates_ = j.at("hw_updates").get<std::int64_t>();
+      final_done_ = j.at("final_done").get<bool>();
       seconds_train_ = j.at("seconds_train").get<double>();
       seconds_hw_ = j.at("seconds_hw").get<double>();
       history_.clear();
@@ -561,6 +566,7 @@ class joint_search {
   cost_table table_;
   int epoch_ = 0;
   std::int64_t hw_updates_ = 0;
+  bool final_done_ = false;
   double seconds_train_ = 0, seconds_hw_ = 0;
   std::vector<epoch_record> history_;
 };

@@ -35,12 +35,16 @@ struct retrain_settings {
   std::uint64_t seed = 1;
   int threads = 2;
   std::int64_t report_every = 100;
+  std::int64_t train_images = 0;  ///< retrain on the first N training images (0: all)
+  std::int64_t test_images = 0;   ///< evaluate on the first N test images (0: all)
 
   void validate(const std::string& where) const {
     if (epochs < 1) throw config_error(where, "retrain_epochs", "must be >= 1, got " + std::to_string(epochs));
     if (batch < 1) throw config_error(where, "retrain_batch", "must be >= 1, got " + std::to_string(batch));
     if (!(lr > 0)) throw config_error(where, "retrain_lr", "must be > 0");
     if (threads < 1) throw config_error(where, "threads", "must be >= 1");
+    if (train_images < 0) throw config_error(where, "retrain.train_images", "must be >= 0 (0: all)");
+    if (test_images < 0) throw config_error(where, "retrain.test_images", "must be >= 0 (0: all)");
   }
 };
 
