@@ -88,9 +88,11 @@ struct space_config {
   std::vector<int> bits = {2, 3, 4};  ///< candidate widths of every operator
   int fixed_bits = 8;                 ///< stem, head and classifier
 
-  std::vector<op_spec> op_specs() const {
+  /// The operators; an unknown name is a config_error naming `where` (default: the space) and ops[i].
+  std::vector<op_spec> op_specs(const std::string& where = "") const {
     std::vector<op_spec> out;
-    for (std::size_t i = 0; i < ops.size(); ++i) out.push_back(parse_op(ops[i], name + ": ops[" + std::to_string(i) + "]"));
+    for (std::size_t i = 0; i < ops.size(); ++i)
+      out.push_back(parse_op(ops[i], (where.empty() ? name : where) + ": ops[" + std::to_string(i) + "]"));
     return out;
   }
 
@@ -138,7 +140,7 @@ struct space_config {
         throw config_error(where, "stage_strides" + i, "must be 1 or 2, got " + std::to_string(stage_strides[s]));
     }
     if (ops.empty()) throw config_error(where, "ops", "no candidate operators");
-    const auto specs = op_specs();  // names checked here
+    const auto specs = op_specs(where);  // names checked here
     for (std::size_t i = 0; i < ops.size(); ++i)
       for (std::size_t j = 0; j < i; ++j)
         if (ops[i] == ops[j]) throw config_error(where, "ops[" + std::to_string(i) + "]", "'" + ops[i] + "' listed twice");

@@ -23,8 +23,8 @@ edit() { sed "$1" "$P" > "$T/$2.json"; }
 
 expect "no preset 'nosuch'" --preset nosuch --out "$T/o"
 edit 's/"k5_e3", "k5_e6", "skip"/"k5_e3", "k9_e9", "skip"/' badop
+expect "badop.json: space: ops[7]" --preset "$T/badop.json" --out "$T/o"
 expect "unknown operator 'k9_e9'" --preset "$T/badop.json" --out "$T/o"
-expect "ops[6]" --preset "$T/badop.json" --out "$T/o"
 edit 's/"stage_channels": \[16, 24, 32, 64\]/"stage_channels": [16, -24, 32, 64]/' negch
 expect "stage_channels[1]" --preset "$T/negch.json" --out "$T/o"
 edit 's/"name": "fmnist",//' noname
