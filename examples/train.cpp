@@ -89,7 +89,11 @@ void add_flags(CLI::App& app, train_options& o) {
 
 /// The model for these options. The place to swap in quantizers (layer_site::layer hooks).
 std::unique_ptr<jaq::nn::model<float>> build_model(const train_options& o, const jaq::data::dataset& train, jaq::rng& gen) {
-  return jaq::nn::make_model<float>(o.model, {.in_channels = train.shape.channels, .classes = train.num_classes}, gen);
+  try {
+    return jaq::nn::make_model<float>(o.model, {.in_channels = train.shape.channels, .classes = train.num_classes}, gen);
+  } catch (const jaq::config_error& e) {  // the library names the field; the user wrote a flag
+    throw jaq::config_error("command line", "--model", e.what());
+  }
 }
 
 struct epoch_metrics {

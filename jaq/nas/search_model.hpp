@@ -50,18 +50,18 @@ struct search_config {
   double arch_lr = 3e-3;
 
   void validate(const std::string& where) const {
-    if (bits.empty()) throw config_error(where, "--mixed", "no candidate bit-widths");
-    for (int b : bits) quant::all_bits::check(b, where + ": --mixed");
+    if (bits.empty()) throw config_error(where, "bits", "no candidate bit-widths");
+    for (int b : bits) quant::all_bits::check(b, where);
     for (std::size_t i = 1; i < bits.size(); ++i)
       if (std::find(bits.begin(), bits.begin() + std::ptrdiff_t(i), bits[i]) != bits.begin() + std::ptrdiff_t(i))
-        throw config_error(where, "--mixed", "bit-width " + std::to_string(bits[i]) + " listed twice");
+        throw config_error(where, "bits", "bit-width " + std::to_string(bits[i]) + " listed twice");
     if (csq) csq->validate(where);
     tau.validate(where);
   }
 };
 
 /// Parses "2,3,4,8"; a malformed list is a config_error naming `where`.
-inline std::vector<int> parse_bits(const std::string& s, const std::string& where = "--mixed") {
+inline std::vector<int> parse_bits(const std::string& s, const std::string& where = "bit list") {
   std::vector<int> out;
   std::size_t i = 0;
   while (i <= s.size()) {

@@ -102,15 +102,25 @@ class train_session {
       throw config_error(where, "--bits", "a bit-width needs --quant lsq|pact|minmax");
     if (!f.derived.empty() && !f.mixed.empty())
       throw config_error(where, "--derived/--mixed", "--derived retrains a searched network: it does not search again");
+    // The library's errors name fields; these name the flags that set them.
     if (!f.quant.empty() || !f.derived.empty()) {
       const int b = f.bits >= 0 ? f.bits : 4;
-      quant::quant_config qc{.method = quant::parse_method(f.quant.empty() ? "lsq" : f.quant),
+      (void)quant::qrange::of(f.wbits >= 0 ? f.wbits : b, true, where + ": --wbits");
+      (void)quant::qrange::of(f.abits >= 0 ? f.abits : b, false, where + ": --abits");
+      (void)quant::qrange::of(f.first_bits, true, where + ": --first-bits");
+      (void)quant::qrange::of(f.last_bits, true, where + ": --last-bits");
+    }
+    if (!f.mixed.empty())
+      for (int b : parse_bits(f.mixed, "--mixed")) quant::all_bits::check(b, where + ": --mixed");
+    if (!f.quant.empty() || !f.derived.empty()) {
+      const int b = f.bits >= 0 ? f.bits : 4;
+      quant::quant_config qc{.method = quant::parse_method(f.quant.empty() ? "lsq" : f.quant, "--quant"),
                              .wbits = f.wbits >= 0 ? f.wbits : b, .abits = f.abits >= 0 ? f.abits : b,
                              .first_bits = f.first_bits, .last_bits = f.last_bits};
       if (!f.derived.empty()) qc.layer_bits = read_derived(f.derived);
       fixed_ = std::make_unique<quant::quantized_model<T>>(m, std::move(qc));
     } else if (!f.mixed.empty()) {
-      search_config c{.bits = parse_bits(f.mixed), .fused_naive = f.fused_naive,
+      search_config c{.bits = parse_bits(f.mixed, "--mixed"), .fused_naive = f.fused_naive,
                       .tau = {.initial = f.tau, .decay = f.tau_decay, .minimum = f.tau_min},
                       .first_bits = f.first_bits, .last_bits = f.last_bits};
       if (f.csq_given) c.csq = csq_config{.keep_percent = f.csq, .refresh_epochs = f.csq_every};

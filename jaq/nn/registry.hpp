@@ -29,7 +29,7 @@ std::unique_ptr<model<T>> make_model(const std::string& name, model_options o, r
     c.classes = o.classes;
     return std::make_unique<mbconv_small<T>>(c, gen);
   }
-  throw config_error("--model", "name", "unknown model '" + name + "' (known: small-cnn, mbconv-small)");
+  throw config_error("model registry", "name", "unknown model '" + name + "' (known: small-cnn, mbconv-small)");
 }
 
 }  // namespace jaq::nn

@@ -49,7 +49,7 @@ inline const char* to_string(method m) {
 }
 
 /// "lsq" | "pact" | "minmax" | "dorefa"; anything else is a config_error naming `where`.
-inline method parse_method(const std::string& s, const std::string& where = "--quant") {
+inline method parse_method(const std::string& s, const std::string& where = "quant_config") {
   if (s == "lsq") return method::lsq;
   if (s == "pact") return method::pact;
   if (s == "minmax") return method::minmax;
@@ -71,10 +71,10 @@ struct quant_config {
   std::vector<std::pair<std::string, int>> layer_bits = {};
 
   void validate(const std::string& where) const {
-    (void)qrange::of(wbits, true, where + ": --wbits");
-    (void)qrange::of(abits, false, where + ": --abits");
-    (void)qrange::of(first_bits, true, where + ": --first-bits");
-    (void)qrange::of(last_bits, true, where + ": --last-bits");
+    (void)qrange::of(wbits, true, where + ": wbits");
+    (void)qrange::of(abits, false, where + ": abits");
+    (void)qrange::of(first_bits, true, where + ": first_bits");
+    (void)qrange::of(last_bits, true, where + ": last_bits");
     for (const auto& [name, b] : layer_bits) (void)qrange::of(b, true, where + ": layer " + name + " bits");
   }
 

@@ -166,8 +166,8 @@ TEST_CASE("bad search input: a CSQ layer without a BatchNorm, K outside (0, 100]
   CHECK_THROWS_WITH_AS(search_model<float>(sm, {.csq = csq_config{.keep_percent = 150}}, gen),
                        "small-cnn: csq K: keep percentage 150 is outside (0, 100]", jaq::config_error);
   CHECK_THROWS_WITH_AS(search_model<float>(sm, {.bits = {2, 9}}, gen),
-                       "small-cnn: --mixed: bits: unsupported bit-width 9 (supported: 1,2,3,4,5,6,7,8)",
+                       "small-cnn: bits: unsupported bit-width 9 (supported: 1,2,3,4,5,6,7,8)",
                        jaq::config_error);
   CHECK(parse_bits("2,3,4,8") == std::vector<int>{2, 3, 4, 8});
-  CHECK_THROWS_WITH_AS(parse_bits("2,x"), "--mixed: bits: 'x' in '2,x' is not an integer", jaq::config_error);
+  CHECK_THROWS_WITH_AS(parse_bits("2,x"), "bit list: bits: 'x' in '2,x' is not an integer", jaq::config_error);
 }

@@ -86,12 +86,12 @@ TEST_CASE("2-bit LSQ, PACT and min/max variants train too") {
 
 TEST_CASE("quantizer options are checked") {
   CHECK(parse_method("pact") == method::pact);
-  CHECK_THROWS_WITH_AS(parse_method("xnor"), "--quant: method: unknown quantizer 'xnor' (lsq, pact, minmax or dorefa)",
+  CHECK_THROWS_WITH_AS(parse_method("xnor"), "quant_config: method: unknown quantizer 'xnor' (lsq, pact, minmax or dorefa)",
                        jaq::config_error);
   jaq::rng gen(1);
   jaq::nn::small_cnn<float> m({}, gen);
   CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.wbits = 9}),
-                       "small-cnn: --wbits: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
+                       "small-cnn: wbits: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
   CHECK_THROWS_AS(quantized_model<float>(m, {.abits = 0}), jaq::config_error);
 }
 
