@@ -183,4 +183,30 @@ template <scalar T>
 class search_model;
 template <scalar T>
 class train_session;
+struct op_spec;
+struct block_geometry;
+struct space_config;
+struct derived_arch;
+struct supernet_config;
+template <scalar T>
+class candidate_op;
+template <scalar T>
+class mixed_layer;
+template <scalar T>
+class supernet;
+template <scalar T>
+class derived_net;
 }  // namespace jaq::nas
+
+// the joint search (jaq/search/)
+namespace jaq::search {
+struct cost_table;
+struct cost_weights;
+struct cost_reference;
+struct search_settings;
+struct epoch_record;
+class joint_search;
+struct retrain_settings;
+struct retrained;
+struct preset;
+}  // namespace jaq::search
