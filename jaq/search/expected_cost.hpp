@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@
 
 #include "jaq/autograd/tape.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/search/cost_table.hpp"
 
 namespace jaq::search {
@@ -44,14 +46,11 @@ inline xt::xtensor<double, 3> combined_cost(const cost_table& t, const cost_weig
 }
 
 namespace detail {
+/// softmax of z[0..n): nas::softmax_over every index (the library's one double softmax).
 inline std::vector<double> softmax(const double* z, std::size_t n) {
-  double m = z[0];
-  for (std::size_t i = 1; i < n; ++i) m = std::max(m, z[i]);
-  std::vector<double> p(n);
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) s += (p[i] = std::exp(z[i] - m));
-  for (auto& v : p) v /= s;
-  return p;
+  std::vector<int> all(n);
+  for (std::size_t i = 0; i < n; ++i) all[i] = int(i);
+  return nas::softmax_over(std::span<const double>(z, n), all);
 }
 }  // namespace detail
 
