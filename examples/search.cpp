@@ -38,6 +38,7 @@
 #include "jaq/data/cifar.hpp"
 #include "jaq/data/idx.hpp"
 #include "jaq/data/normalize.hpp"
+#include "jaq/hw/accel_json.hpp"
 #include "jaq/hw/layer_csv.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/report/csv.hpp"
@@ -299,14 +300,6 @@ std::vector<std::string> plots(const fs::path& out, const jaq::search::joint_sea
   return written;
 }
 
-/// The layers in map's --layers CSV format (name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups).
-std::string layers_csv(const std::vector<jaq::hw::layer>& layers) {
-  std::ostringstream os;
-  jaq::report::csv_writer w(os, {"name", "K", "O", "S", "IC", "OC", "B", "im2col", "iprec", "wprec", "groups"});
-  for (const auto& l : layers) w.row(l.name, l.K, l.O, l.S, l.IC, l.OC, l.B, l.im2col ? 1 : 0, l.iprec, l.wprec, l.groups);
-  return os.str();
-}
-
 /// One layer's row of result.json: map's layer columns and its output columns.
 nlohmann::json layer_json(const jaq::hw::layer& l, const jaq::hw::mapping_result& r) {
   nlohmann::json j{{"name", l.name}, {"K", l.K}, {"O", l.O}, {"S", l.S}, {"IC", l.IC}, {"OC", l.OC}, {"B", l.B},
@@ -376,11 +369,13 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
     lat += maps[i].value().latency_s;
     en += maps[i].value().energy_nJ;
   }
-  jaq::write_file_atomic(out / "layers.csv", layers_csv(layers));
+  std::ostringstream lcsv;
+  jaq::hw::write_layers_csv(lcsv, layers);
+  jaq::write_file_atomic(out / "layers.csv", lcsv.str());
   std::ostringstream mcsv;
   jaq::hw::write_mapping_csv(mcsv, maps, names);
   jaq::write_file_atomic(out / "mapping.csv", mcsv.str());
-  jaq::report::write_json(out / "accel.json", jaq::search::accel_to_json(js.accel()));
+  jaq::report::write_json(out / "accel.json", jaq::hw::to_accel_json(js.accel()));
 
   run_result rr{.latency_ms = lat * 1e3, .energy_uJ = en * 1e-3, .area_mm2 = js.table().area_mm2, .avg_bits = jaq::search::mac_weighted_bits(layers)};
   rr.edp = lat * en * 1e-9;  // J s
@@ -417,7 +412,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   j["preset"] = p.name;
   j["space"] = jaq::search::to_json(p.space);
   j["blocks"] = jaq::search::to_json(p.space, derived)["blocks"];
-  j["accel"] = jaq::search::accel_to_json(js.accel());
+  j["accel"] = jaq::hw::to_accel_json(js.accel());
   j["layers"] = per_layer;
   j["totals"] = {{"latency_ms", rr.latency_ms}, {"energy_uJ", rr.energy_uJ}, {"area_mm2", rr.area_mm2}, {"edp_Js", rr.edp}};
   j["budgets"] = {{"latency_ms", s.latency_budget_ms > 0 ? nlohmann::json(s.latency_budget_ms) : nlohmann::json(nullptr)},

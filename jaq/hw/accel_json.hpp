@@ -1,4 +1,5 @@
-// jaq/hw/accel_json.hpp: an accelerator configuration from JSON (the map tool's --accel file).
+// jaq/hw/accel_json.hpp: an accelerator configuration from and to JSON (the map tool's --accel
+// file; to_accel_json writes what parse_accel_json reads).
 //
 // Fields `N, M, wbuf_bytes, ibuf_bytes, obuf_bytes, if_width, frequency_hz`, each optional
 // (default: the reference configuration). An unknown field, a wrong type or a non-positive value
@@ -54,6 +55,17 @@ inline accel_config parse_accel_json(const std::string& text, const std::string&
   }
   validate(c, file);
   return c;
+}
+
+/// The configuration with every field, in the format parse_accel_json reads.
+inline nlohmann::json to_accel_json(const accel_config& c) {
+  return {{"N", c.N},
+          {"M", c.M},
+          {"wbuf_bytes", c.wbuf_bytes},
+          {"ibuf_bytes", c.ibuf_bytes},
+          {"obuf_bytes", c.obuf_bytes},
+          {"if_width", c.if_width},
+          {"frequency_hz", c.frequency_hz}};
 }
 
 /// Reads a JSON file.

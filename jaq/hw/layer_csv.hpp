@@ -161,17 +161,35 @@ inline std::string format_energy(double v) {
   return buf;
 }
 
+namespace detail {
+/// A CSV field, quoted when it holds a comma, a quote or a newline.
+inline std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return q + "\"";
+}
+}  // namespace detail
+
+/// The layers as read_layers_csv reads them: name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups. The
+/// reader splits at every comma (no quoting), so a name holding a comma, a quote or a newline is
+/// a config_error naming the layer rather than a file it would misread.
+inline void write_layers_csv(std::ostream& os, const std::vector<layer>& layers) {
+  for (const layer& l : layers)
+    if (l.name.find_first_of(",\"\n") != std::string::npos)
+      throw config_error("layer CSV", "name", "'" + l.name + "' holds a comma, quote or newline, which the layer CSV cannot hold");
+  os << "name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups\n";
+  for (const layer& l : layers)
+    os << l.name << ',' << l.K << ',' << l.O << ',' << l.S << ',' << l.IC << ',' << l.OC << ',' << l.B << ','
+       << (l.im2col ? 1 : 0) << ',' << l.iprec << ',' << l.wprec << ',' << l.groups << '\n';
+}
+
 /// One output row (no newline). The last column, `note`, is "ok", or says which SRAM energies
 /// were interpolated/extrapolated from the CACTI table, or holds the no-fit error (then every
 /// numeric field is empty).
 inline std::string mapping_csv_row(const mapping_result& r, const std::string& name) {
   std::ostringstream os;
-  auto quoted = [](const std::string& s) {
-    if (s.find_first_of(",\"\n") == std::string::npos) return s;
-    std::string q = "\"";
-    for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  };
+  const auto quoted = detail::csv_field;
   os << quoted(name);
   if (!r.ok()) {
     for (std::size_t i = 1; i + 1 < mapping_csv_columns().size(); ++i) os << ',';

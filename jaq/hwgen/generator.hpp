@@ -43,6 +43,7 @@
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/rng.hpp"
+#include "jaq/hw/accel_json.hpp"
 #include "jaq/hwgen/objective.hpp"
 #include "jaq/hwgen/policy_mlp.hpp"
 #include "jaq/hwgen/search_space.hpp"
@@ -94,16 +95,7 @@ struct generator_result {
   }
 
   /// The best configuration in the map tool's --accel format (loadable by hw::read_accel_json).
-  nlohmann::json accel_json() const {
-    const hw::accel_config& c = best.config;
-    return {{"N", c.N},
-            {"M", c.M},
-            {"wbuf_bytes", c.wbuf_bytes},
-            {"ibuf_bytes", c.ibuf_bytes},
-            {"obuf_bytes", c.obuf_bytes},
-            {"if_width", c.if_width},
-            {"frequency_hz", c.frequency_hz}};
-  }
+  nlohmann::json accel_json() const { return hw::to_accel_json(best.config); }
   /// The best configuration with its figures, relative figures and the search's counts.
   nlohmann::json best_json() const {
     return {{"accel", accel_json()},

@@ -47,7 +47,7 @@ struct cost_table {
   /// Latency and energy of one derived network (its choices' entries plus the fixed layers).
   std::pair<double, double> network_cost(const nas::space_config& s, const nas::derived_arch& d) const {
     double lat = fixed_latency_s, en = fixed_energy_nJ;
-    const auto names = s.ops;
+    const auto& names = s.ops;
     for (std::size_t b = 0; b < d.ops.size(); ++b) {
       std::size_t o = 0, w = 0;
       while (o < names.size() && names[o] != d.ops[b]) ++o;

@@ -52,6 +52,7 @@
 #include "jaq/data/dataset.hpp"
 #include "jaq/data/subset.hpp"
 #include "jaq/hw/accel_config.hpp"
+#include "jaq/hw/accel_json.hpp"
 #include "jaq/hwgen/generator.hpp"
 #include "jaq/hwgen/objective.hpp"
 #include "jaq/hwgen/search_space.hpp"
@@ -195,13 +196,6 @@ inline epoch_record epoch_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
-/// An accelerator in the map tool's --accel format (hw::read_accel_json reads it back).
-inline nlohmann::json accel_to_json(const hw::accel_config& c) {
-  return {{"N", c.N}, {"M", c.M}, {"wbuf_bytes", c.wbuf_bytes}, {"ibuf_bytes", c.ibuf_bytes},
-          {"obuf_bytes", c.obuf_bytes}, {"if_width", c.if_width}, {"frequency_hz", c.frequency_hz}};
-}
-
-
 class joint_search {
  public:
   /// `train` holds the images the search trains on (split in two here); null: no data, the
@@ -226,7 +220,8 @@ class joint_search {
     // normalisers: the expected network of uniform choices on the reference accelerator
     const cost_table ref = build_cost_table(backend(), space_, hw::reference_config(), set_.hw_batch, &cache_);
     if (!ref.feasible) throw config_error(space_.name, "space", "the reference accelerator cannot map it: " + ref.reason);
-    ref_ = {.latency_s = mean_network(ref).first, .energy_nJ = mean_network(ref).second, .area_mm2 = ref.area_mm2};
+    const auto [mean_latency, mean_energy] = mean_network(ref);
+    ref_ = {.latency_s = mean_latency, .energy_nJ = mean_energy, .area_mm2 = ref.area_mm2};
     accel_ = hw::reference_config();
     table_ = ref;
   }
@@ -365,7 +360,7 @@ class joint_search {
     save_checkpoint(dir / net_file, float_state());
     save_checkpoint(dir / hw_file, gen_->state());
     nlohmann::json j{{"format", "jaq joint search checkpoint"}, {"version", 1}, {"identity", identity},
-                     {"epoch", epoch_}, {"net", net_file}, {"hw", hw_file}, {"accel", accel_to_json(accel_)},
+                     {"epoch", epoch_}, {"net", net_file}, {"hw", hw_file}, {"accel", hw::to_accel_json(accel_)},
                      {"lambda_latency", lambdas_.lambda_latency}, {"hw_updates", hw_updates_}, {"final_done", final_done_},
                      {"seconds_train", seconds_train_}, {"seconds_hw", seconds_hw_}, {"history", nlohmann::json::array()}};
     for (const auto& r : history_) j["history"].push_back(to_json(r));
@@ -397,10 +392,7 @@ class joint_search {
       load_checkpoint(dir / j.at("net").get<std::string>(), float_state());
       load_checkpoint(dir / j.at("hw").get<std::string>(), gen_->state());
       net_->restore();
-      const auto& a = j.at("accel");
-      hw::accel_config c{.N = a.at("N"), .M = a.at("M"), .wbuf_bytes = a.at("wbuf_bytes"), .ibuf_bytes = a.at("ibuf_bytes"),
-                         .obuf_bytes = a.at("obuf_bytes"), .if_width = a.at("if_width"), .frequency_hz = a.at("frequency_hz")};
-      hw::validate(c, src + ": accel");
+      const hw::accel_config c = hw::parse_accel_json(j.at("accel").dump(), src + ": accel");
       epoch_ = epoch;
       lambdas_.lambda_latency = j.at("lambda_latency").get<double>();
       hw_updates_ = j.at("hw_updates").get<std::int64_t>();
@@ -510,14 +502,16 @@ class joint_search {
     const hwgen::generator_result r = gen_->run(backend(), ev, iterations, g);
     ++hw_updates_;
     const hwgen::config_score cur = ev.score(backend(), std::span<const hw::accel_config>(&accel_, 1))[0];
+    bool feasible = cur.feasible;  // the accelerator kept: the current one, or a feasible proposal
     if (r.best.feasible && (!cur.feasible || r.best.cost < cur.cost)) {
       cost_table t = build_cost_table(backend(), space_, r.best.config, set_.hw_batch, &cache_);
       if (t.feasible) {
         accel_ = r.best.config;
         table_ = std::move(t);
+        feasible = true;
       }
     }
-    if (!ev.score(backend(), std::span<const hw::accel_config>(&accel_, 1))[0].feasible) {
+    if (!feasible) {
       std::ostringstream os;
       os << "no accelerator found within the area budget of " << set_.area_budget_mm2 << " mm^2 that maps every layer (the smallest of the space, "
          << smallest_area() << " mm^2; the current " << accel_ << ": " << cur.reason << ")";

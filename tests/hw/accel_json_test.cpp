@@ -32,3 +32,11 @@ TEST_CASE("bad JSON names the file and field") {
                        jaq::config_error);
   CHECK_THROWS_AS(hw::read_accel_json("no/such/accel.json"), jaq::config_error);
 }
+
+TEST_CASE("to_accel_json writes every field, and parse_accel_json reads it back") {
+  const hw::accel_config c{.N = 8, .M = 64, .wbuf_bytes = 32768, .ibuf_bytes = 16384, .obuf_bytes = 8192, .if_width = 256,
+                           .frequency_hz = 4e8};
+  const auto j = hw::to_accel_json(c);
+  CHECK(j.size() == 7);
+  CHECK(hw::parse_accel_json(j.dump(), "written.json") == c);
+}

@@ -94,3 +94,16 @@ TEST_CASE("a no-fit row keeps the name, leaves numbers empty and carries the err
                        0) == 0);
   CHECK(hw::mapping_csv_columns().size() == 28);
 }
+
+TEST_CASE("write_layers_csv writes what read_layers_csv reads back; a name it could not read back is refused") {
+  const std::vector<hw::layer> layers = {
+      {.name = "stem", .K = 3, .O = 14, .S = 2, .IC = 1, .OC = 16, .B = 1, .im2col = true, .iprec = 8, .wprec = 8},
+      {.name = "blocks.1.k5_e1.depthwise", .K = 5, .O = 7, .S = 2, .IC = 48, .OC = 48, .B = 2, .iprec = 3, .wprec = 2, .groups = 48}};
+  std::ostringstream out;
+  hw::write_layers_csv(out, layers);
+  std::istringstream in(out.str());
+  CHECK(hw::read_layers_csv(in, "written.csv") == layers);
+  std::ostringstream bad;
+  CHECK_THROWS_WITH_AS(hw::write_layers_csv(bad, {{.name = "a,b"}}), doctest::Contains("'a,b'"), jaq::config_error);
+  CHECK(bad.str().empty());
+}
