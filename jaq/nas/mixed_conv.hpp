@@ -32,6 +32,7 @@
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/quant/bit_set.hpp"
 #include "jaq/quant/detail/conv_kernels.hpp"
+#include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/qconv2d.hpp"
 
@@ -131,7 +132,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       const T s = s_a[sc.candidate].value()[0];
       quant::with_grid(spec.bits[std::size_t(sc.candidate)], spec.act_signed, spec.name, [&](auto grid) {
         using G = decltype(grid);
-        for (std::int64_t i = 0; i < plane; ++i) dst[i] = quant::lsq_value(src[i], s, G::q_n, G::q_p);
+        quant::detail::lsq_code_row<G::q_n, G::q_p>(src, s, s, plane, dst);
       });
     });
   }
@@ -144,7 +145,10 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       const std::int64_t inner = nw / co;
       quant::with_grid(spec.bits[std::size_t(b)], true, spec.name, [&](auto grid) {
         using G = decltype(grid);
-        for (std::int64_t i = 0; i < nw; ++i) h[std::size_t(i)] = quant::lsq_value(wv[i], sw[std::size_t(b)][i / inner], G::q_n, G::q_p);
+        for (std::int64_t o = 0; o < co; ++o) {
+          const T so = sw[std::size_t(b)][o];
+          quant::detail::lsq_code_row<G::q_n, G::q_p>(wv + o * inner, so, so, inner, h.data() + o * inner);
+        }
       });
     }
     return hats;
@@ -307,12 +311,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
             const T s = ctx.input(3 + b)[0];
             quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
               using G = decltype(grid);
-              double acc = 0.0;
-              for (std::int64_t i = 0; i < plane; ++i) {
-                if (gx) gx[sc.source * plane + i] += gj[i] * quant::lsq_grad_input(xc[i], s, G::q_n, G::q_p);
-                acc += double(gj[i]) * double(quant::lsq_grad_step(xc[i], s, G::q_n, G::q_p));
-              }
-              gsa[std::size_t(b)] += acc;
+              gsa[std::size_t(b)] += quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(
+                  xc, s, gj, plane, gx ? gx + sc.source * plane : nullptr, false);
             });
           }
           for (int b : active)

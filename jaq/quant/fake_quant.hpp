@@ -24,6 +24,7 @@
 #include "jaq/core/error.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/dorefa.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/minmax.hpp"
@@ -69,8 +70,6 @@ struct minmax_spec {
 };
 
 namespace detail {
-inline constexpr std::int64_t quant_grain = 16384;
-
 template <scalar T>
 void check_steps(const tensor<T>& s, const std::string& name, const char* what) {
   for (std::int64_t i = 0; i < s.size(); ++i)
@@ -92,49 +91,13 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
   const std::int64_t n = xs.numel(), inner = n / channels;
   const double g = lsq_grad_scale(spec.grad_count(xs), r.q_p);
   tensor<T> y(xs);
-  {
-    const T* xv = x.value().data();
-    const T* sv = step.value().data();
-    T* yv = y.data();
-    with_grid(r.bits, r.is_signed, spec.name, [&](auto grid) {
-      using G = decltype(grid);
-      parallel_for_chunks(tp.exec(), 0, n, detail::quant_grain, [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t i = lo; i < hi; ++i) yv[i] = lsq_value(xv[i], sv[i / inner], G::q_n, G::q_p);
-      });
-    });
-  }
-  return tp.record("lsq_quantize", std::move(y), {x, step},
-                   [r, n, inner, channels, g, name = spec.name](backward_context<T>& ctx) {
-    const T* xv = ctx.input(0).data();
-    const T* sv = ctx.input(1).data();
-    const T* gy = ctx.grad_output().data();
-    with_grid(r.bits, r.is_signed, name, [&](auto grid) {
-      using G = decltype(grid);
-      if (ctx.needs_grad(0)) {
-        bool ow = false;
-        T* gx = ctx.grad_input_for_write(0, ow).data();
-        parallel_for_chunks(ctx.exec(), 0, n, detail::quant_grain, [&](std::int64_t lo, std::int64_t hi) {
-          for (std::int64_t i = lo; i < hi; ++i) {
-            const T d = gy[i] * lsq_grad_input(xv[i], sv[i / inner], G::q_n, G::q_p);
-            gx[i] = ow ? d : gx[i] + d;
-          }
-        });
-      }
-      if (ctx.needs_grad(1)) {
-        T* gs = ctx.grad_input(1).data();
-        for (std::int64_t c = 0; c < channels; ++c) {
-          const T s = sv[c];
-          auto term = [&](std::int64_t i) { return double(gy[i]) * double(lsq_grad_step(xv[i], s, G::q_n, G::q_p)); };
-          double sum = 0.0;
-          if (inner > detail::quant_grain) {
-            sum = parallel_sum(ctx.exec(), c * inner, (c + 1) * inner, detail::quant_grain, 0.0, term);
-          } else {  // small rows (per-channel weights): serially, the same order parallel_sum uses
-            for (std::int64_t i = c * inner; i < (c + 1) * inner; ++i) sum += term(i);
-          }
-          gs[c] += T(sum * double(g));
-        }
-      }
-    });
+  detail::lsq_codes_into(tp.exec(), r, spec.name, x.value().data(), step.value().data(), n, inner, y.data(), true);
+  return tp.record("lsq_quantize", std::move(y), {x, step}, [r, n, inner, g, name = spec.name](backward_context<T>& ctx) {
+    bool ow = false;
+    T* gx = ctx.needs_grad(0) ? ctx.grad_input_for_write(0, ow).data() : nullptr;
+    T* gs = ctx.needs_grad(1) ? ctx.grad_input(1).data() : nullptr;
+    detail::lsq_chain(ctx.exec(), r, name, ctx.input(0).data(), ctx.input(1).data(), n, inner,
+                      ctx.grad_output().data(), gx, ow, gs, g);
   });
 }
 

@@ -28,6 +28,7 @@
 #include "jaq/autograd/tape.hpp"
 #include "jaq/quant/bit_set.hpp"
 #include "jaq/quant/detail/conv_kernels.hpp"
+#include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/fake_quant.hpp"
 #include "jaq/quant/integer_conv.hpp"
 #include "jaq/quant/lsq.hpp"
@@ -40,81 +41,6 @@ struct qconv_spec {
   lsq_spec weight{.bits = 4, .is_signed = true, .per_channel = true, .name = "weight"};
 };
 
-namespace detail {
-
-/// codes[i] = lsq_code(v[i], s[i / inner]) for the grid of r.
-template <scalar T>
-void lsq_codes_into(tbb_backend ex, const qrange& r, const std::string& where, const T* v, const T* s,
-                    std::int64_t n, std::int64_t inner, T* codes) {
-  with_grid(r.bits, r.is_signed, where, [&](auto grid) {
-    using G = decltype(grid);
-    parallel_for_chunks(ex, 0, n, quant_grain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) codes[i] = lsq_code(v[i], s[i / inner], G::q_n, G::q_p);
-    });
-  });
-}
-
-/// The LSQ chain rule from dL/dv_hat: gv (+)= ghat * STE; gs[c] += g * sum ghat * d v_hat/d s.
-template <scalar T>
-void lsq_chain(tbb_backend ex, const qrange& r, const std::string& where, const T* v, const T* s,
-               std::int64_t n, std::int64_t inner, const T* ghat, T* gv, bool overwrite, T* gs, double g) {
-  with_grid(r.bits, r.is_signed, where, [&](auto grid) {
-    using G = decltype(grid);
-    const bool one_pass = gs && gv && inner == n && n > quant_grain;
-    if (gv && !one_pass)
-      parallel_for_chunks(ex, 0, n, quant_grain, [&](std::int64_t lo, std::int64_t hi) {
-        for (std::int64_t i = lo; i < hi; ++i) {
-          const T d = ghat[i] * lsq_grad_input(v[i], s[i / inner], G::q_n, G::q_p);
-          gv[i] = overwrite ? d : gv[i] + d;
-        }
-      });
-    if (one_pass) {
-      // one large tensor (an activation): input gradient and step-gradient partial sums in one
-      // pass over fixed chunks, the partial sums added in chunk order (deterministic)
-      const std::int64_t chunks = (n + quant_grain - 1) / quant_grain;
-      std::vector<double> part(static_cast<std::size_t>(chunks));
-      const T sc = s[0];
-      parallel_for(ex, 0, chunks, [&](std::int64_t ci) {
-        const std::int64_t lo = ci * quant_grain, hi = std::min(n, lo + quant_grain);
-        double acc = 0.0;
-        for (std::int64_t i = lo; i < hi; ++i) {
-          const T r = v[i] / sc;
-          const bool inside = r >= T(-G::q_n) && r <= T(G::q_p);
-          const T d = inside ? ghat[i] : T(0);
-          gv[i] = overwrite ? d : gv[i] + d;
-          const T step = r <= T(-G::q_n) ? T(-G::q_n) : (r >= T(G::q_p) ? T(G::q_p) : round_half_even(r) - r);
-          acc += double(ghat[i]) * double(step);
-        }
-        part[static_cast<std::size_t>(ci)] = acc;
-      });
-      double sum = 0.0;
-      for (double p : part) sum += p;
-      gs[0] += T(sum * g);
-      return;
-    }
-    if (gs) {
-      auto term = [&](std::int64_t i, T sc) { return double(ghat[i]) * double(lsq_grad_step(v[i], sc, G::q_n, G::q_p)); };
-      if (inner > quant_grain) {  // one large tensor (an activation): fixed chunks in parallel
-        for (std::int64_t c = 0; c < n / inner; ++c) {
-          const T sc = s[c];
-          gs[c] += T(parallel_sum(ex, c * inner, (c + 1) * inner, quant_grain, 0.0,
-                                  [&](std::int64_t i) { return term(i, sc); }) * g);
-        }
-      } else {  // per-channel weights: channels in parallel, each summed serially (same order)
-        parallel_for_chunks(ex, 0, n / inner, std::max<std::int64_t>(1, quant_grain / inner),
-                            [&](std::int64_t c0, std::int64_t c1) {
-                              for (std::int64_t c = c0; c < c1; ++c) {
-                                double sum = 0.0;
-                                for (std::int64_t i = c * inner; i < (c + 1) * inner; ++i) sum += term(i, s[c]);
-                                gs[c] += T(sum * g);
-                              }
-                            });
-      }
-    }
-  });
-}
-
-}  // namespace detail
 
 template <scalar T>
 var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qconv_spec& spec) {
