@@ -283,9 +283,10 @@ inline std::int64_t images_per_chunk(const conv_geometry& g) {
 }
 
 /// Per-thread scratch that grows and is reused (a cache, it holds no results between calls).
+/// Slots: 0 the column matrix, 1 its gradient, 2 phase planes, 3 depthwise tap rows.
 template <scalar T>
 T* scratch(int slot, std::size_t elements) {
-  thread_local std::vector<T> buf[3];
+  thread_local std::vector<T> buf[4];
   auto& b = buf[slot];
   if (b.size() < elements) b.resize(elements);
   return b.data();
