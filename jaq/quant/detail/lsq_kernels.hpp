@@ -53,14 +53,13 @@ inline fbatch code_lanes(fbatch v, fbatch s) {
 }
 
 template <int QN, int QP>
-inline fbatch inside_lanes(fbatch v, fbatch s) {  // d v_hat / d v as 1 or 0
-  const fbatch r = v / s;
+inline fbatch inside_of(fbatch r) {  // d v_hat / d v as 1 or 0, from r = v / s
   return xsimd::select((r >= fbatch(-float(QN))) & (r <= fbatch(float(QP))), fbatch(1.0f), fbatch(0.0f));
 }
 
 template <int QN, int QP>
-inline fbatch step_lanes(fbatch v, fbatch s) {  // d v_hat / d s per element, before the scale
-  const fbatch r = v / s, lo = fbatch(-float(QN)), hi = fbatch(float(QP));
+inline fbatch step_of(fbatch r) {  // d v_hat / d s per element before the scale, from r = v / s
+  const fbatch lo = fbatch(-float(QN)), hi = fbatch(float(QP));
   return xsimd::select(r <= lo, lo, xsimd::select(r >= hi, hi, round_lanes(r) - r));
 }
 
@@ -97,7 +96,7 @@ void lsq_ste_row(const T* v, T s, const T* ghat, std::int64_t n, T* gv, bool ove
   if constexpr (std::is_same_v<T, float>) {
     const fbatch sb(s);
     for (; i + flanes <= n; i += flanes) {
-      fbatch d = fbatch::load_unaligned(ghat + i) * inside_lanes<QN, QP>(fbatch::load_unaligned(v + i), sb);
+      fbatch d = fbatch::load_unaligned(ghat + i) * inside_of<QN, QP>(fbatch::load_unaligned(v + i) / sb);
       if (!overwrite) d = fbatch::load_unaligned(gv + i) + d;
       d.store_unaligned(gv + i);
     }
@@ -120,10 +119,10 @@ double lsq_ste_step_row(const T* v, T s, const T* ghat, std::int64_t n, T* gv, b
       const std::int64_t m = n - b0 < step_block ? n - b0 : step_block;
       std::int64_t i = 0;
       for (; i + flanes <= m; i += flanes) {
-        const fbatch x = fbatch::load_unaligned(v + b0 + i);
-        step_lanes<QN, QP>(x, sb).store_aligned(st + i);
+        const fbatch r = fbatch::load_unaligned(v + b0 + i) / sb;  // one division for both
+        step_of<QN, QP>(r).store_aligned(st + i);
         if (gv) {
-          fbatch d = fbatch::load_unaligned(ghat + b0 + i) * inside_lanes<QN, QP>(x, sb);
+          fbatch d = fbatch::load_unaligned(ghat + b0 + i) * inside_of<QN, QP>(r);
           if (!overwrite) d = fbatch::load_unaligned(gv + b0 + i) + d;
           d.store_unaligned(gv + b0 + i);
         }
