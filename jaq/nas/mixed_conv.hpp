@@ -31,7 +31,7 @@
 #include "jaq/nas/channel_mask.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/quant/bit_set.hpp"
-#include "jaq/quant/detail/conv_kernels.hpp"
+#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/qconv2d.hpp"
@@ -94,7 +94,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
                     const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec) {
   spec.validate();
   const std::int64_t nb = std::int64_t(spec.bits.size());
-  const quant::detail::conv_shape g0 = quant::detail::check_conv("mixed_conv2d", x.shape(), w.shape(), spec.conv);
+  const jaq::detail::conv_geometry g0 = jaq::detail::conv_check("mixed_conv2d", x.shape(), w.shape(), spec.conv);
   const std::int64_t c = g0.c, co = w.shape()[0], groups = spec.conv.groups;
   const bool depthwise = groups > 1;
   if (depthwise && !(groups == c && groups == co))
@@ -179,7 +179,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   const auto hats = weight_hats(w.value().data(), nw, swp);
   const auto wstack = build_wstack(hats, p.value().data());
 
-  quant::detail::conv_shape gs = g0;
+  jaq::detail::conv_geometry gs = g0;
   gs.c = cs;
   // channel planes of X~: x for the unselected channels, q for the quantized ones
   auto stacked_planes = [stack, nu, plane](const T* xv, const T* qv) {
@@ -192,10 +192,10 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   tensor<T> y(jaq::shape{co, g0.n, g0.ho, g0.wo});
   const std::int64_t oplane = g0.cols();
   if (!depthwise) {
-    quant::detail::conv_forward(ex, gs, co, std::int64_t(1), xplanes.data(), wstack.data(), y.data());
+    jaq::detail::conv_forward(ex, gs, co, std::int64_t(1), xplanes.data(), wstack.data(), y.data());
   } else {
     std::vector<T> ys(static_cast<std::size_t>(cs * oplane));
-    quant::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.data());
+    jaq::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.data());
     y.fill(T(0));
     for (std::int64_t j = 0; j < cs; ++j) {
       T* dst = y.data() + stack[std::size_t(j)].source * oplane;
@@ -255,7 +255,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         for (std::int64_t b = 0; b < nb; ++b) need_w = need_w || ctx.needs_grad(3 + nb + b);
         if (need_w) {
           std::vector<T> gws(ws2.size());
-          quant::detail::conv_backward_weight(ex, gs, co_s, groups_s, xplanes2.data(), gstack, gws.data());
+          jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, xplanes2.data(), nullptr, gstack, gws.data(), true, nullptr,
+                                         false);
           std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
           for (int b : active) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
           std::vector<double> gp(static_cast<std::size_t>(nb), 0.0);
@@ -295,7 +296,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         for (std::int64_t b = 0; b < nb; ++b) need_x = need_x || ctx.needs_grad(3 + b);
         if (need_x) {
           std::vector<T> gxs(static_cast<std::size_t>(cs * plane));
-          quant::detail::conv_backward_input(ex, gs, co_s, groups_s, ws2.data(), gstack, gxs.data());
+          jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, nullptr, ws2.data(), gstack, nullptr, false, gxs.data(), true);
           T* gx = ctx.needs_grad(0) ? ctx.grad_input(0).data() : nullptr;
           std::vector<double> gsa(static_cast<std::size_t>(nb), 0.0);
           // each stacked channel adds into its source channel: serial over j keeps the order fixed

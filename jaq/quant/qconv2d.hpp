@@ -8,7 +8,8 @@
 // jaq/quant/integer_conv.hpp) bit for bit while K * Q_a * Q_w <= 2^24 (see there); tests check it.
 // Backward is exactly that of lsq_quantize(x) -> conv2d <- lsq_quantize(w) (the STE, LSQ step
 // gradients with g = 1/sqrt(N Q_P)); the op saves the activation codes (one tensor the size of
-// x) and rebuilds the im2col matrix in backward instead of keeping it.
+// x) and rebuilds the im2col matrix in backward instead of keeping it. The convolutions are the
+// engine's (jaq/autograd/detail/conv_engine.hpp); quantization is a stage around them.
 //
 //   auto y = jaq::quant::qconv2d(tp, x, tp.param(w), tp.param(s_a), tp.param(s_w),
 //       {.conv = {.stride = 1, .padding = 1},
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,7 +29,7 @@
 #include "jaq/autograd/ops/conv2d.hpp"
 #include "jaq/autograd/tape.hpp"
 #include "jaq/quant/bit_set.hpp"
-#include "jaq/quant/detail/conv_kernels.hpp"
+#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/fake_quant.hpp"
 #include "jaq/quant/integer_conv.hpp"
@@ -44,7 +46,7 @@ struct qconv_spec {
 
 template <scalar T>
 var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qconv_spec& spec) {
-  const detail::conv_shape g = detail::check_conv("qconv2d", x.shape(), w.shape(), spec.conv);
+  const jaq::detail::conv_geometry g = jaq::detail::conv_check("qconv2d", x.shape(), w.shape(), spec.conv);
   const qrange ra = qrange::of(spec.act.bits, spec.act.is_signed, spec.act.name);
   const qrange rw = qrange::of(spec.weight.bits, spec.weight.is_signed, spec.weight.name);
   const std::int64_t co = w.shape()[0], groups = spec.conv.groups;
@@ -63,7 +65,8 @@ var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qc
   detail::lsq_codes_into(ex, ra, spec.act.name, x.value().data(), s_a.value().data(), nx, nx, a_codes.data());
   detail::lsq_codes_into(ex, rw, spec.weight.name, w.value().data(), s_w.value().data(), nw, winner, w_codes.data());
   tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo)
-  detail::conv_forward(ex, g, co, groups, a_codes.data(), w_codes.data(), y.data());
+  jaq::detail::conv_forward(ex, g, co, groups, jaq::detail::channel_planes(g, a_codes.data()).data(), w_codes.data(),
+                            y.data());
   {
     const T sa = s_a.value()[0];
     const T* sw = s_w.value().data();
@@ -88,24 +91,26 @@ var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qc
         const T* wv = ctx.input(1).data();
         const T sa = ctx.input(2)[0];
         const T* sw = ctx.input(3).data();
-        if (ctx.needs_grad(1) || ctx.needs_grad(3)) {  // dL/dw_hat = s_a * conv_bwd_w(gy, a_codes)
-          std::vector<T> gwhat(static_cast<std::size_t>(nw));
-          detail::conv_backward_weight(ex, g, co, groups, ctx.saved(0).data(), gy, gwhat.data());
-          for (auto& v : gwhat) v *= sa;
+        // dL/dw_hat = s_a * conv_bwd_w(gy, a_codes) and dL/dx_hat = conv_bwd_in(gy, w_hat), one engine pass
+        const bool need_w = ctx.needs_grad(1) || ctx.needs_grad(3), need_x = ctx.needs_grad(0) || ctx.needs_grad(2);
+        std::unique_ptr<T[]> gwhat(need_w ? new T[std::size_t(nw)] : nullptr);
+        std::unique_ptr<T[]> what(need_x ? new T[std::size_t(nw)] : nullptr);
+        std::unique_ptr<T[]> gxhat(need_x ? new T[std::size_t(nx)] : nullptr);
+        if (need_x) detail::lsq_codes_into(ex, rw, wn, wv, sw, nw, winner, what.get(), true);
+        const auto planes = jaq::detail::channel_planes(g, ctx.saved(0).data());
+        jaq::detail::conv_backward(ex, g, co, groups, planes.data(), what.get(), gy, gwhat.get(), true, gxhat.get(), true);
+        if (need_w) {
+          for (std::int64_t i = 0; i < nw; ++i) gwhat[std::size_t(i)] *= sa;
           bool ow = false;
           T* gw = ctx.needs_grad(1) ? ctx.grad_input_for_write(1, ow).data() : nullptr;
           T* gs = ctx.needs_grad(3) ? ctx.grad_input(3).data() : nullptr;
-          detail::lsq_chain(ex, rw, wn, wv, sw, nw, winner, gwhat.data(), gw, ow, gs, g_w);
+          detail::lsq_chain(ex, rw, wn, wv, sw, nw, winner, gwhat.get(), gw, ow, gs, g_w);
         }
-        if (ctx.needs_grad(0) || ctx.needs_grad(2)) {  // dL/dx_hat = conv_bwd_in(gy, w_hat)
-          std::vector<T> what(static_cast<std::size_t>(nw)), gxhat(static_cast<std::size_t>(nx));
-          detail::lsq_codes_into(ex, rw, wn, wv, sw, nw, winner, what.data());
-          for (std::int64_t i = 0; i < nw; ++i) what[std::size_t(i)] *= sw[i / winner];
-          detail::conv_backward_input(ex, g, co, groups, what.data(), gy, gxhat.data());
+        if (need_x) {
           bool ow = false;
           T* gx = ctx.needs_grad(0) ? ctx.grad_input_for_write(0, ow).data() : nullptr;
           T* gs = ctx.needs_grad(2) ? ctx.grad_input(2).data() : nullptr;
-          detail::lsq_chain(ex, ra, an, xv, &sa, nx, nx, gxhat.data(), gx, ow, gs, g_a);
+          detail::lsq_chain(ex, ra, an, xv, &sa, nx, nx, gxhat.get(), gx, ow, gs, g_a);
         }
       },
       std::move(saved));

@@ -16,98 +16,47 @@
 
 namespace jaq::detail {
 
-// Each image is laid out as s x s phases of its zero-padded self (s = stride): phase (py, px)
-// holds padded rows py, py + s, ... and columns px, px + s, ... (hp x wp each). Output pixel
-// (oy, ox) of tap (ky, kx) then reads phase (ky % s, kx % s) at (oy + ky / s, ox + kx / s), so
-// on a "wide" output grid whose rows are wp long, a whole tap is ONE contiguous multiply-add
-// of L = (ho - 1) * wp + wo elements (the wp - wo extra columns per row are computed and
-// dropped), however small the feature map: no per-row loop, no strided access, no padding
-// tests. Per output element the taps still add in (ky, kx) order from zero, so the forward
-// gives the same bits as a direct loop.
+// Each image is laid out as the s x s phase planes of its zero-padded self (phase_layout,
+// im2col.hpp: the layout the GEMM path builds its column matrix from). Output pixel (oy, ox) of
+// tap (ky, kx) reads phase (ky % s, kx % s) at (oy + ky / s, ox + kx / s), so on a "wide" output
+// grid whose rows are wq long, a whole tap is ONE contiguous multiply-add of
+// len = (ho - 1) * wq + wo elements (the wq - wo extra columns per row are computed and dropped),
+// however small the feature map: no per-row loop, no strided access, no padding tests. Per
+// output element the taps still add in (ky, kx) order from zero, so the forward gives the
+// same bits as a direct loop.
 struct dw_plan {
-  std::int64_t s, pad, h, w, ho, wo, hp, wp, len;
-  explicit dw_plan(const conv_geometry& g)
-      : s(g.stride), pad(g.pad), h(g.h), w(g.w), ho(g.ho), wo(g.wo),
-        hp((g.h + 2 * g.pad + g.stride - 1) / g.stride), wp((g.w + 2 * g.pad + g.stride - 1) / g.stride),
-        len((g.ho - 1) * wp + g.wo) {}
-  std::int64_t phases_size() const { return s * s * hp * wp; }
-  std::int64_t wide_size() const { return ho * wp; }
+  phase_layout L;
+  std::int64_t ho, wo, len;
+  explicit dw_plan(const conv_geometry& g) : L(g), ho(g.ho), wo(g.wo), len((g.ho - 1) * L.wq + g.wo) {}
+  std::int64_t wide_size() const { return ho * L.wq; }
   /// Where tap (ky, kx) reads for wide output element 0.
   std::int64_t tap(std::int64_t ky, std::int64_t kx) const {
-    return ((ky % s) * s + kx % s) * hp * wp + (ky / s) * wp + kx / s;
-  }
-  // Columns j of phase column offset px whose image column s*j + px - pad lies in [0, w).
-  void cols(std::int64_t px, std::int64_t& lo, std::int64_t& hi) const {
-    lo = std::min(wp, std::max<std::int64_t>(0, (pad - px + s - 1) / s));
-    hi = std::max(lo, std::min(wp, (w + pad - px + s - 1) / s));
-  }
-  /// The phases of one (h, w) image.
-  template <class T>
-  void split(const T* img, T* ph) const {
-    for (std::int64_t py = 0; py < s; ++py)
-      for (std::int64_t px = 0; px < s; ++px) {
-        std::int64_t lo, hi;
-        cols(px, lo, hi);
-        T* base = ph + (py * s + px) * hp * wp;
-        for (std::int64_t i = 0; i < hp; ++i) {
-          T* d = base + i * wp;
-          const std::int64_t iy = s * i + py - pad;
-          if (iy < 0 || iy >= h) {
-            std::fill(d, d + wp, T(0));
-            continue;
-          }
-          std::fill(d, d + lo, T(0));
-          const T* src = img + iy * w + (s * lo + px - pad);
-          if (s == 1) {
-            std::copy(src, src + (hi - lo), d + lo);
-          } else {
-            for (std::int64_t j = lo; j < hi; ++j) d[j] = src[(j - lo) * s];
-          }
-          std::fill(d + hi, d + wp, T(0));
-        }
-      }
-  }
-  /// img += the phases' values at the image's own pixels (padding dropped).
-  template <class T>
-  void add_back(const T* ph, T* img) const {
-    for (std::int64_t py = 0; py < s; ++py)
-      for (std::int64_t px = 0; px < s; ++px) {
-        std::int64_t lo, hi;
-        cols(px, lo, hi);
-        const T* base = ph + (py * s + px) * hp * wp;
-        for (std::int64_t i = 0; i < hp; ++i) {
-          const std::int64_t iy = s * i + py - pad;
-          if (iy < 0 || iy >= h) continue;
-          const T* src = base + i * wp;
-          T* d = img + iy * w + (s * lo + px - pad);
-          for (std::int64_t j = lo; j < hi; ++j) d[(j - lo) * s] += src[j];
-        }
-      }
+    return ((ky % L.s) * L.s + kx % L.s) * L.hq * L.wq + (ky / L.s) * L.wq + kx / L.s;
   }
   /// A (ho, wo) plane onto the wide grid (extra columns zero), and back.
   template <class T>
   void widen(const T* plane, T* wide) const {
     for (std::int64_t oy = 0; oy < ho; ++oy) {
-      std::copy(plane + oy * wo, plane + (oy + 1) * wo, wide + oy * wp);
-      std::fill(wide + oy * wp + wo, wide + (oy + 1) * wp, T(0));
+      std::copy(plane + oy * wo, plane + (oy + 1) * wo, wide + oy * L.wq);
+      std::fill(wide + oy * L.wq + wo, wide + (oy + 1) * L.wq, T(0));
     }
   }
   template <class T>
   void narrow(const T* wide, T* plane) const {
-    for (std::int64_t oy = 0; oy < ho; ++oy) std::copy(wide + oy * wp, wide + oy * wp + wo, plane + oy * wo);
+    for (std::int64_t oy = 0; oy < ho; ++oy) std::copy(wide + oy * L.wq, wide + oy * L.wq + wo, plane + oy * wo);
   }
 };
 
 /// y (C, N, Ho, Wo) = depthwise(x (C, N, H, W), w (C, 1, kh, kw)); one (channel, image) per task.
-template <scalar T>
-void depthwise_forward(tbb_backend exec, const conv_geometry& g, const T* const* x, const T* w, T* y) {
+template <scalar T, host_backend B>
+void depthwise_forward(B exec, const conv_geometry& g, const T* const* x, const T* w, T* y) {
   const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo;
   const dw_plan P(g);
   parallel_for(exec, 0, g.c * g.n, [&](std::int64_t t) {
     const std::int64_t c = t / g.n;
-    T* ph = scratch<T>(3, static_cast<std::size_t>(P.phases_size() + P.wide_size()));
-    T* wide = ph + P.phases_size();
-    P.split(x[c] + (t % g.n) * hw, ph);
+    T* ph = scratch<T>(3, static_cast<std::size_t>(P.L.plane() + P.wide_size()));
+    T* wide = ph + P.L.plane();
+    image_phases(g, P.L, x[c] + (t % g.n) * hw, ph);
     std::fill(wide, wide + P.wide_size(), T(0));
     const T* wc = w + c * g.kh * g.kw;
     for (std::int64_t ky = 0; ky < g.kh; ++ky)
@@ -120,14 +69,14 @@ void depthwise_forward(tbb_backend exec, const conv_geometry& g, const T* const*
 /// dw_plan. Each tap's weight gradient is a running dot product held in vector lanes
 /// (simd::lane_sum) over every image, totalled in a fixed order at the end: the same result for
 /// every thread count.
-template <scalar T>
-void depthwise_backward(tbb_backend exec, const conv_geometry& g, const T* const* x, const T* w, const T* gy, T* gw,
+template <scalar T, host_backend B>
+void depthwise_backward(B exec, const conv_geometry& g, const T* const* x, const T* w, const T* gy, T* gw,
                         bool gw_overwrite, T* gx) {
   const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, kk = g.kh * g.kw;
   const dw_plan P(g);
   parallel_for(exec, 0, g.c, [&](std::int64_t c) {
     const T* wc = gx ? w + c * kk : nullptr;  // w (and x) are read only for what is asked
-    const std::int64_t nph = P.phases_size();
+    const std::int64_t nph = P.L.plane();
     T* buf = scratch<T>(3, static_cast<std::size_t>(2 * nph + P.wide_size()));
     T* xph = buf;
     T* gph = xph + nph;
@@ -136,7 +85,7 @@ void depthwise_backward(tbb_backend exec, const conv_geometry& g, const T* const
     for (std::int64_t n = 0; n < g.n; ++n) {
       const std::int64_t t = c * g.n + n;
       P.widen(gy + t * howo, gyw);
-      if (gw) P.split(x[c] + n * hw, xph);
+      if (gw) image_phases(g, P.L, x[c] + n * hw, xph);
       if (gx) std::fill(gph, gph + nph, T(0));
       for (std::int64_t ky = 0; ky < g.kh; ++ky)
         for (std::int64_t kx = 0; kx < g.kw; ++kx) {
@@ -144,7 +93,7 @@ void depthwise_backward(tbb_backend exec, const conv_geometry& g, const T* const
           if (gw) simd::dot_add(P.len, gyw, xph + at, acc[std::size_t(k)]);
           if (gx) simd::axpy(P.len, wc[k], gyw, gph + at);
         }
-      if (gx) P.add_back(gph, gx + t * hw);
+      if (gx) add_image_phases(g, P.L, gph, gx + t * hw, false);
     }
     if (gw)
       for (std::int64_t k = 0; k < kk; ++k) {
@@ -163,13 +112,13 @@ std::vector<const T*> channel_planes(const conv_geometry& g, const T* x) {
   return p;
 }
 
-template <scalar T>
-void depthwise_forward(tbb_backend exec, const conv_geometry& g, const T* x, const T* w, T* y) {
+template <scalar T, host_backend B>
+void depthwise_forward(B exec, const conv_geometry& g, const T* x, const T* w, T* y) {
   depthwise_forward(exec, g, channel_planes(g, x).data(), w, y);
 }
 
-template <scalar T>
-void depthwise_backward(tbb_backend exec, const conv_geometry& g, const T* x, const T* w, const T* gy, T* gw,
+template <scalar T, host_backend B>
+void depthwise_backward(B exec, const conv_geometry& g, const T* x, const T* w, const T* gy, T* gw,
                         bool gw_overwrite, T* gx) {
   depthwise_backward(exec, g, channel_planes(g, x).data(), w, gy, gw, gw_overwrite, gx);
 }

@@ -14,8 +14,8 @@ namespace jaq::detail {
 inline constexpr std::int64_t elementwise_grain = 1 << 16;
 
 /// y[i] = clamp(x[i], 0, hi)  (hi = +inf for ReLU)
-template <scalar T>
-void clamp_forward(tbb_backend exec, const T* x, T* y, std::int64_t n, T hi) {
+template <scalar T, host_backend Backend>
+void clamp_forward(Backend exec, const T* x, T* y, std::int64_t n, T hi) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for_chunks(exec, 0, n, elementwise_grain, [&](std::int64_t lo, std::int64_t end) {
@@ -27,8 +27,8 @@ void clamp_forward(tbb_backend exec, const T* x, T* y, std::int64_t n, T hi) {
 }
 
 /// gx[i] (+)= gy[i] where 0 < y[i] < hi (the clamp passes the gradient), else 0.
-template <scalar T>
-void clamp_backward(tbb_backend exec, const T* y, const T* gy, T* gx, std::int64_t n, T hi,
+template <scalar T, host_backend Backend>
+void clamp_backward(Backend exec, const T* y, const T* gy, T* gx, std::int64_t n, T hi,
                     bool overwrite) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
@@ -49,8 +49,8 @@ void clamp_backward(tbb_backend exec, const T* y, const T* gy, T* gx, std::int64
 }
 
 /// y[i] (+)= x[i]
-template <scalar T>
-void accumulate(tbb_backend exec, const T* x, T* y, std::int64_t n, bool overwrite) {
+template <scalar T, host_backend Backend>
+void accumulate(Backend exec, const T* x, T* y, std::int64_t n, bool overwrite) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for_chunks(exec, 0, n, elementwise_grain, [&](std::int64_t lo, std::int64_t end) {
@@ -65,8 +65,8 @@ void accumulate(tbb_backend exec, const T* x, T* y, std::int64_t n, bool overwri
 }
 
 /// z[i] = x[i] + y[i]
-template <scalar T>
-void add(tbb_backend exec, const T* x, const T* y, T* z, std::int64_t n) {
+template <scalar T, host_backend Backend>
+void add(Backend exec, const T* x, const T* y, T* z, std::int64_t n) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for_chunks(exec, 0, n, elementwise_grain, [&](std::int64_t lo, std::int64_t end) {

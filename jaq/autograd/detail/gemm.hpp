@@ -43,8 +43,8 @@ inline void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t 
 inline std::int64_t column_block(std::int64_t n) { return std::max<std::int64_t>(512, (n + 15) / 16); }
 
 /// C[m, n] = alpha * op(A)[m, k] * B[k, n] + beta * C, B not transposed, split over columns.
-template <scalar T>
-void gemm_columns(tbb_backend exec, bool ta, std::int64_t m, std::int64_t n, std::int64_t k,
+template <scalar T, host_backend B>
+void gemm_columns(B exec, bool ta, std::int64_t m, std::int64_t n, std::int64_t k,
                   T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                   std::int64_t ldc) {
   blas_single_threaded();
@@ -55,8 +55,8 @@ void gemm_columns(tbb_backend exec, bool ta, std::int64_t m, std::int64_t n, std
 
 /// C[m, n] = A[m, k] * B[n, k]^T + beta * C with the long k split into fixed chunks whose
 /// partial products are added in chunk order (a weight gradient: k = N * H * W).
-template <scalar T>
-void gemm_abt_ksplit(tbb_backend exec, std::int64_t m, std::int64_t n, std::int64_t k,
+template <scalar T, host_backend B>
+void gemm_abt_ksplit(B exec, std::int64_t m, std::int64_t n, std::int64_t k,
                      const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                      std::int64_t ldc) {
   blas_single_threaded();

@@ -37,6 +37,17 @@ inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t ext
   hi = std::max(lo, std::min(out, (extent + g.pad - k + g.stride - 1) / g.stride));
 }
 
+/// Per-thread scratch that grows and is reused (a cache, it holds no results between calls).
+/// Slots: 0 the column matrix, 1 its gradient, 2 phase planes, 3 depthwise
+/// phases, 4 one padded row.
+template <scalar T>
+T* scratch(int slot, std::size_t elements) {
+  thread_local std::vector<T> buf[5];
+  auto& b = buf[slot];
+  if (b.size() < elements) b.resize(elements);
+  return b.data();
+}
+
 /// Phase planes of a chunk of images: the zero-padded input, split by (row mod stride,
 /// column mod stride), so that every row of the column matrix is a contiguous run of one phase
 /// plane: x_pad[oy*s + ky][ox*s + kx] = phase(ky % s, kx % s)[oy + ky / s][ox + kx / s]. Building
@@ -112,10 +123,9 @@ inline void interleave2(const T* e, const T* o, T* p, std::int64_t n) {
   }
 }
 
-/// ph (C, n1-n0, s*s phases, hq, wq) <- the images [n0, n1) of x, zero-padded and split.
+/// dst (s*s phases, hq, wq) <- one (H, W) image, zero-padded and split.
 template <scalar T>
-void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std::int64_t n0, std::int64_t n1, T* ph) {
-  const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+void image_phases(const conv_geometry& g, const phase_layout& L, const T* src, T* dst) {
   if (L.s == 2) {
     // Both column phases of a row in one pass: padded column u = 2j + b is input column u - pad.
     // Where both 2j and 2j + 1 are inside the input (j in [j0, j1)) the row is split into even
@@ -127,62 +137,62 @@ void build_phases(const conv_geometry& g, const phase_layout& L, const T* x, std
       const std::int64_t xx = u - g.pad;
       return xx >= 0 && xx < g.w ? row[xx] : T(0);
     };
-    for (std::int64_t c = 0; c < g.c; ++c)
-      for (std::int64_t n = n0; n < n1; ++n) {
-        const T* src = x + (c * g.n + n) * hw;
-        T* dst = ph + (c * cn + (n - n0)) * L.plane();
-        for (std::int64_t a = 0; a < 2; ++a)
-          for (std::int64_t i = 0; i < L.hq; ++i) {
-            T* d0 = dst + (a * 2) * pq + i * L.wq;
-            T* d1 = d0 + pq;
-            const std::int64_t yy = i * 2 + a - g.pad;
-            if (yy < 0 || yy >= g.h) {
-              std::fill(d0, d0 + L.wq, T(0));
-              std::fill(d1, d1 + L.wq, T(0));
-              continue;
-            }
-            const T* row = src + yy * g.w;
-            for (std::int64_t j = 0; j < j0; ++j) {
-              d0[j] = at(row, 2 * j);
-              d1[j] = at(row, 2 * j + 1);
-            }
-            deinterleave2(row + 2 * j0 - g.pad, d0 + j0, d1 + j0, j1 - j0);
-            for (std::int64_t j = j1; j < L.wq; ++j) {
-              d0[j] = at(row, 2 * j);
-              d1[j] = at(row, 2 * j + 1);
-            }
-          }
+    for (std::int64_t a = 0; a < 2; ++a)
+      for (std::int64_t i = 0; i < L.hq; ++i) {
+        T* d0 = dst + (a * 2) * pq + i * L.wq;
+        T* d1 = d0 + pq;
+        const std::int64_t yy = i * 2 + a - g.pad;
+        if (yy < 0 || yy >= g.h) {
+          std::fill(d0, d0 + L.wq, T(0));
+          std::fill(d1, d1 + L.wq, T(0));
+          continue;
+        }
+        const T* row = src + yy * g.w;
+        for (std::int64_t j = 0; j < j0; ++j) {
+          d0[j] = at(row, 2 * j);
+          d1[j] = at(row, 2 * j + 1);
+        }
+        deinterleave2(row + 2 * j0 - g.pad, d0 + j0, d1 + j0, j1 - j0);
+        for (std::int64_t j = j1; j < L.wq; ++j) {
+          d0[j] = at(row, 2 * j);
+          d1[j] = at(row, 2 * j + 1);
+        }
       }
     return;
   }
-  for (std::int64_t c = 0; c < g.c; ++c)
-    for (std::int64_t n = n0; n < n1; ++n) {
-      const T* src = x + (c * g.n + n) * hw;
-      T* dst = ph + (c * cn + (n - n0)) * L.plane();
-      for (std::int64_t a = 0; a < L.s; ++a)
-        for (std::int64_t b = 0; b < L.s; ++b) {
-          T* d = dst + (a * L.s + b) * L.hq * L.wq;
-          // valid columns: 0 <= j*s + b - pad < W
-          const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
-          const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
-          for (std::int64_t i = 0; i < L.hq; ++i) {
-            const std::int64_t yy = i * L.s + a - g.pad;
-            T* drow = d + i * L.wq;
-            if (yy < 0 || yy >= g.h) {
-              std::fill(drow, drow + L.wq, T(0));
-              continue;
-            }
-            const T* srow = src + yy * g.w + b - g.pad;
-            for (std::int64_t j = 0; j < j_lo; ++j) drow[j] = T(0);
-            if (L.s == 1) {
-              copy_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
-            } else {
-              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j] = srow[j * L.s];
-            }
-            for (std::int64_t j = j_hi; j < L.wq; ++j) drow[j] = T(0);
-          }
+  for (std::int64_t a = 0; a < L.s; ++a)
+    for (std::int64_t b = 0; b < L.s; ++b) {
+      T* d = dst + (a * L.s + b) * L.hq * L.wq;
+      // valid columns: 0 <= j*s + b - pad < W
+      const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
+      const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
+      for (std::int64_t i = 0; i < L.hq; ++i) {
+        const std::int64_t yy = i * L.s + a - g.pad;
+        T* drow = d + i * L.wq;
+        if (yy < 0 || yy >= g.h) {
+          std::fill(drow, drow + L.wq, T(0));
+          continue;
         }
+        const T* srow = src + yy * g.w + b - g.pad;
+        for (std::int64_t j = 0; j < j_lo; ++j) drow[j] = T(0);
+        if (L.s == 1) {
+          copy_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
+        } else {
+          for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j] = srow[j * L.s];
+        }
+        for (std::int64_t j = j_hi; j < L.wq; ++j) drow[j] = T(0);
+      }
     }
+}
+
+/// ph (C, n1-n0, s*s phases, hq, wq) <- the images [n0, n1) of the channel planes x[c] (each
+/// (N, H, W)), zero-padded and split.
+template <scalar T>
+void build_phases(const conv_geometry& g, const phase_layout& L, const T* const* x, std::int64_t n0, std::int64_t n1,
+                  T* ph) {
+  const std::int64_t hw = g.h * g.w, cn = n1 - n0;
+  for (std::int64_t c = 0; c < g.c; ++c)
+    for (std::int64_t n = n0; n < n1; ++n) image_phases(g, L, x[c] + n * hw, ph + (c * cn + (n - n0)) * L.plane());
 }
 
 /// col (C*kh*kw, (n1-n0)*Ho*Wo) from the phase planes of the chunk.
@@ -219,60 +229,58 @@ void col2im_to_phases(const conv_geometry& g, const phase_layout& L, const T* dc
       }
 }
 
-/// gx[:, n0:n1] (+)= the phase-plane gradients (padding dropped). Every input pixel has exactly
-/// one phase position, so with `overwrite` the (uninitialised) gx needs no zero fill.
+/// One (H, W) image (+)= its phase planes' values (padding dropped). Every input pixel has
+/// exactly one phase position, so with `overwrite` the (uninitialised) image needs no zero fill.
+template <scalar T>
+void add_image_phases(const conv_geometry& g, const phase_layout& L, const T* src, T* dst, bool overwrite) {
+  if (L.s == 2) {
+    // Both column phases of a row at once: interleave them into the padded row, then copy or
+    // add its unpadded part.
+    T* prow = scratch<T>(4, static_cast<std::size_t>(2 * L.wq));
+    const std::int64_t xn = std::min(g.w, 2 * L.wq - g.pad);
+    const std::int64_t pq = L.hq * L.wq;
+    for (std::int64_t yy = 0; yy < g.h; ++yy) {
+      const std::int64_t a = (yy + g.pad) % 2, i = (yy + g.pad) / 2;
+      const T* s0 = src + (a * 2) * pq + i * L.wq;
+      interleave2(s0, s0 + pq, prow, L.wq);
+      T* drow = dst + yy * g.w;
+      if (overwrite) {
+        copy_row(prow + g.pad, drow, xn);
+      } else {
+        add_row(prow + g.pad, drow, xn);
+      }
+    }
+    return;
+  }
+  for (std::int64_t a = 0; a < L.s; ++a)
+    for (std::int64_t b = 0; b < L.s; ++b) {
+      const T* ps = src + (a * L.s + b) * L.hq * L.wq;
+      const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
+      const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
+      for (std::int64_t i = 0; i < L.hq; ++i) {
+        const std::int64_t yy = i * L.s + a - g.pad;
+        if (yy < 0 || yy >= g.h) continue;
+        T* drow = dst + yy * g.w + b - g.pad;
+        const T* srow = ps + i * L.wq;
+        if (overwrite) {
+          for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] = srow[j];
+        } else if (L.s == 1) {
+          add_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
+        } else {
+          for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] += srow[j];
+        }
+      }
+    }
+}
+
+/// gx[:, n0:n1] (+)= the phase-plane gradients of the chunk (padding dropped).
 template <scalar T>
 void add_phases_to_input(const conv_geometry& g, const phase_layout& L, const T* gph, std::int64_t n0, std::int64_t n1, T* gx,
                          bool overwrite) {
   const std::int64_t hw = g.h * g.w, cn = n1 - n0;
-  if (L.s == 2) {
-    // Both column phases of a row at once: interleave them into the padded row, then copy or
-    // add its unpadded part.
-    std::vector<T> prow(static_cast<std::size_t>(2 * L.wq));
-    const std::int64_t xn = std::min(g.w, 2 * L.wq - g.pad);
-    const std::int64_t pq = L.hq * L.wq;
-    for (std::int64_t c = 0; c < g.c; ++c)
-      for (std::int64_t n = n0; n < n1; ++n) {
-        T* dst = gx + (c * g.n + n) * hw;
-        const T* src = gph + (c * cn + (n - n0)) * L.plane();
-        for (std::int64_t yy = 0; yy < g.h; ++yy) {
-          const std::int64_t a = (yy + g.pad) % 2, i = (yy + g.pad) / 2;
-          const T* s0 = src + (a * 2) * pq + i * L.wq;
-          interleave2(s0, s0 + pq, prow.data(), L.wq);
-          T* drow = dst + yy * g.w;
-          if (overwrite) {
-            copy_row(prow.data() + g.pad, drow, xn);
-          } else {
-            add_row(prow.data() + g.pad, drow, xn);
-          }
-        }
-      }
-    return;
-  }
   for (std::int64_t c = 0; c < g.c; ++c)
-    for (std::int64_t n = n0; n < n1; ++n) {
-      T* dst = gx + (c * g.n + n) * hw;
-      const T* src = gph + (c * cn + (n - n0)) * L.plane();
-      for (std::int64_t a = 0; a < L.s; ++a)
-        for (std::int64_t b = 0; b < L.s; ++b) {
-          const T* ps = src + (a * L.s + b) * L.hq * L.wq;
-          const std::int64_t j_lo = std::min(L.wq, std::max<std::int64_t>(0, (g.pad - b + L.s - 1) / L.s));
-          const std::int64_t j_hi = std::max(j_lo, std::min(L.wq, (g.w + g.pad - b + L.s - 1) / L.s));
-          for (std::int64_t i = 0; i < L.hq; ++i) {
-            const std::int64_t yy = i * L.s + a - g.pad;
-            if (yy < 0 || yy >= g.h) continue;
-            T* drow = dst + yy * g.w + b - g.pad;
-            const T* srow = ps + i * L.wq;
-            if (overwrite) {
-              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] = srow[j];
-            } else if (L.s == 1) {
-              add_row(srow + j_lo, drow + j_lo, j_hi - j_lo);
-            } else {
-              for (std::int64_t j = j_lo; j < j_hi; ++j) drow[j * L.s] += srow[j];
-            }
-          }
-        }
-    }
+    for (std::int64_t n = n0; n < n1; ++n)
+      add_image_phases(g, L, gph + (c * cn + (n - n0)) * L.plane(), gx + (c * g.n + n) * hw, overwrite);
 }
 
 /// Images per chunk: about 128K column-matrix elements (512 KB of floats), a function of the
@@ -282,14 +290,5 @@ inline std::int64_t images_per_chunk(const conv_geometry& g) {
   return std::clamp<std::int64_t>((std::int64_t{1} << 17) / per_image, 1, std::max<std::int64_t>(1, g.n));
 }
 
-/// Per-thread scratch that grows and is reused (a cache, it holds no results between calls).
-/// Slots: 0 the column matrix, 1 its gradient, 2 phase planes, 3 depthwise tap rows.
-template <scalar T>
-T* scratch(int slot, std::size_t elements) {
-  thread_local std::vector<T> buf[4];
-  auto& b = buf[slot];
-  if (b.size() < elements) b.resize(elements);
-  return b.data();
-}
 
 }  // namespace jaq::detail
