@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "jaq/autograd/blas.hpp"
 #include "jaq/core/rng.hpp"
 
 namespace {
@@ -50,7 +51,8 @@ double median_ms(F&& f, int reps) {
 
 }  // namespace
 
-int main() {
+int main(int, char** argv) {
+  jaq::use_best_blas_kernel(argv);  // the kernels the programs run (see jaq/autograd/blas.hpp)
   openblas_set_num_threads(1);
   struct shape {
     const char* name;

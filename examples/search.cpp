@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/blas.hpp"
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
@@ -486,6 +487,7 @@ int run(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"jaq joint search: a network's operators, its bit-widths and its accelerator, together; then retraining."};

@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/blas.hpp"
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/progress.hpp"
@@ -221,6 +222,7 @@ int run(const train_options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
   // Keep freed activation buffers in the heap for the next step instead of returning them to
   // the kernel (and faulting them in again): tensors up to 32 MB come from the heap.
   mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -19,6 +19,7 @@
 #include "jaq/core/rng.hpp"
 #include "jaq/core/simd.hpp"
 // autograd
+#include "jaq/autograd/blas.hpp"
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/autograd/gradcheck.hpp"
 #include "jaq/autograd/parameter.hpp"

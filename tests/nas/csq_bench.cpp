@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/blas.hpp"
 #include "jaq/autograd/ops/cross_entropy.hpp"
 #include "jaq/nas/train_session.hpp"
 #include "jaq/nn/registry.hpp"
@@ -37,6 +38,7 @@ double rss_mb() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
   CLI::App app{"one CSQ benchmark configuration"};
   std::string model = "small-cnn", mode = "fp32";
   std::int64_t batch = 128;
