@@ -22,12 +22,14 @@
 
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "jaq/autograd/ops/conv2d.hpp"
 #include "jaq/autograd/tape.hpp"
+#include "jaq/core/simd.hpp"
 #include "jaq/nas/channel_mask.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/quant/bit_set.hpp"
@@ -194,12 +196,12 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   if (!depthwise) {
     jaq::detail::conv_forward(ex, gs, co, std::int64_t(1), xplanes.data(), wstack.data(), y.data());
   } else {
-    std::vector<T> ys(static_cast<std::size_t>(cs * oplane));
-    jaq::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.data());
+    std::unique_ptr<T[]> ys(new T[std::size_t(cs * oplane)]);  // every element written by the conv
+    jaq::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.get());
     y.fill(T(0));
     for (std::int64_t j = 0; j < cs; ++j) {
       T* dst = y.data() + stack[std::size_t(j)].source * oplane;
-      const T* src = ys.data() + j * oplane;
+      const T* src = ys.get() + j * oplane;
       for (std::int64_t i = 0; i < oplane; ++i) dst[i] += src[i];
     }
   }
@@ -253,10 +255,14 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         // W~ gradient -> p, w_hat_b -> w, s_w
         bool need_w = ctx.needs_grad(1) || ctx.needs_grad(2);
         for (std::int64_t b = 0; b < nb; ++b) need_w = need_w || ctx.needs_grad(3 + nb + b);
+        bool need_x = ctx.needs_grad(0);
+        for (std::int64_t b = 0; b < nb; ++b) need_x = need_x || ctx.needs_grad(3 + b);
+        // both gradients of the stacked conv in one engine pass (written, so left uninitialised)
+        std::unique_ptr<T[]> gws(need_w ? new T[ws2.size()] : nullptr);
+        std::unique_ptr<T[]> gxs(need_x ? new T[std::size_t(cs * plane)] : nullptr);
+        jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, xplanes2.data(), ws2.data(), gstack, gws.get(), true,
+                                      gxs.get(), true);
         if (need_w) {
-          std::vector<T> gws(ws2.size());
-          jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, xplanes2.data(), nullptr, gstack, gws.data(), true, nullptr,
-                                         false);
           std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
           for (int b : active) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
           std::vector<double> gp(static_cast<std::size_t>(nb), 0.0);
@@ -264,7 +270,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
             const auto& sc = stack[std::size_t(j)];
             for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
               const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
-              const T* gsrc = gws.data() + (depthwise ? j * kk : (o * cs + j) * kk);
+              const T* gsrc = gws.get() + (depthwise ? j * kk : (o * cs + j) * kk);
               for (std::int64_t t = 0; t < kk; ++t) {
                 const T gv = gsrc[t];
                 if (sc.candidate < 0) {
@@ -292,30 +298,34 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
                                      ghat[std::size_t(b)].data(), gwp, false, gsw, gw[std::size_t(b)]);
           }
         }
-        bool need_x = ctx.needs_grad(0);
-        for (std::int64_t b = 0; b < nb; ++b) need_x = need_x || ctx.needs_grad(3 + b);
         if (need_x) {
-          std::vector<T> gxs(static_cast<std::size_t>(cs * plane));
-          jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, nullptr, ws2.data(), gstack, nullptr, false, gxs.data(), true);
           T* gx = ctx.needs_grad(0) ? ctx.grad_input(0).data() : nullptr;
-          std::vector<double> gsa(static_cast<std::size_t>(nb), 0.0);
-          // each stacked channel adds into its source channel: serial over j keeps the order fixed
-          for (std::int64_t j = 0; j < cs; ++j) {
-            const auto& sc = stack[std::size_t(j)];
-            const T* gj = gxs.data() + j * plane;
-            const T* xc = xv + sc.source * plane;
-            if (sc.candidate < 0) {
-              if (gx) for (std::int64_t i = 0; i < plane; ++i) gx[sc.source * plane + i] += gj[i];
-              continue;
+          // Each stacked channel adds into its source channel. Source channels run in parallel,
+          // each taking its stacked channels in ascending j (the serial order per element); the
+          // step-gradient term of each j is kept apart and the terms added in j order below.
+          std::vector<std::vector<std::int64_t>> by_source(static_cast<std::size_t>(c));
+          for (std::int64_t j = 0; j < cs; ++j) by_source[std::size_t(stack[std::size_t(j)].source)].push_back(j);
+          std::vector<double> term(static_cast<std::size_t>(cs), 0.0);
+          parallel_for(ex, 0, c, [&](std::int64_t src) {
+            for (const std::int64_t j : by_source[std::size_t(src)]) {
+              const auto& sc = stack[std::size_t(j)];
+              const T* gj = gxs.get() + j * plane;
+              if (sc.candidate < 0) {
+                if (gx) simd::axpy(plane, T(1), gj, gx + src * plane);
+                continue;
+              }
+              const int b = sc.candidate;
+              const T s = ctx.input(3 + b)[0];
+              quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
+                using G = decltype(grid);
+                term[std::size_t(j)] = quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(
+                    xv + src * plane, s, gj, plane, gx ? gx + src * plane : nullptr, false);
+              });
             }
-            const int b = sc.candidate;
-            const T s = ctx.input(3 + b)[0];
-            quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
-              using G = decltype(grid);
-              gsa[std::size_t(b)] += quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(
-                  xc, s, gj, plane, gx ? gx + sc.source * plane : nullptr, false);
-            });
-          }
+          });
+          std::vector<double> gsa(static_cast<std::size_t>(nb), 0.0);
+          for (std::int64_t j = 0; j < cs; ++j)
+            if (stack[std::size_t(j)].candidate >= 0) gsa[std::size_t(stack[std::size_t(j)].candidate)] += term[std::size_t(j)];
           for (int b : active)
             if (ctx.needs_grad(3 + b)) ctx.grad_input(3 + b)[0] += T(gsa[std::size_t(b)] * ga[std::size_t(b)]);
         }
