@@ -70,6 +70,13 @@ int main(int argc, char** argv) {
   out_path = jaq_examples::from_caller_dir(out_path);
 
   try {
+    if (!out_path.empty()) {  // before the search: its result is never lost to a bad --out
+      try {
+        jaq::check_output_file(out_path);
+      } catch (const jaq::error& e) {
+        throw jaq::config_error("command line", "--out", e.what());
+      }
+    }
     const auto layers =
         jaq::hw::networks::by_name(network, {.batch = 1, .precision = {.iprec = iprec, .wprec = wprec}});
     if (!layers)
@@ -155,6 +162,9 @@ int main(int argc, char** argv) {
     }
   } catch (const jaq::error& e) {
     std::cerr << "hwgen: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {  // anything else still ends in a message, not an abort
+    std::cerr << "hwgen: error: " << e.what() << "\n";
     return 2;
   }
   return 0;

@@ -22,10 +22,12 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "jaq/batchtile/map_layers.hpp"
+#include "jaq/core/atomic_file.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/core/parallel.hpp"
@@ -75,7 +77,7 @@ std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int map_main(int argc, char** argv) {
   CLI::App app{"Best BitFusion mapping of every layer (BitFusion cost model, exhaustive search)"};
   std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8";
   std::string sram_csv, synth_csv;
@@ -102,6 +104,14 @@ int main(int argc, char** argv) {
   for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv})
     *p = jaq_examples::from_caller_dir(*p);
 
+  if (!out_path.empty()) {  // before the work: a bad --out fails at once
+    try {
+      jaq::check_output_file(out_path);
+    } catch (const jaq::error& e) {
+      std::cerr << "map: --out: " << e.what() << "\n";
+      return 1;
+    }
+  }
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<jaq::hw::layer> layers;
   jaq::hw::accel_config cfg = jaq::hw::reference_config();
@@ -156,13 +166,19 @@ int main(int argc, char** argv) {
   for (const auto& l : layers) names.push_back(l.name);
   if (out_path.empty()) {
     jaq::hw::write_mapping_csv(std::cout, results, names);
-  } else {
-    std::ofstream out(out_path);
-    if (!out) {
-      std::cerr << "map: " << out_path << ": cannot open for writing\n";
+    if (!std::cout.flush()) {
+      std::cerr << "map: cannot write the mapping to standard output\n";
       return 1;
     }
+  } else {
+    std::ostringstream out;
     jaq::hw::write_mapping_csv(out, results, names);
+    try {
+      jaq::write_file_atomic(out_path, out.str());  // checked and atomic: errors are not ignored
+    } catch (const jaq::error& e) {
+      std::cerr << "map: " << e.what() << "\n";
+      return 1;
+    }
   }
   try {
     const jaq::hw::area_report area = jaq::hw::area_of(cfg);
@@ -195,4 +211,13 @@ int main(int argc, char** argv) {
     if (status != 4) std::cerr << "map: --check: all " << ref.size() << " rows equal the reference\n";
   }
   return status;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return map_main(argc, argv);
+  } catch (const std::exception& e) {  // anything the steps above did not expect: a message, not an abort
+    std::cerr << "map: error: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -185,15 +185,10 @@ jaq::search::preset load(const options& o) {
 
 /// Fails before any work if `dir` cannot hold the results.
 void check_out_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec || !fs::is_directory(dir)) throw jaq::config_error("command line", "--out", dir.string() + ": cannot create the folder (" + ec.message() + ")");
-  const fs::path probe = dir / ".write_test";
   try {
-    jaq::write_file_atomic(probe, "ok");
-    fs::remove(probe);
+    jaq::prepare_output_dir(dir);
   } catch (const jaq::error& e) {
-    throw jaq::config_error("command line", "--out", dir.string() + ": not writable (" + e.what() + ")");
+    throw jaq::config_error("command line", "--out", e.what());
   }
 }
 

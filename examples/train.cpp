@@ -111,6 +111,12 @@ double median(std::vector<double> v) {
 }
 
 int run(const train_options& o) {
+  // The output folder is checked before any work: a finished run is never lost to a bad --out.
+  try {
+    jaq::prepare_output_dir(o.out);
+  } catch (const jaq::error& e) {
+    throw jaq::config_error("command line", "--out", e.what());
+  }
   jaq::data::split data = jaq::data::load_fashion_mnist(o.data_dir);
   jaq::data::normalize(data.train, jaq::data::fashion_mnist_normalization());
   jaq::data::normalize(data.test, jaq::data::fashion_mnist_normalization());
@@ -236,6 +242,9 @@ int main(int argc, char** argv) {
   try {
     return run(o);
   } catch (const jaq::error& e) {
+    std::cerr << "train: error: " << e.what() << std::endl;
+    return 1;
+  } catch (const std::exception& e) {  // anything else still ends in a message, not an abort
     std::cerr << "train: error: " << e.what() << std::endl;
     return 1;
   }

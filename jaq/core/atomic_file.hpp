@@ -78,14 +78,37 @@ inline std::string printable_magic(const char* m) {
   return s;
 }
 
+/// The file a path names once symbolic links are followed (the last link's target, which may
+/// not exist yet); the path itself when it is no link. data_error on a loop.
+inline std::filesystem::path link_target(const std::filesystem::path& given) {
+  std::filesystem::path p = given;
+  std::error_code ec;
+  for (int hops = 0; std::filesystem::is_symlink(std::filesystem::symlink_status(p, ec)); ++hops) {
+    if (hops == 40) throw data_error(given.string(), "too many levels of symbolic links");
+    const std::filesystem::path t = std::filesystem::read_symlink(p, ec);
+    if (ec) throw data_error(given.string(), "cannot read the symbolic link: " + ec.message());
+    p = t.is_absolute() ? t : p.parent_path() / t;
+  }
+  return p;
+}
+
 }  // namespace detail
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
-/// Throws data_error naming the file if any step fails; the temporary file is removed then.
-inline void write_file_atomic(const std::filesystem::path& path, std::string_view bytes) {
-  const std::string name = path.string();
+/// A symbolic link at `path` is written through: its target is replaced, the link stays. A path
+/// that exists and is not a regular file (a folder, a device, a FIFO, a socket) is refused, never
+/// replaced. Throws data_error naming the file if any step fails; the temporary file is removed then.
+inline void write_file_atomic(const std::filesystem::path& given, std::string_view bytes) {
+  const std::string name = given.string();
+  std::error_code ec;
+  std::filesystem::path path = given;
+  path = detail::link_target(given);
+  const auto st = std::filesystem::status(path, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw data_error(name, "exists and is not a regular file (a folder, device, FIFO or socket): not replaced");
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
+  const std::string target = path.string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0) throw data_error(name, "cannot create a temporary file in " + dir.string() + ": " + detail::errno_text(errno));
   auto fail = [&](const std::string& step) {
@@ -110,7 +133,7 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
     ::unlink(tmpl.c_str());
     throw data_error(name, "cannot close: " + detail::errno_text(e));
   }
-  if (::rename(tmpl.c_str(), name.c_str()) != 0) {
+  if (::rename(tmpl.c_str(), target.c_str()) != 0) {
     const int e = errno;
     ::unlink(tmpl.c_str());
     throw data_error(name, "cannot rename the temporary file into place: " + detail::errno_text(e));
@@ -121,6 +144,43 @@ inline void write_file_atomic(const std::filesystem::path& path, std::string_vie
     ::fsync(dfd);
     ::close(dfd);
   }
+}
+
+/// Makes sure `dir` is a folder this process can write into, creating it (and its parents) if
+/// needed, before a program spends any time on work whose results go there. data_error naming
+/// the folder otherwise (empty name, a file in the way, no permission, a read-only or pseudo
+/// file system).
+inline void prepare_output_dir(const std::filesystem::path& dir) {
+  const std::string name = dir.string();
+  if (name.empty()) throw data_error("output folder", "empty path");
+  std::error_code ec;
+  const auto st = std::filesystem::status(dir, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st))
+    throw data_error(name, "exists and is not a folder");
+  if (!std::filesystem::exists(st)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw data_error(name, "cannot create the output folder: " + ec.message());
+  }
+  std::string probe = (dir / ".jaq-write-test.XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0) throw data_error(name, "cannot write into the output folder: " + detail::errno_text(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+/// Checks, before the work, that write_file_atomic(path, ...) will be able to write the result:
+/// its folder is prepared (prepare_output_dir) and what is at `path` now, if anything, is a
+/// regular file or a link to one (or to nothing yet). data_error naming the file otherwise.
+inline void check_output_file(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path real = path;
+  if (path.empty()) throw data_error("output file", "empty path");
+  real = detail::link_target(path);
+  if (path.empty()) throw data_error("output file", "empty path");
+  const auto st = std::filesystem::status(real, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw data_error(path.string(), "exists and is not a regular file (a folder, device, FIFO or socket): not replaced");
+  prepare_output_dir(real.has_parent_path() ? real.parent_path() : std::filesystem::path("."));
 }
 
 /// Reads a whole file into a string; data_error if it is missing or unreadable.

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <istream>
 #include <map>
@@ -62,13 +63,21 @@ inline std::vector<layer> read_layers_csv(std::istream& in, const std::string& f
   bool have_header = false;
   while (std::getline(in, line)) {
     ++lineno;
+    if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
     if (detail::trim(line).empty()) continue;
-    const std::vector<std::string> cells = detail::split_cells(line);
     const std::string where = file + ":" + std::to_string(lineno);
+    if (line.find('"') != std::string::npos)
+      throw config_error(where, "row", "holds a double quote: quoted fields are not supported (names cannot hold commas)");
+    const std::vector<std::string> cells = detail::split_cells(line);
     if (!have_header) {
       for (int i = 0; i < static_cast<int>(cells.size()); ++i) {
         if (cells[i].empty()) throw config_error(where, "header", "empty column name");
         if (col.count(cells[i])) throw config_error(where, cells[i], "column appears twice");
+        bool known = cells[i] == "groups";
+        for (const char* r : required) known = known || cells[i] == r;
+        if (!known)  // a misspelt column (say `group`) would otherwise be ignored and give wrong answers
+          throw config_error(where, cells[i],
+                             "unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and optionally groups)");
         col[cells[i]] = i;
       }
       for (const char* r : required)
@@ -139,6 +148,9 @@ inline std::vector<layer> read_layers_csv(std::istream& in, const std::string& f
 
 /// Reads layers from a CSV file.
 inline std::vector<layer> read_layers_csv(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw config_error(path, "file", "is a folder, not a layer CSV file");
+  if (!std::filesystem::exists(path, ec)) throw config_error(path, "file", "not found");
   std::ifstream in(path);
   if (!in) throw config_error(path, "file", "cannot open");
   return read_layers_csv(in, path);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace fs = std::filesystem;
@@ -125,4 +126,42 @@ TEST_CASE("atomic_file: byte_reader names the item it could not read, and leftov
 TEST_CASE("atomic_file: a magic longer than 8 characters is a config_error") {
   const auto dir = temp_dir("atomic_magic");
   CHECK_THROWS_AS(jaq::write_checked_file(dir / "x", {.magic = "TOO_LONG_MAGIC"}, "p"), jaq::config_error);
+}
+
+TEST_CASE("atomic_file: a symbolic link is written through; a folder, FIFO or device is refused, not replaced") {
+  const auto dir = temp_dir("atomic_kinds");
+  const auto target = dir / "real.json";
+  jaq::write_file_atomic(target, "old");
+  const auto link = dir / "link.json";
+  fs::create_symlink("real.json", link);  // relative, as users make them
+  jaq::write_file_atomic(link, "new");
+  CHECK(fs::is_symlink(fs::symlink_status(link)));  // the link stays a link
+  CHECK(jaq::read_file(target) == "new");           // its target got the bytes
+  const auto dangling = dir / "dangling.json";
+  fs::create_symlink(dir / "made_later.json", dangling);
+  jaq::write_file_atomic(dangling, "born");
+  CHECK(fs::is_symlink(fs::symlink_status(dangling)));
+  CHECK(jaq::read_file(dir / "made_later.json") == "born");
+
+  const auto fifo = dir / "fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0644) == 0);
+  CHECK(contains(message_of([&] { jaq::write_file_atomic(fifo, "x"); }), "is not a regular file"));
+  CHECK(fs::is_fifo(fifo));
+  CHECK(contains(message_of([&] { jaq::write_file_atomic(dir, "x"); }), "is not a regular file"));
+  CHECK(contains(message_of([&] { jaq::write_file_atomic("/dev/null", "x"); }), "is not a regular file"));
+  CHECK(fs::is_character_file("/dev/null"));
+  CHECK(contains(message_of([&] { jaq::check_output_file(fifo); }), "is not a regular file"));
+  jaq::check_output_file(link);  // a link to a regular file is fine
+}
+
+TEST_CASE("atomic_file: prepare_output_dir creates the folder, or names why it cannot") {
+  const auto dir = temp_dir("atomic_outdir");
+  jaq::prepare_output_dir(dir / "a" / "b");
+  CHECK(fs::is_directory(dir / "a" / "b"));
+  CHECK(fs::is_empty(dir / "a" / "b"));  // the write probe is gone
+  jaq::write_file_atomic(dir / "file", "x");
+  CHECK(contains(message_of([&] { jaq::prepare_output_dir(dir / "file"); }), "exists and is not a folder"));
+  CHECK(contains(message_of([&] { jaq::prepare_output_dir(dir / "file" / "sub"); }), "cannot create the output folder"));
+  CHECK(contains(message_of([&] { jaq::prepare_output_dir(""); }), "empty path"));
+  CHECK(contains(message_of([&] { jaq::prepare_output_dir("/proc/jaq_no_such_dir"); }), "/proc/jaq_no_such_dir"));
 }

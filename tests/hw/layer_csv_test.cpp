@@ -59,6 +59,23 @@ TEST_CASE("bad rows name the line and the field") {
   CHECK_THROWS_AS(hw::read_layers_csv("no/such/layers.csv"), jaq::config_error);
 }
 
+TEST_CASE("an unknown column, a quote or a folder is an error, never ignored; a UTF-8 BOM is accepted") {
+  // `group` for `groups` would map a depthwise layer as dense (issue 11: 19,713 cycles for 177,600)
+  CHECK_THROWS_WITH_AS(parse("name,K,O,S,IC,OC,B,im2col,iprec,wprec,group\ndw,3,56,1,128,128,1,0,8,8,128\n"),
+                       "L.csv:1: group: unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and "
+                       "optionally groups)",
+                       jaq::config_error);
+  CHECK_THROWS_WITH_AS(parse("name,K,O,S,IC,OC,B,im2col,iprec,wprec\n\"a,3,7,1,1,8,1,0,8,8\n"),
+                       "L.csv:2: row: holds a double quote: quoted fields are not supported (names cannot hold commas)",
+                       jaq::config_error);
+  const auto bom = parse("\xEF\xBB\xBFname,K,O,S,IC,OC,B,im2col,iprec,wprec\na,3,7,1,1,8,1,0,8,8\n");
+  REQUIRE(bom.size() == 1);
+  CHECK(bom[0].name == "a");
+  CHECK_THROWS_WITH_AS(hw::read_layers_csv("."), ".: file: is a folder, not a layer CSV file", jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::read_layers_csv("no/such/layers.csv"), "no/such/layers.csv: file: not found",
+                       jaq::config_error);
+}
+
 TEST_CASE("a mapping row prints every column, energies round-trip") {
   hw::layer_mapping m;
   m.name = "x";
