@@ -34,6 +34,14 @@ while [[ $# -gt 0 ]]; do
 done
 
 OUT=${OUT:-runs/bench_csq}
+# The PyTorch builds compared: Debian's 1.13 and, when tools/bootstrap.sh --bench made it, the
+# current 2.x from PyPI (TORCH_PYTHONS="interpreter ..." overrides).
+if [[ -n "${TORCH_PYTHONS:-}" ]]; then
+  read -r -a TORCH_PYTHONS <<< "$TORCH_PYTHONS"
+else
+  TORCH_PYTHONS=(/usr/bin/python3)
+  [[ -x /opt/jaq-bench-venv/bin/python ]] && TORCH_PYTHONS+=(/opt/jaq-bench-venv/bin/python)
+fi
 mkdir -p "$OUT"
 # shellcheck disable=SC2206
 BAZEL=(bazel ${BAZEL_STARTUP:-})
@@ -55,8 +63,11 @@ for model in "${MODEL_LIST[@]}"; do
         --warmup "$WARMUP" --threads 2 | tee -a "$LOG"
     done
     if [[ $TORCH == 1 ]]; then
-      /usr/bin/python3 tools/bench_csq_torch.py --models "$model" --batches "$batch" --modes fp32,lsq4,csq \
-        --steps "$STEPS" --warmup "$WARMUP" --threads 2 | grep '^torch ' | tee -a "$LOG"
+      for py in "${TORCH_PYTHONS[@]}"; do  # each PyTorch labelled with its version: torch-1.13.0a0 ...
+        ver=$("$py" -c 'import torch; print(torch.__version__.split("+")[0])')
+        "$py" tools/bench_csq_torch.py --models "$model" --batches "$batch" --modes fp32,lsq4,csq \
+          --steps "$STEPS" --warmup "$WARMUP" --threads 2 | grep '^torch ' | sed "s/^torch /torch-$ver /" | tee -a "$LOG"
+      done
     fi
   done
 done
@@ -77,17 +88,26 @@ for (side, model, batch, mode), kv in rows.items():
     rss = float(kv["peak_rss_mb"]); base = float(kv["base_rss_mb"])
     print(f"| {model} | {batch} | {side} {mode} | {float(kv['step_ms']):.1f} | {held} | {rss:.1f} ({rss - base:.1f}) |")
 print()
-print("| model | batch | CSQ20 / LSQ4 held | CSQ20 / naive held | CSQ20 / LSQ4 RSS | CSQ20 / naive RSS | jaq LSQ4 / torch LSQ4 step |")
+print("| model | batch | CSQ20 / LSQ4 held | CSQ20 / naive held | CSQ20 / LSQ4 RSS | CSQ20 / naive RSS | CSQ20 / LSQ4 step |")
 print("|---|---|---|---|---|---|---|")
 for (side, model, batch, mode) in [k for k in rows if k[0] == "jaq" and k[3] == "csq20"]:
     g = lambda s, m: rows.get((s, model, batch, m))
-    c, l, n, t = g("jaq", "csq20"), g("jaq", "lsq4"), g("jaq", "naive"), g("torch", "lsq4")
+    c, l, n = g("jaq", "csq20"), g("jaq", "lsq4"), g("jaq", "naive")
     if not (c and l and n): continue
     held = lambda r: int(r["peak_backward_bytes"])
     rss = lambda r: float(r["peak_rss_mb"]) - float(r["base_rss_mb"])
-    tt = f'{float(l["step_ms"]) / float(t["step_ms"]):.2f}' if t else "-"
     print(f"| {model} | {batch} | {held(c)/held(l):.2f} (target <= 1.3) | {held(c)/held(n):.2f} (<= 0.4) | "
-          f"{rss(c)/rss(l):.2f} | {rss(c)/rss(n):.2f} | {tt} (<= 0.67) |")
+          f"{rss(c)/rss(l):.2f} | {rss(c)/rss(n):.2f} | {float(c['step_ms'])/float(l['step_ms']):.2f} (<= 1.3) |")
+print()
+print("| model | batch | PyTorch | jaq/torch fp32 step | jaq/torch LSQ4 step | jaq CSQ20 / torch naive step | jaq/torch peak RSS (fp32, LSQ4) |")
+print("|---|---|---|---|---|---|---|")
+for (side, model, batch, mode) in sorted({(k[0], k[1], k[2], "") for k in rows if k[0].startswith("torch")}):
+    g = lambda s, m: rows.get((s, model, batch, m))
+    step = lambda a, b: f'{float(a["step_ms"]) / float(b["step_ms"]):.2f}' if a and b else "-"
+    mem = lambda a, b: f'{float(a["peak_rss_mb"]) / float(b["peak_rss_mb"]):.2f}' if a and b else "-"
+    print(f"| {model} | {batch} | {side[6:]} | {step(g('jaq', 'fp32'), g(side, 'fp32'))} (<= 0.67) | "
+          f"{step(g('jaq', 'lsq4'), g(side, 'lsq4'))} (<= 0.67) | {step(g('jaq', 'csq20'), g(side, 'csq'))} (<= 0.5) | "
+          f"{mem(g('jaq', 'fp32'), g(side, 'fp32'))}, {mem(g('jaq', 'lsq4'), g(side, 'lsq4'))} (<= 0.5) |")
 PY
 
 if [[ "$ACCURACY" != 0 ]]; then

@@ -24,9 +24,22 @@ PKGS=(bazel-bootstrap bazel-rules-java bazel-platforms libxtensor-dev libxsimd-d
 # Extra packages for the benchmarks only (PyTorch side by side); pass --bench.
 #   python3-torch           PyTorch 1.13 for /usr/bin/python3 (tools/bench_*_torch.py)
 #   time                    /usr/bin/time -v: peak RSS of each benchmarked process
+#   /opt/jaq-bench-venv     the current PyTorch 2.x from PyPI in a virtual environment (python3-venv).
+#                           PyPI has no CPU-only wheel for Linux x86-64 (that one lives on
+#                           download.pytorch.org, not reachable here): this is the default wheel
+#                           (CUDA build, about 5 GB with its nvidia-* packages); it runs on the CPU.
+BENCH=0
 if [[ "${1:-}" == "--bench" ]]; then
-  PKGS+=(python3-torch time)
+  PKGS+=(python3-torch time python3-venv)
+  BENCH=1
 fi
+bench_venv() {
+  [[ $BENCH == 1 ]] || return 0
+  [[ -x /opt/jaq-bench-venv/bin/python ]] && /opt/jaq-bench-venv/bin/python -c 'import torch' 2>/dev/null && return 0
+  echo "bootstrap: creating /opt/jaq-bench-venv (PyTorch 2.x from PyPI)" >&2
+  python3 -m venv /opt/jaq-bench-venv
+  /opt/jaq-bench-venv/bin/pip install -q numpy torch
+}
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -34,7 +47,10 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
-[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ ${#missing[@]} -eq 0 ]]; then
+  bench_venv
+  exit 0
+fi
 
 SUDO=""
 [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -43,3 +59,4 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "bootstrap: done" >&2
+bench_venv

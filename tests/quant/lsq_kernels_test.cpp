@@ -45,11 +45,13 @@ void check_grid(float s) {
     std::vector<float> g(v.size());
     for (auto& x : g) x = float(gen.normal());
     g[1] = -0.0f;
+    for (const bool avx2 : {false, true}) {  // the portable rows, then the AVX2 copies where the CPU has them
+    CAPTURE(avx2);
     std::vector<float> codes(v.size()), vals(v.size()), ste(v.size(), 3.0f), ste2(v.size(), 3.0f);
-    detail::lsq_code_row<QN, QP>(v.data(), s, 1.0f, m, codes.data());
-    detail::lsq_code_row<QN, QP>(v.data(), s, s, m, vals.data());
+    detail::lsq_code_row<QN, QP>(v.data(), s, 1.0f, m, codes.data(), avx2);
+    detail::lsq_code_row<QN, QP>(v.data(), s, s, m, vals.data(), avx2);
     detail::lsq_ste_row<QN, QP>(v.data(), s, g.data(), m, ste.data(), true);
-    const double sum = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, ste2.data(), false);
+    const double sum = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, ste2.data(), false, avx2);
     double ref_sum = 0.0;
     bool finite = true;
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -67,6 +69,15 @@ void check_grid(float s) {
       CHECK(sum == doctest::Approx(ref_sum).epsilon(1e-12));
     } else {
       CHECK(std::isnan(sum) == std::isnan(ref_sum));
+    }
+    if (avx2) {  // both paths: the same bits, the double step sums included
+      std::vector<float> c0(v.size()), s0(v.size(), 3.0f);
+      detail::lsq_code_row<QN, QP>(v.data(), s, s, m, c0.data(), false);
+      const double p0 = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, s0.data(), false, false);
+      for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(c0[i], vals[i]));
+      for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(s0[i], ste2[i]));
+      if (finite) CHECK(std::bit_cast<std::uint64_t>(p0) == std::bit_cast<std::uint64_t>(sum));
+    }
     }
     // the step sum without NaN and infinities (every input finite)
     std::vector<float> fin;

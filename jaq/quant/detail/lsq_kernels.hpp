@@ -5,7 +5,8 @@
 // Lane for lane they compute exactly what lsq.hpp's scalar functions compute: the division
 // v / s (not a multiplication by 1/s), the same clip comparisons (so NaN stays NaN), and
 // round half to even through truncation and the exact fractional part (no dependence on the
-// rounding mode, as quant::round_half_even). Only the step-gradient sums differ from a plain
+// rounding mode, as quant::round_half_even). Where the build is narrower than AVX2 and the CPU has
+// it, the code and step rows run 8-lane copies (lsq_avx2.hpp) with the same bits. Only the step-gradient sums differ from a plain
 // sequential loop: they are accumulated in double in 8 interleaved partial sums, added in a
 // fixed order, so they do not depend on the thread count either (tests compare both with the
 // scalar reference).
@@ -21,9 +22,11 @@
 #include <type_traits>
 #include <vector>
 
+#include "jaq/config.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/core/simd.hpp"
 #include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/detail/lsq_avx2.hpp"
 #include "jaq/quant/grid.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/round.hpp"
@@ -79,9 +82,12 @@ inline constexpr std::int64_t step_block = 256;  // elements per step-gradient b
 
 /// out[i] = lsq_code(v[i], s) * mult (mult 1: the codes; mult s: v_hat). out may alias v.
 template <int QN, int QP, class T>
-void lsq_code_row(const T* v, T s, T mult, std::int64_t n, T* out) {
+void lsq_code_row(const T* v, T s, T mult, std::int64_t n, T* out, bool allow_avx2 = true) {
   std::int64_t i = 0;
   if constexpr (std::is_same_v<T, float>) {
+#if JAQ_X86_RUNTIME_AVX2
+    if (allow_avx2 && avx2::available()) return avx2::code_row<QN, QP>(v, s, mult, n, out);
+#endif
     const fbatch sb(s), mb(mult);
     for (; i + flanes <= n; i += flanes)
       (code_lanes<QN, QP>(fbatch::load_unaligned(v + i), sb) * mb).store_unaligned(out + i);
@@ -110,9 +116,15 @@ void lsq_ste_row(const T* v, T s, const T* ghat, std::int64_t n, T* gv, bool ove
 /// sum_i ghat[i] * d v_hat[i]/d s (unscaled), and when gv is given the STE gradient of
 /// lsq_ste_row in the same pass.
 template <int QN, int QP, class T>
-double lsq_ste_step_row(const T* v, T s, const T* ghat, std::int64_t n, T* gv, bool overwrite) {
+double lsq_ste_step_row(const T* v, T s, const T* ghat, std::int64_t n, T* gv, bool overwrite, bool allow_avx2 = true) {
   if constexpr (std::is_same_v<T, float>) {
     double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+#if JAQ_X86_RUNTIME_AVX2
+    if (allow_avx2 && avx2::available()) {  // the same lanes and order: the same bits
+      avx2::ste_step_row<QN, QP>(v, s, ghat, n, gv, overwrite, acc);
+      return total(acc);
+    }
+#endif
     alignas(64) float st[step_block];
     const fbatch sb(s);
     for (std::int64_t b0 = 0; b0 < n; b0 += step_block) {
