@@ -38,30 +38,32 @@
 #include "jaq/report/plot.hpp"
 
 #include "examples/caller_dir.hpp"
+#include "examples/cli_checks.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Hardware generation: a policy network searching BitFusion configurations, "
                "scored with BatchTile"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string network = "searchspace22", out_path;
   int iterations = 100, batch_size = 16, threads = 0, iprec = 8, wprec = 8, log_every = 10;
   std::uint64_t seed = 1;
   double lr = 0.01, lat = 1, en = 1, area = 1, budget = std::numeric_limits<double>::infinity();
   bool brute = false;
   app.add_option("--network", network, "resnet18, mobilenetv2-cifar or searchspace22");
-  app.add_option("--iterations", iterations, "policy updates")->check(CLI::PositiveNumber);
+  app.add_option("--iterations", iterations, "policy updates")->check(jaq_examples::positive);
   app.add_option("--batch", batch_size, "configurations sampled per iteration")
-      ->check(CLI::Range(2, 4096));
-  app.add_option("--lr", lr, "Adam learning rate")->check(CLI::PositiveNumber);
+      ->check(jaq_examples::in_range(2, 4096));
+  app.add_option("--lr", lr, "Adam learning rate")->check(jaq_examples::positive);
   app.add_option("--seed", seed, "random seed");
-  app.add_option("--lambda-latency", lat, "weight of latency / reference")->check(CLI::NonNegativeNumber);
-  app.add_option("--lambda-energy", en, "weight of energy / reference")->check(CLI::NonNegativeNumber);
-  app.add_option("--lambda-area", area, "weight of area / reference")->check(CLI::NonNegativeNumber);
+  app.add_option("--lambda-latency", lat, "weight of latency / reference")->check(jaq_examples::non_negative);
+  app.add_option("--lambda-energy", en, "weight of energy / reference")->check(jaq_examples::non_negative);
+  app.add_option("--lambda-area", area, "weight of area / reference")->check(jaq_examples::non_negative);
   app.add_option("--area-budget", budget, "largest area in mm^2 (default: none)")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--iprec", iprec, "activation bits of every layer")->check(CLI::Range(1, 8));
-  app.add_option("--wprec", wprec, "weight bits of every layer")->check(CLI::Range(1, 8));
-  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
-  app.add_option("--log-every", log_every, "print every n-th iteration")->check(CLI::PositiveNumber);
+      ->check(jaq_examples::positive);
+  app.add_option("--iprec", iprec, "activation bits of every layer")->check(jaq_examples::in_range(1, 8));
+  app.add_option("--wprec", wprec, "weight bits of every layer")->check(jaq_examples::in_range(1, 8));
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(jaq_examples::non_negative);
+  app.add_option("--log-every", log_every, "print every n-th iteration")->check(jaq_examples::positive);
   app.add_option("--out", out_path,
                  "write the best configuration as JSON here, with the cost per iteration beside it "
                  "(<out>.history.csv, <out>.png)");
@@ -70,6 +72,9 @@ int main(int argc, char** argv) {
   out_path = jaq_examples::from_caller_dir(out_path);
 
   try {
+    if (lat == 0 && en == 0 && area == 0)
+      throw jaq::config_error("command line", "--lambda-latency/--lambda-energy/--lambda-area",
+                              "all three are 0: nothing to minimise");
     if (!out_path.empty()) {  // before the search: its result is never lost to a bad --out
       try {
         jaq::check_output_file(out_path);

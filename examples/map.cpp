@@ -39,6 +39,7 @@
 #include "jaq/hw/tech_table.hpp"
 
 #include "examples/caller_dir.hpp"
+#include "examples/cli_checks.hpp"
 
 namespace {
 
@@ -79,6 +80,7 @@ std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& 
 
 int map_main(int argc, char** argv) {
   CLI::App app{"Best BitFusion mapping of every layer (BitFusion cost model, exhaustive search)"};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8";
   std::string sram_csv, synth_csv;
   int threads = 0;
@@ -91,12 +93,14 @@ int map_main(int argc, char** argv) {
   opt_layers->excludes(opt_net);
   app.add_option("--accel", accel_json, "accelerator JSON (default: the reference config)");
   app.add_option("--out", out_path, "output CSV (default: stdout)");
-  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "worker threads (0: all cores)")->check(jaq_examples::non_negative);
   app.add_option("--engine", engine, "batchtile (default) or reference (exhaustive scalar)")
       ->check(CLI::IsMember({"batchtile", "reference"}));
-  app.add_option("--batch", batch, "batch size of --network layers")->check(CLI::PositiveNumber);
+  // --batch and --prec shape --network's layers; a layer CSV carries its own (B, iprec, wprec)
+  app.add_option("--batch", batch, "batch size of --network layers")->check(jaq_examples::positive)->excludes(opt_layers);
   app.add_option("--prec", precs, "precision pairs I/W of --network layers, comma-separated; "
-                                  "with several, each layer is listed once per pair as name@I/W");
+                                  "with several, each layer is listed once per pair as name@I/W")
+      ->excludes(opt_layers);
   app.add_option("--sram-csv", sram_csv, "CACTI SRAM table (default: embedded 45 nm)");
   app.add_option("--synth-csv", synth_csv, "systolic-array synthesis table (default: embedded)");
   app.add_flag("--check", check, "also run the scalar reference and compare every field");

@@ -486,6 +486,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"jaq joint search: a network's operators, its bit-widths and its accelerator, together; then retraining."};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   options o;
   add_flags(app, o);
   CLI11_PARSE(app, argc, argv);

@@ -47,6 +47,7 @@
 #include "jaq/report/plot.hpp"
 
 #include "examples/caller_dir.hpp"
+#include "examples/cli_checks.hpp"
 
 namespace {
 
@@ -70,20 +71,20 @@ struct train_options {
 };
 
 void add_flags(CLI::App& app, train_options& o) {
-  app.add_option("--epochs", o.epochs, "training epochs")->check(CLI::PositiveNumber);
-  app.add_option("--batch", o.batch, "batch size")->check(CLI::PositiveNumber);
-  app.add_option("--lr", o.lr, "peak learning rate (cosine schedule to 0)")->check(CLI::PositiveNumber);
-  app.add_option("--momentum", o.momentum, "SGD momentum")->check(CLI::Range(0.0, 0.999));
-  app.add_option("--weight-decay", o.weight_decay, "L2 weight decay")->check(CLI::NonNegativeNumber);
+  app.add_option("--epochs", o.epochs, "training epochs")->check(jaq_examples::positive);
+  app.add_option("--batch", o.batch, "batch size")->check(jaq_examples::positive);
+  app.add_option("--lr", o.lr, "peak learning rate (cosine schedule to 0)")->check(jaq_examples::positive);
+  app.add_option("--momentum", o.momentum, "SGD momentum")->check(jaq_examples::in_range(0.0, 0.999));
+  app.add_option("--weight-decay", o.weight_decay, "L2 weight decay")->check(jaq_examples::non_negative);
   app.add_option("--seed", o.seed, "seed for initialisation and shuffling");
-  app.add_option("--threads", o.threads, "worker threads")->check(CLI::Range(1, 256));
+  app.add_option("--threads", o.threads, "worker threads")->check(jaq_examples::in_range(1, 256));
   app.add_option("--data-dir", o.data_dir, "Fashion-MNIST idx directory");
   app.add_option("--model", o.model, "small-cnn or mbconv-small");
   app.add_option("--max-steps", o.max_steps, "stop after this many steps (0: no limit), for measurements")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--every", o.every, "progress line every N steps")->check(CLI::PositiveNumber);
+      ->check(jaq_examples::non_negative);
+  app.add_option("--every", o.every, "progress line every N steps")->check(jaq_examples::positive);
   app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(jaq_examples::non_negative);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
   jaq::nas::add_train_flags(app, o.quant);
 }
@@ -122,6 +123,10 @@ int run(const train_options& o) {
   jaq::data::normalize(data.test, jaq::data::fashion_mnist_normalization());
   if (o.eval_images > 0 && o.eval_images < data.test.size()) data.test = jaq::data::first_n(data.test, o.eval_images);
 
+  if (o.batch > data.train.size())
+    throw jaq::config_error("command line", "--batch",
+                            std::to_string(o.batch) + " is more than the " + std::to_string(data.train.size()) +
+                                " training images (one step would hold the whole set)");
   jaq::rng gen(o.seed);
   auto model = build_model(o, data.train, gen);
   std::cout << *model << std::flush;
@@ -182,7 +187,11 @@ int run(const train_options& o) {
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
-                 {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"threads", o.threads}, {"max_steps", o.max_steps}};
+                 {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"threads", o.threads}, {"max_steps", o.max_steps},
+                 {"data_dir", o.data_dir}, {"quant", o.quant.quant}, {"bits", o.quant.bits}, {"wbits", o.quant.wbits},
+                 {"abits", o.quant.abits}, {"first_bits", o.quant.first_bits}, {"last_bits", o.quant.last_bits},
+                 {"mixed", o.quant.mixed}, {"csq", o.quant.csq_given ? o.quant.csq : 0.0},
+                 {"derived", o.quant.derived}};  // every flag the run depended on
   j["epochs"] = nlohmann::json::array();
   std::ostringstream csv;
   jaq::report::csv_writer w(csv, {"epoch", "steps", "train_loss", "train_accuracy", "test_accuracy", "seconds"});
@@ -234,6 +243,7 @@ int main(int argc, char** argv) {
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
   CLI::App app{"Train a small CNN on Fashion-MNIST with jaq (autograd-lite, CPU)."};
+  app.option_defaults()->always_capture_default();  // --help shows every default
   train_options o;
   add_flags(app, o);
   CLI11_PARSE(app, argc, argv);

@@ -148,6 +148,8 @@ inline dataset load_idx(const std::filesystem::path& images_file,
 /// t10k-labels-idx1-ubyte.gz (or the same names uncompressed).
 inline split load_fashion_mnist(const std::filesystem::path& dir = fashion_mnist_dir) {
   std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    throw data_error(dir.string(), "is a file, not a folder (give the folder holding the Fashion-MNIST idx files)");
   if (!std::filesystem::is_directory(dir, ec)) {
     throw data_error(dir.string(),
                      "data directory not found (expected the Fashion-MNIST idx files, e.g. "

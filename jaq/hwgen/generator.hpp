@@ -118,6 +118,9 @@ inline std::ostream& operator<<(std::ostream& os, const iteration_log& l) {
             << ", infeasible " << l.infeasible << ", entropy " << l.entropy;
 }
 inline std::ostream& operator<<(std::ostream& os, const generator_result& r) {
+  if (!r.best.feasible)  // nothing feasible was found: there is no "best" to name
+    return os << "generator_result{no feasible configuration among " << r.evaluated << " evaluated ("
+              << r.infeasible << " infeasible), " << r.history.size() << " iterations}";
   return os << "generator_result{best " << r.best << ", " << r.best_choice << ", evaluated "
             << r.evaluated << " (" << r.infeasible << " infeasible), " << r.history.size()
             << " iterations}";

@@ -48,7 +48,7 @@ struct config_score {
 inline std::ostream& operator<<(std::ostream& os, const config_score& s) {
   os << "config_score{" << s.config << ", latency_s=" << s.latency_s
      << ", energy_nJ=" << s.energy_nJ << ", area_mm2=" << s.area_mm2 << ", cost=" << s.cost;
-  if (!s.feasible) os << ", infeasible: " << s.reason;
+  if (!s.feasible) os << ", infeasible: " << (s.reason.empty() ? std::string("not evaluated") : s.reason);
   return os << "}";
 }
 

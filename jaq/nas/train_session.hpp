@@ -38,6 +38,7 @@ struct train_flags {
   int first_bits = 8;
   int last_bits = 8;
   std::string mixed;       ///< candidate widths "2,3,4,8": search
+  bool mixed_given = false;  ///< --mixed was given (an empty value is an error, not full precision)
   double csq = 0;          ///< K in percent; 0: not given (all channels)
   bool csq_given = false;
   int csq_every = 1;       ///< E: epochs between mask updates
@@ -77,7 +78,9 @@ void add_train_flags(App& app, train_flags& f) {
   app.add_option("--abits", f.abits, "bit-width of the input activations (overrides --bits)");
   app.add_option("--first-bits", f.first_bits, "bit-width of the first layer (default 8)");
   app.add_option("--last-bits", f.last_bits, "bit-width of the last layer (default 8)");
-  app.add_option("--mixed", f.mixed, "mixed-precision search over these widths, e.g. 2,3,4,8");
+  app.template add_option_function<std::string>(
+      "--mixed", [&f](const std::string& v) { f.mixed = v; f.mixed_given = true; },
+      "mixed-precision search over these widths, e.g. 2,3,4,8");
   app.template add_option_function<double>("--csq", [&f](const double& k) { f.csq = k; f.csq_given = true; },
                                   "CSQ: quantize only the top-K% channels during the search (with --mixed)");
   app.add_option("--csq-every", f.csq_every, "recompute the CSQ channel masks every E epochs (default 1)");
@@ -94,6 +97,8 @@ class train_session {
  public:
   train_session(const train_flags& f, nn::model<T>& m, rng& gen) {
     const std::string where = m.name();
+    if (f.mixed_given && f.mixed.empty())
+      throw config_error(where, "--mixed", "empty: give the candidate widths, e.g. 2,3,4,8");
     if (!f.quant.empty() && !f.mixed.empty())
       throw config_error(where, "--quant/--mixed", "choose one: fixed-precision training or a mixed-precision search");
     if (f.csq_given && f.mixed.empty())
