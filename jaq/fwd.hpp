@@ -12,9 +12,10 @@ class model_error;
 class hardware_error;
 }  // namespace jaq
 
-// core utilities (jaq/core/atomic_file.hpp, progress.hpp, parallel.hpp)
+// core utilities (jaq/core/atomic_file.hpp, progress.hpp, parallel.hpp, conv_geometry.hpp)
 namespace jaq {
 class thread_pool;
+struct conv_geometry;
 class byte_writer;
 class byte_reader;
 struct file_format;
@@ -164,7 +165,6 @@ struct pact_spec;
 struct minmax_spec;
 struct minmax_range;
 struct minmax_observer;
-struct conv_geometry;
 struct qconv_spec;
 struct quant_config;
 template <scalar T>

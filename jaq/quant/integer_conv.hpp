@@ -17,8 +17,7 @@
 // differs from the integer one by float rounding of the sum (|error| <= K * u * sum|a w| s_a s_w,
 // u = 2^-24), which the tests bound too.
 //
-//   jaq::quant::conv_geometry g{.batch = 2, .in_channels = 3, .height = 8, .width = 8,
-//                               .out_channels = 4, .kernel = 3, .padding = 1};
+//   auto g = jaq::conv_geometry::of({.c = 3, .n = 2, .h = 8, .w = 8, .kh = 3, .kw = 3, .pad = 1, .co = 4});
 //   jaq::quant::conv2d_int32<std::uint8_t>(g, act_codes, w_codes, acc);   // acc: (N, O, Ho, Wo)
 //   y[i] = jaq::quant::rescale(acc[i], s_a, s_w[o]);
 //
@@ -39,39 +38,14 @@
 #include <vector>
 
 #include "jaq/config.hpp"
+#include "jaq/core/conv_geometry.hpp"
 #include "jaq/core/parallel.hpp"
 
 namespace jaq::quant {
 
-/// Shape of a 2-D convolution with a square kernel (NCHW activations, OIHW weights).
-struct conv_geometry {
-  int batch = 1;
-  int in_channels = 1;
-  int height = 1;
-  int width = 1;
-  int out_channels = 1;
-  int kernel = 1;
-  int stride = 1;
-  int padding = 0;
-  int groups = 1;  ///< input channels split into `groups` slices (depthwise: groups = C = O)
-
-  int out_height() const { return (height + 2 * padding - kernel) / stride + 1; }
-  int out_width() const { return (width + 2 * padding - kernel) / stride + 1; }
-  /// Terms per output: the reduction length K.
-  std::int64_t reduction() const { return std::int64_t(in_channels / groups) * kernel * kernel; }
-  std::int64_t input_size() const { return std::int64_t(batch) * in_channels * height * width; }
-  std::int64_t weight_size() const { return std::int64_t(out_channels) * reduction(); }
-  std::int64_t output_size() const {
-    return std::int64_t(batch) * out_channels * out_height() * out_width();
-  }
-
-  friend std::ostream& operator<<(std::ostream& os, const conv_geometry& g) {
-    return os << "conv(N=" << g.batch << ", C=" << g.in_channels << ", H=" << g.height
-              << ", W=" << g.width << " -> O=" << g.out_channels << ", k=" << g.kernel
-              << ", stride=" << g.stride << ", pad=" << g.padding
-              << (g.groups > 1 ? ", groups=" + std::to_string(g.groups) : std::string()) << ")";
-  }
-};
+/// The geometry of the integer convolutions is the engine's, jaq::conv_geometry
+/// (jaq/core/conv_geometry.hpp), with co and groups set.
+using jaq::conv_geometry;
 
 /// Largest reduction length K for which a float accumulation of code products is exact:
 /// K * q_a * q_w <= 2^24, q_a and q_w the largest code magnitudes.
@@ -96,26 +70,26 @@ void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<cons
   JAQ_ASSERT(std::int64_t(act.size()) == g.input_size());
   JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
-  const int ho = g.out_height(), wo = g.out_width();
-  const int cg = g.in_channels / g.groups, og = g.out_channels / g.groups;
-  for (int n = 0; n < g.batch; ++n)
-    for (int o = 0; o < g.out_channels; ++o)
+  const int ho = int(g.ho), wo = int(g.wo);
+  const int cg = int(g.c / g.groups), og = int(g.co / g.groups);
+  for (int n = 0; n < g.n; ++n)
+    for (int o = 0; o < g.co; ++o)
       for (int y = 0; y < ho; ++y)
         for (int x = 0; x < wo; ++x) {
           std::int32_t sum = 0;
           const int c0 = (o / og) * cg;
           for (int c = c0; c < c0 + cg; ++c)
-            for (int ky = 0; ky < g.kernel; ++ky)
-              for (int kx = 0; kx < g.kernel; ++kx) {
-                const int iy = y * g.stride - g.padding + ky, ix = x * g.stride - g.padding + kx;
-                if (iy < 0 || iy >= g.height || ix < 0 || ix >= g.width) continue;
+            for (int ky = 0; ky < g.kh; ++ky)
+              for (int kx = 0; kx < g.kw; ++kx) {
+                const int iy = y * g.stride - g.pad + ky, ix = x * g.stride - g.pad + kx;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
                 const std::int32_t a =
-                    act[((std::size_t(n) * g.in_channels + c) * g.height + iy) * g.width + ix];
+                    act[((std::size_t(n) * g.c + c) * g.h + iy) * g.w + ix];
                 const std::int32_t b =
-                    w[((std::size_t(o) * cg + (c - c0)) * g.kernel + ky) * g.kernel + kx];
+                    w[((std::size_t(o) * cg + (c - c0)) * g.kh + ky) * g.kw + kx];
                 sum += a * b;
               }
-          acc[((std::size_t(n) * g.out_channels + o) * ho + y) * wo + x] = sum;
+          acc[((std::size_t(n) * g.co + o) * ho + y) * wo + x] = sum;
         }
 }
 
@@ -125,32 +99,33 @@ namespace detail {
 /// codes act (C, N, H, W); rows (c, ky, kx), columns (n, oy, ox); zeros in the padding.
 template <class A>
 void im2col_codes(const conv_geometry& g, const A* act, int gi, int n0, int n1, std::int16_t* col) {
-  const int cg = g.in_channels / g.groups, ho = g.out_height(), wo = g.out_width(), k = g.kernel;
-  const std::int64_t hw = std::int64_t(g.height) * g.width, howo = std::int64_t(ho) * wo;
+  JAQ_ASSERT(g.kh == g.kw);  // square kernels (every jaq layer)
+  const int cg = int(g.c / g.groups), ho = int(g.ho), wo = int(g.wo), k = int(g.kh);
+  const std::int64_t hw = std::int64_t(g.h) * g.w, howo = std::int64_t(ho) * wo;
   const std::int64_t ccols = (n1 - n0) * howo;
   for (int r = 0; r < cg * k * k; ++r) {
     const int c = gi * cg + r / (k * k), ky = (r / k) % k, kx = r % k;
     for (int n = n0; n < n1; ++n) {
-      const A* src = act + (std::int64_t(c) * g.batch + n) * hw;
+      const A* src = act + (std::int64_t(c) * g.n + n) * hw;
       std::int16_t* dst = col + r * ccols + (n - n0) * howo;
       for (int oy = 0; oy < ho; ++oy) {
-        const int iy = oy * g.stride - g.padding + ky;
+        const int iy = oy * g.stride - g.pad + ky;
         std::int16_t* d = dst + std::int64_t(oy) * wo;
-        if (iy < 0 || iy >= g.height) {
+        if (iy < 0 || iy >= g.h) {
           std::fill(d, d + wo, std::int16_t(0));
           continue;
         }
-        const A* s = src + std::int64_t(iy) * g.width;
+        const A* s = src + std::int64_t(iy) * g.w;
         if (g.stride == 1) {  // one contiguous run between the padded borders
-          const int lo = std::clamp(g.padding - kx, 0, wo), hi = std::clamp(g.width + g.padding - kx, lo, wo);
+          const int lo = std::clamp(int(g.pad) - kx, 0, wo), hi = std::clamp(int(g.w + g.pad) - kx, lo, wo);
           std::fill(d, d + lo, std::int16_t(0));
-          for (int ox = lo; ox < hi; ++ox) d[ox] = s[ox - g.padding + kx];
+          for (int ox = lo; ox < hi; ++ox) d[ox] = s[ox - g.pad + kx];
           std::fill(d + hi, d + wo, std::int16_t(0));
           continue;
         }
         for (int ox = 0; ox < wo; ++ox) {
-          const int ix = ox * g.stride - g.padding + kx;
-          d[ox] = (ix >= 0 && ix < g.width) ? std::int16_t(s[ix]) : std::int16_t(0);
+          const int ix = ox * g.stride - g.pad + kx;
+          d[ox] = (ix >= 0 && ix < g.w) ? std::int16_t(s[ix]) : std::int16_t(0);
         }
       }
     }
@@ -219,19 +194,19 @@ inline void gemm_i16(int m, int ncols, int k, const std::int16_t* w, const std::
 /// Depthwise (groups = C = O): channel c of image n, direct loops.
 template <class A>
 void depthwise_int32(const conv_geometry& g, const A* act, const std::int8_t* w, int c, int n, std::int32_t* acc) {
-  const int ho = g.out_height(), wo = g.out_width(), k = g.kernel;
-  const A* src = act + (std::int64_t(c) * g.batch + n) * g.height * g.width;
+  const int ho = int(g.ho), wo = int(g.wo), k = int(g.kh);
+  const A* src = act + (std::int64_t(c) * g.n + n) * g.h * g.w;
   const std::int8_t* f = w + std::int64_t(c) * k * k;
-  std::int32_t* dst = acc + (std::int64_t(c) * g.batch + n) * ho * wo;
+  std::int32_t* dst = acc + (std::int64_t(c) * g.n + n) * ho * wo;
   for (int oy = 0; oy < ho; ++oy)
     for (int ox = 0; ox < wo; ++ox) {
       std::int32_t sum = 0;
       for (int ky = 0; ky < k; ++ky) {
-        const int iy = oy * g.stride - g.padding + ky;
-        if (iy < 0 || iy >= g.height) continue;
+        const int iy = oy * g.stride - g.pad + ky;
+        if (iy < 0 || iy >= g.h) continue;
         for (int kx = 0; kx < k; ++kx) {
-          const int ix = ox * g.stride - g.padding + kx;
-          if (ix >= 0 && ix < g.width) sum += std::int32_t(src[iy * g.width + ix]) * std::int32_t(f[ky * k + kx]);
+          const int ix = ox * g.stride - g.pad + kx;
+          if (ix >= 0 && ix < g.w) sum += std::int32_t(src[iy * g.w + ix]) * std::int32_t(f[ky * k + kx]);
         }
       }
       dst[oy * wo + ox] = sum;
@@ -242,33 +217,33 @@ void depthwise_int32(const conv_geometry& g, const A* act, const std::int8_t* w,
 
 /// The fast integer convolution, channel-major: act (C, N, H, W) codes of type A (int8 or
 /// uint8), w (O, C/groups, k, k) int8 codes, acc (O, N, Ho, Wo) int32. Same sums as
-/// conv2d_int32 (which is NCHW), exactly. `g.batch` is N.
+/// conv2d_int32 (which is NCHW), exactly. `g.n` is N.
 template <class A>
 void conv2d_int32_cm(tbb_backend ex, const conv_geometry& g, std::span<const A> act, std::span<const std::int8_t> w,
                      std::span<std::int32_t> acc) {
   JAQ_ASSERT(std::int64_t(act.size()) == g.input_size());
   JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
-  JAQ_ASSERT(g.in_channels % g.groups == 0 && g.out_channels % g.groups == 0);
-  if (g.groups > 1 && g.groups == g.in_channels && g.groups == g.out_channels) {
-    parallel_for(ex, 0, std::int64_t(g.in_channels) * g.batch, [&](std::int64_t t) {
-      detail::depthwise_int32(g, act.data(), w.data(), int(t / g.batch), int(t % g.batch), acc.data());
+  JAQ_ASSERT(g.c % g.groups == 0 && g.co % g.groups == 0);
+  if (g.groups > 1 && g.groups == g.c && g.groups == g.co) {
+    parallel_for(ex, 0, std::int64_t(g.c) * g.n, [&](std::int64_t t) {
+      detail::depthwise_int32(g, act.data(), w.data(), int(t / g.n), int(t % g.n), acc.data());
     });
     return;
   }
-  const int og = g.out_channels / g.groups;
+  const int og = int(g.co / g.groups);
   const int k = int(g.reduction());
-  const std::int64_t howo = std::int64_t(g.out_height()) * g.out_width();
+  const std::int64_t howo = std::int64_t(g.ho) * g.wo;
   const std::vector<std::int16_t> w16(w.begin(), w.end());  // (O, K)
   const int per_chunk = int(std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(1, howo)));
-  const int chunks = (g.batch + per_chunk - 1) / per_chunk;
+  const int chunks = (int(g.n) + per_chunk - 1) / per_chunk;
   parallel_for(ex, 0, std::int64_t(g.groups) * chunks, [&](std::int64_t t) {
-    const int gi = int(t / chunks), n0 = int(t % chunks) * per_chunk, n1 = std::min(g.batch, n0 + per_chunk);
+    const int gi = int(t / chunks), n0 = int(t % chunks) * per_chunk, n1 = std::min(int(g.n), n0 + per_chunk);
     const int ncols = int((n1 - n0) * howo);
     std::vector<std::int16_t> col(std::size_t(k) * std::size_t(ncols));
     detail::im2col_codes(g, act.data(), gi, n0, n1, col.data());
     detail::gemm_i16(og, ncols, k, w16.data() + std::int64_t(gi) * og * k, col.data(),
-                     acc.data() + std::int64_t(gi) * og * g.batch * howo + n0 * howo, std::int64_t(g.batch) * howo);
+                     acc.data() + std::int64_t(gi) * og * g.n * howo + n0 * howo, std::int64_t(g.n) * howo);
   });
 }
 

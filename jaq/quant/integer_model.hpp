@@ -155,22 +155,20 @@ class integer_model {
       if (xs.rank != 4 || xs[0] != c.spec.in_channels)
         throw model_error(lq.name + ": integer conv input " + xs.str() + " is not (" +
                           std::to_string(c.spec.in_channels) + ", N, H, W)");
-      const conv_geometry g{.batch = int(xs[1]), .in_channels = int(xs[0]), .height = int(xs[2]), .width = int(xs[3]),
-                            .out_channels = int(c.spec.out_channels), .kernel = int(c.spec.kernel),
-                            .stride = int(c.spec.stride), .padding = int(c.spec.padding), .groups = int(c.spec.groups)};
+      const conv_geometry g = jaq::conv_geometry::of({.c = int(xs[0]), .n = int(xs[1]), .h = int(xs[2]), .w = int(xs[3]), .kh = int(c.spec.kernel), .kw = int(c.spec.kernel), .stride = int(c.spec.stride), .pad = int(c.spec.padding), .co = int(c.spec.out_channels), .groups = int(c.spec.groups)});
       const auto ex = tp.exec();
       const std::vector<std::int8_t> wc = weight_codes(ex, lq, c.weight.value);
       std::vector<std::int32_t> acc(static_cast<std::size_t>(g.output_size()));  // (O, N, Ho, Wo)
       with_act_codes(ex, lq, x.value(), [&](auto codes) {
         conv2d_int32_cm(ex, g, codes, std::span<const std::int8_t>(wc), std::span<std::int32_t>(acc));
       });
-      tensor<T> y(jaq::shape{g.out_channels, g.batch, g.out_height(), g.out_width()});
+      tensor<T> y(jaq::shape{g.co, g.n, g.ho, g.wo});
       const T sa = lq.s_a->value[0];
       const T* sw = lq.s_w->value.data();
       const bool per_channel = lq.s_w->value.size() > 1;
-      const std::int64_t plane = std::int64_t(g.batch) * g.out_height() * g.out_width();
+      const std::int64_t plane = std::int64_t(g.n) * g.ho * g.wo;
       T* yv = y.data();
-      parallel_for(ex, 0, g.out_channels, [&](std::int64_t o) {
+      parallel_for(ex, 0, g.co, [&](std::int64_t o) {
         const T so = sw[per_channel ? o : 0];
         for (std::int64_t i = o * plane; i < (o + 1) * plane; ++i) yv[i] = rescale(static_cast<T>(acc[std::size_t(i)]), sa, so);
       });

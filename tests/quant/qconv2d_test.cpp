@@ -34,8 +34,7 @@ std::vector<T> randv(std::size_t n, jaq::rng& r, double scale, bool positive) {
 template <class GA, class GW>
 std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, const std::vector<float>& w,
                                    float sa, const std::vector<float>& sw) {
-  const conv_geometry g{.batch = s.n, .in_channels = s.ci, .height = s.h, .width = s.w, .out_channels = s.co,
-                        .kernel = s.k, .stride = s.stride, .padding = s.pad, .groups = s.groups};
+  const conv_geometry g = jaq::conv_geometry::of({.c = s.ci, .n = s.n, .h = s.h, .w = s.w, .kh = s.k, .kw = s.k, .stride = s.stride, .pad = s.pad, .co = s.co, .groups = s.groups});
   const std::size_t hw = std::size_t(s.h) * s.w;
   std::vector<typename GA::storage> a(x.size());
   for (int c = 0; c < s.ci; ++c)
@@ -50,10 +49,10 @@ std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, 
   std::vector<std::int32_t> acc(std::size_t(g.output_size()));
   conv2d_int32<typename GA::storage>(g, a, wc, acc);
   std::vector<float> y(acc.size());
-  rescale_output<std::int32_t>(acc, g.batch, g.out_channels, sa, sw, {}, y);
+  rescale_output<std::int32_t>(acc, g.n, g.co, sa, sw, {}, y);
   // NCHW -> CNHW
   std::vector<float> out(y.size());
-  const std::size_t ohw = std::size_t(g.out_height()) * g.out_width();
+  const std::size_t ohw = std::size_t(g.ho) * g.wo;
   for (int n = 0; n < s.n; ++n)
     for (int o = 0; o < s.co; ++o)
       for (std::size_t i = 0; i < ohw; ++i)

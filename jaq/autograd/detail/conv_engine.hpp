@@ -61,7 +61,7 @@ inline conv_geometry conv_check(const char* op, const jaq::shape& xs, const jaq:
   if (xs[0] % o.groups || ws[0] % o.groups) fail("groups must divide in and out channels");
   if (ws[1] * o.groups != xs[0]) fail("weight's second extent must be in channels / groups");
   conv_geometry g{.c = xs[0], .n = xs[1], .h = xs[2], .w = xs[3], .kh = ws[2], .kw = ws[3],
-                  .stride = o.stride, .pad = o.padding, .ho = 0, .wo = 0};
+                  .stride = o.stride, .pad = o.padding, .ho = 0, .wo = 0, .co = ws[0], .groups = o.groups};
   if (g.h + 2 * g.pad < g.kh || g.w + 2 * g.pad < g.kw) fail("kernel larger than padded input");
   g.ho = (g.h + 2 * g.pad - g.kh) / g.stride + 1;
   g.wo = (g.w + 2 * g.pad - g.kw) / g.stride + 1;

@@ -17,18 +17,12 @@
 #endif
 
 #include "jaq/autograd/tensor.hpp"
+#include "jaq/core/conv_geometry.hpp"
 #include "jaq/core/simd.hpp"
 
 namespace jaq::detail {
 
-struct conv_geometry {
-  std::int64_t c, n, h, w;       // input (C, N, H, W)
-  std::int64_t kh, kw, stride, pad;
-  std::int64_t ho, wo;           // output spatial extents
-
-  std::int64_t rows() const { return c * kh * kw; }
-  std::int64_t cols() const { return n * ho * wo; }
-};
+using jaq::conv_geometry;  // jaq/core/conv_geometry.hpp: the one geometry
 
 // Output columns ox whose input column ox*s - p + k lies in [0, extent).
 inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t extent, std::int64_t out,
