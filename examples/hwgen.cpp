@@ -39,6 +39,7 @@
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
+#include "examples/out_flag.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"Hardware generation: a policy network searching BitFusion configurations, "
@@ -75,13 +76,7 @@ int main(int argc, char** argv) {
     if (lat == 0 && en == 0 && area == 0)
       throw jaq::config_error("command line", "--lambda-latency/--lambda-energy/--lambda-area",
                               "all three are 0: nothing to minimise");
-    if (!out_path.empty()) {  // before the search: its result is never lost to a bad --out
-      try {
-        jaq::check_output_file(out_path);
-      } catch (const jaq::error& e) {
-        throw jaq::config_error("command line", "--out", e.what());
-      }
-    }
+    if (!out_path.empty()) jaq_examples::check_out_file(out_path);  // before the search: never lost to a bad --out
     const auto layers =
         jaq::hw::networks::by_name(network, {.batch = 1, .precision = {.iprec = iprec, .wprec = wprec}});
     if (!layers)

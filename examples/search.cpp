@@ -51,6 +51,7 @@
 #include "jaq/search/retrain.hpp"
 
 #include "examples/caller_dir.hpp"
+#include "examples/out_flag.hpp"
 
 namespace fs = std::filesystem;
 
@@ -181,15 +182,6 @@ jaq::search::preset load(const options& o) {
     throw jaq::config_error("command line", "flags", std::string(e.what()) + " (after the command line's overrides)");
   }
   return p;
-}
-
-/// Fails before any work if `dir` cannot hold the results.
-void check_out_dir(const fs::path& dir) {
-  try {
-    jaq::prepare_output_dir(dir);
-  } catch (const jaq::error& e) {
-    throw jaq::config_error("command line", "--out", e.what());
-  }
 }
 
 /// The training and test sets of the preset's data set; empty when it has none here.
@@ -324,7 +316,7 @@ struct run_result {
 
 run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::split>& data, const options& o, const fs::path& out) {
   jaq::stopwatch wall;
-  check_out_dir(out);
+  jaq_examples::check_out_dir(out);
   const fs::path ckpt = out / "checkpoint";
   const nlohmann::json id = identity(p);
   std::cout << p.space << "\n" << (data ? "data: " + std::to_string(data->train.size()) + " training, " + std::to_string(data->test.size()) + " test images"
@@ -442,7 +434,7 @@ int run(const options& o) {
   const jaq::search::preset p = load(o);
   const auto data = load_data(p, o.data_dir);
   const fs::path out = o.out;
-  check_out_dir(out);
+  jaq_examples::check_out_dir(out);
   if (o.sweep_lambda.empty()) {
     const auto r = run_one(p, data, o, out);
     char line[400];
@@ -495,10 +487,7 @@ int main(int argc, char** argv) {
   if (!o.data_dir.empty()) o.data_dir = jaq_examples::from_caller_dir(o.data_dir);
   try {
     return run(o);
-  } catch (const jaq::error& e) {
-    std::cerr << "search: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // jaq::error and anything else: a message, not an abort
     std::cerr << "search: error: " << e.what() << std::endl;
     return 1;
   }

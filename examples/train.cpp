@@ -48,6 +48,7 @@
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
+#include "examples/out_flag.hpp"
 
 namespace {
 
@@ -112,12 +113,7 @@ double median(std::vector<double> v) {
 }
 
 int run(const train_options& o) {
-  // The output folder is checked before any work: a finished run is never lost to a bad --out.
-  try {
-    jaq::prepare_output_dir(o.out);
-  } catch (const jaq::error& e) {
-    throw jaq::config_error("command line", "--out", e.what());
-  }
+  jaq_examples::check_out_dir(o.out);  // before any work: a finished run is never lost to a bad --out
   jaq::data::split data = jaq::data::load_fashion_mnist(o.data_dir);
   jaq::data::normalize(data.train, jaq::data::fashion_mnist_normalization());
   jaq::data::normalize(data.test, jaq::data::fashion_mnist_normalization());
@@ -251,10 +247,7 @@ int main(int argc, char** argv) {
   o.data_dir = jaq_examples::from_caller_dir(o.data_dir);
   try {
     return run(o);
-  } catch (const jaq::error& e) {
-    std::cerr << "train: error: " << e.what() << std::endl;
-    return 1;
-  } catch (const std::exception& e) {  // anything else still ends in a message, not an abort
+  } catch (const std::exception& e) {  // jaq::error and anything else: a message, not an abort
     std::cerr << "train: error: " << e.what() << std::endl;
     return 1;
   }

@@ -92,6 +92,17 @@ inline std::filesystem::path link_target(const std::filesystem::path& given) {
   return p;
 }
 
+/// The file that writing `given` replaces (its link target when it is a symbolic link); a
+/// data_error naming `given` when something other than a regular file is there.
+inline std::filesystem::path replaceable_file(const std::filesystem::path& given) {
+  const std::filesystem::path p = link_target(given);
+  std::error_code ec;
+  const auto st = std::filesystem::status(p, ec);
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+    throw data_error(given.string(), "exists and is not a regular file (a folder, device, FIFO or socket): not replaced");
+  return p;
+}
+
 }  // namespace detail
 
 /// Writes `bytes` to `path` atomically (temp file in the same directory, fsync, rename).
@@ -100,12 +111,7 @@ inline std::filesystem::path link_target(const std::filesystem::path& given) {
 /// replaced. Throws data_error naming the file if any step fails; the temporary file is removed then.
 inline void write_file_atomic(const std::filesystem::path& given, std::string_view bytes) {
   const std::string name = given.string();
-  std::error_code ec;
-  std::filesystem::path path = given;
-  path = detail::link_target(given);
-  const auto st = std::filesystem::status(path, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
-    throw data_error(name, "exists and is not a regular file (a folder, device, FIFO or socket): not replaced");
+  const std::filesystem::path path = detail::replaceable_file(given);
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : ".";
   std::string tmpl = (dir / ("." + path.filename().string() + ".tmp.XXXXXX")).string();
   const std::string target = path.string();
@@ -172,14 +178,8 @@ inline void prepare_output_dir(const std::filesystem::path& dir) {
 /// its folder is prepared (prepare_output_dir) and what is at `path` now, if anything, is a
 /// regular file or a link to one (or to nothing yet). data_error naming the file otherwise.
 inline void check_output_file(const std::filesystem::path& path) {
-  std::error_code ec;
-  std::filesystem::path real = path;
   if (path.empty()) throw data_error("output file", "empty path");
-  real = detail::link_target(path);
-  if (path.empty()) throw data_error("output file", "empty path");
-  const auto st = std::filesystem::status(real, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
-    throw data_error(path.string(), "exists and is not a regular file (a folder, device, FIFO or socket): not replaced");
+  const std::filesystem::path real = detail::replaceable_file(path);
   prepare_output_dir(real.has_parent_path() ? real.parent_path() : std::filesystem::path("."));
 }
 

@@ -40,19 +40,6 @@ inline void axpy(std::int64_t n, T a, const T* x, T* y) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-/// acc[i] += x[i] * y[i] for i < n (multiply, then add).
-template <class T>
-inline void mul_add(std::int64_t n, const T* x, const T* y, T* acc) {
-  std::int64_t i = 0;
-  if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
-    constexpr std::int64_t L = std::int64_t(width<T>);
-    for (; i + L <= n; i += L)
-      (batch<T>::load_unaligned(acc + i) + batch<T>::load_unaligned(x + i) * batch<T>::load_unaligned(y + i))
-          .store_unaligned(acc + i);
-  }
-  for (; i < n; ++i) acc[i] += x[i] * y[i];
-}
-
 /// A running dot product held lane by lane (one batch) plus a scalar for the tails: adds in a
 /// fixed order (lane j takes elements j, j + L, ... of each call), so the total depends only on
 /// the calls made, never on threads.

@@ -29,7 +29,6 @@
 
 #include "jaq/autograd/ops/conv2d.hpp"
 #include "jaq/autograd/tape.hpp"
-#include "jaq/core/simd.hpp"
 #include "jaq/nas/channel_mask.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/quant/bit_set.hpp"
@@ -311,7 +310,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
               const auto& sc = stack[std::size_t(j)];
               const T* gj = gxs.get() + j * plane;
               if (sc.candidate < 0) {
-                if (gx) simd::axpy(plane, T(1), gj, gx + src * plane);
+                if (gx) jaq::detail::add_row(gj, gx + src * plane, plane);  // gx += gj, vectorised
                 continue;
               }
               const int b = sc.candidate;

@@ -225,7 +225,7 @@ void conv2d_int32_cm(tbb_backend ex, const conv_geometry& g, std::span<const A> 
   JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
   JAQ_ASSERT(g.c % g.groups == 0 && g.co % g.groups == 0);
-  if (g.groups > 1 && g.groups == g.c && g.groups == g.co) {
+  if (g.depthwise()) {
     parallel_for(ex, 0, std::int64_t(g.c) * g.n, [&](std::int64_t t) {
       detail::depthwise_int32(g, act.data(), w.data(), int(t / g.n), int(t % g.n), acc.data());
     });
