@@ -145,6 +145,23 @@ class mixed_layer {
     return mixed_conv2d(tp, x, w, p, sa, sw, m, spec);
   }
 
+  /// What forward(p, how) computes for a one-hot p at width index b: with mixing::csq only the
+  /// masked channels quantized at that width, the others at full precision (the supernet as the
+  /// search trains it); otherwise forward_width(b).
+  var<T> forward_one_width(tape<T>& tp, var<T> x, int b, mixing how) {
+    if (how != mixing::csq || !conv_ || grouped_) return forward_width(tp, x, b);
+    init(x.value());
+    tensor<T> onehot = tensor<T>::zeros(jaq::shape{std::int64_t(bits_.size())});
+    onehot[b] = T(1);
+    std::vector<var<T>> sa, sw;
+    for (std::size_t k = 0; k < bits_.size(); ++k) {
+      sa.push_back(tp.param(s_a_[k]));
+      sw.push_back(tp.param(s_w_[k]));
+    }
+    const mixed_conv_spec spec{.conv = opts(), .bits = bits_, .act_signed = act_signed(), .name = name()};
+    return mixed_conv2d(tp, x, tp.param(layer_->weight), tp.constant(std::move(onehot)), sa, sw, mask_, spec);
+  }
+
   /// The layer at width index b alone (LSQ on input and weight; a conv is the fused qconv2d).
   var<T> forward_width(tape<T>& tp, var<T> x, int b) {
     init(x.value());

@@ -13,7 +13,10 @@
 // the BatchNorm that produced them run at the candidate widths (nas::mixed_layer); a block's
 // input is ranked by the output BatchNorm of the previous block's arg-max operator. Stem, head
 // and classifier stay at `space.fixed_bits` (8). In evaluation every block runs its arg-max
-// operator at its arg-max width.
+// operator at its arg-max width, computed as the search trains it (with CSQ the masked channels
+// at that width, the others at full precision; the derived network is retrained fully
+// quantized), with BatchNorm running statistics re-estimated for that path first
+// (use_derived_path, nn::recalibrate_batch_norm).
 //
 //   jaq::nas::supernet<float> net({.space = space, .csq = jaq::nas::csq_config{.keep_percent = 20}}, gen);
 //   net.begin_epoch(e);  net.begin_step(/*arch_step=*/false);  auto logits = net.forward(tp, x);
@@ -199,10 +202,17 @@ class supernet final : public nn::model<T> {
   }
   bool arch_step() const { return arch_step_; }
 
+  /// With `on`, forward runs the derived path (every block's arg-max operator at its arg-max
+  /// width) in training mode too: batch statistics and running-statistics updates of that path
+  /// alone, which nn::recalibrate_batch_norm needs before the path is evaluated (the running
+  /// statistics of a sampled supernet mix every path that ran).
+  void use_derived_path(bool on) { derived_path_ = on; }
+  bool derived_path() const { return derived_path_; }
+
   /// x (C, N, H, W) -> logits (N, classes).
   var<T> forward(tape<T>& tp, var<T> x) override {
     x = stem_bn_->forward(tp, stem_q_->forward_width(tp, x, 0));
-    for (auto& b : blocks_) x = this->training() ? block_train(tp, b, x) : block_eval(tp, b, x);
+    for (auto& b : blocks_) x = this->training() && !derived_path_ ? block_train(tp, b, x) : block_eval(tp, b, x);
     x = head_bn_->forward(tp, head_q_->forward_width(tp, x, 0));
     return fc_q_->forward_width(tp, jaq::global_avg_pool(tp, x), 0);
   }
@@ -283,7 +293,7 @@ class supernet final : public nn::model<T> {
     const int w = int(argmax_of(b.beta[std::size_t(o)].value));
     auto& layers = b.layers[std::size_t(o)];
     return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {
-      return layers[k]->forward_width(t, h, w);
+      return layers[k]->forward_one_width(t, h, w, how());
     });
   }
 
@@ -296,6 +306,7 @@ class supernet final : public nn::model<T> {
   std::deque<block> blocks_;
   double tau_ = 1.0;
   bool arch_step_ = false;
+  bool derived_path_ = false;
 };
 
 }  // namespace jaq::nas

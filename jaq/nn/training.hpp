@@ -4,20 +4,24 @@
 //   jaq::tape<float> tp({.threads = 2});
 //   auto r = jaq::nn::train_step(*model, opt, tp, batch, step);   // r.loss, r.correct
 //   double acc = jaq::nn::evaluate(*model, data.test, {.batch_size = 500, .threads = 2});
+//   jaq::nn::recalibrate_batch_norm(*model, data.train, {.images = 2000, .threads = 2});
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <span>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "jaq/autograd/ops/cross_entropy.hpp"
 #include "jaq/autograd/ops/flatten.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/dataset.hpp"
+#include "jaq/data/subset.hpp"
 #include "jaq/nn/model.hpp"
 
 namespace jaq::nn {
@@ -55,7 +59,7 @@ step_result train_step(model<T>& m, Optimizer& opt, tape<T>& tp, const data::bat
   step_result r{.loss = static_cast<double>(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
   if (!std::isfinite(r.loss)) {
     std::ostringstream os;
-    os << "training diverged: loss is " << r.loss << " at step " << step << " (try a smaller --lr)";
+    os << "training diverged: loss is " << r.loss << " at step " << step << " (try a smaller lr)";
     throw model_error(os.str());
   }
   tp.backward(loss);
@@ -86,6 +90,51 @@ double evaluate(model<T>& m, const data::dataset& ds, eval_options o = {}) {
   }
   m.set_training(was);
   return static_cast<double>(correct) / static_cast<double>(ds.size());
+}
+
+struct recalibrate_options {
+  std::int64_t images = 2000;      ///< the first this many images of the data set (0: all)
+  std::int64_t batch_size = 250;
+  int threads = 1;
+};
+
+/// Re-estimates the running statistics of every BatchNorm that `m`'s training-mode forward
+/// reaches: each becomes the plain mean over the first `o.images` images of `ds`, in batches, of
+/// the batch statistics (the k-th batch weighted 1/k, so the first replaces what was there and
+/// a BatchNorm the forward does not reach keeps its statistics). Nothing else changes: no
+/// gradient, no parameter, each BatchNorm's momentum and the model's mode are restored.
+/// For a network whose running statistics mix several paths (a supernet trained on sampled
+/// operators), call it with the path to be evaluated selected, before evaluate().
+template <scalar T>
+void recalibrate_batch_norm(model<T>& m, const data::dataset& ds, recalibrate_options o = {}) {
+  if (o.batch_size < 1) throw config_error("recalibrate_batch_norm", "batch_size", "must be >= 1, got " + std::to_string(o.batch_size));
+  if (o.images < 0) throw config_error("recalibrate_batch_norm", "images", "must be >= 0, got " + std::to_string(o.images));
+  const std::int64_t n = o.images > 0 ? std::min(o.images, ds.size()) : ds.size();
+  if (n == 0) return;
+  const bool was = m.training();
+  std::vector<double> momenta;
+  for (auto* bn : m.batch_norms()) momenta.push_back(bn->momentum);
+  auto restore = [&] {
+    for (std::size_t i = 0; i < momenta.size(); ++i) m.batch_norms()[i]->momentum = momenta[i];
+    m.set_training(was);
+  };
+  try {
+    m.set_training(true);
+    tape<T> tp({.threads = o.threads});
+    tp.set_grad_enabled(false);
+    const data::dataset head = n < ds.size() ? data::first_n(ds, n) : data::dataset{};
+    data::batch_iterator it(n < ds.size() ? head : ds, {.batch_size = o.batch_size});
+    data::batch b;
+    for (std::int64_t k = 1; it.next(b); ++k) {
+      for (auto* bn : m.batch_norms()) bn->momentum = 1.0 / double(k);
+      tp.clear();
+      m.forward(tp, tp.constant(batch_tensor<T>(b)));
+    }
+  } catch (...) {
+    restore();
+    throw;
+  }
+  restore();
 }
 
 }  // namespace jaq::nn

@@ -296,7 +296,7 @@ class joint_search {
     update_hardware(set_.hwgen_iterations);
     rec.train_loss = rec.steps ? loss_sum / double(rec.steps) : 0;
     rec.train_accuracy = seen ? double(correct) / double(seen) : 0;
-    rec.val_accuracy = nn::evaluate(*net_, eval_split_, {.batch_size = 250, .threads = set_.threads});
+    rec.val_accuracy = derived_accuracy(eval_split_);
     rec.tau = net_->temperature();
     const double epoch_s = clock.lap();
     rec.seconds_hw = seconds_hw_ - hw_before;
@@ -326,6 +326,21 @@ class joint_search {
     auto layers = network_layers(space_, derived(), set_.hw_batch);
     auto results = batchtile::map_layers(backend(), accel_, std::span<const hw::layer>(layers), hw::make_energy_model(accel_));
     return {std::move(layers), std::move(results)};
+  }
+
+  /// Accuracy of the derived path on `ds`, its BatchNorm statistics first re-estimated on
+  /// `eval_images` weight-split images (the running statistics a sampled supernet keeps mix
+  /// every path that ran, and evaluated as they are they put the derived path at chance).
+  double derived_accuracy(const data::dataset& ds) {
+    net_->use_derived_path(true);
+    try {
+      nn::recalibrate_batch_norm(*net_, weight_split_, {.images = set_.eval_images, .batch_size = 250, .threads = set_.threads});
+    } catch (...) {
+      net_->use_derived_path(false);
+      throw;
+    }
+    net_->use_derived_path(false);
+    return nn::evaluate(*net_, ds, {.batch_size = 250, .threads = set_.threads});
   }
 
   /// The design figures of the derived network on the current accelerator.

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -12,6 +13,7 @@
 #include "jaq/autograd/gradcheck.hpp"
 #include "jaq/autograd/ops/cross_entropy.hpp"
 #include "jaq/nas/derived_net.hpp"
+#include "jaq/nn/training.hpp"
 #include "jaq/quant/quantize_model.hpp"
 
 using namespace jaq::nas;
@@ -217,4 +219,49 @@ TEST_CASE("derived_net: every convolution is a site fed by its BatchNorm, widths
   auto logits = net.forward(tp, tp.constant(images(2, data)));
   CHECK(logits.shape() == jaq::shape{2, 3});
   CHECK_THROWS_AS(derived_net<float>(s, {.ops = {"k3_e3"}, .bits = {2}}, gen), jaq::config_error);
+}
+
+TEST_CASE("supernet: the derived path's BatchNorm statistics re-estimated on a batch give that batch's training-mode output") {
+  jaq::rng gen(1), data(5);
+  supernet<float> net({.space = tiny_space(), .csq = csq_config{.keep_percent = 50}}, gen);
+  net.alpha(0).value[3] = 1.0f;  // k3_e6 in block 0, skip (a 1x1 conv: 4 -> 8 at stride 2) in block 1
+  net.alpha(1).value[8] = 1.0f;
+  net.beta(0, 3).value[1] = 1.0f;  // 3 bits
+  const auto x = images(16, data);
+  jaq::tape<float> tp;
+  net.set_training(true);
+  for (int s = 0; s < 3; ++s) {  // sampled paths move every running statistic
+    net.begin_step(false);
+    loss_of(net, tp, x, false);
+  }
+  const auto& other = *net.op(0, 0).batch_norms()[0];  // k3_e1: not on the path
+  const std::vector<float> other_mean(other.state.running_mean.begin(), other.state.running_mean.end());
+
+  net.use_derived_path(true);
+  tp.clear();
+  const auto train_out = net.forward(tp, tp.constant(x.clone())).value().clone();  // batch statistics
+  net.use_derived_path(false);
+  jaq::data::dataset ds{.name = "x", .shape = {.channels = 1, .height = 8, .width = 8}, .num_classes = 3, .images = {}, .labels = {}};
+  // x is (C, N, H, W) with C = 1: image-major already
+  ds.images.assign(x.begin(), x.end());
+  for (std::int64_t i = 0; i < 16; ++i) ds.labels.push_back(std::int32_t(i % 3));
+
+  net.set_training(false);
+  tp.clear();
+  const auto stale = net.forward(tp, tp.constant(x.clone())).value().clone();
+  net.use_derived_path(true);
+  jaq::nn::recalibrate_batch_norm(net, ds, {.batch_size = 16});
+  net.use_derived_path(false);
+  CHECK_FALSE(net.training());
+  tp.clear();
+  const auto fresh = net.forward(tp, tp.constant(x.clone())).value().clone();
+  double gap_fresh = 0, gap_stale = 0;
+  for (std::int64_t i = 0; i < fresh.size(); ++i) {
+    gap_fresh = std::max(gap_fresh, std::abs(double(fresh[i]) - train_out[i]));
+    gap_stale = std::max(gap_stale, std::abs(double(stale[i]) - train_out[i]));
+  }
+  // running variance is the unbiased one (m / (m - 1), m = 16 * 8 * 8 at the stem): a small gap
+  CHECK(gap_fresh < 0.05);
+  CHECK(gap_stale > 4 * gap_fresh);
+  for (std::size_t c = 0; c < other_mean.size(); ++c) CHECK(other.state.running_mean[std::int64_t(c)] == other_mean[c]);
 }

@@ -122,3 +122,68 @@ TEST_CASE("the tape's peak bytes measure one training step's activations, and he
   CHECK(tp.peak_bytes() >= forward_bytes);
   MESSAGE("small-cnn, batch 128: forward holds " << forward_bytes / 1e6 << " MB, peak " << tp.peak_bytes() / 1e6 << " MB");
 }
+
+namespace {
+
+jaq::data::dataset random_images(std::int64_t n, std::uint64_t seed) {
+  jaq::rng r(seed);
+  jaq::data::dataset ds{.name = "random", .shape = {.channels = 1, .height = 28, .width = 28}, .num_classes = 10, .images = {}, .labels = {}};
+  for (std::int64_t i = 0; i < n * 28 * 28; ++i) ds.images.push_back(float(r.normal()));
+  for (std::int64_t i = 0; i < n; ++i) ds.labels.push_back(std::int32_t(i % 10));
+  return ds;
+}
+
+// Running statistics of every BatchNorm after one training-mode forward of `ds` (one batch) with
+// momentum 1 on a freshly built small-cnn (seed 3): that batch's statistics alone.
+std::vector<std::vector<float>> one_batch_stats(const jaq::data::dataset& ds, bool var) {
+  jaq::rng gen(3);
+  auto m = jaq::nn::make_model<float>("small-cnn", {}, gen);
+  for (auto* bn : m->batch_norms()) bn->momentum = 1.0;
+  m->set_training(true);
+  jaq::tape<float> tp;
+  tp.set_grad_enabled(false);
+  jaq::data::batch_iterator it(ds, {.batch_size = ds.size()});
+  jaq::data::batch b;
+  REQUIRE(it.next(b));
+  m->forward(tp, tp.constant(jaq::nn::batch_tensor<float>(b)));
+  std::vector<std::vector<float>> out;
+  for (auto* bn : m->batch_norms()) {
+    const auto& t = var ? bn->state.running_var : bn->state.running_mean;
+    out.emplace_back(t.begin(), t.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("recalibrate_batch_norm: running statistics become the mean of the batches' statistics; nothing else changes") {
+  const auto ds = random_images(48, 11);
+  std::vector<std::int64_t> second;
+  for (std::int64_t i = 24; i < 48; ++i) second.push_back(i);
+  const auto a = jaq::data::first_n(ds, 24), b = jaq::data::select(ds, second);
+  jaq::rng gen(3);
+  auto m = jaq::nn::make_model<float>("small-cnn", {}, gen);
+  for (auto* bn : m->batch_norms()) {  // statistics from elsewhere, which must not survive
+    for (auto& v : bn->state.running_mean) v = 5.0f;
+    bn->momentum = 0.25;
+  }
+  std::vector<std::vector<float>> params;
+  for (auto* p : m->parameters()) params.emplace_back(p->value.begin(), p->value.end());
+  m->set_training(false);
+  jaq::nn::recalibrate_batch_norm(*m, ds, {.images = 48, .batch_size = 24, .threads = 2});
+  CHECK_FALSE(m->training());
+  const auto ma = one_batch_stats(a, false), mb = one_batch_stats(b, false);
+  const auto va = one_batch_stats(a, true), vb = one_batch_stats(b, true);
+  REQUIRE(m->batch_norms().size() == ma.size());
+  for (std::size_t k = 0; k < ma.size(); ++k) {
+    const auto* bn = m->batch_norms()[k];
+    CHECK(bn->momentum == 0.25);
+    for (std::size_t c = 0; c < ma[k].size(); ++c) {
+      CHECK(bn->state.running_mean[std::int64_t(c)] == doctest::Approx(0.5 * (ma[k][c] + mb[k][c])).epsilon(1e-4));
+      CHECK(bn->state.running_var[std::int64_t(c)] == doctest::Approx(0.5 * (va[k][c] + vb[k][c])).epsilon(1e-4));
+    }
+  }
+  std::size_t i = 0;
+  for (auto* p : m->parameters()) CHECK(std::equal(p->value.begin(), p->value.end(), params[i++].begin()));
+  CHECK_THROWS_WITH_AS(jaq::nn::recalibrate_batch_norm(*m, ds, {.batch_size = 0}), doctest::Contains("batch_size"), jaq::config_error);
+}

@@ -1,5 +1,6 @@
 #include "jaq/search/joint_search.hpp"
 
+#include <algorithm>
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -169,7 +170,7 @@ TEST_CASE("an area budget no accelerator of the space meets is a clear error") {
 }
 
 TEST_CASE("a tiny joint search runs end to end; the hardware side runs without data") {
-  const auto data = toy_images(256, 1);
+  const auto data = toy_images(1024, 1);
   js::joint_search j(two_blocks(), quick_settings(), &data);
   std::ostringstream log;
   while (!j.finished()) j.run_epoch(&log);
@@ -178,7 +179,9 @@ TEST_CASE("a tiny joint search runs end to end; the hardware side runs without d
   CHECK(j.history()[0].phase == "warm-up");
   CHECK(j.history()[2].phase == "search");
   CHECK(j.history()[2].latency_ms > 0);
-  CHECK(j.history()[2].val_accuracy > 0.34);  // above chance on 3 classes
+  double best = 0;  // the derived path, its BatchNorm statistics re-estimated: well above chance (1/3)
+  for (const auto& r : j.history()) best = std::max(best, r.val_accuracy);
+  CHECK(best > 0.6);
   j.derived().validate(j.space(), "test");
   const auto [layers, maps] = j.mapping();
   double lat = 0;

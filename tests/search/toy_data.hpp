@@ -1,5 +1,7 @@
-// tests/search/toy_data.hpp: a small learnable image set for search tests: class c lights up
-// quadrant c of an 8x8 image, with noise.
+// tests/search/toy_data.hpp: a small learnable image set for search tests, with noise: class 0
+// is horizontal stripes, 1 vertical stripes, 2 a checkerboard, 3 a flat image (patterns a
+// convolutional network with global average pooling can tell apart wherever they sit; a lit
+// quadrant, the earlier toy, it cannot).
 #pragma once
 
 #include <cstdint>
@@ -15,8 +17,8 @@ inline jaq::data::dataset toy_images(std::int64_t n, std::uint64_t seed, int cla
     d.labels.push_back(c);
     for (int y = 0; y < 8; ++y)
       for (int x = 0; x < 8; ++x) {
-        const int q = (y / 4) * 2 + x / 4;
-        d.images.push_back(float((q == c ? 1.0 : 0.0) + 0.3 * r.normal()));
+        const int on = c == 0 ? y % 2 : c == 1 ? x % 2 : c == 2 ? (x + y) % 2 : 0;
+        d.images.push_back(float(on + 0.3 * r.normal()));
       }
   }
   return d;
