@@ -2,8 +2,11 @@
 //
 // Shows the whole training path: the data loader (jaq/data), a model built by name
 // (jaq/nn: small-cnn or mbconv-small), the explicit tape, SGD with momentum, weight decay and a
-// cosine schedule (jaq/optim), progress lines with an ETA, per-epoch evaluation, a checkpoint
-// (parameters + optimizer state, written atomically), and per-epoch metrics as JSON and CSV.
+// cosine schedule (jaq/optim), progress lines with an ETA, per-epoch evaluation, a checkpoint at
+// each epoch end and every --checkpoint-every steps (parameters + optimizer state, then the
+// train_state.json manifest, each atomically), --resume from it (each epoch's batch order is a
+// function of the seed and the epoch, so a resumed run is the uninterrupted one, bit for bit),
+// and per-epoch metrics as JSON and CSV.
 // It checks its own result: a NaN loss stops the run with an error naming the step, and the
 // last line is machine-readable:
 //
@@ -11,6 +14,7 @@
 //
 //   bazel run //examples:train -- --epochs 1 --threads 2
 //   bazel run //examples:train -- --model mbconv-small --max-steps 100 --out /tmp/run
+//   bazel run //examples:train -- --epochs 3 --out /tmp/run --resume  # after a kill: from its last checkpoint
 //   bazel run //examples:train -- --quant lsq --bits 4        # QAT (jaq/quant; --wbits/--abits, pact, minmax)
 //   bazel run //examples:train -- --mixed 2,3,4,8 --csq 20    # mixed-precision search with CSQ (jaq/nas)
 #include <CLI/CLI.hpp>
@@ -68,6 +72,8 @@ struct train_options {
   std::int64_t every = 50;     // progress line every this many steps
   std::int64_t eval_images = 0;  // evaluate on the first N test images (0: all)
   std::string out = "runs/train";
+  bool resume = false;
+  std::int64_t checkpoint_every = 0;  // also checkpoint every this many steps (0: at epoch ends only)
   jaq::nas::train_flags quant;  // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
 };
 
@@ -87,6 +93,9 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
       ->check(jaq_examples::non_negative);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
+  app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (full-precision training)");
+  app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
+      ->check(jaq_examples::non_negative);
   jaq::nas::add_train_flags(app, o.quant);
 }
 
@@ -112,6 +121,91 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+/// What a checkpoint must agree with to be resumed: every flag the trajectory depends on
+/// (not --max-steps, --threads, --every or --data-dir: results do not depend on them).
+nlohmann::json run_identity(const train_options& o) {
+  return {{"model", o.model}, {"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
+          {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"eval_images", o.eval_images}};
+}
+
+/// The generator of epoch e's batch order: a function of (seed, epoch) alone, so a resumed run
+/// draws the order the uninterrupted one draws.
+jaq::rng epoch_order(std::uint64_t seed, int e) { return jaq::rng(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(e + 1) * 0xBF58476D1CE4E5B9ull); }
+
+/// Where a run stands: completed epochs, the epoch in progress, the loss curve.
+struct run_progress {
+  std::int64_t step = 0, images = 0;
+  double loop_seconds = 0;
+  std::vector<epoch_metrics> epochs;  // completed
+  epoch_metrics current;              // the epoch in progress (steps done so far)
+  double loss_sum = 0;
+  std::int64_t correct = 0, seen = 0;
+  std::vector<double> loss, step_ms;
+};
+
+nlohmann::json to_json(const epoch_metrics& m) {
+  return {{"epoch", m.epoch}, {"steps", m.steps}, {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
+          {"test_accuracy", m.test_accuracy}, {"seconds", m.seconds}};
+}
+epoch_metrics epoch_from_json(const nlohmann::json& j) {
+  return {.epoch = j.at("epoch").get<int>(), .steps = j.at("steps").get<std::int64_t>(), .train_loss = j.at("train_loss").get<double>(),
+          .train_accuracy = j.at("train_accuracy").get<double>(), .test_accuracy = j.at("test_accuracy").get<double>(),
+          .seconds = j.at("seconds").get<double>()};
+}
+
+const char* const train_state_format = "jaq train checkpoint";
+
+/// checkpoint.jaqckpt (parameters, optimizer state), then train_state.json naming the run and
+/// where it stands, each atomically and the manifest last: a reader (and --resume) sees the
+/// previous checkpoint or this one, never a mix.
+void save_run(const train_options& o, const std::vector<jaq::named_tensor<float>>& state, const run_progress& p) {
+  const std::filesystem::path dir(o.out);
+  std::filesystem::create_directories(dir);
+  jaq::save_checkpoint(dir / "checkpoint.jaqckpt", state);
+  nlohmann::json j{{"format", train_state_format}, {"version", 1}, {"identity", run_identity(o)}, {"checkpoint", "checkpoint.jaqckpt"},
+                   {"step", p.step}, {"images", p.images}, {"loop_seconds", p.loop_seconds}, {"epochs", nlohmann::json::array()},
+                   {"current", to_json(p.current)}, {"loss_sum", p.loss_sum}, {"correct", p.correct}, {"seen", p.seen},
+                   {"loss", p.loss}, {"step_ms", p.step_ms}};
+  for (const auto& m : p.epochs) j["epochs"].push_back(to_json(m));
+  jaq::report::write_json(dir / "train_state.json", j);
+}
+
+/// Restores what save_run wrote into `state` and returns where the run stood. data_error naming
+/// the file for a missing, corrupt or foreign checkpoint.
+run_progress load_run(const train_options& o, const std::vector<jaq::named_tensor<float>>& state) {
+  const std::filesystem::path dir(o.out), manifest = dir / "train_state.json";
+  const std::string src = manifest.string();
+  if (!std::filesystem::exists(manifest)) throw jaq::data_error(src, "no checkpoint here (nothing to resume)");
+  nlohmann::json j;
+  try {
+    j = jaq::report::read_json(manifest);
+  } catch (const jaq::error& e) {
+    throw jaq::data_error(src, std::string("corrupt checkpoint manifest: ") + e.what());
+  }
+  run_progress p;
+  try {
+    if (j.value("format", "") != train_state_format) throw jaq::data_error(src, "not a jaq train checkpoint");
+    if (j.at("identity") != run_identity(o))
+      throw jaq::data_error(src, "checkpoint of another run: it has " + j.at("identity").dump() + ", these flags give " +
+                                     run_identity(o).dump());
+    jaq::load_checkpoint(dir / j.at("checkpoint").get<std::string>(), state);
+    j.at("step").get_to(p.step);
+    j.at("images").get_to(p.images);
+    j.at("loop_seconds").get_to(p.loop_seconds);
+    for (const auto& m : j.at("epochs")) p.epochs.push_back(epoch_from_json(m));
+    p.current = epoch_from_json(j.at("current"));
+    j.at("loss_sum").get_to(p.loss_sum);
+    j.at("correct").get_to(p.correct);
+    j.at("seen").get_to(p.seen);
+    j.at("loss").get_to(p.loss);
+    j.at("step_ms").get_to(p.step_ms);
+  } catch (const nlohmann::json::exception& e) {
+    throw jaq::data_error(src, std::string("malformed checkpoint manifest: ") + e.what());
+  }
+  if (p.step < 0 || p.current.steps < 0) throw jaq::data_error(src, "negative step count");
+  return p;
+}
+
 int run(const train_options& o) {
   jaq_examples::check_out_dir(o.out);  // before any work: a finished run is never lost to a bad --out
   jaq::data::split data = jaq::data::load_fashion_mnist(o.data_dir);
@@ -128,8 +222,10 @@ int run(const train_options& o) {
   std::cout << *model << std::flush;
   jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
   if (qs.active()) std::cout << qs << std::flush;
-  jaq::data::batch_iterator it(data.train, {.batch_size = o.batch}, gen);
-  const std::int64_t per_epoch = it.batches_per_epoch();
+  if (o.resume && qs.active())
+    throw jaq::config_error("command line", "--resume",
+                            "resumes full-precision training only: the quantizer state of --quant/--mixed/--derived is not checkpointed");
+  const std::int64_t per_epoch = jaq::data::batch_iterator(data.train, {.batch_size = o.batch}).batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
   const jaq::optim::cosine_schedule lr{.base_lr = o.lr, .total_steps = per_epoch * o.epochs};
@@ -137,49 +233,75 @@ int run(const train_options& o) {
   auto qopt = qs.optimizer(opt);  // the plain SGD step, or weight/architecture steps of a search
   jaq::tape<float> tp({.threads = o.threads});
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
+  auto state = model->state();
+  const auto ostate = opt.state();
+  state.insert(state.end(), ostate.begin(), ostate.end());
 
-  std::vector<double> step_ms;
-  jaq::report::plot_series loss_curve{.name = "training loss (per step)"};
-  std::vector<epoch_metrics> epochs;
-  std::int64_t step = 0, images = 0;
-  double loop_seconds = 0;
+  run_progress p;
+  if (o.resume) {
+    p = load_run(o, state);
+    std::cout << "resumed " << o.out << " at step " << p.step << " of " << per_epoch * o.epochs << " (" << p.epochs.size()
+              << " epochs done)\n";
+  }
   jaq::data::batch b;
-  for (int e = 0; e < o.epochs && step < total; ++e) {
-    epoch_metrics m{.epoch = e + 1};
+  for (int e = int(p.step / per_epoch); e < o.epochs && p.step < total; ++e) {
+    if (p.current.epoch != e + 1) p.current = {.epoch = e + 1}, p.loss_sum = 0, p.correct = 0, p.seen = 0;
     qs.begin_epoch(e);
-    double loss_sum = 0;
-    std::int64_t correct = 0, seen = 0;
+    jaq::rng order = epoch_order(o.seed, e);
+    jaq::data::batch_iterator it(data.train, {.batch_size = o.batch}, order);
+    for (std::int64_t s = 0; s < p.current.steps; ++s) it.next(b);  // the batches done before the checkpoint
     jaq::stopwatch epoch_clock;
-    for (std::int64_t s = 0; step < total; ++s) {
+    for (std::int64_t s = p.current.steps; p.step < total; ++s) {
       jaq::stopwatch sw;
       if (!it.next(b)) break;  // epoch over
-      opt.set_lr(lr(step));
-      qs.begin_step(step);
-      const auto r = jaq::nn::train_step(*model, qopt, tp, b, step);
+      opt.set_lr(lr(p.step));
+      qs.begin_step(p.step);
+      const auto r = jaq::nn::train_step(*model, qopt, tp, b, p.step);
       const double secs = sw.lap();
-      step_ms.push_back(secs * 1e3);
-      loss_curve.x.push_back(static_cast<double>(step + 1));
-      loss_curve.y.push_back(r.loss);
-      loop_seconds += secs;
+      p.step_ms.push_back(secs * 1e3);
+      p.loss.push_back(r.loss);
+      p.loop_seconds += secs;
       prog.update({.epoch = e, .step = s, .loss = r.loss, .correct = r.correct, .count = r.count, .seconds = secs});
-      loss_sum += r.loss;
-      correct += r.correct;
-      seen += r.count;
-      images += r.count;
-      ++step;
-      ++m.steps;
+      p.loss_sum += r.loss;
+      p.correct += r.correct;
+      p.seen += r.count;
+      p.images += r.count;
+      ++p.step;
+      ++p.current.steps;
+      if (o.checkpoint_every > 0 && p.step % o.checkpoint_every == 0 && p.current.steps < per_epoch) {
+        p.current.seconds += epoch_clock.lap();
+        save_run(o, state, p);
+      }
     }
-    m.seconds = epoch_clock.lap();
-    m.train_loss = m.steps ? loss_sum / static_cast<double>(m.steps) : 0;
-    m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0;
+    epoch_metrics m = p.current;
+    m.seconds += epoch_clock.lap();
+    m.train_loss = m.steps ? p.loss_sum / static_cast<double>(m.steps) : 0;
+    m.train_accuracy = p.seen ? static_cast<double>(p.correct) / static_cast<double>(p.seen) : 0;
     m.test_accuracy = jaq::nn::evaluate(*model, data.test, {.batch_size = 250, .threads = o.threads});
     std::cout << "epoch " << m.epoch << " done: train loss " << m.train_loss << ", train accuracy " << m.train_accuracy
               << ", test accuracy " << m.test_accuracy << ", " << m.seconds << " s\n";
-    epochs.push_back(m);
+    if (m.steps == per_epoch) {  // complete: the next epoch starts from here
+      p.epochs.push_back(m);
+      p.current = {.epoch = e + 2};
+      p.loss_sum = 0, p.correct = 0, p.seen = 0;
+      save_run(o, state, p);
+    } else {  // stopped by --max-steps: reported, and resumable where it stopped
+      p.current.seconds = m.seconds;
+      save_run(o, state, p);
+      p.epochs.push_back(m);
+    }
+  }
+  const std::vector<epoch_metrics>& epochs = p.epochs;
+  const std::int64_t step = p.step, images = p.images;
+  const double loop_seconds = p.loop_seconds;
+  std::vector<double> step_ms = p.step_ms;
+  jaq::report::plot_series loss_curve{.name = "training loss (per step)"};
+  for (std::size_t k = 0; k < p.loss.size(); ++k) {
+    loss_curve.x.push_back(double(k + 1));
+    loss_curve.y.push_back(p.loss[k]);
   }
 
-  // Metrics (JSON + CSV) and a checkpoint of parameters + optimizer state, all atomic.
-  std::filesystem::create_directories(o.out);
+  // Metrics (JSON + CSV), all atomic, beside the checkpoint written at the last epoch end.
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
@@ -202,11 +324,7 @@ int run(const train_options& o) {
   j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", step}};
   jaq::report::write_json(std::filesystem::path(o.out) / "metrics.json", j);
   jaq::write_file_atomic(std::filesystem::path(o.out) / "metrics.csv", csv.str());
-  auto state = model->state();
-  auto ostate = opt.state();
-  state.insert(state.end(), ostate.begin(), ostate.end());
-  jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", state);
-  std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt\n";
+  std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt, train_state.json\n";
   // The loss curve as a picture. A missing gnuplot costs the picture, not the run's results.
   try {
     jaq::report::plot_spec plot{.title = o.model + ": training loss", .xlabel = "step", .ylabel = "loss"};
