@@ -385,7 +385,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
            {"retrain_epochs", nlohmann::json::array()}};
     for (const auto& e : r.log)
       acc["retrain_epochs"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                                       {"test_accuracy", e.test_accuracy}, {"seconds", e.seconds}});
+                                       {"test_accuracy", e.test_accuracy}, {"test_images", e.test_images}, {"seconds", e.seconds}});
     auto st = r.net->state();
     auto qs = r.quant->parameters();
     for (auto* q : qs) st.push_back({q->name, &q->value});

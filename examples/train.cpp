@@ -155,19 +155,28 @@ epoch_metrics epoch_from_json(const nlohmann::json& j) {
 
 const char* const train_state_format = "jaq train checkpoint";
 
-/// checkpoint.jaqckpt (parameters, optimizer state), then train_state.json naming the run and
-/// where it stands, each atomically and the manifest last: a reader (and --resume) sees the
-/// previous checkpoint or this one, never a mix.
+/// checkpoint-step<N>.jaqckpt (parameters, optimizer state), then train_state.json naming it
+/// and where the run stands, each atomically and the manifest last, then the previous
+/// checkpoint file removed: a reader (and --resume) sees the previous state or this one, never a
+/// mix, whenever the process dies.
 void save_run(const train_options& o, const std::vector<jaq::named_tensor<float>>& state, const run_progress& p) {
-  const std::filesystem::path dir(o.out);
+  const std::filesystem::path dir(o.out), manifest = dir / "train_state.json";
   std::filesystem::create_directories(dir);
-  jaq::save_checkpoint(dir / "checkpoint.jaqckpt", state);
-  nlohmann::json j{{"format", train_state_format}, {"version", 1}, {"identity", run_identity(o)}, {"checkpoint", "checkpoint.jaqckpt"},
+  std::string previous;
+  try {
+    previous = jaq::report::read_json(manifest).at("checkpoint").get<std::string>();
+  } catch (const std::exception&) {  // none yet, or not ours: nothing to remove
+  }
+  const std::string file = "checkpoint-step" + std::to_string(p.step) + ".jaqckpt";
+  jaq::save_checkpoint(dir / file, state);
+  nlohmann::json j{{"format", train_state_format}, {"version", 1}, {"identity", run_identity(o)}, {"checkpoint", file},
                    {"step", p.step}, {"images", p.images}, {"loop_seconds", p.loop_seconds}, {"epochs", nlohmann::json::array()},
                    {"current", to_json(p.current)}, {"loss_sum", p.loss_sum}, {"correct", p.correct}, {"seen", p.seen},
                    {"loss", p.loss}, {"step_ms", p.step_ms}};
   for (const auto& m : p.epochs) j["epochs"].push_back(to_json(m));
-  jaq::report::write_json(dir / "train_state.json", j);
+  jaq::report::write_json(manifest, j);
+  if (!previous.empty() && previous != file && previous.find('/') == std::string::npos && previous.rfind("checkpoint-step", 0) == 0)
+    std::filesystem::remove(dir / previous);
 }
 
 /// Restores what save_run wrote into `state` and returns where the run stood. data_error naming
@@ -301,7 +310,7 @@ int run(const train_options& o) {
     loss_curve.y.push_back(p.loss[k]);
   }
 
-  // Metrics (JSON + CSV), all atomic, beside the checkpoint written at the last epoch end.
+  // Metrics (JSON + CSV) and the final checkpoint, all atomic.
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
@@ -324,7 +333,8 @@ int run(const train_options& o) {
   j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", step}};
   jaq::report::write_json(std::filesystem::path(o.out) / "metrics.json", j);
   jaq::write_file_atomic(std::filesystem::path(o.out) / "metrics.csv", csv.str());
-  std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt, train_state.json\n";
+  jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", state);
+  std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt (and train_state.json for --resume)\n";
   // The loss curve as a picture. A missing gnuplot costs the picture, not the run's results.
   try {
     jaq::report::plot_spec plot{.title = o.model + ": training loss", .xlabel = "step", .ylabel = "loss"};

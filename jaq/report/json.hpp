@@ -39,6 +39,8 @@ inline nlohmann::json parse_json(std::string_view text, const std::string& sourc
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw data_error(source, "invalid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number beyond double's range (1e309)
+    throw data_error(source, std::string("invalid JSON: ") + e.what());
   }
 }
 

@@ -148,6 +148,7 @@ inline void read_retrain(const nlohmann::json& j, const std::string& where, retr
   r.get("report_every", s.report_every);
   r.get("train_images", s.train_images);
   r.get("test_images", s.test_images);
+  r.get("epoch_test_images", s.epoch_test_images);
   r.finish();
 }
 

@@ -37,6 +37,7 @@ struct retrain_settings {
   std::int64_t report_every = 100;
   std::int64_t train_images = 0;  ///< retrain on the first N training images (0: all)
   std::int64_t test_images = 0;   ///< evaluate on the first N test images (0: all)
+  std::int64_t epoch_test_images = 0;  ///< epochs before the last: score only the first N of those (0: all)
 
   void validate(const std::string& where) const {
     if (epochs < 1) throw config_error(where, "retrain_epochs", "must be >= 1, got " + std::to_string(epochs));
@@ -45,12 +46,14 @@ struct retrain_settings {
     if (threads < 1) throw config_error(where, "threads", "must be >= 1");
     if (train_images < 0) throw config_error(where, "retrain.train_images", "must be >= 0 (0: all)");
     if (test_images < 0) throw config_error(where, "retrain.test_images", "must be >= 0 (0: all)");
+    if (epoch_test_images < 0) throw config_error(where, "retrain.epoch_test_images", "must be >= 0 (0: all)");
   }
 };
 
 struct retrain_epoch {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0;
+  std::int64_t test_images = 0;  ///< how many test images test_accuracy is over
 };
 
 struct retrained {
@@ -83,6 +86,8 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
     }
   } st{&opt, r.quant.get()};
   tape<float> tp({.threads = s.threads});
+  const bool subset = s.epoch_test_images > 0 && s.epoch_test_images < test.size();
+  const data::dataset epoch_test = subset ? data::first_n(test, s.epoch_test_images) : data::dataset{};
   stopwatch total;
   std::int64_t step = 0;
   data::batch b;
@@ -110,9 +115,14 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
     }
     m.train_loss = steps ? loss / double(steps) : 0;
     m.train_accuracy = seen ? double(correct) / double(seen) : 0;
-    m.test_accuracy = nn::evaluate(*r.net, test, {.batch_size = 250, .threads = s.threads});
+    const bool last = e + 1 == s.epochs;
+    const data::dataset& scored = subset && !last ? epoch_test : test;
+    m.test_images = scored.size();
+    m.test_accuracy = nn::evaluate(*r.net, scored, {.batch_size = 250, .threads = s.threads});
     m.seconds = clock.lap();
-    if (log) *log << "retrain epoch " << m.epoch << " done: train accuracy " << m.train_accuracy << ", test accuracy " << m.test_accuracy << "\n";
+    if (log)
+      *log << "retrain epoch " << m.epoch << " done: train accuracy " << m.train_accuracy << ", test accuracy " << m.test_accuracy
+           << (scored.size() < test.size() ? " (first " + std::to_string(scored.size()) + " test images)" : std::string()) << "\n";
     r.log.push_back(m);
   }
   r.seconds = total.lap();

@@ -54,6 +54,7 @@ expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --lr 0.05 --max-st
 expect_error "--resume: resumes full-precision training only" "$TRAIN" "${run[@]}" --quant lsq --max-steps 150 --out whole --resume
 cp -r whole corrupt && head -c 40 whole/train_state.json > corrupt/train_state.json
 expect_error "corrupt checkpoint manifest" "$TRAIN" "${run[@]}" --max-steps 150 --out corrupt --resume
-cp -r whole trunc && head -c 100 whole/checkpoint.jaqckpt > trunc/checkpoint.jaqckpt
-expect_error "checkpoint.jaqckpt" "$TRAIN" "${run[@]}" --max-steps 150 --out trunc --resume
+[[ $(ls killed/checkpoint-step*.jaqckpt | wc -l) -eq 1 ]] || fail "older checkpoints not removed: $(ls killed)"
+cp -r whole trunc && f=$(ls trunc/checkpoint-step*.jaqckpt) && head -c 100 "$f" > trunc/tmp && mv trunc/tmp "$f"
+expect_error "$(basename "$f")" "$TRAIN" "${run[@]}" --max-steps 150 --out trunc --resume
 echo "train resume: OK"

@@ -1,0 +1,117 @@
+// Every parser of tests/fuzz/targets.hpp on its valid seeds and on thousands of deterministic
+// mutations of them (bit flips, interesting bytes and tokens, deletions, duplications,
+// truncations): each input must parse or raise a jaq::error. A crash, a sanitizer report or
+// another exception type fails the test and names the target, the mutant and its bytes. The
+// open-ended search is tools/fuzz.sh (libFuzzer); this runs in the suite on every build.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <typeinfo>
+#include <vector>
+
+#include "jaq/core/rng.hpp"
+#include "jaq/hw/accel_config.hpp"
+#include "tests/fuzz/targets.hpp"
+
+namespace {
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+std::string idx_seed() {
+  std::string b = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2};  // 2 images of 2x2
+  for (int i = 0; i < 8; ++i) b.push_back(char(i * 30));
+  return b;
+}
+
+const std::vector<std::string>& tokens() {
+  static const std::vector<std::string> t{"nan", "inf", "-inf", "-1", "0", "1e309", "-1e309", "99999999999999999999", "4294967297",
+                                          "\xEF\xBB\xBF", "\"", "\"\"", ",", "\n", "\r\n", "{", "}", "[", "]", ":", "null", "true",
+                                          "1.5", "0x10", " ", "\t", std::string(1, '\0'), "\xff\xfe", "name", "groups", "K"};
+  return t;
+}
+
+std::string mutate(std::string s, jaq::rng& r) {
+  const int edits = 1 + int(r.uniform() * 4);
+  for (int e = 0; e < edits; ++e) {
+    const std::size_t n = s.size();
+    const std::size_t at = n ? std::size_t(r.uniform() * double(n)) : 0;
+    switch (int(r.uniform() * 7)) {
+      case 0:
+        if (n) s[at] = char(s[at] ^ (1 << int(r.uniform() * 8)));
+        break;
+      case 1:
+        if (n) s[at] = "\0\xff\",\n-9e.{[:"[std::size_t(r.uniform() * 13)];
+        break;
+      case 2:
+        s.insert(at, tokens()[std::size_t(r.uniform() * double(tokens().size()))]);
+        break;
+      case 3:
+        if (n) s.erase(at, 1 + std::size_t(r.uniform() * 8));
+        break;
+      case 4:
+        if (n) s.insert(at, s.substr(at, 1 + std::size_t(r.uniform() * 16)));
+        break;
+      case 5:
+        s.resize(std::size_t(r.uniform() * double(n + 1)));
+        break;
+      default: {  // replace a number-looking run with a token
+        const auto& t = tokens()[std::size_t(r.uniform() * double(tokens().size()))];
+        if (n) s.replace(at, std::min<std::size_t>(3, n - at), t);
+      }
+    }
+  }
+  return s;
+}
+
+void fuzz(const std::string& target, const std::vector<std::string>& seeds, int mutants) {
+  const auto& f = jaq_fuzz::all_targets().at(target);
+  jaq::rng r(0x5eed + target.size());
+  for (const auto& s : seeds) CHECK_NOTHROW(f(s));
+  for (int i = 0; i < mutants; ++i) {
+    const std::string m = mutate(seeds[std::size_t(i) % seeds.size()], r);
+    try {
+      f(m);
+    } catch (const std::exception& e) {
+      std::ostringstream bytes;
+      for (unsigned char c : m) bytes << (c >= 32 && c < 127 && c != '\\' ? std::string(1, char(c)) : "\\x" + std::to_string(c));
+      FAIL_CHECK(target << " mutant " << i << ": " << std::string(typeid(e).name()) << " (not a jaq::error): " << std::string(e.what()) << "\n  input: "
+                        << bytes.str());
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: layer CSV") {
+  fuzz("layer_csv",
+       {"name,K,O,S,IC,OC,B,im2col,iprec,wprec\nconv1,3,56,1,64,64,1,0,8,8\nfc,1,1,1,512,1000,1,0,4,4\n",
+        "\xEF\xBB\xBFname,K,O,S,IC,OC,B,im2col,iprec,wprec,groups\ndw,3,28,2,32,32,1,0,2,2,32\n"},
+       6000);
+}
+
+TEST_CASE("fuzz: accelerator JSON") {
+  fuzz("accel_json", {jaq::hw::to_accel_json(jaq::hw::reference_config()).dump(2)}, 6000);
+}
+
+TEST_CASE("fuzz: presets") {
+  fuzz("preset", {read_text("examples/presets/fmnist.json"), read_text("examples/presets/cifar10.json")}, 3000);
+}
+
+TEST_CASE("fuzz: CSV and bit lists") {
+  fuzz("csv", {"a,b,c\n1,2,3\n\"x, y\",4,5\n"}, 6000);
+  fuzz("bit_list", {"2,3,4,8", "4"}, 6000);
+}
+
+TEST_CASE("fuzz: checkpoint entries and idx headers") {
+  fuzz("checkpoint", {jaq_fuzz::checkpoint_seed()}, 3000);
+  fuzz("idx", {idx_seed()}, 6000);
+}

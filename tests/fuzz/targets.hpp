@@ -1,0 +1,128 @@
+// tests/fuzz/targets.hpp: one entry per parser of what users write (layer CSV, accelerator JSON,
+// presets, derived-arch JSON, CSV, bit lists, checkpoints, idx headers). Each takes arbitrary
+// bytes and must end in one of two ways: the input parses (and what it gives is then used the
+// way the programs use it), or a jaq::error (config_error, data_error, ...) naming the input.
+// Anything else (another exception type, a crash, a sanitizer report) is a bug: the libFuzzer
+// driver (tools/fuzz.sh) and the mutation test (fuzz_regression_test) both call these.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <span>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "jaq/autograd/checkpoint.hpp"
+#include "jaq/core/atomic_file.hpp"
+#include "jaq/core/error.hpp"
+#include "jaq/data/idx.hpp"
+#include "jaq/hw/accel_json.hpp"
+#include "jaq/hw/energy_model.hpp"
+#include "jaq/hw/layer_csv.hpp"
+#include "jaq/nas/search_model.hpp"
+#include "jaq/report/csv.hpp"
+#include "jaq/report/json.hpp"
+#include "jaq/search/preset.hpp"
+
+namespace jaq_fuzz {
+
+/// Runs `f`; a jaq::error is the expected answer to bad input, anything else propagates.
+template <class F>
+void expect_jaq_errors(F&& f) {
+  try {
+    f();
+  } catch (const jaq::error&) {
+  }
+}
+
+inline void layer_csv(std::string_view bytes) {
+  expect_jaq_errors([&] {
+    std::istringstream in{std::string(bytes)};
+    const auto layers = jaq::hw::read_layers_csv(in, "fuzz.csv");
+    for (const auto& l : layers) jaq::hw::validate(l, "fuzz.csv");
+  });
+}
+
+inline void accel_json(std::string_view bytes) {
+  expect_jaq_errors([&] {
+    const jaq::hw::accel_config c = jaq::hw::parse_accel_json(std::string(bytes), "fuzz.json");
+    (void)jaq::hw::area_of(c);
+    (void)jaq::hw::to_accel_json(c).dump();
+  });
+}
+
+inline void preset(std::string_view bytes) {
+  expect_jaq_errors([&] {
+    const nlohmann::json j = jaq::report::parse_json(bytes, "fuzz.json");
+    for (auto v : {jaq::search::variant::normal, jaq::search::variant::quick, jaq::search::variant::long_run}) {
+      const jaq::search::preset p = jaq::search::parse_preset(j, "fuzz.json", v);
+      (void)p.space.blocks();
+    }
+  });
+}
+
+inline void csv(std::string_view bytes) {
+  expect_jaq_errors([&] {
+    const auto t = jaq::report::parse_csv(bytes, "fuzz.csv");
+    (void)t;
+  });
+}
+
+inline void bit_list(std::string_view bytes) {
+  expect_jaq_errors([&] { (void)jaq::nas::parse_bits(std::string(bytes), "fuzz"); });
+}
+
+/// The checkpoint reader behind a valid checked-file header (magic, size, checksum), so the
+/// bytes reach the entry parser rather than stopping at the checksum.
+inline void checkpoint(std::string_view bytes) {
+  static const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("jaq_fuzz_checkpoint_" + std::to_string(::getpid()) + ".jaqckpt");
+  jaq::detail::checked_header h{};
+  std::memcpy(h.magic, jaq::checkpoint_format.magic.data(), jaq::checkpoint_format.magic.size());
+  h.version = jaq::checkpoint_format.version;
+  h.payload_bytes = bytes.size();
+  h.checksum = jaq::detail::fnv1a64(bytes);
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(&h), sizeof h);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+  }
+  jaq::tensor<float> a(jaq::shape{2, 3}), b(jaq::shape{4});
+  const std::vector<jaq::named_tensor<float>> entries{{"a", &a}, {"b", &b}};
+  expect_jaq_errors([&] { jaq::load_checkpoint(path, entries); });
+}
+
+/// What the checkpoint target's bytes look like when valid: the payload save_checkpoint writes.
+inline std::string checkpoint_seed() {
+  const auto path = std::filesystem::temp_directory_path() / ("jaq_fuzz_seed_" + std::to_string(::getpid()) + ".jaqckpt");
+  jaq::tensor<float> a(jaq::shape{2, 3}), b(jaq::shape{4});
+  for (std::int64_t i = 0; i < a.size(); ++i) a[i] = float(i) - 2.5f;
+  for (std::int64_t i = 0; i < b.size(); ++i) b[i] = float(i * i);
+  jaq::save_checkpoint(path, std::vector<jaq::named_tensor<float>>{{"a", &a}, {"b", &b}});
+  std::string all = jaq::read_file(path);
+  std::filesystem::remove(path);
+  return all.substr(sizeof(jaq::detail::checked_header));
+}
+
+inline void idx(std::string_view bytes) {
+  const std::span<const std::uint8_t> b(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+  expect_jaq_errors([&] { (void)jaq::data::detail::parse_idx("fuzz-images", b, 0x00000803u, "images"); });
+  expect_jaq_errors([&] { (void)jaq::data::detail::parse_idx("fuzz-labels", b, 0x00000801u, "labels"); });
+}
+
+/// Every target by name (the libFuzzer driver takes one with -DJAQ_FUZZ_TARGET).
+inline const std::map<std::string, std::function<void(std::string_view)>>& all_targets() {
+  static const std::map<std::string, std::function<void(std::string_view)>> t{
+      {"layer_csv", layer_csv}, {"accel_json", accel_json}, {"preset", preset}, {"csv", csv},
+      {"bit_list", bit_list},   {"checkpoint", checkpoint}, {"idx", idx}};
+  return t;
+}
+
+}  // namespace jaq_fuzz
