@@ -78,10 +78,19 @@ inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_
   idx_header h;
   h.data_offset = header_bytes;
   for (int d = 0; d < ndims; ++d) h.dims.push_back(read_be32(b.data() + 4 + 4 * d));
-  const auto expected = static_cast<std::size_t>(h.elements()) + header_bytes;
+  std::string dims;
+  for (auto d : h.dims) dims += (dims.empty() ? "" : "x") + std::to_string(d);
+  // the element count, checked against the file before it can overflow (dims are < 2^32 each)
+  std::uint64_t count = 1;
+  for (auto d : h.dims) {
+    if (d != 0 && count > (std::uint64_t(b.size()) + 1) / std::uint64_t(d) + 1) {
+      throw data_error(file, std::string("truncated: header declares ") + what + " " + dims + ", more bytes than the file's " +
+                                 std::to_string(b.size()));
+    }
+    count *= std::uint64_t(d);
+  }
+  const auto expected = static_cast<std::size_t>(count) + header_bytes;
   if (b.size() != expected) {
-    std::string dims;
-    for (auto d : h.dims) dims += (dims.empty() ? "" : "x") + std::to_string(d);
     throw data_error(file, std::string(b.size() < expected ? "truncated" : "trailing data") +
                                ": header declares " + what + " " + dims + ", expected " +
                                std::to_string(expected) + " bytes, found " +

@@ -111,6 +111,16 @@ TEST_CASE("fuzz: CSV and bit lists") {
   fuzz("bit_list", {"2,3,4,8", "4"}, 6000);
 }
 
+TEST_CASE("fuzz findings stay fixed") {
+  // idx dims whose product overflows 64 bits (libFuzzer, ubsan: signed overflow in elements())
+  const std::string huge("\x00\x00\x08\x03N3jaq5errorE\x00\x00\x00\x04", 20);
+  const std::span<const std::uint8_t> b(reinterpret_cast<const std::uint8_t*>(huge.data()), huge.size());
+  CHECK_THROWS_WITH_AS(jaq::data::detail::parse_idx("x", b, 0x00000803u, "images"), doctest::Contains("more bytes than the file"),
+                       jaq::data_error);
+  // a JSON number beyond double (nlohmann's out_of_range escaped every JSON reader)
+  CHECK_THROWS_AS(jaq::report::parse_json(R"({"lr": 1e309})", "x.json"), jaq::data_error);
+}
+
 TEST_CASE("fuzz: checkpoint entries and idx headers") {
   fuzz("checkpoint", {jaq_fuzz::checkpoint_seed()}, 3000);
   fuzz("idx", {idx_seed()}, 6000);
