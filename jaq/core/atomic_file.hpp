@@ -246,7 +246,7 @@ class byte_reader {
   }
   void get_bytes(void* p, std::size_t n, std::string_view what) {
     need(n, what);
-    std::memcpy(p, bytes_.data() + pos_, n);
+    if (n != 0) std::memcpy(p, bytes_.data() + pos_, n);  // p may be null for n == 0 (an empty tensor)
     pos_ += n;
   }
   std::string get_string(std::string_view what) {
