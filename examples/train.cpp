@@ -93,7 +93,7 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
       ->check(jaq_examples::non_negative);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
-  app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (full-precision training)");
+  app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (not a --mixed search)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
   jaq::nas::add_train_flags(app, o.quant);
@@ -125,7 +125,9 @@ double median(std::vector<double> v) {
 /// (not --max-steps, --threads, --every or --data-dir: results do not depend on them).
 nlohmann::json run_identity(const train_options& o) {
   return {{"model", o.model}, {"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
-          {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"eval_images", o.eval_images}};
+          {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"eval_images", o.eval_images}, {"quant", o.quant.quant},
+          {"bits", o.quant.bits}, {"wbits", o.quant.wbits}, {"abits", o.quant.abits}, {"first_bits", o.quant.first_bits},
+          {"last_bits", o.quant.last_bits}, {"derived", o.quant.derived}};
 }
 
 /// The generator of epoch e's batch order: a function of (seed, epoch) alone, so a resumed run
@@ -231,9 +233,9 @@ int run(const train_options& o) {
   std::cout << *model << std::flush;
   jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
   if (qs.active()) std::cout << qs << std::flush;
-  if (o.resume && qs.active())
+  if (o.resume && qs.search())
     throw jaq::config_error("command line", "--resume",
-                            "resumes full-precision training only: the quantizer state of --quant/--mixed/--derived is not checkpointed");
+                            "resumes full-precision and --quant/--derived training: a --mixed search's state is not checkpointed");
   const std::int64_t per_epoch = jaq::data::batch_iterator(data.train, {.batch_size = o.batch}).batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
@@ -242,13 +244,20 @@ int run(const train_options& o) {
   auto qopt = qs.optimizer(opt);  // the plain SGD step, or weight/architecture steps of a search
   jaq::tape<float> tp({.threads = o.threads});
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
-  auto state = model->state();
-  const auto ostate = opt.state();
-  state.insert(state.end(), ostate.begin(), ostate.end());
+  // Everything a checkpoint holds: parameters and BatchNorm statistics, quantizer steps and
+  // flags (packed anew at each call), the optimizer's buffers.
+  auto snapshot = [&] {
+    auto st = model->state();
+    if (qs.fixed())
+      for (auto& e : qs.fixed()->state()) st.push_back(e);
+    for (auto& e : opt.state()) st.push_back(e);
+    return st;
+  };
 
   run_progress p;
   if (o.resume) {
-    p = load_run(o, state);
+    p = load_run(o, snapshot());
+    if (qs.fixed()) qs.fixed()->restore_state();
     std::cout << "resumed " << o.out << " at step " << p.step << " of " << per_epoch * o.epochs << " (" << p.epochs.size()
               << " epochs done)\n";
   }
@@ -279,7 +288,7 @@ int run(const train_options& o) {
       ++p.current.steps;
       if (o.checkpoint_every > 0 && p.step % o.checkpoint_every == 0 && p.current.steps < per_epoch) {
         p.current.seconds += epoch_clock.lap();
-        save_run(o, state, p);
+        save_run(o, snapshot(), p);
       }
     }
     epoch_metrics m = p.current;
@@ -293,10 +302,10 @@ int run(const train_options& o) {
       p.epochs.push_back(m);
       p.current = {.epoch = e + 2};
       p.loss_sum = 0, p.correct = 0, p.seen = 0;
-      save_run(o, state, p);
+      save_run(o, snapshot(), p);
     } else {  // stopped by --max-steps: reported, and resumable where it stopped
       p.current.seconds = m.seconds;
-      save_run(o, state, p);
+      save_run(o, snapshot(), p);
       p.epochs.push_back(m);
     }
   }
@@ -333,7 +342,7 @@ int run(const train_options& o) {
   j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", step}};
   jaq::report::write_json(std::filesystem::path(o.out) / "metrics.json", j);
   jaq::write_file_atomic(std::filesystem::path(o.out) / "metrics.csv", csv.str());
-  jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", state);
+  jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", snapshot());
   std::cout << "wrote " << o.out << "/metrics.json, metrics.csv, checkpoint.jaqckpt (and train_state.json for --resume)\n";
   // The loss curve as a picture. A missing gnuplot costs the picture, not the run's results.
   try {

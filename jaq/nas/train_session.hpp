@@ -135,6 +135,7 @@ class train_session {
 
   bool active() const { return fixed_ || search_; }
   search_model<T>* search() { return search_.get(); }
+  quant::quantized_model<T>* fixed() { return fixed_.get(); }
 
   std::vector<parameter<T>*> parameters(std::vector<parameter<T>*> model_params) {
     if (fixed_) return fixed_->parameters(std::move(model_params));

@@ -128,6 +128,39 @@ class quantized_model {
         for (auto& v : p->value) v = std::max(v, min_step);
   }
 
+  /// What a checkpoint needs to continue training exactly: every layer's steps (or clips) and a
+  /// small tensor of its quantizer flags and min/max observer, packed by this call (call it again
+  /// before each save: the entries point at tensors this object owns). After load_checkpoint
+  /// of these entries, restore_state() unpacks the flags.
+  std::vector<named_tensor<T>> state() {
+    std::vector<named_tensor<T>> out;
+    for (auto& l : layers_) {
+      l.packed[0] = T(l.initialized);
+      l.packed[1] = T(l.act_signed);
+      l.packed[2] = T(static_cast<int>(l.act_method));
+      l.packed[3] = T(l.observer.seen);
+      l.packed[4] = T(l.observer.running.lo);
+      l.packed[5] = T(l.observer.running.hi);
+      out.push_back({l.s_a.name, &l.s_a.value});
+      out.push_back({l.s_w.name, &l.s_w.value});
+      out.push_back({l.name + ".quant_state", &l.packed});
+    }
+    return out;
+  }
+  /// Unpacks what state() packed (after load_checkpoint); model_error for a method out of range.
+  void restore_state() {
+    for (auto& l : layers_) {
+      const int m = static_cast<int>(l.packed[2]);
+      if (m < 0 || m > static_cast<int>(method::dorefa)) throw model_error(l.name + ".quant_state: method " + std::to_string(m) + " out of range");
+      l.initialized = l.packed[0] != T(0);
+      l.act_signed = l.packed[1] != T(0);
+      l.act_method = static_cast<method>(m);
+      l.observer.seen = l.packed[3] != T(0);
+      l.observer.running.lo = static_cast<float>(l.packed[4]);
+      l.observer.running.hi = static_cast<float>(l.packed[5]);
+    }
+  }
+
   /// Read-only view of one quantized layer's state (the integer forward reads it; see
   /// jaq/quant/integer_model.hpp). The pointers stay valid while this object lives.
   struct layer_quant {
@@ -173,6 +206,7 @@ class quantized_model {
     parameter<T> s_a;  ///< LSQ activation step, or PACT alpha
     parameter<T> s_w;  ///< LSQ weight steps (Co) or (1); unused by min/max
     minmax_observer observer{};
+    tensor<T> packed;  ///< {initialized, act_signed, act_method, observer seen, lo, hi}: state()'s form of the above
   };
 
   void install(nn::weighted_layer<T>& layer, int wbits, int abits) {
@@ -185,6 +219,7 @@ class quantized_model {
     const bool per_channel = cfg_.per_channel;
     st.s_a = {.name = layer.name + ".act_step", .value = tensor<T>::full(jaq::shape{1}, T(1)), .grad = {}};
     st.s_w = {.name = layer.name + ".weight_step", .value = tensor<T>(jaq::shape{per_channel ? co : 1}), .grad = {}};
+    st.packed = tensor<T>::zeros(jaq::shape{6});
     if (cfg_.method != method::minmax && cfg_.method != method::dorefa) {  // LSQ weight steps from the initial weights
       const auto& wv = layer.weight.value;
       std::vector<float> w(wv.begin(), wv.end()), s(std::size_t(per_channel ? co : 1));

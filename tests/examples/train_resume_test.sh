@@ -2,7 +2,8 @@
 # Issue 11: train checkpoints as it goes and --resume continues a killed run. A run killed with
 # SIGKILL at an arbitrary moment and resumed ends with the bytes of the uninterrupted run's
 # checkpoint; a run stopped by --max-steps and resumed equals one that ran through; a missing,
-# foreign or corrupt checkpoint and a quantized run are refused with a message. Args: train.
+# foreign or corrupt checkpoint and a --mixed search are refused with a message; quantization-aware
+# runs resume exactly too. Args: train.
 set -euo pipefail
 abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
 TRAIN=$(abs "$1")
@@ -51,7 +52,16 @@ PY
 # refusals
 expect_error "train_state.json: no checkpoint here" "$TRAIN" "${run[@]}" --max-steps 150 --out empty --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --lr 0.05 --max-steps 150 --out whole --resume
-expect_error "--resume: resumes full-precision training only" "$TRAIN" "${run[@]}" --quant lsq --max-steps 150 --out whole --resume
+expect_error "a --mixed search's state is not checkpointed" "$TRAIN" "${run[@]}" --mixed 2,4 --max-steps 150 --out whole --resume
+expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --quant lsq --bits 4 --max-steps 150 --out whole --resume
+
+# quantization-aware training (LSQ steps and activation grids) resumes exactly too
+for q in lsq; do
+  "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 40 --out q_whole_$q > /dev/null
+  "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 15 --out q_parts_$q > /dev/null
+  "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 40 --out q_parts_$q --resume > /dev/null
+  cmp q_whole_$q/checkpoint.jaqckpt q_parts_$q/checkpoint.jaqckpt || fail "--quant $q resumed: checkpoint differs"
+done
 cp -r whole corrupt && head -c 40 whole/train_state.json > corrupt/train_state.json
 expect_error "corrupt checkpoint manifest" "$TRAIN" "${run[@]}" --max-steps 150 --out corrupt --resume
 [[ $(ls killed/checkpoint-step*.jaqckpt | wc -l) -eq 1 ]] || fail "older checkpoints not removed: $(ls killed)"
