@@ -143,6 +143,13 @@ struct run_progress {
   double loss_sum = 0;
   std::int64_t correct = 0, seen = 0;
   std::vector<double> loss, step_ms;
+
+  /// The accumulators of `epoch` (1-based), from nothing.
+  void start_epoch(int epoch) {
+    current = {.epoch = epoch};
+    loss_sum = 0;
+    correct = seen = 0;
+  }
 };
 
 nlohmann::json to_json(const epoch_metrics& m) {
@@ -263,7 +270,7 @@ int run(const train_options& o) {
   }
   jaq::data::batch b;
   for (int e = int(p.step / per_epoch); e < o.epochs && p.step < total; ++e) {
-    if (p.current.epoch != e + 1) p.current = {.epoch = e + 1}, p.loss_sum = 0, p.correct = 0, p.seen = 0;
+    if (p.current.epoch != e + 1) p.start_epoch(e + 1);
     qs.begin_epoch(e);
     jaq::rng order = epoch_order(o.seed, e);
     jaq::data::batch_iterator it(data.train, {.batch_size = o.batch}, order);
@@ -300,8 +307,7 @@ int run(const train_options& o) {
               << ", test accuracy " << m.test_accuracy << ", " << m.seconds << " s\n";
     if (m.steps == per_epoch) {  // complete: the next epoch starts from here
       p.epochs.push_back(m);
-      p.current = {.epoch = e + 2};
-      p.loss_sum = 0, p.correct = 0, p.seen = 0;
+      p.start_epoch(e + 2);
       save_run(o, snapshot(), p);
     } else {  // stopped by --max-steps: reported, and resumable where it stopped
       p.current.seconds = m.seconds;
@@ -309,10 +315,6 @@ int run(const train_options& o) {
       p.epochs.push_back(m);
     }
   }
-  const std::vector<epoch_metrics>& epochs = p.epochs;
-  const std::int64_t step = p.step, images = p.images;
-  const double loop_seconds = p.loop_seconds;
-  std::vector<double> step_ms = p.step_ms;
   jaq::report::plot_series loss_curve{.name = "training loss (per step)"};
   for (std::size_t k = 0; k < p.loss.size(); ++k) {
     loss_curve.x.push_back(double(k + 1));
@@ -322,24 +324,20 @@ int run(const train_options& o) {
   // Metrics (JSON + CSV) and the final checkpoint, all atomic.
   nlohmann::json j;
   j["model"] = o.model;
-  j["config"] = {{"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
-                 {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"threads", o.threads}, {"max_steps", o.max_steps},
-                 {"data_dir", o.data_dir}, {"quant", o.quant.quant}, {"bits", o.quant.bits}, {"wbits", o.quant.wbits},
-                 {"abits", o.quant.abits}, {"first_bits", o.quant.first_bits}, {"last_bits", o.quant.last_bits},
-                 {"mixed", o.quant.mixed}, {"csq", o.quant.csq_given ? o.quant.csq : 0.0},
-                 {"derived", o.quant.derived}};  // every flag the run depended on
+  j["config"] = run_identity(o);  // every flag the run depended on: those a resume must match, and these
+  j["config"].update({{"threads", o.threads}, {"max_steps", o.max_steps}, {"data_dir", o.data_dir}, {"mixed", o.quant.mixed},
+                      {"csq", o.quant.csq_given ? o.quant.csq : 0.0}});
   j["epochs"] = nlohmann::json::array();
   std::ostringstream csv;
   jaq::report::csv_writer w(csv, {"epoch", "steps", "train_loss", "train_accuracy", "test_accuracy", "seconds"});
-  for (const auto& m : epochs) {
-    j["epochs"].push_back({{"epoch", m.epoch}, {"steps", m.steps}, {"train_loss", m.train_loss},
-                           {"train_accuracy", m.train_accuracy}, {"test_accuracy", m.test_accuracy}, {"seconds", m.seconds}});
+  for (const auto& m : p.epochs) {
+    j["epochs"].push_back(to_json(m));
     w.row(m.epoch, m.steps, m.train_loss, m.train_accuracy, m.test_accuracy, m.seconds);
   }
-  const double test_accuracy = epochs.empty() ? 0.0 : epochs.back().test_accuracy;
-  const double med = median(step_ms);
-  const double ips = loop_seconds > 0 ? static_cast<double>(images) / loop_seconds : 0.0;
-  j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", step}};
+  const double test_accuracy = p.epochs.empty() ? 0.0 : p.epochs.back().test_accuracy;
+  const double med = median(p.step_ms);
+  const double ips = p.loop_seconds > 0 ? static_cast<double>(p.images) / p.loop_seconds : 0.0;
+  j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", p.step}};
   jaq::report::write_json(std::filesystem::path(o.out) / "metrics.json", j);
   jaq::write_file_atomic(std::filesystem::path(o.out) / "metrics.csv", csv.str());
   jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", snapshot());

@@ -133,16 +133,7 @@ class mixed_layer {
       if (nonzero == 1 && p.value()[hot] == T(1)) return forward_width(tp, x, hot);
     }
     if (!conv_) throw model_error(name() + ": a linear layer has no width mixture");
-    std::vector<var<T>> sa, sw;
-    for (std::size_t b = 0; b < bits_.size(); ++b) {
-      sa.push_back(tp.param(s_a_[b]));
-      sw.push_back(tp.param(s_w_[b]));
-    }
-    const mixed_conv_spec spec{.conv = opts(), .bits = bits_, .act_signed = act_signed(), .name = name()};
-    auto w = tp.param(layer_->weight);
-    if (how == mixing::naive || grouped_) return naive_mixed_conv2d(tp, x, w, p, sa, sw, spec);
-    const channel_mask& m = how == mixing::csq ? mask_ : all_channels();
-    return mixed_conv2d(tp, x, w, p, sa, sw, m, spec);
+    return mixture(tp, x, p, how);
   }
 
   /// What forward(p, how) computes for a one-hot p at width index b: with mixing::csq only the
@@ -153,13 +144,7 @@ class mixed_layer {
     init(x.value());
     tensor<T> onehot = tensor<T>::zeros(jaq::shape{std::int64_t(bits_.size())});
     onehot[b] = T(1);
-    std::vector<var<T>> sa, sw;
-    for (std::size_t k = 0; k < bits_.size(); ++k) {
-      sa.push_back(tp.param(s_a_[k]));
-      sw.push_back(tp.param(s_w_[k]));
-    }
-    const mixed_conv_spec spec{.conv = opts(), .bits = bits_, .act_signed = act_signed(), .name = name()};
-    return mixed_conv2d(tp, x, tp.param(layer_->weight), tp.constant(std::move(onehot)), sa, sw, mask_, spec);
+    return mixture(tp, x, tp.constant(std::move(onehot)), how);
   }
 
   /// The layer at width index b alone (LSQ on input and weight; a conv is the fused qconv2d).
@@ -176,6 +161,20 @@ class mixed_layer {
   }
 
  private:
+  // The convolution over the widths weighted by p, as `how` computes it (initialised layer).
+  var<T> mixture(tape<T>& tp, var<T> x, var<T> p, mixing how) {
+    std::vector<var<T>> sa, sw;
+    for (std::size_t b = 0; b < bits_.size(); ++b) {
+      sa.push_back(tp.param(s_a_[b]));
+      sw.push_back(tp.param(s_w_[b]));
+    }
+    const mixed_conv_spec spec{.conv = opts(), .bits = bits_, .act_signed = act_signed(), .name = name()};
+    auto w = tp.param(layer_->weight);
+    if (how == mixing::naive || grouped_) return naive_mixed_conv2d(tp, x, w, p, sa, sw, spec);
+    const channel_mask& m = how == mixing::csq ? mask_ : all_channels();
+    return mixed_conv2d(tp, x, w, p, sa, sw, m, spec);
+  }
+
   void set_mask(channel_mask m) {
     mask_ = std::move(m);
     mask_state_ = tensor<T>(jaq::shape{std::int64_t(mask_.channels())});

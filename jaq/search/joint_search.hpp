@@ -332,14 +332,15 @@ class joint_search {
   /// `eval_images` weight-split images (the running statistics a sampled supernet keeps mix
   /// every path that ran, and evaluated as they are they put the derived path at chance).
   double derived_accuracy(const data::dataset& ds) {
-    net_->use_derived_path(true);
-    try {
-      nn::recalibrate_batch_norm(*net_, weight_split_, {.images = set_.eval_images, .batch_size = 250, .threads = set_.threads});
-    } catch (...) {
-      net_->use_derived_path(false);
-      throw;
+    struct derived_path {  // on for the re-estimate only, also when it throws
+      nas::supernet<float>& net;
+      explicit derived_path(nas::supernet<float>& n) : net(n) { net.use_derived_path(true); }
+      ~derived_path() { net.use_derived_path(false); }
+    };
+    {
+      const derived_path on(*net_);
+      nn::recalibrate_batch_norm(*net_, calib_split_, {.images = 0, .batch_size = 250, .threads = set_.threads});
     }
-    net_->use_derived_path(false);
     return nn::evaluate(*net_, ds, {.batch_size = 250, .threads = set_.threads});
   }
 
@@ -446,6 +447,7 @@ class joint_search {
     weight_split_ = data::select(train, w);
     arch_split_ = data::select(train, a);
     eval_split_ = data::first_n(arch_split_, set_.eval_images);
+    calib_split_ = data::first_n(weight_split_, set_.eval_images);
   }
 
   std::vector<named_tensor<float>> float_state() {
@@ -568,7 +570,7 @@ class joint_search {
   std::unique_ptr<optim::sgd<float>> sgd_;
   std::unique_ptr<optim::adam<float>> adam_;
   std::unique_ptr<hwgen::generator> gen_;
-  data::dataset weight_split_, arch_split_, eval_split_;
+  data::dataset weight_split_, arch_split_, eval_split_, calib_split_;  // calib: BatchNorm re-estimates
   cost_weights lambdas_;
   cost_reference ref_;
   hw::accel_config accel_;

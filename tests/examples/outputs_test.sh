@@ -4,18 +4,11 @@
 # refused, a misspelt layer-CSV column is an error, map reports write errors, and range errors
 # read like sentences. Args: train map hwgen.
 set -euo pipefail
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+source "$(dirname "$0")/test_lib.sh"  # abs, fail, expect_error
 TRAIN=$(abs "$1") MAP=$(abs "$2") HWGEN=$(abs "$3")
 T="${TEST_TMPDIR:-/tmp}/outputs_test"
 rm -rf "$T" && mkdir -p "$T" && cd "$T"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Prescott}"  # no restart message in the logs below
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # expect_error "message part" command...: an error exit, not a signal (abort), message on stderr
-  local want="$1"; shift
-  local rc=0; "$@" > out.txt 2> err.txt || rc=$?
-  [[ $rc -ne 0 && $rc -lt 128 ]] || { cat err.txt; fail "$* exited $rc, expected an error exit (not a signal)"; }
-  grep -qF -- "$want" err.txt || { cat err.txt; fail "$*: no '$want' in the message"; }
-}
 
 # train: the output folder is checked before training (these return at once: no data is read)
 touch afile

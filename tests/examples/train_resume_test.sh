@@ -5,18 +5,11 @@
 # foreign or corrupt checkpoint and a --mixed search are refused with a message; quantization-aware
 # runs resume exactly too. Args: train.
 set -euo pipefail
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+source "$(dirname "$0")/test_lib.sh"  # abs, fail, expect_error
 TRAIN=$(abs "$1")
 T="${TEST_TMPDIR:-/tmp}/train_resume_test"
 rm -rf "$T" && mkdir -p "$T" && cd "$T"
 export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-Prescott}"
-fail() { echo "FAIL: $*"; exit 1; }
-expect_error() {  # expect_error "message part" command...
-  local want="$1"; shift
-  local rc=0; "$@" > out.txt 2> err.txt || rc=$?
-  [[ $rc -ne 0 && $rc -lt 128 ]] || { cat err.txt; fail "$* exited $rc, expected an error exit"; }
-  grep -qF -- "$want" err.txt || { cat err.txt; fail "$*: no '$want' in the message"; }
-}
 run=(--batch 64 --eval-images 200 --every 1000)
 
 # the uninterrupted reference

@@ -6,25 +6,17 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <typeinfo>
 #include <vector>
 
+#include "jaq/core/atomic_file.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/hw/accel_config.hpp"
 #include "tests/fuzz/targets.hpp"
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  REQUIRE_MESSAGE(in.good(), "cannot read " << path);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 std::string idx_seed() {
   std::string b = {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 2};  // 2 images of 2x2
@@ -103,7 +95,7 @@ TEST_CASE("fuzz: accelerator JSON") {
 }
 
 TEST_CASE("fuzz: presets") {
-  fuzz("preset", {read_text("examples/presets/fmnist.json"), read_text("examples/presets/cifar10.json")}, 3000);
+  fuzz("preset", {jaq::read_file("examples/presets/fmnist.json"), jaq::read_file("examples/presets/cifar10.json")}, 3000);
 }
 
 TEST_CASE("fuzz: CSV and bit lists") {
