@@ -45,6 +45,7 @@ PY
 # refusals
 expect_error "train_state.json: no checkpoint here" "$TRAIN" "${run[@]}" --max-steps 150 --out empty --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --lr 0.05 --max-steps 150 --out whole --resume
+expect_error "--checkpoint-every" "$TRAIN" "${run[@]}" --checkpoint-every -5 --out neg
 expect_error "a --mixed search's state is not checkpointed" "$TRAIN" "${run[@]}" --mixed 2,4 --max-steps 150 --out whole --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --quant lsq --bits 4 --max-steps 150 --out whole --resume
 

@@ -46,6 +46,7 @@ TEST_CASE("a malformed preset names the file and the field") {
   bad(R"({"name": "x", "search": {"tau": {"initial": 0}}})", "tau.initial");
   bad(R"({"name": "x", "search": {"tau": {"decy": 0.9}}})", "decy");
   bad(R"({"name": "x", "retrain": {"epochs": 0}})", "retrain_epochs");
+  bad(R"({"name": "x", "retrain": {"epoch_test_images": -1}})", "retrain.epoch_test_images");
   bad(R"({"name": "x", "dataset": "mnist"})", "dataset");
   // a variant is checked when it is chosen
   const auto j = nlohmann::json::parse(R"({"name": "x", "quick": {"search": {"epochs": 0}}})");
