@@ -60,6 +60,7 @@ namespace {
 /// What the command line sets; -1 / empty / NaN: take the preset's value.
 struct options {
   std::string preset = "fmnist";
+  std::string mode;
   int epochs = -1, warmup_epochs = -1, retrain_epochs = -1;
   std::string bits;
   double csq = -1;
@@ -75,6 +76,9 @@ struct options {
 
 void add_flags(CLI::App& app, options& o) {
   app.add_option("--preset", o.preset, "preset name (examples/presets/NAME.json: fmnist, cifar10, imagenet) or a preset file");
+  app.add_option("--mode", o.mode,
+                 "joint (operators, widths and accelerator together) or sequential (the baseline: full-precision operator "
+                 "search with a FLOPs term, then uniform_bits everywhere, then the accelerator)");
   app.add_option("--epochs", o.epochs, "search epochs after the warm-up");
   app.add_option("--warmup-epochs", o.warmup_epochs, "weight-only warm-up epochs");
   app.add_option("--retrain-epochs", o.retrain_epochs, "epochs of retraining the derived network");
@@ -134,6 +138,10 @@ jaq::search::preset load(const options& o) {
                                                          : o.long_run ? jaq::search::variant::long_run
                                                                       : jaq::search::variant::normal);
   auto& s = p.search;
+  if (!o.mode.empty()) {
+    if (o.mode != "joint" && o.mode != "sequential") flag_error("--mode", "'" + o.mode + "' (joint or sequential)");
+    s.mode = jaq::search::parse_mode(o.mode, "--mode");
+  }
   if (o.epochs >= 0) {
     if (o.epochs < 1) flag_error("--epochs", "must be >= 1, got " + std::to_string(o.epochs));
     s.epochs = o.epochs;
@@ -207,7 +215,8 @@ std::optional<jaq::data::split> load_data(const jaq::search::preset& p, const st
 /// What makes two runs the same run: a checkpoint of another one is refused.
 nlohmann::json identity(const jaq::search::preset& p) {
   const auto& s = p.search;
-  return {{"preset", p.name}, {"space", jaq::search::to_json(p.space)}, {"seed", s.seed}, {"epochs", s.epochs},
+  return {{"preset", p.name}, {"mode", jaq::search::mode_name(s.mode)}, {"space", jaq::search::to_json(p.space)}, {"seed", s.seed},
+          {"epochs", s.epochs}, {"lambda_flops", s.lambda_flops}, {"uniform_bits", s.uniform_bits},
           {"warmup_epochs", s.warmup_epochs}, {"batch", s.batch}, {"search_images", s.search_images}, {"csq", s.csq_percent},
           {"lambdas", {s.lambdas.lambda_latency, s.lambdas.lambda_energy, s.lambdas.lambda_area}},
           {"latency_budget_ms", s.latency_budget_ms},
@@ -262,7 +271,7 @@ std::vector<std::string> plots(const fs::path& out, const jaq::search::joint_sea
       b.series.push_back(std::move(sb));
     }
     plot(a, out / "alpha.png", written);
-    plot(b, out / "beta.png", written);
+    if (!js.sequential()) plot(b, out / "beta.png", written);  // a sequential search has no beta
     jaq::report::plot_spec c{.title = "derived network on the current accelerator", .xlabel = "epoch", .ylabel = "relative to epoch 1"};
     jaq::report::plot_series lat{.name = "latency", .style = jaq::report::plot_style::linespoints},
         en{.name = "energy", .style = jaq::report::plot_style::linespoints}, area{.name = "area", .style = jaq::report::plot_style::linespoints};
@@ -419,6 +428,9 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   j["time_s"] = {{"search_training", train_s}, {"hardware", hw_s}, {"retraining", retrain_s}, {"wall", wall_s},
                  {"hardware_share_of_search", train_s + hw_s > 0 ? hw_s / (train_s + hw_s) : 0.0},
                  {"hwgen_iterations", js.hwgen_iterations()}, {"cost_table_ms", js.table().build_ms}};
+  std::int64_t peak_backward = 0;
+  for (const auto& r : js.history()) peak_backward = std::max(peak_backward, r.peak_backward_bytes);
+  j["search_peak_backward_bytes"] = peak_backward;
   j["history"] = nlohmann::json::array();
   for (const auto& r : js.history()) j["history"].push_back(jaq::search::to_json(r));
   jaq::report::write_json(out / "result.json", j);

@@ -16,7 +16,8 @@
 // operator at its arg-max width, computed as the search trains it (with CSQ the masked channels
 // at that width, the others at full precision; the derived network is retrained fully
 // quantized), with BatchNorm running statistics re-estimated for that path first
-// (use_derived_path, nn::recalibrate_batch_norm).
+// (use_derived_path, nn::recalibrate_batch_norm). With `full_precision` nothing is quantized
+// and there is no beta: an architecture search alone (the sequential baseline's first stage).
 //
 //   jaq::nas::supernet<float> net({.space = space, .csq = jaq::nas::csq_config{.keep_percent = 20}}, gen);
 //   net.begin_epoch(e);  net.begin_step(/*arch_step=*/false);  auto logits = net.forward(tp, x);
@@ -52,6 +53,10 @@ struct supernet_config {
   std::optional<csq_config> csq{};   ///< empty: every channel at every width
   mixing all_channels = mixing::naive;  ///< how the widths run without CSQ
   temperature_schedule tau{.initial = 5.0, .decay = 0.975, .minimum = 0.1};
+  /// Every convolution in full precision, stem, head and classifier too: no widths, no step
+  /// sizes, no beta (the architecture search of a sequential baseline, which quantizes the
+  /// derived network afterwards). CSQ must then be off.
+  bool full_precision = false;
 };
 
 /// Index of the largest entry (the first on ties).
@@ -71,6 +76,8 @@ class supernet final : public nn::model<T> {
     s.validate(s.name);
     if (cfg_.csq) cfg_.csq->validate(s.name);
     cfg_.tau.validate(s.name);
+    if (cfg_.full_precision && cfg_.csq)
+      throw config_error(s.name, "csq", "a full-precision supernet quantizes nothing: CSQ must be off");
     const auto specs = s.op_specs();
     const std::vector<int> fixed{s.fixed_bits};
     stem_ = std::make_unique<nn::conv2d<T>>(
@@ -116,25 +123,29 @@ class supernet final : public nn::model<T> {
   int num_blocks() const { return int(blocks_.size()); }
   int num_ops() const { return int(cfg_.space.ops.size()); }
   int num_widths() const { return int(cfg_.space.bits.size()); }
+  bool full_precision() const { return cfg_.full_precision; }
   double temperature() const { return tau_; }
 
   parameter<T>& alpha(int b) { return blocks_[std::size_t(b)].alpha; }
   parameter<T>& beta(int b, int o) { return blocks_[std::size_t(b)].beta[std::size_t(o)]; }
   const candidate_op<T>& op(int b, int o) const { return *blocks_[std::size_t(b)].ops[std::size_t(o)]; }
 
-  /// Weights, BatchNorm affine parameters and every step size: what the weight optimizer trains.
+  /// Weights, BatchNorm affine parameters and every step size (none in full precision): what
+  /// the weight optimizer trains.
   std::vector<parameter<T>*> weight_parameters() {
     std::vector<parameter<T>*> ps = this->parameters();
     for (auto& b : blocks_)
       for (auto& cand : b.ops)
         for (const auto& oc : cand->convs()) ps.push_back(&oc.conv->weight);
-    for_each_layer([&](mixed_layer<T>& l) { l.append_parameters(ps); });
+    if (!fp()) for_each_layer([&](mixed_layer<T>& l) { l.append_parameters(ps); });
     return ps;
   }
-  /// alpha of every block, then beta of every (block, operator): what the architecture optimizer trains.
+  /// alpha of every block, then beta of every (block, operator) (none in full precision): what
+  /// the architecture optimizer trains.
   std::vector<parameter<T>*> arch_parameters() {
     std::vector<parameter<T>*> ps;
     for (auto& b : blocks_) ps.push_back(&b.alpha);
+    if (fp()) return ps;
     for (auto& b : blocks_)
       for (auto& p : b.beta) ps.push_back(&p);
     return ps;
@@ -146,7 +157,7 @@ class supernet final : public nn::model<T> {
     for (auto& b : blocks_)
       for (auto& cand : b.ops)
         for (const auto& oc : cand->convs()) st.push_back({oc.conv->weight.name, &oc.conv->weight.value});
-    for_each_layer([&](mixed_layer<T>& l) { l.append_state(st); });
+    if (!fp()) for_each_layer([&](mixed_layer<T>& l) { l.append_state(st); });
     for (auto* p : arch_parameters()) st.push_back({p->name, &p->value});
     return st;
   }
@@ -193,7 +204,7 @@ class supernet final : public nn::model<T> {
       b.op_sample.active = n > 1 ? std::vector<int>{std::min(b.first, b.second), std::max(b.first, b.second)} : std::vector<int>{0};
       b.op_sample.weights = softmax_over(z, b.op_sample.active);
       for (int o : {b.first, b.second}) {
-        if (o < 0) continue;
+        if (o < 0 || fp()) continue;
         const auto& bv = b.beta[std::size_t(o)].value;
         b.width_sample[std::size_t(o)] =
             gumbel_sample_weights(std::vector<float>(bv.begin(), bv.end()), tau_, arch_step ? sampling::top2 : sampling::soft, gen_);
@@ -211,13 +222,15 @@ class supernet final : public nn::model<T> {
 
   /// x (C, N, H, W) -> logits (N, classes).
   var<T> forward(tape<T>& tp, var<T> x) override {
-    x = stem_bn_->forward(tp, stem_q_->forward_width(tp, x, 0));
+    x = stem_bn_->forward(tp, fp() ? stem_->forward(tp, x) : stem_q_->forward_width(tp, x, 0));
     for (auto& b : blocks_) x = this->training() && !derived_path_ ? block_train(tp, b, x) : block_eval(tp, b, x);
-    x = head_bn_->forward(tp, head_q_->forward_width(tp, x, 0));
-    return fc_q_->forward_width(tp, jaq::global_avg_pool(tp, x), 0);
+    x = head_bn_->forward(tp, fp() ? head_->forward(tp, x) : head_q_->forward_width(tp, x, 0));
+    x = jaq::global_avg_pool(tp, x);
+    return fp() ? fc_->forward(tp, x) : fc_q_->forward_width(tp, x, 0);
   }
 
-  /// The arg-max operator and width of every block.
+  /// The arg-max operator and width of every block (in full precision, where beta is not
+  /// searched, the first width: the caller chooses the widths).
   derived_arch derived() const {
     derived_arch d;
     for (const auto& b : blocks_) {
@@ -266,6 +279,13 @@ class supernet final : public nn::model<T> {
   }
 
   mixing how() const { return cfg_.csq ? mixing::csq : cfg_.all_channels; }
+  bool fp() const { return cfg_.full_precision; }
+
+  // Operator o of block b, its convolutions in full precision.
+  var<T> run_op_fp(tape<T>& tp, block& b, int o, var<T> x) {
+    auto& op = *b.ops[std::size_t(o)];
+    return op.forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return op.convs()[k].conv->forward(t, h); });
+  }
 
   var<T> run_op(tape<T>& tp, block& b, int o, var<T> x, var<T> widths) {
     auto& layers = b.layers[std::size_t(o)];
@@ -278,11 +298,12 @@ class supernet final : public nn::model<T> {
     auto widths = [&](int o) {
       return gumbel_mixture(tp, tp.param(b.beta[std::size_t(o)]), b.width_sample[std::size_t(o)], tau_);
     };
-    var<T> y1 = run_op(tp, b, b.first, x, widths(b.first));
+    auto run = [&](int o) { return fp() ? run_op_fp(tp, b, o, x) : run_op(tp, b, o, x, widths(o)); };
+    var<T> y1 = run(b.first);
     if (b.second < 0) return y1;
     const bool was = tp.grad_enabled();
     tp.set_grad_enabled(false);  // weighted 0 in value: only its logit needs it, through <g, y2>
-    var<T> y2 = run_op(tp, b, b.second, x, widths(b.second));
+    var<T> y2 = run(b.second);
     tp.set_grad_enabled(was);
     var<T> p = gumbel_mixture(tp, tp.param(b.alpha), b.op_sample, tau_);
     return weighted_mix(tp, {y1, y2}, p, {.index = {b.first, b.second}, .forward_weights = {1.0, 0.0}});
@@ -290,6 +311,7 @@ class supernet final : public nn::model<T> {
 
   var<T> block_eval(tape<T>& tp, block& b, var<T> x) {
     const int o = int(argmax_of(b.alpha.value));
+    if (fp()) return run_op_fp(tp, b, o, x);
     const int w = int(argmax_of(b.beta[std::size_t(o)].value));
     auto& layers = b.layers[std::size_t(o)];
     return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {

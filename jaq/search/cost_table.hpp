@@ -135,4 +135,17 @@ cost_table build_cost_table(B backend, const nas::space_config& s, const hw::acc
   return t;
 }
 
+/// Multiply-accumulates of every (block, operator) of `s` at batch 1, as a (blocks, ops, 1)
+/// table (widths do not change them): the FLOPs term of an architecture search that does not
+/// see the hardware (the sequential baseline).
+inline xt::xtensor<double, 3> mac_table(const nas::space_config& s) {
+  const auto blocks = s.blocks();
+  const auto ops = s.op_specs();
+  xt::xtensor<double, 3> m = xt::zeros<double>({blocks.size(), ops.size(), std::size_t(1)});
+  for (std::size_t b = 0; b < blocks.size(); ++b)
+    for (std::size_t o = 0; o < ops.size(); ++o)
+      for (const auto& l : op_layers(blocks[b], ops[o], s.bits[0], 1)) m(b, o, 0) += macs(l);
+  return m;
+}
+
 }  // namespace jaq::search

@@ -11,6 +11,7 @@
 //
 //   auto c = jaq::search::combined_cost(table, {.lambda_latency = 1, .lambda_energy = 1}, ref);
 //   var<float> hw = jaq::search::expected_cost(tp, alphas, betas, c);   // alphas (B) x (O), betas (B*O) x (W)
+//   var<float> f = jaq::search::expected_cost(tp, alphas, {}, m);       // no betas: m (B, O, 1), Q = 1
 #pragma once
 
 #include <cmath>
@@ -55,11 +56,15 @@ inline std::vector<double> softmax(const double* z, std::size_t n) {
 }  // namespace detail
 
 /// The expected cost (a scalar) as a tape op; alphas[b] (O), betas[b * O + o] (W), c (B, O, W).
+/// Without betas (an operator-only cost such as a FLOPs term) c is (B, O, 1) and Q = 1.
 template <scalar T>
 var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::vector<var<T>>& betas,
                      const xt::xtensor<double, 3>& c) {
   const std::size_t nb = c.shape()[0], no = c.shape()[1], nw = c.shape()[2];
-  if (alphas.size() != nb || betas.size() != nb * no)
+  const bool widths = !betas.empty();
+  if (!widths && nw != 1)
+    throw model_error("expected_cost: no betas, so the table must have one width column, got " + std::to_string(nw));
+  if (alphas.size() != nb || (widths && betas.size() != nb * no))
     throw model_error("expected_cost: table " + std::to_string(nb) + "x" + std::to_string(no) + "x" + std::to_string(nw) + ", got " +
                       std::to_string(alphas.size()) + " alphas and " + std::to_string(betas.size()) + " betas");
   for (const auto& a : alphas)
@@ -75,8 +80,8 @@ var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::
     const auto p = detail::softmax(z.data(), no);
     for (std::size_t o = 0; o < no; ++o) {
       std::vector<double> y(nw);
-      for (std::size_t w = 0; w < nw; ++w) y[w] = double(betas[b * no + o].value()[std::int64_t(w)]);
-      const auto q = detail::softmax(y.data(), nw);
+      for (std::size_t w = 0; w < nw && widths; ++w) y[w] = double(betas[b * no + o].value()[std::int64_t(w)]);
+      const auto q = widths ? detail::softmax(y.data(), nw) : std::vector<double>{1.0};
       double e = 0;
       for (std::size_t w = 0; w < nw; ++w) {
         Q[(b * no + o) * nw + w] = q[w];
@@ -99,7 +104,7 @@ var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::
         auto& ga = ctx.grad_input(b);
         for (std::size_t o = 0; o < no; ++o) ga[std::int64_t(o)] += T(g * P[b * no + o] * (E[b * no + o] - C[b]));
       }
-      for (std::size_t o = 0; o < no; ++o) {
+      for (std::size_t o = 0; o < no && widths; ++o) {
         const std::size_t k = nb + b * no + o;
         if (!ctx.needs_grad(k)) continue;
         auto& gb = ctx.grad_input(k);

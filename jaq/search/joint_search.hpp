@@ -15,6 +15,12 @@
 // budget and halved when it is 4x faster (Auto-NBA's FPS window); an area budget makes every
 // larger accelerator infeasible.
 //
+// `mode = sequential` is the baseline the joint search is compared with: the same supernet in
+// full precision searches operators alone, its architecture steps weighing the expected MACs
+// (a FLOPs term, lambda_flops) instead of the hardware; the derived network then gets one
+// uniform width (uniform_bits) in every block, and only final_hardware() searches an accelerator
+// for it. No hardware runs during its epochs.
+//
 // Everything an epoch draws comes from generators reseeded from (seed, epoch), and a
 // checkpoint written atomically at each epoch end holds every tensor and figure that carries
 // over, so a run resumed after a kill gives the uninterrupted run's results.
@@ -86,7 +92,21 @@ inline std::string num(double v) {
 }
 }  // namespace detail
 
+/// joint: operators, widths and accelerator together. sequential: a full-precision operator
+/// search with a FLOPs term, then one uniform width, then the accelerator for that network.
+enum class search_mode { joint, sequential };
+inline const char* mode_name(search_mode m) { return m == search_mode::joint ? "joint" : "sequential"; }
+/// "joint" or "sequential"; config_error naming `where` otherwise.
+inline search_mode parse_mode(const std::string& s, const std::string& where) {
+  if (s == "joint") return search_mode::joint;
+  if (s == "sequential") return search_mode::sequential;
+  throw config_error(where, "mode", "'" + s + "' (joint or sequential)");
+}
+
 struct search_settings {
+  search_mode mode = search_mode::joint;
+  double lambda_flops = -1;       ///< sequential: weight of MACs / the uniform network's MACs (< 0: lambda_latency + lambda_energy)
+  int uniform_bits = 4;           ///< sequential: the width of every block after the search (one of the space's bits)
   int warmup_epochs = 1;          ///< weight steps only
   int epochs = 4;                 ///< search epochs (weight and architecture steps alternate)
   std::int64_t batch = 128;
@@ -118,6 +138,13 @@ struct search_settings {
     auto at_least = [&](const char* f, double v, double lo) {
       if (!(v >= lo)) throw config_error(where, f, "must be >= " + detail::num(lo) + ", got " + detail::num(v));
     };
+    if (mode == search_mode::sequential) {
+      if (!(uniform_bits >= 2 && uniform_bits <= 8))
+        throw config_error(where, "uniform_bits", "width " + std::to_string(uniform_bits) + " is outside 2..8");
+      if (latency_budget_ms > 0)
+        throw config_error(where, "latency_budget_ms", "the sequential search has no hardware in its loop to adapt to a latency budget");
+      if (std::isnan(lambda_flops)) throw config_error(where, "lambda_flops", "is NaN");
+    }
     at_least("warmup_epochs", warmup_epochs, 0);
     at_least("epochs", epochs, 1);
     at_least("batch", double(batch), 1);
@@ -156,12 +183,13 @@ struct epoch_record {
   double train_loss = 0, train_accuracy = 0;  ///< weight steps
   double val_accuracy = 0;       ///< arg-max network on architecture-split images
   double tau = 0;
-  double hw_cost = 0;            ///< expected normalised cost of the last architecture step (0 in warm-up)
+  double hw_cost = 0;            ///< expected normalised cost of the last architecture step (0 in warm-up; sequential: the FLOPs term)
   double latency_ms = 0, energy_uJ = 0, area_mm2 = 0;  ///< the derived network on the current accelerator
   double lambda_latency = 0;
   std::string derived;
   std::string accel;
   double seconds_train = 0, seconds_hw = 0;
+  std::int64_t peak_backward_bytes = 0;          ///< most bytes the tape held for backward in a step
   std::vector<std::vector<double>> op_probs;     ///< [block] softmax(alpha)
   std::vector<std::vector<double>> width_probs;  ///< [block] softmax(beta) of the arg-max operator
 };
@@ -171,7 +199,7 @@ inline nlohmann::json to_json(const epoch_record& r) {
           {"train_accuracy", r.train_accuracy}, {"val_accuracy", r.val_accuracy}, {"tau", r.tau}, {"hw_cost", r.hw_cost},
           {"latency_ms", r.latency_ms}, {"energy_uJ", r.energy_uJ}, {"area_mm2", r.area_mm2}, {"lambda_latency", r.lambda_latency},
           {"derived", r.derived}, {"accel", r.accel}, {"seconds_train", r.seconds_train}, {"seconds_hw", r.seconds_hw},
-          {"op_probs", r.op_probs}, {"width_probs", r.width_probs}};
+          {"peak_backward_bytes", r.peak_backward_bytes}, {"op_probs", r.op_probs}, {"width_probs", r.width_probs}};
 }
 inline epoch_record epoch_record_from_json(const nlohmann::json& j) {
   epoch_record r;
@@ -191,6 +219,7 @@ inline epoch_record epoch_record_from_json(const nlohmann::json& j) {
   j.at("accel").get_to(r.accel);
   j.at("seconds_train").get_to(r.seconds_train);
   j.at("seconds_hw").get_to(r.seconds_hw);
+  j.at("peak_backward_bytes").get_to(r.peak_backward_bytes);
   j.at("op_probs").get_to(r.op_probs);
   j.at("width_probs").get_to(r.width_probs);
   return r;
@@ -205,8 +234,10 @@ class joint_search {
     space_.validate(space_.name);
     set_.validate(space_.name);
     rng init(detail::stream_seed(set_.seed, 0, 1));
-    nas::supernet_config nc{.space = space_, .tau = set_.tau};
-    if (set_.csq_percent > 0) nc.csq = nas::csq_config{.keep_percent = set_.csq_percent};
+    nas::supernet_config nc{.space = space_, .tau = set_.tau, .full_precision = sequential()};
+    if (set_.csq_percent > 0 && !sequential()) nc.csq = nas::csq_config{.keep_percent = set_.csq_percent};
+    if (sequential() && std::find(space_.bits.begin(), space_.bits.end(), set_.uniform_bits) == space_.bits.end())
+      throw config_error(space_.name, "uniform_bits", std::to_string(set_.uniform_bits) + " is not one of the space's bits (add it there)");
     net_ = std::make_unique<nas::supernet<float>>(nc, init);
     weight_params_ = net_->weight_parameters();
     arch_params_ = net_->arch_parameters();
@@ -224,6 +255,12 @@ class joint_search {
     ref_ = {.latency_s = mean_latency, .energy_nJ = mean_energy, .area_mm2 = ref.area_mm2};
     accel_ = hw::reference_config();
     table_ = ref;
+    if (sequential()) {  // the FLOPs term: lambda_flops * MACs / the uniform network's mean MACs
+      const xt::xtensor<double, 3> m = mac_table(space_);
+      const double mean = xt::sum(m)() / double(m.shape()[1]);
+      const double lf = set_.lambda_flops >= 0 ? set_.lambda_flops : set_.lambdas.lambda_latency + set_.lambdas.lambda_energy;
+      flops_cost_ = (lf / mean) * m;
+    }
   }
 
   const nas::space_config& space() const { return space_; }
@@ -236,6 +273,7 @@ class joint_search {
   /// True once final_hardware() has run (a checkpoint remembers it).
   bool final_done() const { return final_done_; }
   const std::vector<epoch_record>& history() const { return history_; }
+  bool sequential() const { return set_.mode == search_mode::sequential; }
   const hw::accel_config& accel() const { return accel_; }
   const cost_table& table() const { return table_; }
   const cost_reference& reference() const { return ref_; }
@@ -243,7 +281,12 @@ class joint_search {
   double seconds_train() const { return seconds_train_; }
   double seconds_hw() const { return seconds_hw_; }
   std::int64_t hwgen_iterations() const { return gen_->iterations_done(); }
-  nas::derived_arch derived() const { return net_->derived(); }
+  /// The arg-max operators and widths (sequential: the uniform width everywhere).
+  nas::derived_arch derived() const {
+    nas::derived_arch d = net_->derived();
+    if (sequential()) std::fill(d.bits.begin(), d.bits.end(), set_.uniform_bits);
+    return d;
+  }
   tbb_backend backend() const { return pool_.backend(); }
 
   /// Latency (s) and energy (nJ) of the derived network on the current accelerator.
@@ -260,7 +303,8 @@ class joint_search {
   /// lines go to `log` (if given).
   epoch_record run_epoch(std::ostream* log = nullptr) {
     if (finished()) throw model_error("joint_search: no epoch left to run");
-    if (epoch_ == 0 && hw_updates_ == 0) update_hardware(set_.hwgen_iterations);
+    const bool hw_loop = !sequential();
+    if (hw_loop && epoch_ == 0 && hw_updates_ == 0) update_hardware(set_.hwgen_iterations);
     const int e = epoch_;
     const bool warm = e < set_.warmup_epochs;
     epoch_record rec{.epoch = e + 1, .phase = warm ? "warm-up" : "search"};
@@ -288,14 +332,15 @@ class joint_search {
       if (!warm && ait.next(ab)) {
         net_->begin_step(true);
         rec.hw_cost = step(tp, ab, true, s).hw_cost;
-        if (++arch_steps % set_.hw_every == 0) update_hardware(set_.hwgen_iterations);
+        if (++arch_steps % set_.hw_every == 0 && hw_loop) update_hardware(set_.hwgen_iterations);
       }
       if (log && ((s + 1) % set_.report_every == 0 || s + 1 == per_epoch))
         report(*log, rec, s + 1, per_epoch, loss_sum / double(rec.steps), double(correct) / double(seen), clock.peek());
     }
-    update_hardware(set_.hwgen_iterations);
+    if (hw_loop) update_hardware(set_.hwgen_iterations);
     rec.train_loss = rec.steps ? loss_sum / double(rec.steps) : 0;
     rec.train_accuracy = seen ? double(correct) / double(seen) : 0;
+    rec.peak_backward_bytes = std::int64_t(tp.peak_bytes());
     rec.val_accuracy = derived_accuracy(eval_split_);
     rec.tau = net_->temperature();
     const double epoch_s = clock.lap();
@@ -315,7 +360,7 @@ class joint_search {
   /// The last, longer hardware search on the final derived network (also without data).
   void final_hardware(std::ostream* log = nullptr) {
     if (final_done_) return;
-    if (epoch_ == 0 && hw_updates_ == 0) update_hardware(set_.hwgen_iterations);
+    if (!sequential() && epoch_ == 0 && hw_updates_ == 0) update_hardware(set_.hwgen_iterations);
     update_hardware(set_.final_hwgen_iterations);
     final_done_ = true;
     if (log) *log << "hardware: " << accel_ << ", area " << table_.area_mm2 << " mm^2, " << hwgen_iterations() << " generator iterations\n";
@@ -482,7 +527,13 @@ class joint_search {
     const std::span<const std::int32_t> labels(b.labels);
     var<float> loss = cross_entropy(tp, logits, labels);
     step_out r{.loss = double(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
-    if (arch) {
+    if (arch && sequential()) {
+      std::vector<var<float>> alphas;
+      for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
+      var<float> flops = expected_cost(tp, alphas, {}, flops_cost_);
+      r.hw_cost = double(flops.value()[0]);
+      loss = jaq::add(tp, loss, flops);
+    } else if (arch) {
       std::vector<var<float>> alphas, betas;
       for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
       for (int k = 0; k < net_->num_blocks(); ++k)
@@ -575,6 +626,7 @@ class joint_search {
   cost_reference ref_;
   hw::accel_config accel_;
   cost_table table_;
+  xt::xtensor<double, 3> flops_cost_;  // sequential: lambda_flops MACs / mean MACs, (blocks, ops, 1)
   int epoch_ = 0;
   std::int64_t hw_updates_ = 0;
   bool final_done_ = false;

@@ -104,6 +104,11 @@ inline void read_space(const nlohmann::json& j, const std::string& where, nas::s
 
 inline void read_search(const nlohmann::json& j, const std::string& where, search_settings& s) {
   field_reader r(j, where);
+  std::string mode = mode_name(s.mode);
+  r.get("mode", mode);
+  s.mode = parse_mode(mode, where);
+  r.get("lambda_flops", s.lambda_flops);
+  r.get("uniform_bits", s.uniform_bits);
   r.get("warmup_epochs", s.warmup_epochs);
   r.get("epochs", s.epochs);
   r.get("batch", s.batch);

@@ -265,3 +265,45 @@ TEST_CASE("supernet: the derived path's BatchNorm statistics re-estimated on a b
   CHECK(gap_stale > 4 * gap_fresh);
   for (std::size_t c = 0; c < other_mean.size(); ++c) CHECK(other.state.running_mean[std::int64_t(c)] == other_mean[c]);
 }
+
+TEST_CASE("supernet: in full precision there are no step sizes or beta, and the derived path is the plain derived network") {
+  jaq::rng gen(1), data(3);
+  const space_config s = tiny_space();
+  supernet<float> net({.space = s, .full_precision = true}, gen);
+  CHECK(net.arch_parameters().size() == 2);  // alpha of each block alone
+  for (auto* p : net.weight_parameters()) CHECK_MESSAGE(p->name.find("step") == std::string::npos, p->name);
+  const auto x = images(4, data);
+  jaq::tape<float> tp;
+  net.set_training(true);
+  net.begin_epoch(0);
+  net.begin_step(true);
+  loss_of(net, tp, x, true);
+  for (int b = 0; b < 2; ++b) {
+    int nonzero = 0;
+    for (float v : net.alpha(b).grad) nonzero += v != 0.0f;
+    CHECK(nonzero == 2);
+    for (int o = 0; o < 9; ++o) CHECK(net.beta(b, o).grad.empty());
+  }
+  // the arg-max path in evaluation computes what derived_net computes with the same parameters
+  net.alpha(0).value[3] = 1.0f;  // k3_e6
+  net.alpha(1).value[6] = 1.0f;  // k5_e3
+  jaq::rng other(7);
+  derived_net<float> d(s, net.derived(), other);
+  auto from = net.state_entries();
+  for (const auto& e : d.state()) {
+    const auto it = std::find_if(from.begin(), from.end(), [&](const auto& f) { return f.name == e.name; });
+    REQUIRE_MESSAGE(it != from.end(), e.name);
+    REQUIRE(it->value->shape() == e.value->shape());
+    std::copy(it->value->begin(), it->value->end(), e.value->begin());
+  }
+  net.set_training(false);
+  d.set_training(false);
+  tp.clear();
+  const auto a = net.forward(tp, tp.constant(x.clone())).value().clone();
+  const auto b = d.forward(tp, tp.constant(x.clone())).value().clone();
+  REQUIRE(a.shape() == b.shape());
+  for (std::int64_t i = 0; i < a.size(); ++i) CHECK(a[i] == b[i]);
+  jaq::rng g2(1);
+  CHECK_THROWS_WITH_AS(supernet<float>({.space = s, .csq = csq_config{.keep_percent = 20}, .full_precision = true}, g2),
+                       doctest::Contains("csq"), jaq::config_error);
+}

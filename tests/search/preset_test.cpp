@@ -48,6 +48,13 @@ TEST_CASE("a malformed preset names the file and the field") {
   bad(R"({"name": "x", "retrain": {"epochs": 0}})", "retrain_epochs");
   bad(R"({"name": "x", "retrain": {"epoch_test_images": -1}})", "retrain.epoch_test_images");
   bad(R"({"name": "x", "dataset": "mnist"})", "dataset");
+  bad(R"({"name": "x", "search": {"mode": "joined"}})", "search: mode");
+  bad(R"({"name": "x", "search": {"mode": 3}})", "mode");
+  bad(R"({"name": "x", "search": {"mode": "sequential", "uniform_bits": 9}})", "uniform_bits");
+  const auto seq = js::parse_preset(nlohmann::json::parse(R"({"name": "x", "search": {"mode": "sequential", "lambda_flops": 0.5}})"), "p.json");
+  CHECK(seq.search.mode == js::search_mode::sequential);
+  CHECK(seq.search.lambda_flops == 0.5);
+  CHECK(seq.search.uniform_bits == 4);
   // a variant is checked when it is chosen
   const auto j = nlohmann::json::parse(R"({"name": "x", "quick": {"search": {"epochs": 0}}})");
   CHECK_NOTHROW(js::parse_preset(j, "p.json"));

@@ -144,6 +144,52 @@ TEST_CASE("expected_cost: finite differences through alpha and beta") {
   CHECK(js::expected_cost(tp, a, b, c).value()[0] == doctest::Approx(xt::sum(c)() / double(no * nw)));
 }
 
+TEST_CASE("expected_cost without betas: an operator-only table, finite differences through alpha") {
+  jaq::rng r(6);
+  const std::size_t nb = 3, no = 4;
+  xt::xtensor<double, 3> m = xt::zeros<double>({nb, no, std::size_t(1)});
+  for (auto& v : m) v = r.uniform(0.0, 3.0);
+  std::vector<jaq::tensor<double>> in;
+  for (std::size_t k = 0; k < nb; ++k) {
+    jaq::tensor<double> a(jaq::shape{std::int64_t(no)});
+    for (auto& v : a) v = r.normal();
+    in.push_back(std::move(a));
+  }
+  auto res = jaq::gradcheck(
+      [&](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
+        return js::expected_cost(tp, std::vector<jaq::var<double>>(v.begin(), v.end()), {}, m);
+      },
+      in);
+  CHECK_MESSAGE(res.ok, res);
+  // the value: sum over blocks of softmax(alpha_b) . m[b, :, 0], computed here by hand
+  jaq::tape<double> tp;
+  std::vector<jaq::var<double>> a;
+  double want = 0;
+  for (std::size_t k = 0; k < nb; ++k) {
+    a.push_back(tp.constant(in[k].clone()));
+    double z = 0, e = 0;
+    for (std::size_t o = 0; o < no; ++o) z += std::exp(in[k][std::int64_t(o)]);
+    for (std::size_t o = 0; o < no; ++o) e += std::exp(in[k][std::int64_t(o)]) / z * m(k, o, 0);
+    want += e;
+  }
+  CHECK(js::expected_cost(tp, a, {}, m).value()[0] == doctest::Approx(want).epsilon(1e-12));
+  xt::xtensor<double, 3> wide = xt::zeros<double>({nb, no, std::size_t(2)});
+  CHECK_THROWS_AS(js::expected_cost(tp, a, {}, wide), jaq::model_error);
+}
+
+TEST_CASE("mac_table: each entry is the MACs of the operator's layers; the identity has none") {
+  const space_config s = two_blocks();
+  const auto m = js::mac_table(s);
+  REQUIRE(m.shape()[0] == 2);
+  REQUIRE(m.shape()[1] == 9);
+  REQUIRE(m.shape()[2] == 1);
+  CHECK(m(0, 8, 0) == 0);  // block 0 keeps its shape (4 -> 4, stride 1): identity
+  // block 1, k3_e1: depthwise 3x3 over 4 channels at 4x4 output, then project 4 -> 8
+  CHECK(m(1, 0, 0) == 4 * 16 * 9 + 16 * 8 * 4);
+  // block 1, skip: a 1x1 conv 4 -> 8 at stride 2 (4x4 output)
+  CHECK(m(1, 8, 0) == 16 * 8 * 4);
+}
+
 TEST_CASE("settings: bad values are errors naming the field") {
   auto bad = [](auto change, const char* field) {
     js::search_settings s;
@@ -160,6 +206,19 @@ TEST_CASE("settings: bad values are errors naming the field") {
     s.latency_budget_ms = 1;
     s.lambdas.lambda_latency = 0;
   }, "lambda_latency");
+  bad([](js::search_settings& s) {
+    s.mode = js::search_mode::sequential;
+    s.uniform_bits = 9;
+  }, "uniform_bits");
+  bad([](js::search_settings& s) {
+    s.mode = js::search_mode::sequential;
+    s.latency_budget_ms = 1;
+  }, "latency_budget_ms");
+  CHECK_THROWS_WITH_AS(js::parse_mode("joined", "p.json"), doctest::Contains("mode"), jaq::config_error);
+  auto s = quick_settings();
+  s.mode = js::search_mode::sequential;
+  s.uniform_bits = 8;  // valid, but not one of the space's widths {2, 3, 4}
+  CHECK_THROWS_WITH_AS(js::joint_search(two_blocks(), s, nullptr), doctest::Contains("uniform_bits"), jaq::config_error);
 }
 
 TEST_CASE("an area budget no accelerator of the space meets is a clear error") {
@@ -192,6 +251,40 @@ TEST_CASE("a tiny joint search runs end to end; the hardware side runs without d
   CHECK(hw_only.finished());
   hw_only.final_hardware();
   CHECK(hw_only.hwgen_iterations() == 15);
+}
+
+TEST_CASE("sequential: a full-precision operator search with a FLOPs term, uniform widths, then the hardware alone") {
+  const auto data = toy_images(1024, 1);
+  auto s = quick_settings();
+  s.mode = js::search_mode::sequential;
+  s.lambda_flops = 0;  // the loss alone steers the operators here
+  s.warmup_epochs = 4;
+  s.epochs = 4;
+  s.eval_images = 256;
+  js::joint_search j(two_blocks(), s, &data);
+  CHECK(j.net().full_precision());
+  while (!j.finished()) j.run_epoch();
+  CHECK(j.hwgen_iterations() == 0);  // no hardware during the search
+  CHECK(j.accel() == jaq::hw::reference_config());
+  double best = 0;
+  for (const auto& r : j.history()) best = std::max(best, r.val_accuracy);
+  CAPTURE(j.derived());
+  CHECK(best > 0.8);
+  CHECK(j.derived().bits == std::vector<int>{4, 4});
+  j.final_hardware();
+  CHECK(j.hwgen_iterations() == s.final_hwgen_iterations);
+  const auto [layers, maps] = j.mapping();
+  for (std::size_t i = 1; i + 2 < layers.size(); ++i) {
+    CHECK(layers[i].wprec == 4);
+    CHECK(layers[i].iprec == 4);
+  }
+  // a FLOPs weight that dominates the loss drives every block to its cheapest operator (skip)
+  s.lambda_flops = 50;
+  s.arch_lr = 0.05;
+  js::joint_search cheap(two_blocks(), s, &data);
+  while (!cheap.finished()) cheap.run_epoch();
+  CHECK(cheap.derived().ops == std::vector<std::string>{"skip", "skip"});
+  CHECK(cheap.history().back().hw_cost > 0);  // the FLOPs term of the last architecture step
 }
 
 TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as an uninterrupted run does") {

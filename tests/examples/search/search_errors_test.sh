@@ -43,6 +43,8 @@ expect "area budget" --quick --no-retrain --area-budget 0.001 --out "$T/o"
 expect "nothing to resume" --quick --resume --out "$T/empty"
 expect "--out" --quick --out /proc/nope/x
 expect "--quick/--long" --quick --long --out "$T/o"
+expect "--mode" --mode joined --out "$T/o"
+expect "latency_budget_ms" --mode sequential --latency-budget 1 --out "$T/o"
 # a corrupt checkpoint, and one of another preset
 mkdir -p "$T/ck/checkpoint"
 echo '{"format": "jaq joint search checkpoint", "identity": ' > "$T/ck/checkpoint/state.json"

@@ -32,6 +32,13 @@ done
 "$MAP" --layers "$T/run/layers.csv" --accel "$T/run/accel.json" --out "$T/map.csv" 2> "$T/map.err" || { cat "$T/map.err"; fail "map failed"; }
 diff "$T/map.csv" "$T/run/mapping.csv" > "$T/map.diff" || { head "$T/map.diff"; fail "the search's mapping differs from map's"; }
 
+# the sequential baseline: every block at 4 bits, no generator before the final run, no beta plot
+"$BIN" --quick --no-retrain --mode sequential --out "$T/seq" > "$T/sout" 2> "$T/serr" || { tail "$T/sout" "$T/serr"; fail "sequential run failed"; }
+grep -q '"mode": "sequential"' "$T/seq/result.json" || fail "sequential: result.json settings lack the mode"
+[[ $(grep -c '"bits": 4' "$T/seq/derived.json") == 6 ]] || { cat "$T/seq/derived.json"; fail "sequential: not every block at 4 bits"; }
+grep -q '"hwgen_iterations": 100,' "$T/seq/result.json" || fail "sequential: expected the final generator run alone (100 iterations)"
+[[ ! -e "$T/seq/beta.png" ]] || fail "sequential: beta.png drawn for a search without beta"
+
 # the hardware side alone: cifar10 without data
 "$BIN" --preset cifar10 --quick --out "$T/cifar" > "$T/cout" 2> "$T/cerr" || { tail "$T/cout" "$T/cerr"; fail "cifar10 hardware-only failed"; }
 grep -q 'no data set: the hardware side alone' "$T/cout" || fail "cifar10 did not say it runs the hardware side alone"
