@@ -6,7 +6,9 @@
 // mapping, area (mm^2) is hw::area_of, and *_ref are those of a reference configuration (the
 // spec's by default), so the reference costs lambda_L + lambda_E + lambda_A. A configuration is
 // infeasible, with the reason said, if its area exceeds the budget (it is then not mapped at
-// all) or if some layer fits no tiling on it.
+// all) or if some layer fits no tiling on it. Layers of the same shape and precisions (the
+// repeated blocks of a stage) are mapped once per configuration; the sums still run over every
+// layer in order, so the figures are those of mapping each layer.
 //
 //   jaq::hwgen::cost_evaluator ev(layers, {.lambda_area = 0.5, .area_budget_mm2 = 8.0});
 //   auto s = ev.score(jaq::tbb_backend{}, configs);   // one config_score per configuration
@@ -14,6 +16,8 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <tuple>
 #include <ostream>
 #include <span>
 #include <string>
@@ -60,6 +64,14 @@ class cost_evaluator {
                  batchtile::mapping_cache* cache = nullptr)
       : layers_(std::move(layers)), obj_(obj), cache_(cache) {
     if (layers_.empty()) throw config_error("cost_evaluator", "layers", "no layers to map");
+    std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int>,
+             std::size_t>
+        seen;
+    for (const hw::layer& l : layers_) {
+      const auto [it, fresh] = seen.try_emplace({l.K, l.O, l.S, l.IC, l.OC, l.B, l.groups, l.im2col, l.iprec, l.wprec}, distinct_.size());
+      if (fresh) distinct_.push_back(l);
+      index_.push_back(it->second);
+    }
     auto nonneg = [](const char* f, double v) {
       if (!(v >= 0)) throw config_error("objective", f, "must be >= 0, got " + std::to_string(v));
     };
@@ -80,6 +92,8 @@ class cost_evaluator {
 
   const objective& goal() const { return obj_; }
   const std::vector<hw::layer>& layers() const { return layers_; }
+  /// The layers of distinct shape and precisions, each mapped once per configuration.
+  const std::vector<hw::layer>& distinct_layers() const { return distinct_; }
   /// The reference configuration's figures (its cost is the sum of the lambdas).
   const config_score& reference() const { return ref_; }
 
@@ -122,11 +136,12 @@ class cost_evaluator {
       where.push_back(i);
     }
     const auto grid = batchtile::map_grid(backend, std::span<const hw::accel_config>(to_map),
-                                          std::span<const hw::layer>(layers_), cache_);
+                                          std::span<const hw::layer>(distinct_), cache_);
     for (std::size_t k = 0; k < grid.size(); ++k) {
       config_score& s = out[where[k]];
       s.feasible = true;
-      for (const hw::mapping_result& r : grid[k]) {
+      for (const std::size_t d : index_) {  // every layer in order, as mapping each would sum
+        const hw::mapping_result& r = grid[k][d];
         if (!r.ok()) {
           s.feasible = false;
           s.reason = r.error().message();
@@ -141,6 +156,8 @@ class cost_evaluator {
   }
 
   std::vector<hw::layer> layers_;
+  std::vector<hw::layer> distinct_;  // first instance of each (shape, precisions)
+  std::vector<std::size_t> index_;   // layers_[i] is distinct_[index_[i]]
   objective obj_;
   batchtile::mapping_cache* cache_;
   config_score ref_;

@@ -45,6 +45,34 @@ TEST_CASE("latency and energy are the reference mapper's per-layer sums, area is
   CHECK(s.cost == doctest::Approx(lat / r.latency_s + en / r.energy_nJ + s.area_mm2 / r.area_mm2));
 }
 
+TEST_CASE("repeated layers are mapped once, and the sums are still those of every layer in order") {
+  // a stage of repeated blocks: the same dw/pw pair four times, names aside
+  std::vector<hw::layer> layers{small_net()[0]};
+  for (int b = 0; b < 4; ++b)
+    for (std::size_t i : {std::size_t(1), std::size_t(2)}) {
+      hw::layer l = small_net()[i];
+      l.name += "." + std::to_string(b);
+      layers.push_back(l);
+    }
+  layers.push_back(small_net()[3]);
+  hg::cost_evaluator ev(layers, {});
+  CHECK(ev.distinct_layers().size() == 4);
+  CHECK(ev.layers().size() == 10);
+  const std::vector<hw::accel_config> cs{hw::reference_config(),
+                                         {.N = 8, .M = 16, .wbuf_bytes = 32768, .ibuf_bytes = 16384, .obuf_bytes = 8192, .if_width = 128}};
+  const auto s = ev.score(jaq::tbb_backend{2}, cs);
+  for (std::size_t k = 0; k < cs.size(); ++k) {
+    REQUIRE(s[k].feasible);
+    double lat = 0, en = 0;  // the reference mapper, layer by layer, summed in order
+    for (const auto& r : hw::map_network_reference(cs[k], layers, hw::make_energy_model(cs[k]))) {
+      lat += r.value().latency_s;
+      en += r.value().energy_nJ;
+    }
+    CHECK(s[k].latency_s == lat);
+    CHECK(s[k].energy_nJ == en);
+  }
+}
+
 TEST_CASE("over the area budget, or a layer that fits nowhere: infeasible, with the reason") {
   hg::cost_evaluator ev(small_net(), {.area_budget_mm2 = 1.0});
   const std::vector<hw::accel_config> cs{
