@@ -68,7 +68,7 @@ struct options {
   double latency_budget = NAN, area_budget = NAN;
   std::string data_dir;
   std::string out = "runs/search";
-  bool resume = false, quick = false, long_run = false, no_retrain = false;
+  bool resume = false, quick = false, long_run = false, no_retrain = false, separate_wa = false;
   std::string sweep_lambda;
   std::uint64_t seed = 1;
   int threads = 2;
@@ -83,6 +83,7 @@ void add_flags(CLI::App& app, options& o) {
   app.add_option("--warmup-epochs", o.warmup_epochs, "weight-only warm-up epochs");
   app.add_option("--retrain-epochs", o.retrain_epochs, "epochs of retraining the derived network");
   app.add_option("--bits", o.bits, "candidate widths of every operator, e.g. 2,3,4");
+  app.add_flag("--separate-wa", o.separate_wa, "weights and activations choose their widths apart (logits of their own)");
   app.add_option("--csq", o.csq, "CSQ: K% of the channels carry the multi-precision branch (0: all channels, no CSQ)");
   app.add_option("--lambda-latency", o.lambda_latency, "weight of latency / latency_ref in the loss");
   app.add_option("--lambda-energy", o.lambda_energy, "weight of energy / energy_ref in the loss");
@@ -158,6 +159,7 @@ jaq::search::preset load(const options& o) {
       p.space.bits.push_back(int(b));
     }
   }
+  if (o.separate_wa) p.space.separate_wa = true;
   if (o.csq >= 0) {
     if (o.csq > 100) flag_error("--csq", "K must be in (0, 100] (0: no CSQ), got " + jaq::search::detail::num(o.csq));
     s.csq_percent = o.csq;

@@ -7,7 +7,8 @@
 //
 //   jaq::nas::derived_net<float> net(space, {.ops = {"k3_e3", "skip"}, .bits = {4, 2}}, gen);
 //   jaq::quant::quantized_model<float> q(net, {.method = jaq::quant::method::lsq,
-//                                              .layer_bits = net.layer_bits()});
+//                                              .layer_bits = net.layer_bits(),
+//                                              .layer_act_bits = net.layer_act_bits()});
 #pragma once
 
 #include <memory>
@@ -43,6 +44,7 @@ class derived_net final : public nn::model<T> {
       for (const auto& oc : b->convs()) {
         this->add_site(*oc.conv, oc.input_bn ? oc.input_bn : producer);
         bits_.push_back({oc.conv->name, arch_.bits[std::size_t(g.index)]});
+        if (!arch_.act_bits.empty()) act_bits_.push_back({oc.conv->name, arch_.act_bits[std::size_t(g.index)]});
       }
       for (auto* bn : b->batch_norms()) this->add_batch_norm(*bn);
       if (auto* out = b->output_bn()) producer = out;
@@ -63,6 +65,9 @@ class derived_net final : public nn::model<T> {
   /// Per-layer widths for quant_config::layer_bits: each block's convolutions at the block's
   /// width, the head at the space's fixed width (stem and fc are the first and last layers).
   const std::vector<std::pair<std::string, int>>& layer_bits() const { return bits_; }
+  /// Per-layer activation widths for quant_config::layer_act_bits (empty unless the
+  /// architecture chose them apart: derived_arch::act_bits).
+  const std::vector<std::pair<std::string, int>>& layer_act_bits() const { return act_bits_; }
 
   var<T> forward(tape<T>& tp, var<T> x) override {  // (C, N, H, W) -> (N, classes)
     x = stem_bn_->forward(tp, stem_->forward(tp, x));
@@ -78,7 +83,7 @@ class derived_net final : public nn::model<T> {
   std::unique_ptr<nn::batch_norm<T>> stem_bn_, head_bn_;
   std::unique_ptr<nn::linear<T>> fc_;
   std::vector<std::unique_ptr<candidate_op<T>>> blocks_;
-  std::vector<std::pair<std::string, int>> bits_;
+  std::vector<std::pair<std::string, int>> bits_, act_bits_;
 };
 
 }  // namespace jaq::nas

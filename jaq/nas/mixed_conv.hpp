@@ -15,6 +15,13 @@
 // quantized conv per candidate, then the weighted sum) that frameworks run by default.
 // Only the candidates with p_b != 0 run (top-2 sampling leaves two).
 //
+// Separate weight and activation widths (`pw`, the weights' own mixture over the same widths):
+//     y = sum_a sum_i p_a pw_i conv(x_U ; Qa_a(x_S), Qw_i(w)),
+// which, the convolution being bilinear, is the same stacked convolution with
+// W~ = [P W_mix[:, U] ; p_a1 W_mix[:, S] ; ...], W_mix = sum_i pw_i Qw_i(w), P = sum_a p_a (1
+// for a sampled mixture): one copy of the quantized input per activation width, not one per
+// (activation, weight) pair.
+//
 //   auto p = jaq::nas::gumbel_mixture(tp, tp.param(beta), sample, tau);
 //   auto y = jaq::nas::mixed_conv2d(tp, x, tp.param(w), p, s_a, s_w, mask,
 //                                   {.conv = {.padding = 1}, .bits = {2, 3, 4, 8}, .name = "conv2"});
@@ -23,6 +30,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -89,18 +97,22 @@ inline std::vector<stacked_channel> stack_channels(const channel_mask& m, const 
 }  // namespace detail
 
 /// x (C, N, H, W), w (Co, C/groups, k, k) with groups 1 or depthwise (groups = C = Co),
-/// p (B), s_a[b] (1), s_w[b] (Co): -> (Co, N, Ho, Wo).
+/// p (B), s_a[b] (1), s_w[b] (Co): -> (Co, N, Ho, Wo). With `pw` (B), p weighs the activation
+/// widths and pw the weight widths; without it one width b drives both, weighted p_b.
 template <scalar T>
 var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
-                    const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec) {
+                    const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec,
+                    std::optional<var<T>> pw = std::nullopt) {
   spec.validate();
+  const bool separate = pw.has_value();
   const std::int64_t nb = std::int64_t(spec.bits.size());
   const jaq::detail::conv_geometry g0 = jaq::detail::conv_check("mixed_conv2d", x.shape(), w.shape(), spec.conv);
   const std::int64_t c = g0.c, co = w.shape()[0], groups = spec.conv.groups;
   const bool depthwise = groups > 1;
   if (depthwise && !(groups == c && groups == co))
     throw model_error(spec.name + ": mixed_conv2d supports groups = 1 or depthwise, got groups " + std::to_string(groups));
-  if (p.shape().numel() != nb || std::int64_t(s_a.size()) != nb || std::int64_t(s_w.size()) != nb)
+  if (p.shape().numel() != nb || std::int64_t(s_a.size()) != nb || std::int64_t(s_w.size()) != nb ||
+      (separate && pw->shape().numel() != nb))
     throw model_error(spec.name + ": need one mixture weight and one step pair per candidate (" + std::to_string(nb) + ")");
   if (mask.channels() != c)
     throw model_error(spec.name + ": channel mask has " + std::to_string(mask.channels()) + " channels, input has " + std::to_string(c));
@@ -110,9 +122,16 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
     quant::detail::check_steps(s_a[b].value(), spec.name + ".input", "lsq step");
     quant::detail::check_steps(s_w[b].value(), spec.name + ".weight", "lsq step");
   }
-  std::vector<int> active;
+  std::vector<int> active, wactive;  // activation candidates that run; weight widths that run
   for (std::int64_t b = 0; b < nb; ++b)
     if (p.value()[b] != T(0)) active.push_back(int(b));
+  if (separate) {
+    for (std::int64_t b = 0; b < nb; ++b)
+      if (pw->value()[b] != T(0)) wactive.push_back(int(b));
+  } else {
+    wactive = active;
+  }
+  const std::int64_t pw_input = 3 + 2 * nb;  // pw's index among the op's inputs
   const auto stack = detail::stack_channels(mask, active);
   const std::int64_t cs = std::int64_t(stack.size());
   const std::int64_t plane = g0.n * g0.h * g0.w;  // one channel of x
@@ -137,10 +156,10 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       });
     });
   }
-  // w_hat_b for the active candidates, and W~
-  auto weight_hats = [spec, co, active](const T* wv, std::int64_t nw, const std::vector<const T*>& sw) {
+  // w_hat_b for the weight widths that run, and W~
+  auto weight_hats = [spec, co, wactive](const T* wv, std::int64_t nw, const std::vector<const T*>& sw) {
     std::vector<std::vector<T>> hats(spec.bits.size());
-    for (int b : active) {
+    for (int b : wactive) {
       auto& h = hats[std::size_t(b)];
       h.resize(std::size_t(nw));
       const std::int64_t inner = nw / co;
@@ -154,8 +173,21 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
     }
     return hats;
   };
+  // separate widths: P = sum_a p_a, W_mix = sum_i pw_i w_hat_i
+  auto psum = [active](const T* pv) {
+    T t = 0;
+    for (int a : active) t += pv[a];
+    return t;
+  };
+  auto weight_mix = [wactive](const std::vector<std::vector<T>>& hats, const T* pwv, std::int64_t nw) {
+    std::vector<T> m(static_cast<std::size_t>(nw), T(0));
+    for (int i : wactive)
+      for (std::int64_t k = 0; k < nw; ++k) m[std::size_t(k)] += pwv[i] * hats[std::size_t(i)][std::size_t(k)];
+    return m;
+  };
   // W~ layout: dense (Co, Cs, kh, kw); depthwise (Cs, 1, kh, kw)
-  auto build_wstack = [stack, active, co, cs, kk, cin_w, depthwise](const std::vector<std::vector<T>>& hats, const T* pv) {
+  auto build_wstack = [stack, active, co, cs, kk, cin_w, depthwise, separate, psum](const std::vector<std::vector<T>>& hats, const T* pv,
+                                                                              const std::vector<T>& wmix) {
     std::vector<T> ws(static_cast<std::size_t>(depthwise ? cs * kk : co * cs * kk));
     for (std::int64_t j = 0; j < cs; ++j) {
       const auto& sc = stack[std::size_t(j)];
@@ -164,7 +196,9 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         T* dst = ws.data() + (depthwise ? j * kk : (o * cs + j) * kk);
         for (std::int64_t t = 0; t < kk; ++t) {
           T v = 0;
-          if (sc.candidate < 0)
+          if (separate)
+            v = (sc.candidate < 0 ? psum(pv) : pv[sc.candidate]) * wmix[std::size_t(src + t)];
+          else if (sc.candidate < 0)
             for (int b : active) v += pv[b] * hats[std::size_t(b)][std::size_t(src + t)];
           else
             v = pv[sc.candidate] * hats[std::size_t(sc.candidate)][std::size_t(src + t)];
@@ -178,7 +212,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   for (std::int64_t b = 0; b < nb; ++b) swp[std::size_t(b)] = s_w[std::size_t(b)].value().data();
   const std::int64_t nw = w.shape().numel();
   const auto hats = weight_hats(w.value().data(), nw, swp);
-  const auto wstack = build_wstack(hats, p.value().data());
+  const auto wstack = build_wstack(hats, p.value().data(), separate ? weight_mix(hats, pw->value().data(), nw) : std::vector<T>{});
 
   jaq::detail::conv_geometry gs = g0;
   gs.c = cs;
@@ -208,6 +242,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   std::vector<var<T>> inputs{x, w, p};
   for (auto& v : s_a) inputs.push_back(v);
   for (auto& v : s_w) inputs.push_back(v);
+  if (separate) inputs.push_back(*pw);
   std::vector<tensor<T>> saved;
   bool needs = false;
   for (auto& v : inputs) needs = needs || v.requires_grad();
@@ -237,7 +272,9 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         std::vector<const T*> swp2(static_cast<std::size_t>(nb));
         for (std::int64_t b = 0; b < nb; ++b) swp2[std::size_t(b)] = ctx.input(3 + nb + b).data();
         const auto hats2 = weight_hats(wv, nw, swp2);
-        const auto ws2 = build_wstack(hats2, pv);
+        const T* pwv = separate ? ctx.input(pw_input).data() : nullptr;
+        const auto wmix2 = separate ? weight_mix(hats2, pwv, nw) : std::vector<T>{};
+        const auto ws2 = build_wstack(hats2, pv, wmix2);
         // X~ again: unselected channels from the input, quantized ones from the saved tensor
         const auto xplanes2 = stacked_planes(xv, ctx.saved(0).data());
         // gradient w.r.t. the stacked output channels
@@ -252,7 +289,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         }
         const std::int64_t co_s = depthwise ? cs : co, groups_s = depthwise ? cs : 1;
         // W~ gradient -> p, w_hat_b -> w, s_w
-        bool need_w = ctx.needs_grad(1) || ctx.needs_grad(2);
+        bool need_w = ctx.needs_grad(1) || ctx.needs_grad(2) || (separate && ctx.needs_grad(pw_input));
         for (std::int64_t b = 0; b < nb; ++b) need_w = need_w || ctx.needs_grad(3 + nb + b);
         bool need_x = ctx.needs_grad(0);
         for (std::int64_t b = 0; b < nb; ++b) need_x = need_x || ctx.needs_grad(3 + b);
@@ -263,9 +300,45 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
                                       gxs.get(), true);
         if (need_w) {
           std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
-          for (int b : active) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
+          for (int b : wactive) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
           std::vector<double> gp(static_cast<std::size_t>(nb), 0.0);
-          for (std::int64_t j = 0; j < cs; ++j) {
+          if (separate) {  // W~ -> W_mix (and p), then W_mix -> w_hat_i (and pw)
+            std::vector<T> dmix(static_cast<std::size_t>(nw), T(0));
+            const T ps = psum(pv);
+            double gu = 0;  // <g, W_mix> over the unselected block: every active p_a's through P
+            for (std::int64_t j = 0; j < cs; ++j) {
+              const auto& sc = stack[std::size_t(j)];
+              for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
+                const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
+                const T* gsrc = gws.get() + (depthwise ? j * kk : (o * cs + j) * kk);
+                for (std::int64_t t = 0; t < kk; ++t) {
+                  const T gv = gsrc[t];
+                  if (sc.candidate < 0) {
+                    dmix[std::size_t(src + t)] += ps * gv;
+                    gu += double(gv) * double(wmix2[std::size_t(src + t)]);
+                  } else {
+                    dmix[std::size_t(src + t)] += pv[sc.candidate] * gv;
+                    gp[std::size_t(sc.candidate)] += double(gv) * double(wmix2[std::size_t(src + t)]);
+                  }
+                }
+              }
+            }
+            for (int a : active) gp[std::size_t(a)] += gu;
+            std::vector<double> gpw(static_cast<std::size_t>(nb), 0.0);
+            for (int i : wactive) {
+              auto& gh = ghat[std::size_t(i)];
+              const auto& h = hats2[std::size_t(i)];
+              for (std::int64_t k = 0; k < nw; ++k) {
+                gh[std::size_t(k)] = pwv[i] * dmix[std::size_t(k)];
+                gpw[std::size_t(i)] += double(dmix[std::size_t(k)]) * double(h[std::size_t(k)]);
+              }
+            }
+            if (ctx.needs_grad(pw_input)) {
+              auto& g = ctx.grad_input(pw_input);
+              for (int i : wactive) g[i] += T(gpw[std::size_t(i)]);
+            }
+          }
+          for (std::int64_t j = 0; j < cs && !separate; ++j) {
             const auto& sc = stack[std::size_t(j)];
             for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
               const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
@@ -290,7 +363,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
             for (int b : active) g[b] += T(gp[std::size_t(b)]);
           }
           T* gwp = ctx.needs_grad(1) ? ctx.grad_input(1).data() : nullptr;
-          for (int b : active) {
+          for (int b : wactive) {
             const auto rw = quant::qrange::of(spec.bits[std::size_t(b)], true, spec.name);
             T* gsw = ctx.needs_grad(3 + nb + b) ? ctx.grad_input(3 + nb + b).data() : nullptr;
             quant::detail::lsq_chain(ex, rw, spec.name, wv, swp2[std::size_t(b)], nw, nw / co,
@@ -388,25 +461,59 @@ var<T> weighted_mix(tape<T>& tp, const std::vector<var<T>>& ys, var<T> p, const 
   });
 }
 
+/// pq[a * n + i] = p[a] q[i] (both (n)), with its gradient to p and q: the weights of the
+/// (activation, weight) width pairs.
+template <scalar T>
+var<T> outer_weights(tape<T>& tp, var<T> p, var<T> q) {
+  const std::int64_t n = p.shape().numel(), m = q.shape().numel();
+  tensor<T> pq(jaq::shape{n * m});
+  for (std::int64_t a = 0; a < n; ++a)
+    for (std::int64_t i = 0; i < m; ++i) pq[a * m + i] = p.value()[a] * q.value()[i];
+  return tp.record("outer_weights", std::move(pq), {p, q}, [n, m](backward_context<T>& ctx) {
+    const T* g = ctx.grad_output().data();
+    const T* pv = ctx.input(0).data();
+    const T* qv = ctx.input(1).data();
+    for (std::int64_t a = 0; a < n; ++a)
+      for (std::int64_t i = 0; i < m; ++i) {
+        if (ctx.needs_grad(0)) ctx.grad_input(0)[a] += g[a * m + i] * qv[i];
+        if (ctx.needs_grad(1)) ctx.grad_input(1)[i] += g[a * m + i] * pv[a];
+      }
+  });
+}
+
 /// The unfused all-channel supernet: one qconv2d per candidate with p_b != 0, then weighted_mix.
+/// With `pw` (separate weight widths) one qconv2d per (activation a, weight i) pair with
+/// p_a pw_i != 0, weighted p_a pw_i.
 template <scalar T>
 var<T> naive_mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
-                          const std::vector<var<T>>& s_w, const mixed_conv_spec& spec) {
+                          const std::vector<var<T>>& s_w, const mixed_conv_spec& spec, std::optional<var<T>> pw = std::nullopt) {
   spec.validate();
+  const std::size_t nb = spec.bits.size();
+  if (std::size_t(p.shape().numel()) != nb || s_a.size() != nb || s_w.size() != nb || (pw && std::size_t(pw->shape().numel()) != nb))
+    throw model_error(spec.name + ": need one mixture weight and one step pair per candidate (" + std::to_string(nb) + ")");
+  auto branch = [&](std::size_t a, std::size_t i) {
+    return quant::qconv2d(tp, x, w, s_a[a], s_w[i],
+                          {.conv = spec.conv,
+                           .act = {.bits = spec.bits[a], .is_signed = spec.act_signed, .count = spec.count, .batch_axis = 1,
+                                   .name = spec.name + ".input"},
+                           .weight = {.bits = spec.bits[i], .is_signed = true, .per_channel = true, .name = spec.name + ".weight"}});
+  };
   std::vector<var<T>> ys;
   std::vector<int> idx;
-  for (std::size_t b = 0; b < spec.bits.size(); ++b) {
-    if (p.value()[std::int64_t(b)] == T(0)) continue;
-    const int bits = spec.bits[b];
-    ys.push_back(quant::qconv2d(tp, x, w, s_a[b], s_w[b],
-                                {.conv = spec.conv,
-                                 .act = {.bits = bits, .is_signed = spec.act_signed, .count = spec.count,
-                                         .batch_axis = 1, .name = spec.name + ".input"},
-                                 .weight = {.bits = bits, .is_signed = true, .per_channel = true,
-                                            .name = spec.name + ".weight"}}));
-    idx.push_back(int(b));
+  for (std::size_t a = 0; a < nb; ++a) {
+    if (p.value()[std::int64_t(a)] == T(0)) continue;
+    if (!pw) {
+      ys.push_back(branch(a, a));
+      idx.push_back(int(a));
+      continue;
+    }
+    for (std::size_t i = 0; i < nb; ++i) {
+      if (pw->value()[std::int64_t(i)] == T(0)) continue;
+      ys.push_back(branch(a, i));
+      idx.push_back(int(a * nb + i));
+    }
   }
-  return weighted_mix(tp, ys, p, {.index = idx});
+  return weighted_mix(tp, ys, pw ? outer_weights(tp, p, *pw) : p, {.index = idx});
 }
 
 }  // namespace jaq::nas

@@ -11,10 +11,13 @@
 //   ml.refresh_mask(20.0);                                  // CSQ: top-20% channels by |gamma|
 //   auto y = ml.forward(tp, x, p, jaq::nas::mixing::csq);   // p (3): mixture weights of the widths
 //   auto z = ml.forward_width(tp, x, 1);                    // one width alone (evaluation)
+//   auto v = ml.forward(tp, x, pa, how, pw);                // separate activation / weight widths
+//   auto u = ml.forward_width(tp, x, 0, 2);                 // activations at bits[0], weights at bits[2]
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -119,50 +122,63 @@ class mixed_layer {
     }
   }
 
-  /// y = sum_b p_b layer(Qa_b(x), Qw_b(w)) over the widths with p_b != 0; p (widths).
-  var<T> forward(tape<T>& tp, var<T> x, var<T> p, mixing how) {
+  /// y = sum_b p_b layer(Qa_b(x), Qw_b(w)) over the widths with p_b != 0; p (widths). With
+  /// `pw` (separate weight widths): y = sum_a sum_i p_a pw_i layer(Qa_a(x), Qw_i(w)).
+  var<T> forward(tape<T>& tp, var<T> x, var<T> p, mixing how, std::optional<var<T>> pw = std::nullopt) {
     init(x.value());
     JAQ_ASSERT(p.shape().numel() == std::int64_t(bits_.size()));
-    if (!p.requires_grad()) {  // a constant one-hot p: one width alone, no mixture
-      int hot = -1, nonzero = 0;
-      for (std::int64_t b = 0; b < p.shape().numel(); ++b)
-        if (p.value()[b] != T(0)) {
-          ++nonzero;
-          hot = int(b);
-        }
-      if (nonzero == 1 && p.value()[hot] == T(1)) return forward_width(tp, x, hot);
-    }
+    JAQ_ASSERT(!pw || pw->shape().numel() == std::int64_t(bits_.size()));
+    const int a = one_hot(p), w = pw ? one_hot(*pw) : a;
+    if (a >= 0 && w >= 0) return forward_width(tp, x, a, w);  // constant one-hot weights: no mixture
     if (!conv_) throw model_error(name() + ": a linear layer has no width mixture");
-    return mixture(tp, x, p, how);
+    return mixture(tp, x, p, how, pw);
   }
 
-  /// What forward(p, how) computes for a one-hot p at width index b: with mixing::csq only the
-  /// masked channels quantized at that width, the others at full precision (the supernet as the
-  /// search trains it); otherwise forward_width(b).
-  var<T> forward_one_width(tape<T>& tp, var<T> x, int b, mixing how) {
-    if (how != mixing::csq || !conv_ || grouped_) return forward_width(tp, x, b);
+  /// What forward(p, how) computes for a one-hot p at width index a (and weights at w, -1: a):
+  /// with mixing::csq only the masked channels quantized, the others at full precision (the
+  /// supernet as the search trains it); otherwise forward_width(a, w).
+  var<T> forward_one_width(tape<T>& tp, var<T> x, int a, mixing how, int w = -1) {
+    if (w < 0) w = a;
+    if (how != mixing::csq || !conv_ || grouped_) return forward_width(tp, x, a, w);
     init(x.value());
-    tensor<T> onehot = tensor<T>::zeros(jaq::shape{std::int64_t(bits_.size())});
-    onehot[b] = T(1);
-    return mixture(tp, x, tp.constant(std::move(onehot)), how);
+    auto onehot = [&](int b) {
+      tensor<T> t = tensor<T>::zeros(jaq::shape{std::int64_t(bits_.size())});
+      t[b] = T(1);
+      return tp.constant(std::move(t));
+    };
+    return mixture(tp, x, onehot(a), how, a == w ? std::nullopt : std::optional<var<T>>(onehot(w)));
   }
 
-  /// The layer at width index b alone (LSQ on input and weight; a conv is the fused qconv2d).
-  var<T> forward_width(tape<T>& tp, var<T> x, int b) {
+  /// The layer with input activations at width index a and weights at w (-1: a) alone (LSQ on
+  /// both; a conv is the fused qconv2d).
+  var<T> forward_width(tape<T>& tp, var<T> x, int a, int w = -1) {
+    if (w < 0) w = a;
     init(x.value());
-    const int bits = bits_[std::size_t(b)];
-    const quant::lsq_spec wspec{.bits = bits, .is_signed = true, .per_channel = true, .batch_axis = -1, .name = name() + ".weight"};
-    quant::lsq_spec aspec{.bits = bits, .is_signed = act_signed(), .per_channel = false, .batch_axis = conv_ ? 1 : 0,
+    const quant::lsq_spec wspec{.bits = bits_[std::size_t(w)], .is_signed = true, .per_channel = true, .batch_axis = -1,
+                                .name = name() + ".weight"};
+    quant::lsq_spec aspec{.bits = bits_[std::size_t(a)], .is_signed = act_signed(), .per_channel = false, .batch_axis = conv_ ? 1 : 0,
                           .name = name() + ".input"};
-    auto sa = tp.param(s_a_[std::size_t(b)]);
-    auto sw = tp.param(s_w_[std::size_t(b)]);
+    auto sa = tp.param(s_a_[std::size_t(a)]);
+    auto sw = tp.param(s_w_[std::size_t(w)]);
     if (conv_) return quant::qconv2d(tp, x, tp.param(layer_->weight), sa, sw, {.conv = opts(), .act = aspec, .weight = wspec});
     return layer_->compute(tp, quant::lsq_quantize(tp, x, sa, aspec), quant::lsq_quantize(tp, tp.param(layer_->weight), sw, wspec));
   }
 
  private:
-  // The convolution over the widths weighted by p, as `how` computes it (initialised layer).
-  var<T> mixture(tape<T>& tp, var<T> x, var<T> p, mixing how) {
+  // The index of a constant one-hot p (exactly one entry, equal to 1), else -1.
+  static int one_hot(const var<T>& p) {
+    if (p.requires_grad()) return -1;
+    int hot = -1, nonzero = 0;
+    for (std::int64_t b = 0; b < p.shape().numel(); ++b)
+      if (p.value()[b] != T(0)) {
+        ++nonzero;
+        hot = int(b);
+      }
+    return nonzero == 1 && p.value()[hot] == T(1) ? hot : -1;
+  }
+
+  // The convolution over the widths weighted by p (and pw), as `how` computes it (initialised layer).
+  var<T> mixture(tape<T>& tp, var<T> x, var<T> p, mixing how, std::optional<var<T>> pw = std::nullopt) {
     std::vector<var<T>> sa, sw;
     for (std::size_t b = 0; b < bits_.size(); ++b) {
       sa.push_back(tp.param(s_a_[b]));
@@ -170,9 +186,9 @@ class mixed_layer {
     }
     const mixed_conv_spec spec{.conv = opts(), .bits = bits_, .act_signed = act_signed(), .name = name()};
     auto w = tp.param(layer_->weight);
-    if (how == mixing::naive || grouped_) return naive_mixed_conv2d(tp, x, w, p, sa, sw, spec);
+    if (how == mixing::naive || grouped_) return naive_mixed_conv2d(tp, x, w, p, sa, sw, spec, pw);
     const channel_mask& m = how == mixing::csq ? mask_ : all_channels();
-    return mixed_conv2d(tp, x, w, p, sa, sw, m, spec);
+    return mixed_conv2d(tp, x, w, p, sa, sw, m, spec, pw);
   }
 
   void set_mask(channel_mask m) {

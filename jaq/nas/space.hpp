@@ -87,6 +87,9 @@ struct space_config {
   std::vector<std::string> ops = default_op_names();
   std::vector<int> bits = {2, 3, 4};  ///< candidate widths of every operator
   int fixed_bits = 8;                 ///< stem, head and classifier
+  /// Weights and input activations of an operator choose their widths apart (each over `bits`,
+  /// with logits of their own); otherwise one width drives both.
+  bool separate_wa = false;
 
   /// The operators; an unknown name is a config_error naming `where` (default: the space) and ops[i].
   std::vector<op_spec> op_specs(const std::string& where = "") const {
@@ -171,7 +174,7 @@ struct space_config {
     for (auto c : s.stage_strides) os << " " << c;
     os << "), head " << s.head_channels << ", " << s.ops.size() << " operators, widths {";
     for (std::size_t i = 0; i < s.bits.size(); ++i) os << (i ? "," : "") << s.bits[i];
-    return os << "}";
+    return os << "}" << (s.separate_wa ? " (weights and activations apart)" : "");
   }
 };
 
@@ -179,7 +182,11 @@ struct space_config {
 /// search), with the space it belongs to.
 struct derived_arch {
   std::vector<std::string> ops;  ///< (blocks) operator names
-  std::vector<int> bits;         ///< (blocks) width of the operator's weights and input activations
+  std::vector<int> bits;         ///< (blocks) width of the operator's weights (and input activations, without act_bits)
+  std::vector<int> act_bits = {};  ///< (blocks) width of its input activations; empty: `bits`
+
+  /// The input activations' width of block i.
+  int act_width(std::size_t i) const { return act_bits.empty() ? bits[i] : act_bits[i]; }
 
   /// Throws config_error naming `where` unless there is one valid entry per block of `s`.
   void validate(const space_config& s, const std::string& where) const {
@@ -187,15 +194,23 @@ struct derived_arch {
     if (ops.size() != n || bits.size() != n)
       throw config_error(where, "blocks", "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " +
                                               std::to_string(ops.size()) + " operators and " + std::to_string(bits.size()) + " widths");
+    if (!act_bits.empty() && act_bits.size() != n)
+      throw config_error(where, "blocks", "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " +
+                                              std::to_string(act_bits.size()) + " activation widths");
     for (std::size_t i = 0; i < n; ++i) {
       const std::string f = "blocks[" + std::to_string(i) + "]";
       (void)parse_op(ops[i], where + ": " + f);
       if (bits[i] < 1 || bits[i] > 8) throw config_error(where, f + ".bits", "width " + std::to_string(bits[i]) + " is outside 1..8");
+      if (!act_bits.empty() && (act_bits[i] < 1 || act_bits[i] > 8))
+        throw config_error(where, f + ".act_bits", "width " + std::to_string(act_bits[i]) + " is outside 1..8");
     }
   }
   friend bool operator==(const derived_arch&, const derived_arch&) = default;
   friend std::ostream& operator<<(std::ostream& os, const derived_arch& d) {
-    for (std::size_t i = 0; i < d.ops.size(); ++i) os << (i ? " " : "") << d.ops[i] << "@" << d.bits[i];
+    for (std::size_t i = 0; i < d.ops.size(); ++i) {
+      os << (i ? " " : "") << d.ops[i] << "@" << d.bits[i];
+      if (!d.act_bits.empty()) os << "/" << d.act_bits[i];  // weights / activations
+    }
     return os;
   }
 };

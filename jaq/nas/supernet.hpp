@@ -9,7 +9,8 @@
 // a running operator: on weight steps a soft Gumbel-softmax mixture over all widths
 // (heterogeneous sampling), on architecture steps the two sampled widths mixed by their
 // renormalised weights; one sample per operator drives the weights and input activations of all
-// its convolutions. With CSQ only the top-K% input channels of each convolution by |gamma| of
+// its convolutions, or, with `space.separate_wa`, one sample of beta drives the weights and one
+// of beta_act (logits of their own) the input activations. With CSQ only the top-K% input channels of each convolution by |gamma| of
 // the BatchNorm that produced them run at the candidate widths (nas::mixed_layer); a block's
 // input is ranked by the output BatchNorm of the previous block's arg-max operator. Stem, head
 // and classifier stay at `space.fixed_bits` (8). In evaluation every block runs its arg-max
@@ -97,10 +98,14 @@ class supernet final : public nn::model<T> {
         for (auto* bn : cand->batch_norms()) this->add_batch_norm(*bn);
         b.beta.push_back({.name = bname + "." + op.name + ".beta",
                           .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)), .grad = {}});
+        if (s.separate_wa)
+          b.beta_act.push_back({.name = bname + "." + op.name + ".beta_act",
+                                .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)), .grad = {}});
         auto& layers = b.layers.emplace_back();
         for (const auto& oc : cand->convs()) layers.push_back(std::make_unique<mixed_layer<T>>(*oc.conv, s.bits, oc.input_bn));
       }
       b.width_sample.resize(specs.size());
+      b.act_sample.resize(specs.size());
     }
     const std::int64_t last = s.stage_channels.back();
     head_ = std::make_unique<nn::conv2d<T>>(nn::conv2d_spec{.in_channels = last, .out_channels = s.head_channels, .kernel = 1}, "head", gen);
@@ -127,7 +132,12 @@ class supernet final : public nn::model<T> {
   double temperature() const { return tau_; }
 
   parameter<T>& alpha(int b) { return blocks_[std::size_t(b)].alpha; }
+  /// Width logits of (block b, operator o): of its weights and activations, or with
+  /// separate_wa of its weights alone.
   parameter<T>& beta(int b, int o) { return blocks_[std::size_t(b)].beta[std::size_t(o)]; }
+  /// With separate_wa: the width logits of (b, o)'s input activations.
+  parameter<T>& beta_act(int b, int o) { return blocks_[std::size_t(b)].beta_act.at(std::size_t(o)); }
+  bool separate_wa() const { return cfg_.space.separate_wa; }
   const candidate_op<T>& op(int b, int o) const { return *blocks_[std::size_t(b)].ops[std::size_t(o)]; }
 
   /// Weights, BatchNorm affine parameters and every step size (none in full precision): what
@@ -140,14 +150,16 @@ class supernet final : public nn::model<T> {
     if (!fp()) for_each_layer([&](mixed_layer<T>& l) { l.append_parameters(ps); });
     return ps;
   }
-  /// alpha of every block, then beta of every (block, operator) (none in full precision): what
-  /// the architecture optimizer trains.
+  /// alpha of every block, then beta of every (block, operator), then with separate_wa beta_act
+  /// of every (block, operator) (no beta in full precision): what the architecture optimizer trains.
   std::vector<parameter<T>*> arch_parameters() {
     std::vector<parameter<T>*> ps;
     for (auto& b : blocks_) ps.push_back(&b.alpha);
     if (fp()) return ps;
     for (auto& b : blocks_)
       for (auto& p : b.beta) ps.push_back(&p);
+    for (auto& b : blocks_)
+      for (auto& p : b.beta_act) ps.push_back(&p);
     return ps;
   }
   /// Everything a checkpoint must hold of the network: parameters, BatchNorm statistics, steps,
@@ -205,9 +217,12 @@ class supernet final : public nn::model<T> {
       b.op_sample.weights = softmax_over(z, b.op_sample.active);
       for (int o : {b.first, b.second}) {
         if (o < 0 || fp()) continue;
-        const auto& bv = b.beta[std::size_t(o)].value;
-        b.width_sample[std::size_t(o)] =
-            gumbel_sample_weights(std::vector<float>(bv.begin(), bv.end()), tau_, arch_step ? sampling::top2 : sampling::soft, gen_);
+        auto draw = [&](const parameter<T>& logits) {
+          const auto& v = logits.value;
+          return gumbel_sample_weights(std::vector<float>(v.begin(), v.end()), tau_, arch_step ? sampling::top2 : sampling::soft, gen_);
+        };
+        b.width_sample[std::size_t(o)] = draw(b.beta[std::size_t(o)]);
+        if (separate_wa()) b.act_sample[std::size_t(o)] = draw(b.beta_act[std::size_t(o)]);
       }
     }
   }
@@ -229,14 +244,16 @@ class supernet final : public nn::model<T> {
     return fp() ? fc_->forward(tp, x) : fc_q_->forward_width(tp, x, 0);
   }
 
-  /// The arg-max operator and width of every block (in full precision, where beta is not
-  /// searched, the first width: the caller chooses the widths).
+  /// The arg-max operator and width of every block, and with separate_wa the arg-max width of
+  /// its activations (in full precision, where beta is not searched, the first width: the
+  /// caller chooses the widths).
   derived_arch derived() const {
     derived_arch d;
     for (const auto& b : blocks_) {
       const std::size_t o = argmax_of(b.alpha.value);
       d.ops.push_back(cfg_.space.ops[o]);
       d.bits.push_back(cfg_.space.bits[argmax_of(b.beta[o].value)]);
+      if (separate_wa()) d.act_bits.push_back(cfg_.space.bits[argmax_of(b.beta_act[o].value)]);
     }
     return d;
   }
@@ -263,9 +280,11 @@ class supernet final : public nn::model<T> {
     std::vector<std::vector<std::unique_ptr<mixed_layer<T>>>> layers;  // [op][conv]
     parameter<T> alpha;               // (ops)
     std::vector<parameter<T>> beta;   // [op] (widths)
+    std::vector<parameter<T>> beta_act;  // [op] (widths), with separate_wa only
     int first = 0, second = -1;       // this step's top-2 operators
     gumbel_weights op_sample;
     std::vector<gumbel_weights> width_sample;  // [op], drawn for the running ones
+    std::vector<gumbel_weights> act_sample;    // [op], with separate_wa
   };
 
   template <class F>
@@ -287,10 +306,12 @@ class supernet final : public nn::model<T> {
     return op.forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return op.convs()[k].conv->forward(t, h); });
   }
 
-  var<T> run_op(tape<T>& tp, block& b, int o, var<T> x, var<T> widths) {
+  // Operator o with its width mixture(s): `widths` of the weights and activations, or with
+  // `act` of the weights alone and `act` of the activations.
+  var<T> run_op(tape<T>& tp, block& b, int o, var<T> x, var<T> widths, std::optional<var<T>> act = std::nullopt) {
     auto& layers = b.layers[std::size_t(o)];
     return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {
-      return layers[k]->forward(t, h, widths, how());
+      return act ? layers[k]->forward(t, h, *act, how(), widths) : layers[k]->forward(t, h, widths, how());
     });
   }
 
@@ -298,7 +319,15 @@ class supernet final : public nn::model<T> {
     auto widths = [&](int o) {
       return gumbel_mixture(tp, tp.param(b.beta[std::size_t(o)]), b.width_sample[std::size_t(o)], tau_);
     };
-    auto run = [&](int o) { return fp() ? run_op_fp(tp, b, o, x) : run_op(tp, b, o, x, widths(o)); };
+    auto act = [&](int o) -> std::optional<var<T>> {
+      if (!separate_wa()) return std::nullopt;
+      return gumbel_mixture(tp, tp.param(b.beta_act[std::size_t(o)]), b.act_sample[std::size_t(o)], tau_);
+    };
+    auto run = [&](int o) {
+      if (fp()) return run_op_fp(tp, b, o, x);
+      var<T> w = widths(o);
+      return run_op(tp, b, o, x, w, act(o));
+    };
     var<T> y1 = run(b.first);
     if (b.second < 0) return y1;
     const bool was = tp.grad_enabled();
@@ -313,9 +342,10 @@ class supernet final : public nn::model<T> {
     const int o = int(argmax_of(b.alpha.value));
     if (fp()) return run_op_fp(tp, b, o, x);
     const int w = int(argmax_of(b.beta[std::size_t(o)].value));
+    const int a = separate_wa() ? int(argmax_of(b.beta_act[std::size_t(o)].value)) : w;
     auto& layers = b.layers[std::size_t(o)];
     return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {
-      return layers[k]->forward_one_width(t, h, w, how());
+      return layers[k]->forward_one_width(t, h, a, how(), w);
     });
   }
 

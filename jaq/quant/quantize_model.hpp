@@ -69,6 +69,9 @@ struct quant_config {
   /// Per-layer widths (weights and input activations) that override wbits/abits for the named
   /// layers: a searched network's derived precision. Every name must be a weighted layer.
   std::vector<std::pair<std::string, int>> layer_bits = {};
+  /// Per-layer widths of the input activations alone, applied after layer_bits (a searched
+  /// network whose weights and activations chose their widths apart).
+  std::vector<std::pair<std::string, int>> layer_act_bits = {};
 
   void validate(const std::string& where) const {
     (void)qrange::of(wbits, true, where + ": wbits");
@@ -76,6 +79,7 @@ struct quant_config {
     (void)qrange::of(first_bits, true, where + ": first_bits");
     (void)qrange::of(last_bits, true, where + ": last_bits");
     for (const auto& [name, b] : layer_bits) (void)qrange::of(b, true, where + ": layer " + name + " bits");
+    for (const auto& [name, b] : layer_act_bits) (void)qrange::of(b, false, where + ": layer " + name + " act_bits");
   }
 
   friend std::ostream& operator<<(std::ostream& os, const quant_config& c) {
@@ -93,7 +97,9 @@ class quantized_model {
   quantized_model(nn::model<T>& m, quant_config c) : model_(m), cfg_(c) {
     c.validate(m.name());
     const auto& sites = m.sites();
-    for (const auto& [name, b] : c.layer_bits) {
+    auto named = c.layer_bits;
+    named.insert(named.end(), c.layer_act_bits.begin(), c.layer_act_bits.end());
+    for (const auto& [name, b] : named) {
       bool found = false;
       for (const auto& site : sites) found = found || site.layer->name == name;
       if (!found) throw config_error(m.name(), "layer " + name, "no weighted layer of this name (a derived precision of another model?)");
@@ -105,6 +111,8 @@ class quantized_model {
       int ab = first ? c.first_bits : last ? c.last_bits : c.abits;
       for (const auto& [name, b] : c.layer_bits)
         if (name == sites[i].layer->name) wb = ab = b;
+      for (const auto& [name, b] : c.layer_act_bits)
+        if (name == sites[i].layer->name) ab = b;
       install(*sites[i].layer, wb, ab);
     }
   }

@@ -2,7 +2,8 @@
 // operators, at a width, as the hw::layer the BitFusion model maps.
 //
 // A convolution of an operator becomes {K = kernel, O = output side, S = stride, IC, OC, groups,
-// B = the deployment batch, iprec = wprec = the operator's width}. The stem is the network's
+// B = the deployment batch, iprec = the activations' width, wprec = the weights' (the same
+// width unless the space has separate_wa)}. The stem is the network's
 // first layer (im2col, as the cost model lowers a first layer) and, with the head 1x1 and the
 // classifier (K = O = 1), stays at the space's fixed width. How CSQ is costed: the table always
 // costs an operator fully quantized at its width, all channels, because the derived network is
@@ -28,13 +29,15 @@ inline std::string op_prefix(const nas::block_geometry& b, const nas::op_spec& o
   return "blocks." + std::to_string(b.index) + "." + op.name;
 }
 
-/// The weighted layers of `op` in block `b` at `bits`, batch `batch` (none for the identity).
-inline std::vector<hw::layer> op_layers(const nas::block_geometry& b, const nas::op_spec& op, int bits, std::int64_t batch) {
+/// The weighted layers of `op` in block `b` with weights at `bits` and input activations at
+/// `act_bits` (0: `bits`), batch `batch` (none for the identity).
+inline std::vector<hw::layer> op_layers(const nas::block_geometry& b, const nas::op_spec& op, int bits, std::int64_t batch,
+                                        int act_bits = 0) {
   std::vector<hw::layer> out;
   for (const auto& c : nas::op_conv_shapes(op, b))
     out.push_back({.name = op_prefix(b, op) + c.suffix, .K = c.conv.kernel, .O = c.out_size, .S = c.conv.stride,
-                   .IC = c.conv.in_channels, .OC = c.conv.out_channels, .B = batch, .im2col = false, .iprec = bits,
-                   .wprec = bits, .groups = c.conv.groups});
+                   .IC = c.conv.in_channels, .OC = c.conv.out_channels, .B = batch, .im2col = false,
+                   .iprec = act_bits > 0 ? act_bits : bits, .wprec = bits, .groups = c.conv.groups});
   return out;
 }
 
@@ -56,7 +59,8 @@ inline std::vector<hw::layer> network_layers(const nas::space_config& s, const n
   const auto fixed = fixed_layers(s, batch);
   std::vector<hw::layer> out{fixed[0]};
   for (const auto& b : s.blocks()) {
-    const auto ls = op_layers(b, nas::parse_op(d.ops[std::size_t(b.index)]), d.bits[std::size_t(b.index)], batch);
+    const std::size_t i = std::size_t(b.index);
+    const auto ls = op_layers(b, nas::parse_op(d.ops[i]), d.bits[i], batch, d.act_width(i));
     out.insert(out.end(), ls.begin(), ls.end());
   }
   out.push_back(fixed[1]);

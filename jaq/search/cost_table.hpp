@@ -1,6 +1,8 @@
 // jaq/search/cost_table.hpp: the hardware cost of every choice of a space on one accelerator:
 // latency and energy per (block, operator, width), each the sum over the operator's layers of
-// BatchTile's best mapping, held as xtensor arrays, plus the fixed layers (stem, head, fc).
+// BatchTile's best mapping, held as xtensor arrays, plus the fixed layers (stem, head, fc). With
+// separate_wa the width axis holds every (weight width i, activation width j) pair, at
+// i * |bits| + j (width_index()).
 //
 // Every distinct (layer shape, precision) is mapped once (the same expand layer recurs in every
 // block of a stage, and across widths only the precision changes), then scattered into the
@@ -44,15 +46,27 @@ struct cost_table {
   std::int64_t distinct = 0;          ///< distinct (shape, precision) pairs mapped
   double build_ms = 0;                ///< wall time of this table
 
+  /// The width-axis index of weights at bits[i] and activations at bits[j] (j ignored without
+  /// separate_wa).
+  static std::size_t width_index(const nas::space_config& s, std::size_t i, std::size_t j) {
+    return s.separate_wa ? i * s.bits.size() + j : i;
+  }
+
   /// Latency and energy of one derived network (its choices' entries plus the fixed layers).
   std::pair<double, double> network_cost(const nas::space_config& s, const nas::derived_arch& d) const {
     double lat = fixed_latency_s, en = fixed_energy_nJ;
     const auto& names = s.ops;
+    auto index_of = [&](int bits) {
+      std::size_t w = 0;
+      while (w < s.bits.size() && s.bits[w] != bits) ++w;
+      JAQ_ASSERT(w < s.bits.size());
+      return w;
+    };
     for (std::size_t b = 0; b < d.ops.size(); ++b) {
-      std::size_t o = 0, w = 0;
+      std::size_t o = 0;
       while (o < names.size() && names[o] != d.ops[b]) ++o;
-      while (w < s.bits.size() && s.bits[w] != d.bits[b]) ++w;
-      JAQ_ASSERT(o < names.size() && w < s.bits.size());
+      JAQ_ASSERT(o < names.size());
+      const std::size_t w = width_index(s, index_of(d.bits[b]), index_of(d.act_width(b)));
       lat += latency_s(b, o, w);
       en += energy_nJ(b, o, w);
     }
@@ -86,7 +100,8 @@ cost_table build_cost_table(B backend, const nas::space_config& s, const hw::acc
   hw::validate(accel, "accelerator");
   const auto blocks = s.blocks();
   const auto ops = s.op_specs();
-  const std::size_t nb = blocks.size(), no = ops.size(), nw = s.bits.size();
+  const std::size_t nb = blocks.size(), no = ops.size(), nbits = s.bits.size();
+  const std::size_t nw = s.separate_wa ? nbits * nbits : nbits;  // widths, or (weight, activation) pairs
   cost_table t;
   t.accel = accel;
   t.latency_s = xt::zeros<double>({nb, no, nw});
@@ -107,8 +122,11 @@ cost_table build_cost_table(B backend, const nas::space_config& s, const hw::acc
   };
   for (std::size_t b = 0; b < nb; ++b)
     for (std::size_t o = 0; o < no; ++o)
-      for (std::size_t w = 0; w < nw; ++w)
-        for (const auto& l : op_layers(blocks[b], ops[o], s.bits[w], batch)) add(l, b, o, w);
+      for (std::size_t i = 0; i < nbits; ++i)
+        for (std::size_t j = 0; j < (s.separate_wa ? nbits : 1); ++j) {
+          const int act = s.separate_wa ? s.bits[j] : s.bits[i];
+          for (const auto& l : op_layers(blocks[b], ops[o], s.bits[i], batch, act)) add(l, b, o, cost_table::width_index(s, i, j));
+        }
   for (const auto& l : fixed_layers(s, batch)) add(l, nb, 0, 0);
   t.layers = std::int64_t(uses.size());
   t.distinct = std::int64_t(distinct.size());

@@ -12,6 +12,7 @@
 //   auto c = jaq::search::combined_cost(table, {.lambda_latency = 1, .lambda_energy = 1}, ref);
 //   var<float> hw = jaq::search::expected_cost(tp, alphas, betas, c);   // alphas (B) x (O), betas (B*O) x (W)
 //   var<float> f = jaq::search::expected_cost(tp, alphas, {}, m);       // no betas: m (B, O, 1), Q = 1
+//   var<float> s = jaq::search::expected_cost(tp, alphas, betas, c2, betas_act);  // c2 (B, O, W * A)
 #pragma once
 
 #include <cmath>
@@ -56,39 +57,64 @@ inline std::vector<double> softmax(const double* z, std::size_t n) {
 }  // namespace detail
 
 /// The expected cost (a scalar) as a tape op; alphas[b] (O), betas[b * O + o] (W), c (B, O, W).
-/// Without betas (an operator-only cost such as a FLOPs term) c is (B, O, 1) and Q = 1.
+/// Without betas (an operator-only cost such as a FLOPs term) c is (B, O, 1) and Q = 1. With
+/// betas_act[b * O + o] (A) (separate weight and activation widths) c is (B, O, W * A), entry
+/// i * A + j for weights at width i and activations at j, weighed Qw_i Qa_j:
+///   d cost / d beta_act_boj = P_bo Qa_j (sum_i Qw_i c_ij - E_bo), and the same for beta.
 template <scalar T>
 var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::vector<var<T>>& betas,
-                     const xt::xtensor<double, 3>& c) {
-  const std::size_t nb = c.shape()[0], no = c.shape()[1], nw = c.shape()[2];
-  const bool widths = !betas.empty();
-  if (!widths && nw != 1)
-    throw model_error("expected_cost: no betas, so the table must have one width column, got " + std::to_string(nw));
-  if (alphas.size() != nb || (widths && betas.size() != nb * no))
-    throw model_error("expected_cost: table " + std::to_string(nb) + "x" + std::to_string(no) + "x" + std::to_string(nw) + ", got " +
-                      std::to_string(alphas.size()) + " alphas and " + std::to_string(betas.size()) + " betas");
+                     const xt::xtensor<double, 3>& c, const std::vector<var<T>>& betas_act = {}) {
+  const std::size_t nb = c.shape()[0], no = c.shape()[1], ncol = c.shape()[2];
+  const bool widths = !betas.empty(), acts = !betas_act.empty();
+  auto fail = [&](const std::string& why) {
+    throw model_error("expected_cost: table " + std::to_string(nb) + "x" + std::to_string(no) + "x" + std::to_string(ncol) + ", " +
+                      std::to_string(alphas.size()) + " alphas, " + std::to_string(betas.size()) + " betas, " +
+                      std::to_string(betas_act.size()) + " activation betas: " + why);
+  };
+  if (acts && !widths) fail("activation betas need betas");
+  if (alphas.size() != nb) fail("one alpha per block");
+  if (widths && betas.size() != nb * no) fail("one beta per (block, operator)");
+  if (acts && betas_act.size() != nb * no) fail("one activation beta per (block, operator)");
+  const std::size_t nw = widths ? std::size_t(betas[0].shape().numel()) : 1;
+  const std::size_t na = acts ? std::size_t(betas_act[0].shape().numel()) : 1;
+  if (ncol != nw * na) fail(widths ? "its last axis must hold every width (pair)" : "no betas, so one width column");
   for (const auto& a : alphas)
-    if (std::size_t(a.shape().numel()) != no) throw model_error("expected_cost: alpha " + a.shape().str() + ", expected (" + std::to_string(no) + ")");
+    if (std::size_t(a.shape().numel()) != no) fail("alpha " + a.shape().str() + ", expected (" + std::to_string(no) + ")");
   for (const auto& b : betas)
-    if (std::size_t(b.shape().numel()) != nw) throw model_error("expected_cost: beta " + b.shape().str() + ", expected (" + std::to_string(nw) + ")");
-  // P (B, O), Q (B, O, W), E (B, O), C (B) in double
-  std::vector<double> P(nb * no), Q(nb * no * nw), E(nb * no), C(nb, 0.0);
+    if (std::size_t(b.shape().numel()) != nw) fail("beta " + b.shape().str() + ", expected (" + std::to_string(nw) + ")");
+  for (const auto& b : betas_act)
+    if (std::size_t(b.shape().numel()) != na) fail("activation beta " + b.shape().str() + ", expected (" + std::to_string(na) + ")");
+  // in double: P (B, O); Qw (B, O, W), Qa (B, O, A); the marginals Mw_i = sum_j Qa_j c_ij and
+  // Ma_j = sum_i Qw_i c_ij; E (B, O); C (B)
+  std::vector<double> P(nb * no), Qw(nb * no * nw), Qa(nb * no * na), Mw(nb * no * nw), Ma(nb * no * na), E(nb * no), C(nb, 0.0);
+  auto probs = [](const var<T>& logits, std::size_t n) {
+    std::vector<double> z(n);
+    for (std::size_t i = 0; i < n; ++i) z[i] = double(logits.value()[std::int64_t(i)]);
+    return detail::softmax(z.data(), n);
+  };
   double total = 0;
   for (std::size_t b = 0; b < nb; ++b) {
-    std::vector<double> z(no);
-    for (std::size_t o = 0; o < no; ++o) z[o] = double(alphas[b].value()[std::int64_t(o)]);
-    const auto p = detail::softmax(z.data(), no);
+    const auto p = probs(alphas[b], no);
     for (std::size_t o = 0; o < no; ++o) {
-      std::vector<double> y(nw);
-      for (std::size_t w = 0; w < nw && widths; ++w) y[w] = double(betas[b * no + o].value()[std::int64_t(w)]);
-      const auto q = widths ? detail::softmax(y.data(), nw) : std::vector<double>{1.0};
-      double e = 0;
-      for (std::size_t w = 0; w < nw; ++w) {
-        Q[(b * no + o) * nw + w] = q[w];
-        e += q[w] * c(b, o, w);
+      const std::size_t bo = b * no + o;
+      const auto qw = widths ? probs(betas[bo], nw) : std::vector<double>{1.0};
+      const auto qa = acts ? probs(betas_act[bo], na) : std::vector<double>{1.0};
+      for (std::size_t j = 0; j < na; ++j) {
+        Qa[bo * na + j] = qa[j];
+        double m = 0;
+        for (std::size_t i = 0; i < nw; ++i) m += qw[i] * c(b, o, i * na + j);
+        Ma[bo * na + j] = m;
       }
-      P[b * no + o] = p[o];
-      E[b * no + o] = e;
+      double e = 0;
+      for (std::size_t i = 0; i < nw; ++i) {
+        Qw[bo * nw + i] = qw[i];
+        double m = 0;
+        for (std::size_t j = 0; j < na; ++j) m += qa[j] * c(b, o, i * na + j);
+        Mw[bo * nw + i] = m;
+        e += qw[i] * m;
+      }
+      P[bo] = p[o];
+      E[bo] = e;
       C[b] += p[o] * e;
     }
     total += C[b];
@@ -97,6 +123,7 @@ var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::
   out[0] = T(total);
   std::vector<var<T>> inputs(alphas);
   inputs.insert(inputs.end(), betas.begin(), betas.end());
+  inputs.insert(inputs.end(), betas_act.begin(), betas_act.end());
   return tp.record("expected_cost", std::move(out), inputs, [=](backward_context<T>& ctx) {
     const double g = double(ctx.grad_output()[0]);
     for (std::size_t b = 0; b < nb; ++b) {
@@ -104,12 +131,16 @@ var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::
         auto& ga = ctx.grad_input(b);
         for (std::size_t o = 0; o < no; ++o) ga[std::int64_t(o)] += T(g * P[b * no + o] * (E[b * no + o] - C[b]));
       }
-      for (std::size_t o = 0; o < no && widths; ++o) {
-        const std::size_t k = nb + b * no + o;
-        if (!ctx.needs_grad(k)) continue;
-        auto& gb = ctx.grad_input(k);
-        for (std::size_t w = 0; w < nw; ++w)
-          gb[std::int64_t(w)] += T(g * P[b * no + o] * Q[(b * no + o) * nw + w] * (c(b, o, w) - E[b * no + o]));
+      for (std::size_t o = 0; o < no; ++o) {
+        const std::size_t bo = b * no + o;
+        if (widths && ctx.needs_grad(nb + bo)) {
+          auto& gb = ctx.grad_input(nb + bo);
+          for (std::size_t i = 0; i < nw; ++i) gb[std::int64_t(i)] += T(g * P[bo] * Qw[bo * nw + i] * (Mw[bo * nw + i] - E[bo]));
+        }
+        if (acts && ctx.needs_grad(nb + nb * no + bo)) {
+          auto& gb = ctx.grad_input(nb + nb * no + bo);
+          for (std::size_t j = 0; j < na; ++j) gb[std::int64_t(j)] += T(g * P[bo] * Qa[bo * na + j] * (Ma[bo * na + j] - E[bo]));
+        }
       }
     }
   });

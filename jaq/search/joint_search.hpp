@@ -284,7 +284,10 @@ class joint_search {
   /// The arg-max operators and widths (sequential: the uniform width everywhere).
   nas::derived_arch derived() const {
     nas::derived_arch d = net_->derived();
-    if (sequential()) std::fill(d.bits.begin(), d.bits.end(), set_.uniform_bits);
+    if (sequential()) {
+      std::fill(d.bits.begin(), d.bits.end(), set_.uniform_bits);
+      std::fill(d.act_bits.begin(), d.act_bits.end(), set_.uniform_bits);
+    }
     return d;
   }
   tbb_backend backend() const { return pool_.backend(); }
@@ -534,11 +537,14 @@ class joint_search {
       r.hw_cost = double(flops.value()[0]);
       loss = jaq::add(tp, loss, flops);
     } else if (arch) {
-      std::vector<var<float>> alphas, betas;
+      std::vector<var<float>> alphas, betas, betas_act;
       for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
       for (int k = 0; k < net_->num_blocks(); ++k)
-        for (int o = 0; o < net_->num_ops(); ++o) betas.push_back(tp.param(net_->beta(k, o)));
-      var<float> hw = expected_cost(tp, alphas, betas, combined_cost(table_, lambdas_, ref_));
+        for (int o = 0; o < net_->num_ops(); ++o) {
+          betas.push_back(tp.param(net_->beta(k, o)));
+          if (net_->separate_wa()) betas_act.push_back(tp.param(net_->beta_act(k, o)));
+        }
+      var<float> hw = expected_cost(tp, alphas, betas, combined_cost(table_, lambdas_, ref_), betas_act);
       r.hw_cost = double(hw.value()[0]) + lambdas_.lambda_latency * table_.fixed_latency_s / ref_.latency_s +
                   lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ + lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
       loss = jaq::add(tp, loss, hw);

@@ -99,6 +99,7 @@ inline void read_space(const nlohmann::json& j, const std::string& where, nas::s
   r.get("ops", s.ops);
   r.get("bits", s.bits);
   r.get("fixed_bits", s.fixed_bits);
+  r.get("separate_wa", s.separate_wa);
   r.finish();
 }
 
@@ -202,13 +203,18 @@ inline nlohmann::json to_json(const nas::space_config& s) {
   return {{"name", s.name}, {"in_channels", s.in_channels}, {"image_size", s.image_size}, {"classes", s.classes},
           {"stem_channels", s.stem_channels}, {"stem_stride", s.stem_stride}, {"stage_channels", s.stage_channels},
           {"stage_blocks", s.stage_blocks}, {"stage_strides", s.stage_strides}, {"head_channels", s.head_channels},
-          {"ops", s.ops}, {"bits", s.bits}, {"fixed_bits", s.fixed_bits}};
+          {"ops", s.ops}, {"bits", s.bits}, {"fixed_bits", s.fixed_bits}, {"separate_wa", s.separate_wa}};
 }
 
-/// A derived network as derived.json: {"space": ..., "blocks": [{"op": ..., "bits": ...}]}.
+/// A derived network as derived.json: {"space": ..., "blocks": [{"op": ..., "bits": ...}]}, each
+/// block with "act_bits" too when weights and activations chose their widths apart.
 inline nlohmann::json to_json(const nas::space_config& s, const nas::derived_arch& d) {
   nlohmann::json j{{"space", to_json(s)}, {"blocks", nlohmann::json::array()}};
-  for (std::size_t i = 0; i < d.ops.size(); ++i) j["blocks"].push_back({{"op", d.ops[i]}, {"bits", d.bits[i]}});
+  for (std::size_t i = 0; i < d.ops.size(); ++i) {
+    nlohmann::json b{{"op", d.ops[i]}, {"bits", d.bits[i]}};
+    if (!d.act_bits.empty()) b["act_bits"] = d.act_bits[i];
+    j["blocks"].push_back(b);
+  }
   return j;
 }
 
@@ -223,6 +229,10 @@ inline nas::derived_arch read_derived_arch(const std::filesystem::path& path, co
     const std::string where = src + ": blocks[" + std::to_string(i) + "]";
     d.ops.push_back(report::json_get<std::string>(blocks[i], "op", where));
     d.bits.push_back(report::json_get<int>(blocks[i], "bits", where));
+    const bool act = blocks[i].is_object() && blocks[i].contains("act_bits");
+    if (act != (i == 0 ? act : !d.act_bits.empty()))
+      throw config_error(where, "act_bits", "given for some blocks and not others");
+    if (act) d.act_bits.push_back(report::json_get<int>(blocks[i], "act_bits", where));
   }
   d.validate(s, src);
   return d;

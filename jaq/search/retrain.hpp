@@ -71,7 +71,7 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
   r.net = std::make_unique<nas::derived_net<float>>(space, arch, gen);
   r.quant = std::make_unique<quant::quantized_model<float>>(
       *r.net, quant::quant_config{.method = quant::method::lsq, .first_bits = space.fixed_bits, .last_bits = space.fixed_bits,
-                                  .layer_bits = r.net->layer_bits()});
+                                  .layer_bits = r.net->layer_bits(), .layer_act_bits = r.net->layer_act_bits()});
   data::batch_iterator it(train, {.batch_size = s.batch}, gen);
   const std::int64_t per_epoch = it.batches_per_epoch();
   optim::sgd<float> opt(r.quant->parameters(r.net->parameters()), {.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});

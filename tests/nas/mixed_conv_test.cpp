@@ -54,12 +54,13 @@ struct problem {
 
 struct result {
   std::vector<double> y;
-  std::vector<std::vector<double>> grads;  // x, w, p, s_a..., s_w...
+  std::vector<std::vector<double>> grads;  // x, w, p, s_a..., s_w..., [pw]
 };
 
 // run either mixed_conv2d (fused) or the reference composition of lsq_quantize, conv2d and mixes
+// pwvals (non-empty): separate weight widths, pw = pwvals, p the activation widths' weights
 result run(const problem& pr, const channel_mask& mask, const std::vector<double>& pvals, bool fused,
-           int variant_naive = 0) {
+           int variant_naive = 0, const std::vector<double>& pwvals = {}) {
   jaq::rng r(7);
   const std::int64_t co = pr.groups > 1 ? pr.c : pr.co;
   auto xt = rand_tensor<double>({pr.c, pr.n, pr.h, pr.w}, r, 1.0, true);
@@ -71,6 +72,12 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
   jaq::tensor<double> pt(jaq::shape{4});
   for (int b = 0; b < 4; ++b) pt[b] = pvals[std::size_t(b)];
   auto p = tp.variable(std::move(pt));
+  std::optional<jaq::var<double>> pw;
+  if (!pwvals.empty()) {
+    jaq::tensor<double> t(jaq::shape{4});
+    for (int b = 0; b < 4; ++b) t[b] = pwvals[std::size_t(b)];
+    pw = tp.variable(std::move(t));
+  }
   std::vector<jaq::var<double>> sa, sw;
   for (int b = 0; b < 4; ++b) {
     sa.push_back(tp.variable(jaq::tensor<double>::full({1}, 0.9 / ((1 << bits[b]) - 1) * 2)));
@@ -81,9 +88,9 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
   const mixed_conv_spec spec{.conv = {.stride = 1, .padding = 1, .groups = pr.groups}, .bits = bits, .name = "l"};
   jaq::var<double> y;
   if (fused) {
-    y = mixed_conv2d(tp, x, w, p, sa, sw, mask, spec);
+    y = mixed_conv2d(tp, x, w, p, sa, sw, mask, spec, pw);
   } else if (variant_naive) {
-    y = naive_mixed_conv2d(tp, x, w, p, sa, sw, spec);
+    y = naive_mixed_conv2d(tp, x, w, p, sa, sw, spec, pw);
   } else {
     std::vector<jaq::var<double>> what, ysel;
     std::vector<char> unsel(mask.is_selected.size());
@@ -96,8 +103,24 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
                               mask.is_selected);
       ysel.push_back(jaq::conv2d(tp, ab, what.back(), spec.conv));
     }
+    // shared: y = conv(x_U, sum_b p_b what_b) + sum_b p_b conv(Qa_b(x)_S, what_b); separate:
+    // sum_a sum_i p_a pw_i conv(x_U ; Qa_a(x)_S, what_i), composed as a sum over the pairs
+    if (pw) {
+      std::vector<jaq::var<double>> pairs;
+      std::vector<int> idx;
+      for (int a = 0; a < 4; ++a)
+        for (int i = 0; i < 4; ++i) {
+          auto ab = channel_scale(tp, lsq_quantize(tp, x, sa[std::size_t(a)],
+                                                   {.bits = bits[std::size_t(a)], .is_signed = false, .batch_axis = 1, .name = "a"}),
+                                  mask.is_selected);
+          pairs.push_back(jaq::add(tp, jaq::conv2d(tp, channel_scale(tp, x, unsel), what[std::size_t(i)], spec.conv),
+                                   jaq::conv2d(tp, ab, what[std::size_t(i)], spec.conv)));
+          idx.push_back(a * 4 + i);
+        }
+      y = weighted_mix(tp, pairs, outer_weights(tp, p, *pw), {.index = idx});
+    }
     auto wmix = weighted_mix(tp, what, p);
-    y = jaq::add(tp, jaq::conv2d(tp, channel_scale(tp, x, unsel), wmix, spec.conv), weighted_mix(tp, ysel, p));
+    if (!pw) y = jaq::add(tp, jaq::conv2d(tp, channel_scale(tp, x, unsel), wmix, spec.conv), weighted_mix(tp, ysel, p));
   }
   result res;
   res.y.assign(y.value().begin(), y.value().end());
@@ -107,6 +130,7 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
   std::vector<jaq::var<double>> all{x, w, p};
   for (auto& v : sa) all.push_back(v);
   for (auto& v : sw) all.push_back(v);
+  if (pw) all.push_back(*pw);
   std::vector<std::size_t> sizes;
   for (auto& v : all) sizes.push_back(std::size_t(v.value().size()));
   tp.backward(dot(tp, y, c));
@@ -151,6 +175,30 @@ TEST_CASE("all channels selected: the fused supernet == the naive per-candidate 
     pr.groups = groups;
     const std::vector<double> p{0.25, 0.1, 0.4, 0.25};
     compare(run(pr, channel_mask::all(6), p, true), run(pr, channel_mask::all(6), p, false, 1), 1.0);
+  }
+}
+
+TEST_CASE("separate weight and activation widths: the fused CSQ op == the sum over (activation, weight) pairs") {
+  for (std::int64_t groups : {1, 6}) {
+    problem pr;
+    pr.groups = groups;
+    const std::vector<float> gamma{0.1f, -0.9f, 0.3f, 0.05f, 0.8f, -0.2f};
+    const auto mask = top_channels(gamma, 34.0, "l");
+    const std::vector<double> pa{0.1, 0.2, 0.3, 0.4}, pw{0.5, 0.1, 0.15, 0.25};
+    const double ratio = std::sqrt(double(pr.c) / double(mask.selected.size()));
+    compare(run(pr, mask, pa, true, 0, pw), run(pr, mask, pa, false, 0, pw), ratio);
+    // all channels: the fused op == the naive one qconv2d per pair
+    compare(run(pr, channel_mask::all(6), pa, true, 0, pw), run(pr, channel_mask::all(6), pa, false, 1, pw), 1.0);
+    // top-2 on both: the pairs with a zero weight do not run; pw of a zero weight gets no gradient
+    const std::vector<double> pa2{0.0, 0.7, 0.0, 0.3}, pw2{0.6, 0.0, 0.4, 0.0};
+    const auto fused = run(pr, mask, pa2, true, 0, pw2);
+    auto ref = run(pr, mask, pa2, false, 0, pw2);
+    for (int b : {1, 3}) {
+      CHECK(fused.grads[11][std::size_t(b)] == 0.0);
+      ref.grads[11][std::size_t(b)] = 0.0;
+    }
+    for (int b : {0, 2}) ref.grads[2][std::size_t(b)] = 0.0;
+    compare(fused, ref, ratio);
   }
 }
 

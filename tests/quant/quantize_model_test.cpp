@@ -84,6 +84,18 @@ TEST_CASE("2-bit LSQ, PACT and min/max variants train too") {
   CHECK(layout.find("conv2: w4 a4 unsigned (pact)") != std::string::npos);  // DoReFa weights, PACT inputs
 }
 
+TEST_CASE("per-layer widths: layer_bits sets weights and activations, layer_act_bits then the activations alone") {
+  std::string layout;
+  CHECK(train_loss_drop({.method = method::lsq, .wbits = 4, .abits = 4, .layer_bits = {{"conv2", 2}},
+                         .layer_act_bits = {{"conv2", 3}}},
+                        &layout) > 0.2);
+  CHECK(layout.find("conv2: w2 a3 unsigned (lsq)") != std::string::npos);
+  jaq::rng gen(1);
+  jaq::nn::small_cnn<float> m({}, gen);
+  CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.layer_act_bits = {{"conv9", 3}}}), doctest::Contains("conv9"), jaq::config_error);
+  CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.layer_act_bits = {{"conv2", 0}}}), doctest::Contains("act_bits"), jaq::config_error);
+}
+
 TEST_CASE("quantizer options are checked") {
   CHECK(parse_method("pact") == method::pact);
   CHECK_THROWS_WITH_AS(parse_method("xnor"), "quant_config: method: unknown quantizer 'xnor' (lsq, pact, minmax or dorefa)",

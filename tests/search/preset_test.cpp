@@ -68,6 +68,18 @@ TEST_CASE("derived.json round-trips and is checked against the space") {
   const auto path = std::filesystem::temp_directory_path() / "jaq_preset_test_derived.json";
   jaq::report::write_json(path, js::to_json(p.space, d));
   CHECK(js::read_derived_arch(path, p.space) == d);
+  jaq::nas::derived_arch apart = d;  // weights and activations at widths of their own
+  apart.act_bits = {4, 4, 2, 3, 3, 2};
+  jaq::report::write_json(path, js::to_json(p.space, apart));
+  CHECK(js::read_derived_arch(path, p.space) == apart);
+  auto j = js::to_json(p.space, apart);
+  j["blocks"][3].erase("act_bits");
+  jaq::report::write_json(path, j);
+  CHECK_THROWS_WITH_AS(js::read_derived_arch(path, p.space), doctest::Contains("blocks[3]: act_bits"), jaq::config_error);
+  j["blocks"][3]["act_bits"] = 9;
+  jaq::report::write_json(path, j);
+  CHECK_THROWS_WITH_AS(js::read_derived_arch(path, p.space), doctest::Contains("blocks[3].act_bits"), jaq::config_error);
+  jaq::report::write_json(path, js::to_json(p.space, d));
   jaq::nas::space_config other = p.space;
   other.stage_blocks = {1, 1, 1, 1};
   CHECK_THROWS_WITH_AS(js::read_derived_arch(path, other), doctest::Contains("blocks"), jaq::config_error);

@@ -177,6 +177,91 @@ TEST_CASE("expected_cost without betas: an operator-only table, finite differenc
   CHECK_THROWS_AS(js::expected_cost(tp, a, {}, wide), jaq::model_error);
 }
 
+TEST_CASE("expected_cost with separate weight and activation widths: finite differences, and the pair sum by hand") {
+  jaq::rng r(8);
+  const std::size_t nb = 2, no = 2, nw = 3;
+  xt::xtensor<double, 3> c = xt::zeros<double>({nb, no, nw * nw});
+  for (auto& v : c) v = r.uniform(0.1, 2.0);
+  std::vector<jaq::tensor<double>> in;
+  auto logits = [&](std::size_t n) {
+    jaq::tensor<double> a(jaq::shape{std::int64_t(n)});
+    for (auto& v : a) v = r.normal();
+    return a;
+  };
+  for (std::size_t k = 0; k < nb; ++k) in.push_back(logits(no));
+  for (std::size_t k = 0; k < 2 * nb * no; ++k) in.push_back(logits(nw));  // betas, then betas_act
+  auto res = jaq::gradcheck(
+      [&](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
+        std::vector<jaq::var<double>> a(v.begin(), v.begin() + nb), b(v.begin() + nb, v.begin() + nb + nb * no),
+            ba(v.begin() + nb + nb * no, v.end());
+        return js::expected_cost(tp, a, b, c, ba);
+      },
+      in);
+  CHECK_MESSAGE(res.ok, res);
+  auto softmax = [](const jaq::tensor<double>& z) {
+    std::vector<double> p(std::size_t(z.size()));
+    double s = 0;
+    for (std::int64_t i = 0; i < z.size(); ++i) s += std::exp(z[i]);
+    for (std::int64_t i = 0; i < z.size(); ++i) p[std::size_t(i)] = std::exp(z[i]) / s;
+    return p;
+  };
+  double want = 0;
+  for (std::size_t b = 0; b < nb; ++b) {
+    const auto p = softmax(in[b]);
+    for (std::size_t o = 0; o < no; ++o) {
+      const auto qw = softmax(in[nb + b * no + o]), qa = softmax(in[nb + nb * no + b * no + o]);
+      for (std::size_t i = 0; i < nw; ++i)
+        for (std::size_t j = 0; j < nw; ++j) want += p[o] * qw[i] * qa[j] * c(b, o, i * nw + j);
+    }
+  }
+  jaq::tape<double> tp;
+  std::vector<jaq::var<double>> a, b, ba;
+  for (std::size_t k = 0; k < nb; ++k) a.push_back(tp.constant(in[k].clone()));
+  for (std::size_t k = 0; k < nb * no; ++k) b.push_back(tp.constant(in[nb + k].clone()));
+  for (std::size_t k = 0; k < nb * no; ++k) ba.push_back(tp.constant(in[nb + nb * no + k].clone()));
+  CHECK(js::expected_cost(tp, a, b, c, ba).value()[0] == doctest::Approx(want).epsilon(1e-12));
+  CHECK_THROWS_AS(js::expected_cost(tp, a, b, c), jaq::model_error);  // 9 columns, 3 widths
+}
+
+TEST_CASE("cost table with separate_wa: entry (b, o, i * |bits| + j) is weights at bits[i], activations at bits[j]") {
+  space_config s = two_blocks();
+  s.separate_wa = true;
+  const auto cfg = jaq::hw::reference_config();
+  const js::cost_table t = js::build_cost_table(jaq::serial_backend{}, s, cfg, 1);
+  REQUIRE(t.feasible);
+  REQUIRE(t.latency_s.shape()[2] == 9);
+  const auto em = jaq::hw::make_energy_model(cfg);
+  const auto blocks = s.blocks();
+  const auto ops = s.op_specs();
+  for (std::size_t o : {std::size_t(2), std::size_t(5), std::size_t(8)})
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t j = 0; j < 3; ++j) {
+        const auto ls = js::op_layers(blocks[1], ops[o], s.bits[i], 1, s.bits[j]);
+        for (const auto& l : ls) {
+          CHECK(l.wprec == s.bits[i]);
+          CHECK(l.iprec == s.bits[j]);
+        }
+        const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(ls), em);
+        double lat = 0, en = 0;
+        for (const auto& m : r) {
+          lat += m.value().latency_s;
+          en += m.value().energy_nJ;
+        }
+        CAPTURE(ops[o].name);
+        CHECK(t.latency_s(1, o, i * 3 + j) == lat);
+        CHECK(t.energy_nJ(1, o, i * 3 + j) == en);
+      }
+  // 2-bit weights with 4-bit activations differ from 4-bit weights with 2-bit activations
+  CHECK(t.latency_s(1, 2, 0 * 3 + 2) != t.latency_s(1, 2, 2 * 3 + 0));
+  const jaq::nas::derived_arch d{.ops = {"k3_e6", "skip"}, .bits = {4, 2}, .act_bits = {3, 4}};
+  const auto [lat, en] = t.network_cost(s, d);
+  CHECK(lat == doctest::Approx(t.fixed_latency_s + t.latency_s(0, 3, 2 * 3 + 1) + t.latency_s(1, 8, 0 * 3 + 2)));
+  CHECK(en == doctest::Approx(t.fixed_energy_nJ + t.energy_nJ(0, 3, 2 * 3 + 1) + t.energy_nJ(1, 8, 0 * 3 + 2)));
+  const auto net = js::network_layers(s, d, 1);
+  CHECK(net[1].wprec == 4);  // block 0's expand
+  CHECK(net[1].iprec == 3);
+}
+
 TEST_CASE("mac_table: each entry is the MACs of the operator's layers; the identity has none") {
   const space_config s = two_blocks();
   const auto m = js::mac_table(s);
@@ -285,6 +370,30 @@ TEST_CASE("sequential: a full-precision operator search with a FLOPs term, unifo
   while (!cheap.finished()) cheap.run_epoch();
   CHECK(cheap.derived().ops == std::vector<std::string>{"skip", "skip"});
   CHECK(cheap.history().back().hw_cost > 0);  // the FLOPs term of the last architecture step
+}
+
+TEST_CASE("a tiny joint search with separate weight and activation widths derives both, and costs them apart") {
+  const auto data = toy_images(512, 3);
+  space_config s = two_blocks();
+  s.separate_wa = true;
+  js::joint_search j(s, quick_settings(), &data);
+  CHECK(j.net().arch_parameters().size() == 2 + 2 * 2 * 9);
+  CHECK(j.table().latency_s.shape()[2] == 9);
+  while (!j.finished()) j.run_epoch();
+  j.final_hardware();
+  const auto d = j.derived();
+  REQUIRE(d.act_bits.size() == 2);
+  // the architecture steps moved beta_act of the chosen operators off their initial 1e-3
+  int moved = 0;
+  for (int b = 0; b < 2; ++b)
+    for (int o = 0; o < 9; ++o)
+      for (std::int64_t w = 0; w < 3; ++w) moved += j.net().beta_act(b, o).value[w] != 1e-3f;
+  CHECK(moved > 0);
+  const auto [layers, maps] = j.mapping();
+  double lat = 0;
+  for (const auto& m : maps) lat += m.value().latency_s;
+  CHECK(lat == doctest::Approx(j.derived_cost().first));
+  CHECK(layers.back().iprec == 8);  // fc: fixed
 }
 
 TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as an uninterrupted run does") {

@@ -39,6 +39,14 @@ grep -q '"mode": "sequential"' "$T/seq/result.json" || fail "sequential: result.
 grep -q '"hwgen_iterations": 100,' "$T/seq/result.json" || fail "sequential: expected the final generator run alone (100 iterations)"
 [[ ! -e "$T/seq/beta.png" ]] || fail "sequential: beta.png drawn for a search without beta"
 
+# weights and activations at widths of their own: derived.json has both, the layer CSV carries
+# them as wprec and iprec, and the integer reference still agrees image for image
+"$BIN" --quick --separate-wa --out "$T/swa" > "$T/wout" 2> "$T/werr" || { tail "$T/wout" "$T/werr"; fail "--separate-wa run failed"; }
+[[ $(grep -c '"act_bits"' "$T/swa/derived.json") == 6 ]] || { cat "$T/swa/derived.json"; fail "--separate-wa: derived.json lacks act_bits"; }
+grep -q 'integer reference: .* 2000/2000 agree' "$T/wout" || fail "--separate-wa: integer and fake-quant predictions differ"
+"$MAP" --layers "$T/swa/layers.csv" --accel "$T/swa/accel.json" --out "$T/wmap.csv" 2> "$T/wmap.err" || { cat "$T/wmap.err"; fail "map failed"; }
+diff "$T/wmap.csv" "$T/swa/mapping.csv" > /dev/null || fail "--separate-wa: the search's mapping differs from map's"
+
 # the hardware side alone: cifar10 without data
 "$BIN" --preset cifar10 --quick --out "$T/cifar" > "$T/cout" 2> "$T/cerr" || { tail "$T/cout" "$T/cerr"; fail "cifar10 hardware-only failed"; }
 grep -q 'no data set: the hardware side alone' "$T/cout" || fail "cifar10 did not say it runs the hardware side alone"
