@@ -8,13 +8,13 @@
 
 TEST_CASE("rng: same seed, same stream; different seeds differ") {
   jaq::rng a(7), b(7), c(8);
+  int same = 0;
   for (int i = 0; i < 100; ++i) {
     const auto x = a();
     CHECK(x == b());
-    (void)c;
+    same += x == c();
   }
-  jaq::rng d(7), e(8);
-  CHECK(d() != e());
+  CHECK(same == 0);  // seed 8's stream shares no draw with seed 7's in 100 (64-bit values)
 }
 
 TEST_CASE("rng: uniform in [0,1) with the right mean; normal with mean 0, variance 1") {

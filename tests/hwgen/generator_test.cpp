@@ -118,12 +118,19 @@ TEST_CASE("same seed, same search; the JSON loads back as the best configuration
 }
 
 TEST_CASE("infeasible samples are counted and never kept as the best") {
-  // A budget only the smallest arrays meet.
-  const hg::cost_evaluator ev(small_net(), {.area_budget_mm2 = 0.3});
+  // A budget a quarter of the configurations meet (the smaller ones).
+  const hg::search_space space = small_space();
+  std::vector<double> areas;
+  for (std::int64_t k = 0; k < space.count(); ++k) areas.push_back(hw::area_of(space.decode(space.nth(k))).total_mm2);
+  std::sort(areas.begin(), areas.end());
+  const double budget = areas[areas.size() / 4];
+  const hg::cost_evaluator ev(small_net(), {.area_budget_mm2 = budget});
   jaq::rng gen(3);
-  const auto r = hg::generate(jaq::serial_backend{}, small_space(), ev, {.iterations = 6, .batch = 8}, gen);
+  const auto r = hg::generate(jaq::serial_backend{}, space, ev, {.iterations = 6, .batch = 8}, gen);
   CHECK(r.infeasible > 0);
-  if (r.best.feasible) CHECK(r.best.area_mm2 <= 0.3);
+  CHECK(r.infeasible < r.evaluated);
+  REQUIRE(r.best.feasible);  // 48 samples, a quarter of the space feasible
+  CHECK(r.best.area_mm2 <= budget);
 }
 
 TEST_CASE("malformed options are config_errors") {

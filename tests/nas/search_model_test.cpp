@@ -33,7 +33,8 @@ struct run_result {
   std::size_t peak = 0;
 };
 
-// A few search steps; returns the losses and the tape's peak bytes
+// A few search steps; returns the losses and the tape's peak bytes. check_each(step) runs after
+// each step's optimizer update.
 template <class Setup>
 run_result search_steps(jaq::nn::model<float>& m, search_model<float>& s, int steps, Setup&& check_each) {
   jaq::rng r(3);
@@ -53,8 +54,8 @@ run_result search_steps(jaq::nn::model<float>& m, search_model<float>& s, int st
     auto loss = jaq::cross_entropy(tp, logits, std::span<const std::int32_t>(y));
     res.losses.push_back(loss.value()[0]);
     tp.backward(loss);
-    check_each(step);
     st.step();
+    check_each(step);
   }
   res.peak = tp.peak_bytes();
   return res;
@@ -70,14 +71,20 @@ TEST_CASE("CSQ search on small-cnn: masks of the top-K% channels, alternating we
   auto betas = s.arch_parameters();
   REQUIRE(betas.size() == 2);  // conv2, conv3 (conv1 and fc stay at 8 bits)
   std::vector<float> beta_before(betas[0]->value.begin(), betas[0]->value.end());
+  // step 0 is a weight step (the weights move, beta does not), step 1 an architecture step
+  // (beta moves, the weights do not)
+  int checked = 0;
   search_steps(m, s, 2, [&](int step) {
-    (void)step;
+    const std::vector<float> w(m.conv2.weight.value.begin(), m.conv2.weight.value.end());
+    const std::vector<float> beta(betas[0]->value.begin(), betas[0]->value.end());
+    CAPTURE(step);
+    CHECK((w != w_before) == (step == 0));
+    CHECK((beta != beta_before) == (step == 1));
+    w_before = w;
+    beta_before = beta;
+    ++checked;
   });
-  // step 0 was a weight step (weights moved, beta did not), step 1 an architecture step
-  std::vector<float> w_after(m.conv2.weight.value.begin(), m.conv2.weight.value.end());
-  CHECK(w_after != w_before);
-  std::vector<float> beta_after(betas[0]->value.begin(), betas[0]->value.end());
-  CHECK(beta_after != beta_before);
+  CHECK(checked == 2);
   const auto masks = s.masks();
   CHECK(masks[0].first == "conv2");
   CHECK(masks[0].second.selected.size() == 4);  // ceil(20% of 16)
@@ -122,8 +129,12 @@ TEST_CASE("mbconv-small searches its depthwise and pointwise layers and trains")
   jaq::rng gen(6);
   jaq::nn::mbconv_small<float> m({.in_channels = 1, .classes = 4}, gen);
   search_model<float> s(m, {.bits = {2, 4, 8}, .csq = csq_config{.keep_percent = 50}}, gen);
-  const auto r = search_steps(m, s, 4, [](int) {});
+  const auto r = search_steps(m, s, 12, [](int) {});
   for (double l : r.losses) CHECK(std::isfinite(l));
+  // it trains: the loss on the (fixed) batch falls over the steps
+  CAPTURE(r.losses.front());
+  CAPTURE(r.losses.back());
+  CHECK(r.losses.back() < 0.9 * r.losses.front());
   CHECK(s.arch_parameters().size() >= 3);
 }
 

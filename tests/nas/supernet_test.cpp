@@ -82,6 +82,52 @@ TEST_CASE("op_conv_shapes: MBConv has expand/depthwise/project, expansion 1 no e
   CHECK(sk[0].conv.stride == 2);
 }
 
+TEST_CASE("gumbel_mixture: finite differences of the sampled weights through beta, soft and top-2") {
+  // the weights as a function of beta for fixed noise: softmax((beta + g) / tau) over the active
+  // candidates (all, or the two largest), computed here in double
+  const std::vector<double> noise{0.3, -0.7, 1.1, 0.2};
+  const double tau = 1.7;
+  auto sample = [&](const jaq::tensor<double>& beta, bool top2) {
+    std::vector<double> z(4);
+    for (std::size_t b = 0; b < 4; ++b) z[b] = (beta[std::int64_t(b)] + noise[b]) / tau;
+    gumbel_weights w;
+    if (top2) {
+      std::vector<int> order{0, 1, 2, 3};
+      std::sort(order.begin(), order.end(), [&](int a, int c) { return z[std::size_t(a)] > z[std::size_t(c)]; });
+      w.active = {std::min(order[0], order[1]), std::max(order[0], order[1])};
+    } else {
+      w.active = {0, 1, 2, 3};
+    }
+    w.weights.assign(4, 0.0);
+    double sum = 0;
+    for (int b : w.active) sum += std::exp(z[std::size_t(b)]);
+    for (int b : w.active) w.weights[std::size_t(b)] = std::exp(z[std::size_t(b)]) / sum;
+    return w;
+  };
+  jaq::tensor<double> beta(jaq::shape{4});
+  beta[0] = 0.4;
+  beta[1] = -0.2;
+  beta[2] = 0.1;
+  beta[3] = 0.9;  // z: 0.41, -0.53, 0.71, 0.65: top-2 are 2 and 3, far from a tie
+  for (bool top2 : {false, true}) {
+    CAPTURE(top2);
+    std::vector<jaq::tensor<double>> in;
+    in.push_back(beta.clone());
+    auto res = jaq::gradcheck(
+        [&](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
+          return gumbel_mixture(tp, v[0], sample(v[0].value(), top2), tau);
+        },
+        in);
+    CHECK_MESSAGE(res.ok, res);
+  }
+  // and the library's own sampler gives these weights for this noise
+  const std::vector<float> bf(beta.begin(), beta.end());
+  const auto lib = gumbel_weights_from_noise(bf, noise, tau, sampling::top2);
+  const auto mine = sample(beta, true);
+  CHECK(lib.active == mine.active);
+  for (int b = 0; b < 4; ++b) CHECK(lib.weights[std::size_t(b)] == doctest::Approx(mine.weights[std::size_t(b)]).epsilon(1e-6));
+}
+
 TEST_CASE("weighted_mix: finite differences without straight-through weights; with them d/dp = <g, y_j>") {
   jaq::rng r(3);
   std::vector<jaq::tensor<double>> in;
