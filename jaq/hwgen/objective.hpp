@@ -7,13 +7,15 @@
 // spec's by default), so the reference costs lambda_L + lambda_E + lambda_A. A configuration is
 // infeasible, with the reason said, if its area exceeds the budget (it is then not mapped at
 // all) or if some layer fits no tiling on it. Layers of the same shape and precisions (the
-// repeated blocks of a stage) are mapped once per configuration; the sums still run over every
-// layer in order, so the figures are those of mapping each layer.
+// repeated blocks of a stage) are mapped once per configuration, and a configuration that
+// recurs in a batch (a sharpened policy samples its favourite many times) once per batch; the
+// sums still run over every layer in order, so the figures are those of mapping each layer.
 //
 //   jaq::hwgen::cost_evaluator ev(layers, {.lambda_area = 0.5, .area_budget_mm2 = 8.0});
 //   auto s = ev.score(jaq::tbb_backend{}, configs);   // one config_score per configuration
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -116,8 +118,14 @@ class cost_evaluator {
                                 bool check_budget) const {
     std::vector<config_score> out(configs.size());
     std::vector<hw::accel_config> to_map;
-    std::vector<std::size_t> where;
+    std::vector<std::size_t> where;  // out[where[k]] is to_map[k]'s first occurrence
+    std::vector<std::pair<std::size_t, std::size_t>> repeats;  // (index in out, its first occurrence)
     for (std::size_t i = 0; i < configs.size(); ++i) {
+      const auto seen = std::find(configs.begin(), configs.begin() + std::ptrdiff_t(i), configs[i]);
+      if (seen != configs.begin() + std::ptrdiff_t(i)) {
+        repeats.push_back({i, std::size_t(seen - configs.begin())});
+        continue;
+      }
       config_score& s = out[i];
       s.config = configs[i];
       try {
@@ -152,6 +160,7 @@ class cost_evaluator {
       }
       if (!s.feasible) s.latency_s = s.energy_nJ = 0;
     }
+    for (const auto& [i, first] : repeats) out[i] = out[first];
     return out;
   }
 

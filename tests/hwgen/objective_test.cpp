@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "jaq/hw/reference_mapper.hpp"
 
 namespace hg = jaq::hwgen;
@@ -71,6 +73,26 @@ TEST_CASE("repeated layers are mapped once, and the sums are still those of ever
     CHECK(s[k].latency_s == lat);
     CHECK(s[k].energy_nJ == en);
   }
+}
+
+TEST_CASE("a configuration repeated in a batch scores as it does alone, infeasible ones too") {
+  hg::cost_evaluator ev(small_net(), {.area_budget_mm2 = 1.0});
+  const hw::accel_config c{.N = 8, .M = 16, .wbuf_bytes = 32768, .ibuf_bytes = 16384, .obuf_bytes = 8192, .if_width = 128};
+  const hw::accel_config big{.N = 64, .M = 128, .wbuf_bytes = 262144, .ibuf_bytes = 131072, .obuf_bytes = 65536, .if_width = 192};
+  const std::vector<hw::accel_config> batch{c, big, hw::reference_config(), c, big, c};
+  const auto s = ev.score(jaq::tbb_backend{2}, batch);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const auto alone = ev.score(jaq::serial_backend{}, std::span<const hw::accel_config>(&batch[i], 1))[0];
+    CAPTURE(i);
+    CHECK(s[i].config == batch[i]);
+    CHECK(s[i].feasible == alone.feasible);
+    CHECK(s[i].reason == alone.reason);
+    CHECK(s[i].latency_s == alone.latency_s);
+    CHECK(s[i].energy_nJ == alone.energy_nJ);
+    CHECK(s[i].area_mm2 == alone.area_mm2);
+    CHECK((s[i].cost == alone.cost || (std::isinf(s[i].cost) && std::isinf(alone.cost))));
+  }
+  CHECK_FALSE(s[4].feasible);  // over the budget
 }
 
 TEST_CASE("over the area budget, or a layer that fits nowhere: infeasible, with the reason") {
