@@ -30,11 +30,13 @@
 //   }
 #pragma once
 
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -114,6 +116,7 @@ class tape {
     n.requires_grad = grad_enabled_ && p.trainable;
     n.leaf = true;
     n.op = "param";
+    n.name = p.name;
     return var<T>(this, last_id());
   }
 
@@ -149,9 +152,9 @@ class tape {
     n.value = std::move(output);
     count(n.value.bytes());
     n.requires_grad = rg;
+    n.inputs.reserve(inputs.size());  // also without a gradient: first_non_finite() names a node by them
+    for (const var<T>& v : inputs) n.inputs.push_back(v.id());
     if (rg) {
-      n.inputs.reserve(inputs.size());
-      for (const var<T>& v : inputs) n.inputs.push_back(v.id());
       n.backward = std::move(backward);
       n.saved = std::move(saved);
       for (const auto& s : n.saved) count(s.bytes());
@@ -181,6 +184,40 @@ class tape {
     }
   }
 
+  /// Where a forward pass first went non-finite, for an error message: the first node in
+  /// recording order whose value holds a NaN or an infinity, named with the parameters it
+  /// reads ("the output of conv2d (node 14), which reads conv2.weight; 3 of 2048 values
+  /// non-finite") or as the parameter or input it is. Empty when every value is finite (or the
+  /// values were already freed by backward).
+  std::string first_non_finite() const {
+    auto bad = [](const tensor<T>& t) {
+      std::int64_t k = 0;
+      for (std::int64_t i = 0; i < t.size(); ++i) k += !std::isfinite(static_cast<double>(t[i]));
+      return k;
+    };
+    for (std::size_t i = 0; i < nodes_.size(); ++i) {
+      const node& n = nodes_[i];
+      const std::int64_t k = bad(n.val());
+      if (k == 0) continue;
+      std::ostringstream os;
+      if (n.leaf) {
+        os << (n.external ? "parameter " + (n.name.empty() ? std::string("(unnamed)") : n.name) : std::string("an input"))
+           << " (node " << i << ")";
+      } else {
+        os << "the output of " << n.op << " (node " << i << ")";
+        std::string reads;
+        for (std::int32_t in : n.inputs) {
+          const node& m = nodes_[static_cast<std::size_t>(in)];
+          if (m.leaf && m.external && !m.name.empty()) reads += (reads.empty() ? "" : ", ") + m.name;
+        }
+        if (!reads.empty()) os << ", which reads " << reads;
+      }
+      os << "; " << k << " of " << n.val().size() << " values non-finite";
+      return os.str();
+    }
+    return {};
+  }
+
   /// Forgets every node (handles become invalid); keeps the peak. Call between steps.
   void clear() {
     nodes_.clear();
@@ -200,6 +237,7 @@ class tape {
 
   struct node {
     std::string op;  // the op's name (copied: callers may pass temporaries)
+    std::string name;                      // a parameter's name (empty otherwise)
     tensor<T> value;                       // owned output (empty for a parameter)
     const tensor<T>* external = nullptr;   // a parameter's value
     tensor<T> grad;                        // owned gradient

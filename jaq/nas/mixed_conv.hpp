@@ -461,7 +461,7 @@ var<T> weighted_mix(tape<T>& tp, const std::vector<var<T>>& ys, var<T> p, const 
   });
 }
 
-/// pq[a * n + i] = p[a] q[i] (both (n)), with its gradient to p and q: the weights of the
+/// pq[a * m + i] = p[a] q[i] (p (n), q (m)), with its gradient to p and q: the weights of the
 /// (activation, weight) width pairs.
 template <scalar T>
 var<T> outer_weights(tape<T>& tp, var<T> p, var<T> q) {

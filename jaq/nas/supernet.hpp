@@ -10,15 +10,16 @@
 // (heterogeneous sampling), on architecture steps the two sampled widths mixed by their
 // renormalised weights; one sample per operator drives the weights and input activations of all
 // its convolutions, or, with `space.separate_wa`, one sample of beta drives the weights and one
-// of beta_act (logits of their own) the input activations. With CSQ only the top-K% input channels of each convolution by |gamma| of
-// the BatchNorm that produced them run at the candidate widths (nas::mixed_layer); a block's
-// input is ranked by the output BatchNorm of the previous block's arg-max operator. Stem, head
-// and classifier stay at `space.fixed_bits` (8). In evaluation every block runs its arg-max
-// operator at its arg-max width, computed as the search trains it (with CSQ the masked channels
-// at that width, the others at full precision; the derived network is retrained fully
-// quantized), with BatchNorm running statistics re-estimated for that path first
-// (use_derived_path, nn::recalibrate_batch_norm). With `full_precision` nothing is quantized
-// and there is no beta: an architecture search alone (the sequential baseline's first stage).
+// of beta_act (logits of their own) the input activations. With CSQ only the top-K% input
+// channels of each convolution by |gamma| of the BatchNorm that produced them run at the
+// candidate widths (nas::mixed_layer); a block's input is ranked by the output BatchNorm of
+// the previous block's arg-max operator. Stem, head and classifier stay at `space.fixed_bits`
+// (8). In evaluation every block runs its arg-max operator at its arg-max width(s), computed
+// as the search trains it (with CSQ the masked channels at that width, the others at full
+// precision; the derived network is retrained fully quantized), with BatchNorm running
+// statistics re-estimated for that path first (use_derived_path, nn::recalibrate_batch_norm).
+// With `full_precision` nothing is quantized and there is no beta: an architecture search
+// alone (the sequential baseline's first stage).
 //
 //   jaq::nas::supernet<float> net({.space = space, .csq = jaq::nas::csq_config{.keep_percent = 20}}, gen);
 //   net.begin_epoch(e);  net.begin_step(/*arch_step=*/false);  auto logits = net.forward(tp, x);
@@ -306,8 +307,8 @@ class supernet final : public nn::model<T> {
     return op.forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return op.convs()[k].conv->forward(t, h); });
   }
 
-  // Operator o with its width mixture(s): `widths` of the weights and activations, or with
-  // `act` of the weights alone and `act` of the activations.
+  // Operator o with its width mixture(s): `widths` of the weights and activations, or, with
+  // `act`, `widths` of the weights alone and `act` of the activations.
   var<T> run_op(tape<T>& tp, block& b, int o, var<T> x, var<T> widths, std::optional<var<T>> act = std::nullopt) {
     auto& layers = b.layers[std::size_t(o)];
     return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {

@@ -45,10 +45,45 @@ tensor<T> batch_tensor(const data::batch& b) {
   return to_channel_major(nchw);
 }
 
-/// Forward, backward and one optimizer step on `b`. `step` only names the step in errors: a
-/// non-finite loss is a jaq::model_error ("loss is nan at step 17"), never skipped.
+/// The first of `ps` holding a NaN or an infinity, as "conv2.weight (1 of 4608 values nan)";
+/// empty when all are finite.
+template <scalar T>
+std::string first_non_finite_parameter(const std::vector<parameter<T>*>& ps) {
+  for (const parameter<T>* p : ps) {
+    std::int64_t k = 0, first = -1;
+    for (std::int64_t i = 0; i < p->value.size(); ++i)
+      if (!std::isfinite(static_cast<double>(p->value[i]))) {
+        if (first < 0) first = i;
+        ++k;
+      }
+    if (k == 0) continue;
+    std::ostringstream os;
+    os << p->name << " (" << k << " of " << p->value.size() << " values non-finite, the first " << p->value[first] << ")";
+    return os.str();
+  }
+  return {};
+}
+
+/// Forward, backward and one optimizer step on `b`. `step` only names the step in errors. A
+/// NaN or infinity stops training with a jaq::model_error naming the step and the layer, never
+/// skipped: in the batch's images, in a parameter before the forward pass or after the update
+/// (a ReLU would otherwise turn a NaN weight's outputs into zeros and train on silently), or in
+/// the loss, with where the forward pass first went non-finite ("loss is nan at step 17; first
+/// non-finite value: the output of conv2d (node 9), which reads conv2.weight; ...").
 template <scalar T, class Optimizer>
 step_result train_step(model<T>& m, Optimizer& opt, tape<T>& tp, const data::batch& b, std::int64_t step) {
+  const auto params = m.parameters();
+  auto stop = [&](const std::string& what) {
+    std::ostringstream os;
+    os << "training diverged at step " << step << ": " << what << " (try a smaller lr)";
+    throw model_error(os.str());
+  };
+  if (const auto it = std::find_if(b.images.begin(), b.images.end(), [](float v) { return !std::isfinite(v); }); it != b.images.end()) {
+    const std::int64_t per_image = b.shape.channels * b.shape.height * b.shape.width;
+    stop("input image " + std::to_string((it - b.images.begin()) / std::max<std::int64_t>(per_image, 1)) + " of the batch holds " +
+         std::to_string(*it));
+  }
+  if (const std::string p = first_non_finite_parameter(params); !p.empty()) stop("parameter " + p + " before the forward pass");
   tp.clear();
   tp.set_grad_enabled(true);
   m.set_training(true);
@@ -59,12 +94,14 @@ step_result train_step(model<T>& m, Optimizer& opt, tape<T>& tp, const data::bat
   step_result r{.loss = static_cast<double>(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
   if (!std::isfinite(r.loss)) {
     std::ostringstream os;
-    os << "training diverged: loss is " << r.loss << " at step " << step << " (try a smaller lr)";
-    throw model_error(os.str());
+    os << "loss is " << r.loss;
+    if (const std::string where = tp.first_non_finite(); !where.empty()) os << "; first non-finite value: " << where;
+    stop(os.str());
   }
   tp.backward(loss);
   opt.step();
   tp.clear();
+  if (const std::string p = first_non_finite_parameter(params); !p.empty()) stop("parameter " + p + " after the update");
   return r;
 }
 

@@ -552,7 +552,9 @@ class joint_search {
     if (!std::isfinite(r.loss)) {
       std::ostringstream os;
       os << "search diverged: loss is " << r.loss << " at epoch " << epoch_ + 1 << " step " << s + 1 << " ("
-         << (arch ? "architecture" : "weight") << " step; try a smaller lr or arch_lr)";
+         << (arch ? "architecture" : "weight") << " step)";
+      if (const std::string where = tp.first_non_finite(); !where.empty()) os << "; first non-finite value: " << where;
+      os << " (try a smaller lr or arch_lr)";
       throw model_error(os.str());
     }
     tp.backward(loss);
@@ -563,6 +565,14 @@ class joint_search {
       net_->project();
     }
     tp.clear();
+    // a NaN weight's outputs would turn into zeros at the next ReLU and the search go on silently
+    std::string bad = nn::first_non_finite_parameter(arch ? arch_params_ : weight_params_);
+    if (!bad.empty()) {
+      std::ostringstream os;
+      os << "search diverged at epoch " << epoch_ + 1 << " step " << s + 1 << ": parameter " << bad << " after the "
+         << (arch ? "architecture" : "weight") << " update (try a smaller " << (arch ? "arch_lr" : "lr") << ")";
+      throw model_error(os.str());
+    }
     return r;
   }
 

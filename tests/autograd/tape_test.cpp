@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "jaq/autograd/gradcheck.hpp"
@@ -169,4 +171,35 @@ TEST_CASE("every op of a tape runs in the tape's one thread pool, of its thread 
   };
   const auto y1 = run(one), y2 = run(tp);
   for (std::int64_t i = 0; i < x.size(); ++i) REQUIRE(y1[i] == y2[i]);
+}
+
+TEST_CASE("first_non_finite names where a forward pass first went non-finite") {
+  jaq::tape<float> tp;
+  jaq::parameter<float> w{.name = "conv2.weight", .value = jaq::tensor<float>::full({3}, 2.0f), .grad = {}};
+  auto x = tp.constant(jaq::tensor<float>::full({3}, 1.0f));
+  auto y = square(tp, jaq::add(tp, x, tp.param(w)));
+  CHECK(tp.first_non_finite().empty());
+  // an overflow inside an op: named with the parameter it reads
+  w.value[1] = 1e30f;
+  tp.clear();
+  auto c = tp.constant(jaq::tensor<float>::full({3}, 1.0f));
+  auto h = jaq::add(tp, c, tp.param(w));
+  (void)square(tp, h);
+  CHECK(tp.first_non_finite() == "the output of square (node 3); 1 of 3 values non-finite");
+  tp.clear();
+  (void)square(tp, tp.param(w));
+  CHECK(tp.first_non_finite() == "the output of square (node 1), which reads conv2.weight; 1 of 3 values non-finite");
+  // a NaN weight: the parameter itself, before anything that reads it
+  w.value[2] = std::nanf("");
+  tp.clear();
+  auto one = tp.constant(jaq::tensor<float>::full({3}, 1.0f));
+  (void)jaq::add(tp, one, tp.param(w));
+  CHECK(tp.first_non_finite() == "parameter conv2.weight (node 1); 1 of 3 values non-finite");
+  // an infinite input
+  tp.clear();
+  jaq::tensor<float> bad = jaq::tensor<float>::full({3}, 1.0f);
+  bad[0] = std::numeric_limits<float>::infinity();
+  (void)square(tp, tp.constant(std::move(bad)));
+  CHECK(tp.first_non_finite() == "an input (node 0); 1 of 3 values non-finite");
+  (void)y;
 }

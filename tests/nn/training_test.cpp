@@ -2,12 +2,15 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <vector>
 
 #include "jaq/data/idx.hpp"
 #include "jaq/data/normalize.hpp"
 #include "jaq/data/subset.hpp"
 #include "jaq/nn/registry.hpp"
+#include "jaq/nn/small_cnn.hpp"
 #include "jaq/optim/schedule.hpp"
 #include "jaq/optim/sgd.hpp"
 
@@ -100,6 +103,28 @@ TEST_CASE("a diverging run stops with an error naming the step") {
   };
   CHECK_THROWS_WITH_AS(run(), doctest::Contains("at step"), jaq::model_error);
   CHECK(step < 20);
+}
+
+TEST_CASE("a NaN weight stops training with an error naming the step and the layer") {
+  const auto& fm = fashion_mnist();
+  const jaq::data::dataset train = jaq::data::first_n(fm.train, 64);
+  jaq::rng gen(3);
+  jaq::nn::small_cnn<float> model({}, gen);
+  jaq::optim::sgd<float> opt(model.parameters(), {.lr = 0.01});
+  jaq::tape<float> tp;
+  jaq::data::batch_iterator it(train, {.batch_size = 32}, gen);
+  jaq::data::batch b;
+  REQUIRE(it.next(b));
+  jaq::nn::train_step(model, opt, tp, b, 0);
+  model.conv2.weight.value[5] = std::nanf("");
+  REQUIRE(it.next(b));
+  CHECK_THROWS_WITH_AS(jaq::nn::train_step(model, opt, tp, b, 1),
+                       doctest::Contains("training diverged at step 1: parameter conv2.weight (1 of"), jaq::model_error);
+  // an infinite input pixel
+  model.conv2.weight.value[5] = 0.0f;
+  b.images[3 * 784 + 100] = std::numeric_limits<float>::infinity();
+  CHECK_THROWS_WITH_AS(jaq::nn::train_step(model, opt, tp, b, 2), doctest::Contains("at step 2: input image 3 of the batch holds inf"),
+                       jaq::model_error);
 }
 
 TEST_CASE("the tape's peak bytes measure one training step's activations, and held bytes return to 0") {

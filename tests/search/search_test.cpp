@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -394,6 +395,17 @@ TEST_CASE("a tiny joint search with separate weight and activation widths derive
   for (const auto& m : maps) lat += m.value().latency_s;
   CHECK(lat == doctest::Approx(j.derived_cost().first));
   CHECK(layers.back().iprec == 8);  // fc: fixed
+}
+
+TEST_CASE("a NaN weight stops the search with an error naming the epoch, the step and the parameter") {
+  const auto data = toy_images(256, 4);
+  js::joint_search j(two_blocks(), quick_settings(), &data);
+  auto ps = j.net().weight_parameters();
+  REQUIRE(!ps.empty());
+  jaq::parameter<float>& stem = *ps.front();
+  stem.value[0] = std::nanf("");
+  const std::string want = "search diverged at epoch 1 step 1: parameter " + stem.name;
+  CHECK_THROWS_WITH_AS(j.run_epoch(), doctest::Contains(want.c_str()), jaq::model_error);
 }
 
 TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as an uninterrupted run does") {
