@@ -16,11 +16,12 @@
 #   zlib1g-dev              gzip decompression of the idx dataset files
 #   dataset-fashion-mnist   the default data set (/usr/share/datasets/fashion-mnist)
 #   gnuplot-nox             PNG plots of training curves and search results
+#   cmake                   jaq's CMake package (cmake --install; tests/cmake/consumer_test.sh)
 set -euo pipefail
 
 PKGS=(bazel-bootstrap bazel-rules-java bazel-platforms libxtensor-dev libxsimd-dev
       libtbb-dev doctest-dev libopenblas-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-      dataset-fashion-mnist gnuplot-nox)
+      dataset-fashion-mnist gnuplot-nox cmake)
 # Extra packages for the benchmarks only (PyTorch side by side); pass --bench.
 #   python3-torch           PyTorch 1.13 for /usr/bin/python3 (tools/bench_*_torch.py)
 #   time                    /usr/bin/time -v: peak RSS of each benchmarked process
