@@ -408,6 +408,43 @@ TEST_CASE("a NaN weight stops the search with an error naming the epoch, the ste
   CHECK_THROWS_WITH_AS(j.run_epoch(), doctest::Contains(want.c_str()), jaq::model_error);
 }
 
+TEST_CASE("resume in the sequential mode and with separate_wa: a resumed run finishes as an uninterrupted one") {
+  const auto data = toy_images(256, 5);
+  const nlohmann::json id{{"preset", "toy2"}, {"seed", 1}};
+  auto check = [&](const space_config& sp, const js::search_settings& st, const std::string& name) {
+    CAPTURE(name);
+    js::joint_search whole(sp, st, &data);
+    while (!whole.finished()) whole.run_epoch();
+    whole.final_hardware();
+    const auto dir = temp_dir("resume_" + name);
+    {
+      js::joint_search first(sp, st, &data);
+      first.run_epoch();
+      first.run_epoch();
+      first.save(dir, id);
+    }
+    js::joint_search resumed(sp, st, &data);
+    resumed.load(dir, id);
+    while (!resumed.finished()) resumed.run_epoch();
+    resumed.final_hardware();
+    CHECK(resumed.derived() == whole.derived());
+    CHECK(resumed.accel() == whole.accel());
+    REQUIRE(resumed.history().size() == whole.history().size());
+    for (std::size_t e = 0; e < whole.history().size(); ++e) {
+      CHECK(resumed.history()[e].train_loss == whole.history()[e].train_loss);
+      CHECK(resumed.history()[e].op_probs == whole.history()[e].op_probs);
+      CHECK(resumed.history()[e].width_probs == whole.history()[e].width_probs);
+    }
+    std::filesystem::remove_all(dir);
+  };
+  auto seq = quick_settings();
+  seq.mode = js::search_mode::sequential;
+  check(two_blocks(), seq, "sequential");
+  space_config apart = two_blocks();
+  apart.separate_wa = true;
+  check(apart, quick_settings(), "separate_wa");
+}
+
 TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as an uninterrupted run does") {
   const auto data = toy_images(256, 2);
   const nlohmann::json id{{"preset", "toy2"}, {"seed", 1}};
