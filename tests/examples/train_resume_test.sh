@@ -42,6 +42,26 @@ for k in ("train_loss", "train_accuracy", "test_accuracy", "steps"):
 assert a["result"]["test_accuracy"] == b["result"]["test_accuracy"]
 PY
 
+# killed again and again at random moments while checkpointing every step, so that kills land
+# in and around checkpoint writes: each start resumes from whatever the last kill left (or starts
+# afresh when no checkpoint was written yet), and the end has the uninterrupted run's bytes
+kills=0 resumes=0
+for k in 1 2 3 4 5 6 7 8; do
+  resume=()
+  [[ -f many/train_state.json ]] && resume=(--resume) && resumes=$((resumes + 1))
+  "$TRAIN" "${run[@]}" --max-steps 150 --checkpoint-every 1 --out many "${resume[@]}" > "many$k.log" 2>&1 &
+  pid=$!
+  sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.2f", 0.6 + (r % 150) / 100 }')"
+  kill -9 $pid 2> /dev/null && kills=$((kills + 1))
+  wait $pid 2> /dev/null || true
+  grep -q "^result:" "many$k.log" && break
+done
+resume=()
+[[ -f many/train_state.json ]] && resume=(--resume)
+"$TRAIN" "${run[@]}" --max-steps 150 --checkpoint-every 1 --out many "${resume[@]}" > many_end.log 2>&1 || { tail many_end.log; fail "the last resume after $kills kills failed"; }
+echo "killed $kills times; $resumes of the starts resumed a checkpoint"
+cmp whole/checkpoint.jaqckpt many/checkpoint.jaqckpt || fail "after $kills kills at random moments: checkpoint differs"
+
 # refusals
 expect_error "train_state.json: no checkpoint here" "$TRAIN" "${run[@]}" --max-steps 150 --out empty --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --lr 0.05 --max-steps 150 --out whole --resume
