@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <tuple>
 
 #include "jaq/core/error.hpp"
 #include "jaq/hw/precision.hpp"
@@ -32,6 +33,12 @@ struct layer {
   precision_pair precision() const { return {.iprec = iprec, .wprec = wprec}; }
   friend bool operator==(const layer&, const layer&) = default;
 };
+
+/// Everything of a layer a mapping depends on, its name aside: layers with equal keys map
+/// alike on every configuration (what the cost table and the hardware evaluator deduplicate by).
+using shape_key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int,
+                             std::int64_t>;
+inline shape_key shape_key_of(const layer& l) { return {l.K, l.O, l.S, l.IC, l.OC, l.B, l.im2col, l.iprec, l.wprec, l.groups}; }
 
 /// Largest accepted layer dimension: keeps every count of the model exact in 64 bits
 /// (see docs/hw.md; the reference mapper also checks each product).

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <limits>
 #include <map>
-#include <tuple>
 #include <ostream>
 #include <span>
 #include <string>
@@ -66,11 +65,9 @@ class cost_evaluator {
                  batchtile::mapping_cache* cache = nullptr)
       : layers_(std::move(layers)), obj_(obj), cache_(cache) {
     if (layers_.empty()) throw config_error("cost_evaluator", "layers", "no layers to map");
-    std::map<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int>,
-             std::size_t>
-        seen;
+    std::map<hw::shape_key, std::size_t> seen;
     for (const hw::layer& l : layers_) {
-      const auto [it, fresh] = seen.try_emplace({l.K, l.O, l.S, l.IC, l.OC, l.B, l.groups, l.im2col, l.iprec, l.wprec}, distinct_.size());
+      const auto [it, fresh] = seen.try_emplace(hw::shape_key_of(l), distinct_.size());
       if (fresh) distinct_.push_back(l);
       index_.push_back(it->second);
     }

@@ -19,7 +19,6 @@
 #include <ostream>
 #include <span>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include <xtensor/xtensor.hpp>
@@ -81,14 +80,6 @@ inline std::ostream& operator<<(std::ostream& os, const cost_table& t) {
   return os << "}";
 }
 
-namespace detail {
-using layer_key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int,
-                             std::int64_t>;
-inline layer_key key_of(const hw::layer& l) {
-  return {l.K, l.O, l.S, l.IC, l.OC, l.B, l.im2col, l.iprec, l.wprec, l.groups};
-}
-}  // namespace detail
-
 /// Maps every choice of `s` on `accel` with BatchTile. Throws config_error for a malformed
 /// space or configuration; an unmappable layer is reported in the result, not thrown.
 template <class B>
@@ -109,14 +100,14 @@ cost_table build_cost_table(B backend, const nas::space_config& s, const hw::acc
   t.area_mm2 = hw::area_of(accel).total_mm2;
 
   // distinct layers, and where each instance goes: entry (b, o, w) or a fixed layer (b = nb)
-  std::map<detail::layer_key, std::size_t> index;
+  std::map<hw::shape_key, std::size_t> index;
   std::vector<hw::layer> distinct;
   struct use {
     std::size_t b, o, w, layer;
   };
   std::vector<use> uses;
   auto add = [&](const hw::layer& l, std::size_t b, std::size_t o, std::size_t w) {
-    auto [it, fresh] = index.try_emplace(detail::key_of(l), distinct.size());
+    auto [it, fresh] = index.try_emplace(hw::shape_key_of(l), distinct.size());
     if (fresh) distinct.push_back(l);
     uses.push_back({b, o, w, it->second});
   };
