@@ -185,27 +185,33 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       for (std::int64_t k = 0; k < nw; ++k) m[std::size_t(k)] += pwv[i] * hats[std::size_t(i)][std::size_t(k)];
     return m;
   };
-  // W~ layout: dense (Co, Cs, kh, kw); depthwise (Cs, 1, kh, kw)
-  auto build_wstack = [stack, active, co, cs, kk, cin_w, depthwise, separate, psum](const std::vector<std::vector<T>>& hats, const T* pv,
-                                                                              const std::vector<T>& wmix) {
-    std::vector<T> ws(static_cast<std::size_t>(depthwise ? cs * kk : co * cs * kk));
+  // Every element of W~ in storage order (dense (Co, Cs, kh, kw); depthwise (Cs, 1, kh, kw)):
+  // f(its stacked channel, its index in w and the w_hats, its index in W~). Forward builds W~
+  // and backward reads W~'s gradient through this one traversal.
+  auto for_each_wstack = [stack, co, cs, kk, cin_w, depthwise](auto&& f) {
     for (std::int64_t j = 0; j < cs; ++j) {
       const auto& sc = stack[std::size_t(j)];
       for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
         const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
-        T* dst = ws.data() + (depthwise ? j * kk : (o * cs + j) * kk);
-        for (std::int64_t t = 0; t < kk; ++t) {
-          T v = 0;
-          if (separate)
-            v = (sc.candidate < 0 ? psum(pv) : pv[sc.candidate]) * wmix[std::size_t(src + t)];
-          else if (sc.candidate < 0)
-            for (int b : active) v += pv[b] * hats[std::size_t(b)][std::size_t(src + t)];
-          else
-            v = pv[sc.candidate] * hats[std::size_t(sc.candidate)][std::size_t(src + t)];
-          dst[t] = v;
-        }
+        const std::int64_t dst = depthwise ? j * kk : (o * cs + j) * kk;
+        for (std::int64_t t = 0; t < kk; ++t) f(sc, std::size_t(src + t), std::size_t(dst + t));
       }
     }
+  };
+  auto build_wstack = [for_each_wstack, active, co, cs, kk, depthwise, separate, psum](const std::vector<std::vector<T>>& hats,
+                                                                                        const T* pv, const std::vector<T>& wmix) {
+    std::vector<T> ws(static_cast<std::size_t>(depthwise ? cs * kk : co * cs * kk));
+    const T ps = separate ? psum(pv) : T(0);
+    for_each_wstack([&](const detail::stacked_channel& sc, std::size_t src, std::size_t dst) {
+      T v = 0;
+      if (separate)
+        v = (sc.candidate < 0 ? ps : pv[sc.candidate]) * wmix[src];
+      else if (sc.candidate < 0)
+        for (int b : active) v += pv[b] * hats[std::size_t(b)][src];
+      else
+        v = pv[sc.candidate] * hats[std::size_t(sc.candidate)][src];
+      ws[dst] = v;
+    });
     return ws;
   };
   std::vector<const T*> swp(static_cast<std::size_t>(nb));
@@ -306,23 +312,16 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
             std::vector<T> dmix(static_cast<std::size_t>(nw), T(0));
             const T ps = psum(pv);
             double gu = 0;  // <g, W_mix> over the unselected block: every active p_a's through P
-            for (std::int64_t j = 0; j < cs; ++j) {
-              const auto& sc = stack[std::size_t(j)];
-              for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
-                const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
-                const T* gsrc = gws.get() + (depthwise ? j * kk : (o * cs + j) * kk);
-                for (std::int64_t t = 0; t < kk; ++t) {
-                  const T gv = gsrc[t];
-                  if (sc.candidate < 0) {
-                    dmix[std::size_t(src + t)] += ps * gv;
-                    gu += double(gv) * double(wmix2[std::size_t(src + t)]);
-                  } else {
-                    dmix[std::size_t(src + t)] += pv[sc.candidate] * gv;
-                    gp[std::size_t(sc.candidate)] += double(gv) * double(wmix2[std::size_t(src + t)]);
-                  }
-                }
+            for_each_wstack([&](const detail::stacked_channel& sc, std::size_t src, std::size_t dst) {
+              const T gv = gws[dst];
+              if (sc.candidate < 0) {
+                dmix[src] += ps * gv;
+                gu += double(gv) * double(wmix2[src]);
+              } else {
+                dmix[src] += pv[sc.candidate] * gv;
+                gp[std::size_t(sc.candidate)] += double(gv) * double(wmix2[src]);
               }
-            }
+            });
             for (int a : active) gp[std::size_t(a)] += gu;
             std::vector<double> gpw(static_cast<std::size_t>(nb), 0.0);
             for (int i : wactive) {
@@ -337,26 +336,18 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
               auto& g = ctx.grad_input(pw_input);
               for (int i : wactive) g[i] += T(gpw[std::size_t(i)]);
             }
-          }
-          for (std::int64_t j = 0; j < cs && !separate; ++j) {
-            const auto& sc = stack[std::size_t(j)];
-            for (std::int64_t o = 0; o < (depthwise ? 1 : co); ++o) {
-              const std::int64_t src = depthwise ? sc.source * kk : (o * cin_w + sc.source) * kk;
-              const T* gsrc = gws.get() + (depthwise ? j * kk : (o * cs + j) * kk);
-              for (std::int64_t t = 0; t < kk; ++t) {
-                const T gv = gsrc[t];
-                if (sc.candidate < 0) {
-                  for (int b : active) {
-                    ghat[std::size_t(b)][std::size_t(src + t)] += pv[b] * gv;
-                    gp[std::size_t(b)] += double(gv) * double(hats2[std::size_t(b)][std::size_t(src + t)]);
-                  }
-                } else {
-                  const int b = sc.candidate;
-                  ghat[std::size_t(b)][std::size_t(src + t)] += pv[b] * gv;
-                  gp[std::size_t(b)] += double(gv) * double(hats2[std::size_t(b)][std::size_t(src + t)]);
-                }
-              }
-            }
+          } else {  // W~ -> w_hat_b (and p)
+            for_each_wstack([&](const detail::stacked_channel& sc, std::size_t src, std::size_t dst) {
+              const T gv = gws[dst];
+              auto add = [&](int b) {
+                ghat[std::size_t(b)][src] += pv[b] * gv;
+                gp[std::size_t(b)] += double(gv) * double(hats2[std::size_t(b)][src]);
+              };
+              if (sc.candidate < 0)
+                for (int b : active) add(b);
+              else
+                add(sc.candidate);
+            });
           }
           if (ctx.needs_grad(2)) {
             auto& g = ctx.grad_input(2);
