@@ -530,24 +530,22 @@ class joint_search {
     const std::span<const std::int32_t> labels(b.labels);
     var<float> loss = cross_entropy(tp, logits, labels);
     step_out r{.loss = double(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
-    if (arch && sequential()) {
-      std::vector<var<float>> alphas;
-      for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
-      var<float> flops = expected_cost(tp, alphas, {}, flops_cost_);
-      r.hw_cost = double(flops.value()[0]);
-      loss = jaq::add(tp, loss, flops);
-    } else if (arch) {
+    if (arch) {  // the hardware term (sequential: the FLOPs term, over alpha alone)
       std::vector<var<float>> alphas, betas, betas_act;
       for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
-      for (int k = 0; k < net_->num_blocks(); ++k)
-        for (int o = 0; o < net_->num_ops(); ++o) {
-          betas.push_back(tp.param(net_->beta(k, o)));
-          if (net_->separate_wa()) betas_act.push_back(tp.param(net_->beta_act(k, o)));
-        }
-      var<float> hw = expected_cost(tp, alphas, betas, combined_cost(table_, lambdas_, ref_), betas_act);
-      r.hw_cost = double(hw.value()[0]) + lambdas_.lambda_latency * table_.fixed_latency_s / ref_.latency_s +
-                  lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ + lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
-      loss = jaq::add(tp, loss, hw);
+      if (!sequential())
+        for (int k = 0; k < net_->num_blocks(); ++k)
+          for (int o = 0; o < net_->num_ops(); ++o) {
+            betas.push_back(tp.param(net_->beta(k, o)));
+            if (net_->separate_wa()) betas_act.push_back(tp.param(net_->beta_act(k, o)));
+          }
+      var<float> cost = sequential() ? expected_cost(tp, alphas, {}, flops_cost_)
+                                     : expected_cost(tp, alphas, betas, combined_cost(table_, lambdas_, ref_), betas_act);
+      r.hw_cost = double(cost.value()[0]);
+      if (!sequential())  // plus the fixed layers and the area, constants of the step, added in this order
+        r.hw_cost = r.hw_cost + lambdas_.lambda_latency * table_.fixed_latency_s / ref_.latency_s +
+                    lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ + lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
+      loss = jaq::add(tp, loss, cost);
     }
     if (!std::isfinite(r.loss)) {
       std::ostringstream os;
