@@ -30,7 +30,6 @@
 //   }
 #pragma once
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -190,14 +189,9 @@ class tape {
   /// non-finite") or as the parameter or input it is. Empty when every value is finite (or the
   /// values were already freed by backward).
   std::string first_non_finite() const {
-    auto bad = [](const tensor<T>& t) {
-      std::int64_t k = 0;
-      for (std::int64_t i = 0; i < t.size(); ++i) k += !std::isfinite(static_cast<double>(t[i]));
-      return k;
-    };
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       const node& n = nodes_[i];
-      const std::int64_t k = bad(n.val());
+      const std::int64_t k = count_non_finite(n.val()).count;
       if (k == 0) continue;
       std::ostringstream os;
       if (n.leaf) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -111,5 +112,21 @@ class tensor {
   jaq::shape shape_;
   std::unique_ptr<T[], aligned_delete> data_;
 };
+
+/// The NaNs and infinities of a tensor: how many, and the index of the first (-1 when none).
+struct non_finite_count {
+  std::int64_t count = 0;
+  std::int64_t first = -1;
+};
+template <scalar T>
+non_finite_count count_non_finite(const tensor<T>& t) {
+  non_finite_count r;
+  for (std::int64_t i = 0; i < t.size(); ++i)
+    if (!std::isfinite(static_cast<double>(t[i]))) {
+      if (r.first < 0) r.first = i;
+      ++r.count;
+    }
+  return r;
+}
 
 }  // namespace jaq

@@ -50,15 +50,10 @@ tensor<T> batch_tensor(const data::batch& b) {
 template <scalar T>
 std::string first_non_finite_parameter(const std::vector<parameter<T>*>& ps) {
   for (const parameter<T>* p : ps) {
-    std::int64_t k = 0, first = -1;
-    for (std::int64_t i = 0; i < p->value.size(); ++i)
-      if (!std::isfinite(static_cast<double>(p->value[i]))) {
-        if (first < 0) first = i;
-        ++k;
-      }
-    if (k == 0) continue;
+    const non_finite_count bad = count_non_finite(p->value);
+    if (bad.count == 0) continue;
     std::ostringstream os;
-    os << p->name << " (" << k << " of " << p->value.size() << " values non-finite, the first " << p->value[first] << ")";
+    os << p->name << " (" << bad.count << " of " << p->value.size() << " values non-finite, the first " << p->value[bad.first] << ")";
     return os.str();
   }
   return {};
