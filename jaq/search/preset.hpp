@@ -230,7 +230,7 @@ inline nas::derived_arch read_derived_arch(const std::filesystem::path& path, co
     d.ops.push_back(report::json_get<std::string>(blocks[i], "op", where));
     d.bits.push_back(report::json_get<int>(blocks[i], "bits", where));
     const bool act = blocks[i].is_object() && blocks[i].contains("act_bits");
-    if (act != (i == 0 ? act : !d.act_bits.empty()))
+    if (i > 0 && act != !d.act_bits.empty())  // all blocks or none
       throw config_error(where, "act_bits", "given for some blocks and not others");
     if (act) d.act_bits.push_back(report::json_get<int>(blocks[i], "act_bits", where));
   }

@@ -45,6 +45,18 @@ js::search_settings quick_settings() {
   return s;
 }
 
+// Latency (s) and energy (nJ) of `layers` mapped one by one by BatchTile on `cfg`, summed in order.
+std::pair<double, double> mapped_sum(const jaq::hw::accel_config& cfg, const std::vector<jaq::hw::layer>& layers) {
+  const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(layers),
+                                            jaq::hw::make_energy_model(cfg));
+  double lat = 0, en = 0;
+  for (const auto& m : r) {
+    lat += m.value().latency_s;
+    en += m.value().energy_nJ;
+  }
+  return {lat, en};
+}
+
 std::filesystem::path temp_dir(const std::string& name) {
   auto d = std::filesystem::temp_directory_path() / ("jaq_search_test_" + name);
   std::filesystem::remove_all(d);
@@ -89,19 +101,13 @@ TEST_CASE("cost table: every entry is the sum of its layers' BatchTile mappings,
   CHECK(t.latency_s.shape()[1] == 9);
   CHECK(t.latency_s.shape()[2] == 3);
   CHECK(t.distinct < t.layers);
-  const auto em = jaq::hw::make_energy_model(cfg);
   const auto blocks = s.blocks();
   const auto ops = s.op_specs();
   for (std::size_t b = 0; b < 2; ++b)
     for (std::size_t o = 0; o < ops.size(); ++o)
       for (std::size_t w = 0; w < 3; ++w) {
         const auto ls = js::op_layers(blocks[b], ops[o], s.bits[w], 1);
-        const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(ls), em);
-        double lat = 0, en = 0;
-        for (const auto& m : r) {
-          lat += m.value().latency_s;
-          en += m.value().energy_nJ;
-        }
+        const auto [lat, en] = mapped_sum(cfg, ls);
         CAPTURE(ops[o].name);
         CHECK(t.latency_s(b, o, w) == lat);
         CHECK(t.energy_nJ(b, o, w) == en);
@@ -231,7 +237,6 @@ TEST_CASE("cost table with separate_wa: entry (b, o, i * |bits| + j) is weights 
   const js::cost_table t = js::build_cost_table(jaq::serial_backend{}, s, cfg, 1);
   REQUIRE(t.feasible);
   REQUIRE(t.latency_s.shape()[2] == 9);
-  const auto em = jaq::hw::make_energy_model(cfg);
   const auto blocks = s.blocks();
   const auto ops = s.op_specs();
   for (std::size_t o : {std::size_t(2), std::size_t(5), std::size_t(8)})
@@ -242,12 +247,7 @@ TEST_CASE("cost table with separate_wa: entry (b, o, i * |bits| + j) is weights 
           CHECK(l.wprec == s.bits[i]);
           CHECK(l.iprec == s.bits[j]);
         }
-        const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(ls), em);
-        double lat = 0, en = 0;
-        for (const auto& m : r) {
-          lat += m.value().latency_s;
-          en += m.value().energy_nJ;
-        }
+        const auto [lat, en] = mapped_sum(cfg, ls);
         CAPTURE(ops[o].name);
         CHECK(t.latency_s(1, o, i * 3 + j) == lat);
         CHECK(t.energy_nJ(1, o, i * 3 + j) == en);
