@@ -26,3 +26,11 @@ def jaq_cc_test(name, srcs, deps = [], size = "small", data = [], tags = [], **k
         tags = tags,
         **kwargs
     )
+
+def jaq_headers():
+    """Every header of the calling package as the filegroup `headers`, for jaq's CMake install
+    (//jaq:all_headers, tests/cmake/consumer_test.sh)."""
+    native.filegroup(
+        name = "headers",
+        srcs = native.glob(["**/*.hpp", "**/*.inc"]),
+    )
