@@ -13,7 +13,9 @@
 //     portable (SSE2) copy and the run-time-dispatched AVX2 copy.
 // Then one hardware-search iteration: one configuration, every layer of the 22-block network,
 // best mapping per layer (no cache). Every BatchTile row is compared with the reference's, field
-// by field; mismatches are printed and the exit status is 1.
+// by field; mismatches are printed and the exit status is 1. Last, what a compile-time
+// configuration buys: ResNet-18 mapped on reference_fixed_config against the same sizes as a
+// run-time accel_config, BatchTile and the reference, results compared.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -186,6 +188,45 @@ int main(int argc, char** argv) {
   std::printf("hw-search iteration (searchspace22, %zu layers, 8/8, one config): reference %.2f ms, "
               "BatchTile serial %.3f ms, %d threads %.3f ms (%.0fx)\n",
               net.size(), ref_ms, it1, threads, itT, ref_ms / itT);
+  // Compile-time vs run-time configuration: the same ResNet-18 mapping (batch 1, the five
+  // precision pairs) on reference_fixed_config (sizes as constants) and on reference_config()
+  // (sizes as values), serial, repetitions interleaved so that drift hits both alike.
+  {
+    const auto rows = all_pairs(resnet, 1);
+    const hw::reference_fixed_config fixed{};
+    const auto a = bt::map_layers(jaq::serial_backend{}, cfg, rows, em);
+    const auto b = bt::map_layers(jaq::serial_backend{}, fixed, rows, em);
+    const auto c = hw::map_network_reference(fixed, rows, em);
+    for (std::size_t i = 0; i < rows.size(); ++i)
+      if (!(a[i] == b[i]) || !(c[i] == b[i])) {
+        ++mismatches;
+        std::cout << "MISMATCH fixed vs run-time config, resnet18 row " << i << " " << rows[i] << "\n";
+      }
+    std::vector<double> t_run, t_fix, r_run, r_fix;
+    auto time_ms = [](auto&& f) {
+      const auto t0 = clock_type::now();
+      f();
+      return ms_since(t0);
+    };
+    for (int r = 0; r < reps; ++r) {
+      t_run.push_back(time_ms([&] { bt::map_layers(jaq::serial_backend{}, cfg, rows, em); }));
+      t_fix.push_back(time_ms([&] { bt::map_layers(jaq::serial_backend{}, fixed, rows, em); }));
+    }
+    const int ref_reps = std::max(1, reps / 7);
+    for (int r = 0; r < ref_reps; ++r) {
+      r_run.push_back(time_ms([&] { hw::map_network_reference(cfg, rows, em); }));
+      r_fix.push_back(time_ms([&] { hw::map_network_reference(fixed, rows, em); }));
+    }
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v[v.size() / 2];
+    };
+    const double run = median(t_run), fix = median(t_fix), rrun = median(r_run), rfix = median(r_fix);
+    std::printf("fixed vs run-time configuration (resnet18 b1, %zu rows, serial, medians of %d / %d interleaved runs):\n"
+                "  BatchTile: run-time %.3f ms, fixed %.3f ms (fixed/run-time %.3f)\n"
+                "  reference: run-time %.2f ms, fixed %.2f ms (fixed/run-time %.3f)\n",
+                rows.size(), reps, ref_reps, run, fix, fix / run, rrun, rfix, rfix / rrun);
+  }
   std::printf("agreement: %s (%d mismatching rows)\n", mismatches ? "FAILED" : "all rows equal",
               mismatches);
   return mismatches ? 1 : 0;

@@ -70,7 +70,10 @@ class mapping_result;
 struct energy_model;
 struct area_report;
 class tech_tables;
-struct layer_params;
+struct runtime_sizes;
+template <class Sizes>
+struct basic_layer_params;
+using layer_params = basic_layer_params<runtime_sizes>;
 struct candidate_cost;
 }  // namespace jaq::hw
 

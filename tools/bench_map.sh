@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The exhaustive scalar reference mapper vs BatchTile, side by side in one run: ResNet-18 (batch
 # 1 and 16) and MobileNetV2-CIFAR at 8/8, 4/4, 2/2, 4/2, 8/2 on the reference configuration, and
-# one hardware-search iteration on the 22-block network. Prints wall times, their ratio and
+# one hardware-search iteration on the 22-block network, then ResNet-18 on a compile-time
+# configuration against the same run-time one. Prints wall times, their ratio and
 # candidate evaluations per second (see bench/map_bench.cpp for the definitions), checks that
 # both agree on every row (mismatches printed, exit status 1) (docs/benchmarks.md).
 #

@@ -44,8 +44,8 @@ inline constexpr double exact_limit = 2251799813685248.0;
 /// hw::make_params of a validated layer's group (hw::group_layer).
 /// With `group_by_key` false the batch is sorted by lower bound alone (for scoring every
 /// candidate under every order, where the key does not matter).
-template <hw::dataflow Flow>
-std::int64_t build_candidates(const hw::layer_params& p, const hw::energy_model& em,
+template <hw::dataflow Flow, class Sz>
+std::int64_t build_candidates(const hw::basic_layer_params<Sz>& p, const hw::energy_model& em,
                               candidate_batch& cb, bool group_by_key = true) {
   cb.clear();
   batch_constants& k = cb.k;

@@ -106,7 +106,8 @@ struct best_pair {
 /// long double with a factor 4 of headroom under the 2^62 limit. When false, map_layer asks the
 /// reference's own exact check. (Saves the check's per-candidate 128-bit loop on every ordinary
 /// layer; tests/batchtile/map_layer_test.cpp checks it never says true where the check throws.)
-inline bool certainly_exact(const hw::layer_params& p) {
+template <class Sz>
+bool certainly_exact(const hw::basic_layer_params<Sz>& p) {
   using R = long double;
   const R K = static_cast<R>(p.K), O = static_cast<R>(p.O), S = static_cast<R>(p.S);
   const R IC = static_cast<R>(p.IC), OC = static_cast<R>(p.OC), B = static_cast<R>(p.B);
@@ -141,13 +142,12 @@ inline bool certainly_exact(const hw::layer_params& p) {
 /// mapping_error value when no tiling fits, hardware_error for a layer too large for exact
 /// 64-bit counts). A grouped layer is searched on one group and scaled, as the reference does.
 /// `ws` holds reusable buffers (one per thread); `stats`, if given, is added to.
-template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary>
-hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
-                             const hw::energy_model& em, map_workspace& ws,
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, hw::accel_config_like C>
+hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_model& em, map_workspace& ws,
                              map_stats* stats = nullptr, const map_options& opt = {}) {
   hw::validate(l);
   const hw::layer g = hw::group_layer(l);
-  const hw::layer_params p = hw::make_params<Acc>(cfg, g);
+  const auto p = hw::make_params<Acc>(cfg, g);
   map_stats st;
   st.layers = 1;
   // The reference's order: no tiling fits -> the error value; else too large -> it throws.
@@ -256,8 +256,8 @@ hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l,
 }
 
 /// Same, with the energy model of `cfg` from the embedded 45 nm tables and fresh buffers.
-template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary>
-hw::mapping_result map_layer(const hw::accel_config& cfg, const hw::layer& l) {
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, hw::accel_config_like C>
+hw::mapping_result map_layer(const C& cfg, const hw::layer& l) {
   map_workspace ws;
   return map_layer<Acc, Flow>(cfg, l, hw::make_energy_model<Acc>(cfg), ws);
 }

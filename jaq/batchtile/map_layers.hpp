@@ -69,12 +69,12 @@ void run_indexed(B backend, std::int64_t n, std::int64_t grain, map_stats* stats
 }
 
 /// map_layer through the cache (if any).
-template <class Acc, class Flow>
-hw::mapping_result map_cached(const hw::accel_config& cfg, const hw::layer& l,
+template <class Acc, class Flow, hw::accel_config_like C>
+hw::mapping_result map_cached(const C& cfg, const hw::layer& l,
                               const hw::energy_model& em, map_workspace& ws, map_stats& st,
                               mapping_cache* cache, const map_options& opt) {
   if (!cache) return map_layer<Acc, Flow>(cfg, l, em, ws, &st, opt);
-  const mapping_key key = make_mapping_key<Acc, Flow>(cfg, l, em);
+  const mapping_key key = make_mapping_key<Acc, Flow>(hw::to_runtime(cfg), l, em);
   if (auto hit = cache->find(key, l.name)) return *hit;
   hw::mapping_result r = map_layer<Acc, Flow>(cfg, l, em, ws, &st, opt);
   cache->insert(key, r);
@@ -88,10 +88,12 @@ hw::mapping_result map_cached(const hw::accel_config& cfg, const hw::layer& l,
 inline constexpr std::int64_t layers_per_task = 2;
 
 /// Best mapping of every layer on one configuration, in input order.
+/// `cfg` is a run-time accel_config or a fixed_accel_config (its sizes then compile-time
+/// constants in the mapping search); both give the same mappings.
 template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary,
-          class B>
+          class B, hw::accel_config_like C>
   requires host_backend<B>
-std::vector<hw::mapping_result> map_layers(B backend, const hw::accel_config& cfg,
+std::vector<hw::mapping_result> map_layers(B backend, const C& cfg,
                                            std::span<const hw::layer> layers,
                                            const hw::energy_model& em,
                                            mapping_cache* cache = nullptr,

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -33,18 +34,53 @@ namespace jaq::hw {
 /// ceil(a / b) for a >= 0, b > 0.
 constexpr std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+/// The configuration's sizes as the formulas read them (the array, half of each buffer in bits,
+/// the DRAM interface), held as values: a configuration a search varies.
+struct runtime_sizes {
+  std::int64_t N, M;                 // array
+  std::int64_t cap_w, cap_a, cap_o;  // half of each buffer, bits
+  std::int64_t if_width;             // bits per cycle
+};
+
+/// The same sizes as compile-time constants, from a fixed_accel_config: `p.N`, `p.cap_w`, ... are
+/// then constant expressions in every formula below, which the compiler folds (a division by M
+/// becomes a shift, the capacity filter compares against immediates). Same values, same results.
+template <class C>
+struct fixed_sizes {
+  static constexpr std::int64_t N = C::N, M = C::M;
+  static constexpr std::int64_t cap_w = wbuf_cap_bits(C{}), cap_a = ibuf_cap_bits(C{}), cap_o = obuf_cap_bits(C{});
+  static constexpr std::int64_t if_width = C::if_width;
+};
+
+/// A configuration whose every size is a compile-time constant (a fixed_accel_config).
+template <class C>
+concept fixed_config = accel_config_like<C> && std::is_empty_v<C> && requires {
+  std::integral_constant<std::int64_t, C::N>{};
+  std::integral_constant<std::int64_t, C::M>{};
+  std::integral_constant<std::int64_t, C::wbuf_bytes>{};
+  std::integral_constant<std::int64_t, C::ibuf_bytes>{};
+  std::integral_constant<std::int64_t, C::obuf_bytes>{};
+  std::integral_constant<std::int64_t, C::if_width>{};
+};
+
+/// The sizes type a configuration gives: constants for a fixed one, values otherwise.
+template <accel_config_like C>
+using sizes_of = std::conditional_t<fixed_config<C>, fixed_sizes<C>, runtime_sizes>;
+
 /// Everything the formulas need about one (hardware, configuration, layer) triple; `layer`
-/// here is one group's conv (groups == 1), see `group_layer`.
-struct layer_params {
+/// here is one group's conv (groups == 1), see `group_layer`. The configuration's sizes come
+/// from `Sizes` (runtime_sizes or fixed_sizes<C>); every formula is written once, for both.
+template <class Sizes>
+struct basic_layer_params : Sizes {
   std::int64_t K, O, S, IC, OC, B;
   bool im2col;
-  std::int64_t ip, wp;       // bits
-  std::int64_t pf;           // fusion factor
-  std::int64_t N, M;         // array
-  std::int64_t npf;          // N * pf
-  std::int64_t cap_w, cap_a, cap_o;  // half of each buffer, bits
-  std::int64_t if_width;     // bits per cycle
+  std::int64_t ip, wp;  // bits
+  std::int64_t pf;      // fusion factor
+  std::int64_t npf;     // N * pf
 };
+
+/// The parameters of a run-time configuration (what a search builds).
+using layer_params = basic_layer_params<runtime_sizes>;
 
 /// The conv one group computes: IC/groups -> OC/groups, groups = 1 (identity for groups == 1).
 inline layer group_layer(const layer& l) {
@@ -55,9 +91,10 @@ inline layer group_layer(const layer& l) {
   return g;
 }
 
-/// The formulas' inputs for layer `l` (one group) on configuration `c` of hardware `Acc`.
+/// The formulas' inputs for layer `l` (one group) on configuration `c` of hardware `Acc`: a
+/// `layer_params` for a run-time configuration, the sizes as constants for a fixed one.
 template <accelerator Acc = bitfusion<>, accel_config_like C>
-layer_params make_params(const C& c, const layer& l) {
+basic_layer_params<sizes_of<C>> make_params(const C& c, const layer& l) {
   JAQ_ASSERT(l.groups == 1);
   const std::int64_t pf = traits<Acc>::fusion(l.iprec, l.wprec);
   if (pf < 1)  // a precision wider than the array's bricks can fuse (e.g. 8 bits on pmax 4)
@@ -65,10 +102,27 @@ layer_params make_params(const C& c, const layer& l) {
                        std::to_string(l.iprec) + "/" + std::to_string(l.wprec) +
                            " exceeds the array's maximum precision " +
                            std::to_string(traits<Acc>::pmax));
-  return {.K = l.K, .O = l.O, .S = l.S, .IC = l.IC, .OC = l.OC, .B = l.B, .im2col = l.im2col,
-          .ip = l.iprec, .wp = l.wprec, .pf = pf, .N = c.N, .M = c.M, .npf = c.N * pf,
-          .cap_w = wbuf_cap_bits(c), .cap_a = ibuf_cap_bits(c), .cap_o = obuf_cap_bits(c),
-          .if_width = c.if_width};
+  basic_layer_params<sizes_of<C>> p{};
+  if constexpr (!fixed_config<C>) {
+    p.N = c.N;
+    p.M = c.M;
+    p.cap_w = wbuf_cap_bits(c);
+    p.cap_a = ibuf_cap_bits(c);
+    p.cap_o = obuf_cap_bits(c);
+    p.if_width = c.if_width;
+  }
+  p.K = l.K;
+  p.O = l.O;
+  p.S = l.S;
+  p.IC = l.IC;
+  p.OC = l.OC;
+  p.B = l.B;
+  p.im2col = l.im2col;
+  p.ip = l.iprec;
+  p.wp = l.wprec;
+  p.pf = pf;
+  p.npf = p.N * pf;
+  return p;
 }
 
 // ---- tiling candidates -------------------------------------------------------------------
@@ -87,13 +141,15 @@ inline std::vector<std::int64_t> tile_sizes(std::int64_t full, std::int64_t step
 struct candidate_axes {
   std::vector<std::int64_t> b, o, ic, oc;
 };
-inline candidate_axes candidate_tiles(const layer_params& p) {
+template <class Sz>
+candidate_axes candidate_tiles(const basic_layer_params<Sz>& p) {
   return {tile_sizes(p.B, 1), tile_sizes(p.O, 1), tile_sizes(p.IC, 1),
           tile_sizes(p.OC, p.im2col ? 1 : p.M)};
 }
 
 /// A tiling from its four tile sizes (ow = oh = o), counts ceil(full / tile).
-inline tiling make_tiling(const layer_params& p, std::int64_t b, std::int64_t o, std::int64_t ic,
+template <class Sz>
+tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t b, std::int64_t o, std::int64_t ic,
                           std::int64_t oc) {
   return {.b = b, .num_b = ceil_div(p.B, b), .ow = o, .num_ow = ceil_div(p.O, o), .oh = o,
           .num_oh = ceil_div(p.O, o), .ic = ic, .num_ic = ceil_div(p.IC, ic), .oc = oc,
@@ -101,7 +157,8 @@ inline tiling make_tiling(const layer_params& p, std::int64_t b, std::int64_t o,
 }
 
 /// Every candidate tiling in nest order: b, then o, then ic, then oc (innermost).
-inline std::vector<tiling> tiling_candidates(const layer_params& p) {
+template <class Sz>
+std::vector<tiling> tiling_candidates(const basic_layer_params<Sz>& p) {
   const candidate_axes ax = candidate_tiles(p);
   std::vector<tiling> out;
   out.reserve(ax.b.size() * ax.o.size() * ax.ic.size() * ax.oc.size());
@@ -120,7 +177,8 @@ struct tile_footprint {
   friend bool operator==(const tile_footprint&, const tile_footprint&) = default;
 };
 
-inline tile_footprint tile_bits(const layer_params& p, const tiling& t) {
+template <class Sz>
+tile_footprint tile_bits(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t w = ceil_div(p.K * p.K * t.ic, p.npf) * p.npf * t.oc * p.wp;
   const std::int64_t a = p.im2col
                              ? t.ow * t.oh * p.K * p.K * t.ic * t.b * p.ip
@@ -130,17 +188,20 @@ inline tile_footprint tile_bits(const layer_params& p, const tiling& t) {
 }
 
 /// A tiling is dropped if any tile is strictly greater than half its buffer.
-inline bool fits(const layer_params& p, const tile_footprint& f) {
+template <class Sz>
+bool fits(const basic_layer_params<Sz>& p, const tile_footprint& f) {
   return f.w <= p.cap_w && f.a <= p.cap_a && f.o <= p.cap_o;
 }
 
 // ---- compute cycles ----------------------------------------------------------------------
 
-inline std::int64_t compute_cycles_per_tile(const layer_params& p, const tiling& t) {
+template <class Sz>
+std::int64_t compute_cycles_per_tile(const basic_layer_params<Sz>& p, const tiling& t) {
   if (p.im2col) return t.b * t.oh * t.ow * ceil_div(t.oc, p.M) * ceil_div(p.K * p.K * t.ic, p.npf);
   return t.b * ceil_div(t.oc, p.M) * t.ow * t.oh * p.K * p.K * ceil_div(t.ic, p.npf);
 }
-inline std::int64_t compute_cycles(const layer_params& p, const tiling& t) {
+template <class Sz>
+std::int64_t compute_cycles(const basic_layer_params<Sz>& p, const tiling& t) {
   return compute_cycles_per_tile(p, t) * t.tiles();
 }
 
@@ -169,7 +230,8 @@ constexpr std::int64_t loop_count(const tiling& t, loop l) {
 }
 
 /// The promotion walk, innermost loop first, exactly as the spec words it.
-inline dram_walk promotion_walk(const layer_params& p, const tiling& t, const tile_footprint& f,
+template <class Sz>
+dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const tile_footprint& f,
                                 const loop_order& order) {
   // buffers: 0 wgt, 1 act, 2 out
   std::int64_t write[3] = {f.w, f.a, f.o};
@@ -206,7 +268,8 @@ struct stall_breakdown {
   std::int64_t initial, final_, latency, middle, stall;
 };
 
-inline stall_breakdown stall_cycles(const layer_params& p, const dram_walk& w,
+template <class Sz>
+stall_breakdown stall_cycles(const basic_layer_params<Sz>& p, const dram_walk& w,
                                     std::int64_t compute) {
   stall_breakdown s{};
   s.initial = w.max_write_w + w.max_write_a + w.max_write_o;
@@ -225,7 +288,8 @@ struct stationary_proxies {
   std::int64_t is, os, ws;
 };
 
-inline stationary_proxies proxies(const layer_params& p, const tiling& t) {
+template <class Sz>
+stationary_proxies proxies(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t is_loop = ceil_div(t.oc, p.M) * p.M;
   const std::int64_t os_loop = p.im2col ? ceil_div(p.K * p.K * t.ic, p.npf) * p.npf
                                         : ceil_div(t.ic, p.npf) * p.npf * p.K * p.K;
@@ -241,7 +305,8 @@ struct sram_traffic {
   friend bool operator==(const sram_traffic&, const sram_traffic&) = default;
 };
 
-inline sram_traffic sram_accesses(const layer_params& p, const tiling& t, const dram_walk& w,
+template <class Sz>
+sram_traffic sram_accesses(const basic_layer_params<Sz>& p, const tiling& t, const dram_walk& w,
                                   stationary scheme) {
   const std::int64_t T = t.tiles();
   const std::int64_t P = t.oh * t.ow * t.b;
@@ -284,8 +349,8 @@ struct candidate_cost {
 };
 
 /// Scores one fitting tiling under one loop order (the capacity filter is the caller's).
-template <dataflow Df = proxy_stationary>
-candidate_cost evaluate(const layer_params& p, const tiling& t, const loop_order& order) {
+template <dataflow Df = proxy_stationary, class Sz>
+candidate_cost evaluate(const basic_layer_params<Sz>& p, const tiling& t, const loop_order& order) {
   const tile_footprint f = tile_bits(p, t);
   const std::int64_t compute = compute_cycles(p, t);
   const dram_walk w = promotion_walk(p, t, f, order);
@@ -360,7 +425,8 @@ inline bool strictly_better(std::int64_t cycles, double energy, std::int64_t bes
 /// int64. Each walk size is bounded by its tile x T (every loop multiplies it at most once),
 /// each other count by a product of padded sizes. The bounds are formed in double, which cannot
 /// overflow; rounding (< 1e-14 relative here) is covered by checking against 2^60, not 2^63.
-inline void check_exact_range(const layer_params& p, const std::string& layer_name) {
+template <class Sz>
+void check_exact_range(const basic_layer_params<Sz>& p, const std::string& layer_name) {
   const double limit = 1152921504606846976.0;  // 2^60
   auto chk = [&](double v) {
     if (!(v < limit))
@@ -425,7 +491,8 @@ inline std::ostream& operator<<(std::ostream& os, const candidate_cost& c) {
             << "/" << c.sram.wgt_wr << ", ibuf rd/wr=" << c.sram.act_rd << "/" << c.sram.act_wr
             << ", obuf rd/wr=" << c.sram.out_rd << "/" << c.sram.out_wr << "}";
 }
-inline std::ostream& operator<<(std::ostream& os, const layer_params& p) {
+template <class Sz>
+std::ostream& operator<<(std::ostream& os, const basic_layer_params<Sz>& p) {
   return os << "layer_params{K=" << p.K << ", O=" << p.O << ", S=" << p.S << ", IC=" << p.IC
             << ", OC=" << p.OC << ", B=" << p.B << ", im2col=" << p.im2col << ", ip=" << p.ip
             << ", wp=" << p.wp << ", pf=" << p.pf << ", N=" << p.N << ", M=" << p.M

@@ -42,7 +42,8 @@ inline std::ostream& operator<<(std::ostream& os, const group_winner& w) {
 
 /// The error value when the first candidate (the smallest tile in every buffer; every tile
 /// size grows with every tile dimension) overflows; nullopt when it fits.
-inline std::optional<mapping_error> no_fit_error(const layer_params& p, const std::string& name) {
+template <class Sz>
+std::optional<mapping_error> no_fit_error(const basic_layer_params<Sz>& p, const std::string& name) {
   const std::vector<tiling> cands = tiling_candidates(p);
   const tile_footprint f = tile_bits(p, cands.front());
   if (f.w > p.cap_w) return mapping_error{name, buffer::wbuf, f.w, p.cap_w};
@@ -108,7 +109,7 @@ mapping_result map_layer_reference(const C& cfg, const layer& l, const energy_mo
   // groups > 1: `groups` independent convs IC/groups -> OC/groups, run one after another with
   // the same mapping; the search runs on one group (docs/hw.md).
   const layer g = group_layer(l);
-  const layer_params p = make_params<Acc>(cfg, g);
+  const auto p = make_params<Acc>(cfg, g);
   if (auto err = no_fit_error(p, l.name)) return *err;
   check_exact_range(p, l.name);
   const std::vector<tiling> cands = tiling_candidates(p);

@@ -1,9 +1,14 @@
 // Tests of jaq/batchtile/map_layer.hpp: BatchTile's mapping equals the exhaustive scalar
-// reference (hw::map_layer_reference) in every field, with each cut on its own and all together.
+// reference (hw::map_layer_reference) in every field, with each cut on its own and all together,
+// and a compile-time configuration (fixed_accel_config) maps exactly like the same run-time one.
 #include "jaq/batchtile/map_layer.hpp"
 
 #include <doctest/doctest.h>
 
+#include <type_traits>
+#include <vector>
+
+#include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"
 #include "tests/batchtile/random_cases.hpp"
 
@@ -184,4 +189,41 @@ TEST_CASE_TEMPLATE("BatchTile equals the reference on other BitFusion arrays", A
     CHECK(bt::map_layer<Acc, hw::proxy_stationary>(cfg, l, em, ws) ==
           hw::map_layer_reference<Acc, hw::proxy_stationary>(cfg, l, em));
   }
+}
+
+// ---- compile-time configurations -----------------------------------------------------------
+
+namespace {
+using small_fixed = hw::fixed_accel_config<8, 16, 16384, 8192, 8192, 64>;
+using wide_fixed = hw::fixed_accel_config<32, 64, 131072, 65536, 65536, 512>;
+}  // namespace
+
+// The sizes of a fixed configuration are constants of the parameters' type, not members of
+// the object: a function of them is a constant expression.
+static_assert(hw::fixed_config<hw::reference_fixed_config>);
+static_assert(!hw::fixed_config<hw::accel_config>);
+static_assert(std::is_same_v<decltype(hw::make_params(hw::accel_config{}, hw::layer{})), hw::layer_params>);
+using fixed_params = decltype(hw::make_params(small_fixed{}, hw::layer{}));
+static_assert(fixed_params::N == 8 && fixed_params::M == 16 && fixed_params::cap_w == 16384 * 8 / 2 &&
+              fixed_params::cap_a == 8192 * 8 / 2 && fixed_params::cap_o == 8192 * 8 / 2 && fixed_params::if_width == 64);
+static_assert(sizeof(fixed_params) < sizeof(hw::layer_params));
+
+TEST_CASE_TEMPLATE("a compile-time configuration maps every layer exactly like the same run-time one", C,
+                   hw::reference_fixed_config, small_fixed, wide_fixed) {
+  const C fixed{};
+  const hw::accel_config run = hw::to_runtime(fixed);
+  const hw::energy_model em = hw::make_energy_model(run);
+  bt::map_workspace ws;
+  jaq::rng g(17);
+  std::vector<hw::layer> layers = hw::networks::resnet18({.batch = 1, .precision = {4, 2}});
+  for (int i = 0; i < 60; ++i) layers.push_back(bt::testing::random_layer(g, i));
+  int mapped = 0;
+  for (const hw::layer& l : layers) {
+    INFO(l << " on " << run);
+    const hw::mapping_result want = bt::map_layer(run, l, em, ws);
+    CHECK(bt::map_layer(fixed, l, em, ws) == want);
+    CHECK(hw::map_layer_reference(fixed, l, em) == want);
+    mapped += want.ok();
+  }
+  CHECK(mapped > static_cast<int>(layers.size()) / 2);  // not a comparison of error values only
 }
