@@ -37,6 +37,7 @@
 #include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"
 #include "jaq/hw/tech_table.hpp"
+#include "jaq/hw/timeloop.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -82,7 +83,7 @@ int map_main(int argc, char** argv) {
   CLI::App app{"Best BitFusion mapping of every layer (BitFusion cost model, exhaustive search)"};
   app.option_defaults()->always_capture_default();  // --help shows every default
   std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8";
-  std::string sram_csv, synth_csv;
+  std::string sram_csv, synth_csv, timeloop_dir;
   int threads = 0;
   std::int64_t batch = 1;
   bool check = false;
@@ -104,8 +105,11 @@ int map_main(int argc, char** argv) {
   app.add_option("--sram-csv", sram_csv, "CACTI SRAM table (default: embedded 45 nm)");
   app.add_option("--synth-csv", synth_csv, "systolic-array synthesis table (default: embedded)");
   app.add_flag("--check", check, "also run the scalar reference and compare every field");
+  app.add_option("--timeloop", timeloop_dir, "also write each layer's problem and mapping as Timeloop YAML into this folder");
   CLI11_PARSE(app, argc, argv);
-  for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv})
+  std::string command_line = "map";
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
+  for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv, &timeloop_dir})
     *p = jaq_examples::from_caller_dir(*p);
 
   if (!out_path.empty()) {  // before the work: a bad --out fails at once
@@ -113,6 +117,14 @@ int map_main(int argc, char** argv) {
       jaq::check_output_file(out_path);
     } catch (const jaq::error& e) {
       std::cerr << "map: --out: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (!timeloop_dir.empty()) {
+    try {
+      jaq::prepare_output_dir(timeloop_dir);
+    } catch (const jaq::error& e) {
+      std::cerr << "map: --timeloop: " << e.what() << "\n";
       return 1;
     }
   }
@@ -181,6 +193,15 @@ int map_main(int argc, char** argv) {
       jaq::write_file_atomic(out_path, out.str());  // checked and atomic: errors are not ignored
     } catch (const jaq::error& e) {
       std::cerr << "map: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  if (!timeloop_dir.empty()) {
+    try {
+      const auto files = jaq::hw::write_timeloop_dir(timeloop_dir, layers, results, cfg, command_line);
+      std::cerr << "map: wrote " << files.size() << " Timeloop problem+mapping files into " << timeloop_dir << "\n";
+    } catch (const jaq::error& e) {
+      std::cerr << "map: --timeloop: " << e.what() << "\n";
       return 1;
     }
   }

@@ -41,6 +41,7 @@
 #include "jaq/data/normalize.hpp"
 #include "jaq/hw/accel_json.hpp"
 #include "jaq/hw/layer_csv.hpp"
+#include "jaq/hw/timeloop.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/report/csv.hpp"
 #include "jaq/report/json.hpp"
@@ -124,6 +125,7 @@ std::vector<double> parse_list(const std::string& s, const std::string& flag) {
 
 /// Where the presets are: beside the working directory (bazel run) or in the binary's runfiles.
 std::vector<fs::path> preset_dirs;
+std::string command_line = "search";  // named in outputs that leave jaq (Timeloop files)
 
 fs::path preset_path(const std::string& p) {
   if (p.find('/') != std::string::npos || p.ends_with(".json")) return jaq_examples::from_caller_dir(p);
@@ -375,6 +377,8 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   jaq::hw::write_mapping_csv(mcsv, maps, names);
   jaq::write_file_atomic(out / "mapping.csv", mcsv.str());
   jaq::report::write_json(out / "accel.json", jaq::hw::to_accel_json(js.accel()));
+  jaq::hw::write_timeloop_dir(out / "timeloop", layers, maps, js.accel(),
+                              command_line + " (preset " + p.name + ", seed " + std::to_string(p.search.seed) + ")");
 
   run_result rr{.latency_ms = lat * 1e3, .energy_uJ = en * 1e-3, .area_mm2 = js.table().area_mm2, .avg_bits = jaq::search::mac_weighted_bits(layers)};
   rr.edp = lat * en * 1e-9;  // J s
@@ -437,7 +441,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   for (const auto& r : js.history()) j["history"].push_back(jaq::search::to_json(r));
   jaq::report::write_json(out / "result.json", j);
   const auto pngs = plots(out, js, layers);
-  std::cout << "wrote " << out.string() << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, checkpoint/";
+  std::cout << "wrote " << out.string() << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, timeloop/, checkpoint/";
   for (const auto& f : pngs) std::cout << ", " << f;
   std::cout << "\ntime: search training " << train_s << " s, hardware " << hw_s << " s (" << 100 * j["time_s"]["hardware_share_of_search"].get<double>()
             << "% of the search), retraining " << retrain_s << " s, wall " << wall_s << " s" << std::endl;
@@ -496,6 +500,7 @@ int main(int argc, char** argv) {
   options o;
   add_flags(app, o);
   CLI11_PARSE(app, argc, argv);
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   preset_dirs = {fs::path("examples/presets"), fs::path(std::string(argv[0]) + ".runfiles/jaq/examples/presets")};
   o.out = jaq_examples::from_caller_dir(o.out);
   if (!o.data_dir.empty()) o.data_dir = jaq_examples::from_caller_dir(o.data_dir);

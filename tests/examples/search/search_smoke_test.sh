@@ -29,8 +29,16 @@ for k in '"blocks"' '"accel"' '"layers"' '"totals"' '"edp_Js"' '"test_integer"' 
   grep -q "$k" "$T/run/result.json" || fail "result.json lacks $k"
 done
 # the accelerator as map reads it, and the same mapping for every layer
-"$MAP" --layers "$T/run/layers.csv" --accel "$T/run/accel.json" --out "$T/map.csv" 2> "$T/map.err" || { cat "$T/map.err"; fail "map failed"; }
+"$MAP" --layers "$T/run/layers.csv" --accel "$T/run/accel.json" --out "$T/map.csv" --timeloop "$T/tl" 2> "$T/map.err" || { cat "$T/map.err"; fail "map failed"; }
 diff "$T/map.csv" "$T/run/mapping.csv" > "$T/map.diff" || { head "$T/map.diff"; fail "the search's mapping differs from map's"; }
+# Timeloop: a problem+mapping per layer, the same as map writes for it (but for the settings line)
+n=$(( $(wc -l < "$T/run/layers.csv") - 1 ))
+[[ $(find "$T/run/timeloop" -name '*.yaml' | wc -l) == "$n" ]] || fail "timeloop/: expected $n files, one per layer"
+for f in "$T/run/timeloop"/*.yaml; do
+  diff <(grep -v '^# settings' "$f") <(grep -v '^# settings' "$T/tl/$(basename "$f")") > /dev/null || fail "timeloop/$(basename "$f") differs from map's"
+done
+grep -q '^# settings: search --quick .*(preset fmnist, seed 1)' "$T/run/timeloop/000_"*.yaml || fail "timeloop files do not name the settings"
+grep -q '^# Timeloop problem and mapping of layer .*, written by jaq [0-9]' "$T/run/timeloop/000_"*.yaml || fail "timeloop files do not name jaq's version"
 
 # the sequential baseline: every block at 4 bits, no generator before the final run, no beta plot
 "$BIN" --quick --no-retrain --mode sequential --out "$T/seq" > "$T/sout" 2> "$T/serr" || { tail "$T/sout" "$T/serr"; fail "sequential run failed"; }
