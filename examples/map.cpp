@@ -30,6 +30,7 @@
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/list.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/hw/accel_json.hpp"
 #include "jaq/hw/energy_model.hpp"
@@ -47,18 +48,13 @@ namespace {
 // "8/8,4/2" -> pairs; throws config_error naming --prec.
 std::vector<jaq::hw::precision_pair> parse_precisions(const std::string& s) {
   std::vector<jaq::hw::precision_pair> out;
-  std::size_t start = 0;
-  while (start <= s.size()) {
-    const std::size_t comma = std::min(s.find(',', start), s.size());
-    const std::string item = s.substr(start, comma - start);
+  for (const std::string& item : jaq::split_list(s, "command line", "--prec")) {
     int ip = 0, wp = 0;
     char slash = 0, extra = 0;
     if (std::sscanf(item.c_str(), "%d%c%d%c", &ip, &slash, &wp, &extra) != 3 || slash != '/' ||
         !jaq::hw::valid_bits(ip) || !jaq::hw::valid_bits(wp))
-      throw jaq::config_error("command line", "--prec",
-                              "expected I/W with bits in 1..8 (e.g. 4/2), got '" + item + "'");
+      throw jaq::config_error("command line", "--prec", "expected I/W with bits in 1..8 (e.g. 4/2), got '" + item + "'");
     out.push_back({.iprec = ip, .wprec = wp});
-    start = comma + 1;
   }
   return out;
 }

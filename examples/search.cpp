@@ -35,6 +35,7 @@
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/list.hpp"
 #include "jaq/core/progress.hpp"
 #include "jaq/data/cifar.hpp"
 #include "jaq/data/idx.hpp"
@@ -107,20 +108,7 @@ void add_flags(CLI::App& app, options& o) {
 [[noreturn]] void flag_error(const std::string& flag, const std::string& why) { throw jaq::config_error("command line", flag, why); }
 
 std::vector<double> parse_list(const std::string& s, const std::string& flag) {
-  std::vector<double> out;
-  std::stringstream ss(s);
-  std::string tok;
-  while (std::getline(ss, tok, ',')) {
-    try {
-      std::size_t used = 0;
-      out.push_back(std::stod(tok, &used));
-      if (used != tok.size()) throw std::invalid_argument(tok);
-    } catch (const std::exception&) {
-      flag_error(flag, "'" + tok + "' in '" + s + "' is not a number");
-    }
-  }
-  if (out.empty()) flag_error(flag, "empty list");
-  return out;
+  return jaq::parse_number_list(s, "command line", flag);
 }
 
 /// Where the presets are: beside the working directory (bazel run) or in the binary's runfiles.

@@ -9,52 +9,54 @@
 //   // {"N": 8, "M": 16, "obuf_bytes": 32768}
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <fstream>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/hw/accel_config.hpp"
+#include "jaq/report/json.hpp"
 
 namespace jaq::hw {
+
+/// The fields an accelerator file may hold.
+inline const std::vector<std::string>& accel_json_fields() {
+  static const std::vector<std::string> f = {"N", "M", "wbuf_bytes", "ibuf_bytes", "obuf_bytes", "if_width", "frequency_hz"};
+  return f;
+}
+
+/// An accelerator configuration from parsed JSON; `file` names it in errors.
+inline accel_config accel_from_json(const nlohmann::json& j, const std::string& file) {
+  if (!j.is_object()) throw config_error(file, "json", "top level must be an object");
+  const auto& known = accel_json_fields();
+  for (auto it = j.begin(); it != j.end(); ++it)
+    if (std::find(known.begin(), known.end(), it.key()) == known.end())
+      throw config_error(file, it.key(), "unknown field (expected N, M, wbuf_bytes, ibuf_bytes, obuf_bytes, if_width, frequency_hz)");
+  accel_config c = reference_config();
+  c.N = report::json_get_or(j, "N", file, c.N);
+  c.M = report::json_get_or(j, "M", file, c.M);
+  c.wbuf_bytes = report::json_get_or(j, "wbuf_bytes", file, c.wbuf_bytes);
+  c.ibuf_bytes = report::json_get_or(j, "ibuf_bytes", file, c.ibuf_bytes);
+  c.obuf_bytes = report::json_get_or(j, "obuf_bytes", file, c.obuf_bytes);
+  c.if_width = report::json_get_or(j, "if_width", file, c.if_width);
+  c.frequency_hz = report::json_get_or(j, "frequency_hz", file, c.frequency_hz);
+  validate(c, file);
+  return c;
+}
 
 /// Parses JSON text; `file` names it in errors.
 inline accel_config parse_accel_json(const std::string& text, const std::string& file) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {
+    j = report::parse_json(text, file);
+  } catch (const data_error& e) {  // the field is the file's JSON itself
     throw config_error(file, "json", e.what());
   }
-  if (!j.is_object()) throw config_error(file, "json", "top level must be an object");
-  accel_config c = reference_config();
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const nlohmann::json& v = it.value();
-    std::int64_t* field = k == "N"            ? &c.N
-                          : k == "M"          ? &c.M
-                          : k == "wbuf_bytes" ? &c.wbuf_bytes
-                          : k == "ibuf_bytes" ? &c.ibuf_bytes
-                          : k == "obuf_bytes" ? &c.obuf_bytes
-                          : k == "if_width"   ? &c.if_width
-                                              : nullptr;
-    if (field) {
-      if (!v.is_number_integer())
-        throw config_error(file, k, "must be an integer, got " + v.dump());
-      *field = v.get<std::int64_t>();
-    } else if (k == "frequency_hz") {
-      if (!v.is_number()) throw config_error(file, k, "must be a number, got " + v.dump());
-      c.frequency_hz = v.get<double>();
-    } else {
-      throw config_error(file, k,
-                         "unknown field (expected N, M, wbuf_bytes, ibuf_bytes, obuf_bytes, "
-                         "if_width, frequency_hz)");
-    }
-  }
-  validate(c, file);
-  return c;
+  return accel_from_json(j, file);
 }
 
 /// The configuration with every field, in the format parse_accel_json reads.
@@ -70,9 +72,12 @@ inline nlohmann::json to_accel_json(const accel_config& c) {
 
 /// Reads a JSON file.
 inline accel_config read_accel_json(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw config_error(path, "file", "cannot open");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text;
+  try {
+    text = read_file(path);
+  } catch (const data_error& e) {
+    throw config_error(path, "file", e.what());
+  }
   return parse_accel_json(text, path);
 }
 

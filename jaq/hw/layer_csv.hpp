@@ -1,118 +1,76 @@
 // jaq/hw/layer_csv.hpp: layer lists from CSV, mapping results to CSV (the map tool's formats).
 //
 // Input: a header row naming the columns in any order, `name,K,O,S,IC,OC,B,im2col,iprec,wprec`
-// and optionally `groups`; one layer per row. Any bad cell is a config_error naming the file,
-// line and field. Output: one row per layer with the columns of `mapping_csv_header()`; energies
+// and optionally `groups`; one layer per row. Read through jaq/report/csv.hpp, the one CSV reader
+// (quoting, comments, CRLF): a structural problem is a data_error naming the file and line, a
+// bad cell or column a config_error naming file:line and the column. Output: one row per layer with the columns of `mapping_csv_header()`; energies
 // with 17 significant digits (round-trip exact).
 //
 //   std::vector<jaq::hw::layer> ls = jaq::hw::read_layers_csv("layers.csv");
 //   jaq::hw::write_mapping_csv(std::cout, results);
 #pragma once
 
-#include <cerrno>
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <istream>
-#include <map>
+#include <iterator>
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "jaq/core/error.hpp"
 #include "jaq/hw/layer.hpp"
 #include "jaq/hw/mapping.hpp"
+#include "jaq/report/csv.hpp"
 
 namespace jaq::hw {
 
-namespace detail {
-inline std::string trim(const std::string& s) {
-  std::size_t a = 0, b = s.size();
-  while (a < b && (s[a] == ' ' || s[a] == '\t' || s[a] == '\r' || s[a] == '\n')) ++a;
-  while (b > a && (s[b - 1] == ' ' || s[b - 1] == '\t' || s[b - 1] == '\r' || s[b - 1] == '\n'))
-    --b;
-  return s.substr(a, b - a);
+/// The columns of a layer CSV: all required but `groups` (default 1).
+inline const std::vector<std::string>& layer_csv_columns() {
+  static const std::vector<std::string> cols = {"name", "K", "O", "S", "IC", "OC", "B", "im2col", "iprec", "wprec", "groups"};
+  return cols;
 }
-inline std::vector<std::string> split_cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (char ch : line) {
-    if (ch == ',') {
-      out.push_back(trim(cell));
-      cell.clear();
-    } else {
-      cell += ch;
-    }
-  }
-  out.push_back(trim(cell));
-  return out;
-}
-}  // namespace detail
 
-/// Reads layers from CSV text; `file` names the source in error messages.
-inline std::vector<layer> read_layers_csv(std::istream& in, const std::string& file) {
-  static const char* required[] = {"name", "K", "O", "S", "IC", "OC", "B", "im2col", "iprec",
-                                   "wprec"};
-  std::map<std::string, int> col;
+/// Reads layers from CSV text through report::parse_csv (RFC 4180 quoting, '#' comments, blank
+/// lines, CRLF, a UTF-8 byte-order mark); `file` names the source in error messages, which give
+/// the line and the column.
+inline std::vector<layer> parse_layers_csv(std::string_view text, const std::string& file) {
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // a UTF-8 byte-order mark
+  const report::csv_table t = report::parse_csv(text, file);
+  const auto& cols = layer_csv_columns();
+  for (const std::string& h : t.header)
+    if (std::find(cols.begin(), cols.end(), h) == cols.end())  // a misspelt `group` would otherwise be ignored: wrong answers
+      throw config_error(t.header_where(), h, "unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and optionally groups)");
+  for (const std::string& c : cols)
+    if (c != "groups" && !t.has_column(c)) throw config_error(t.header_where(), c, "required column missing from the header");
+  const bool has_groups = t.has_column("groups");
   std::vector<layer> out;
-  std::string line;
-  int lineno = 0;
-  bool have_header = false;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (lineno == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);  // a UTF-8 byte-order mark
-    if (detail::trim(line).empty()) continue;
-    const std::string where = file + ":" + std::to_string(lineno);
-    if (line.find('"') != std::string::npos)
-      throw config_error(where, "row", "holds a double quote: quoted fields are not supported (names cannot hold commas)");
-    const std::vector<std::string> cells = detail::split_cells(line);
-    if (!have_header) {
-      for (int i = 0; i < static_cast<int>(cells.size()); ++i) {
-        if (cells[i].empty()) throw config_error(where, "header", "empty column name");
-        if (col.count(cells[i])) throw config_error(where, cells[i], "column appears twice");
-        bool known = cells[i] == "groups";
-        for (const char* r : required) known = known || cells[i] == r;
-        if (!known)  // a misspelt column (say `group`) would otherwise be ignored and give wrong answers
-          throw config_error(where, cells[i],
-                             "unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and optionally groups)");
-        col[cells[i]] = i;
-      }
-      for (const char* r : required)
-        if (!col.count(r)) throw config_error(where, r, "required column missing from the header");
-      have_header = true;
-      continue;
-    }
-    auto cell = [&](const std::string& field) -> const std::string& {
-      const int i = col.at(field);
-      if (i >= static_cast<int>(cells.size()) || cells[i].empty())
-        throw config_error(where, field, "missing value");
-      return cells[i];
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
+    const std::string where = t.where(r);
+    auto cell = [&](const char* field) -> const std::string& {
+      const std::string& s = t.cell(r, field);
+      if (s.empty()) throw config_error(where, field, "missing value");
+      return s;
     };
-    auto integer = [&](const std::string& field) -> std::int64_t {
-      const std::string& s = cell(field);
-      errno = 0;
-      char* end = nullptr;
-      const long long v = std::strtoll(s.c_str(), &end, 10);
-      if (end == s.c_str() || *end != '\0' || errno == ERANGE)
-        throw config_error(where, field, "not an integer: '" + s + "'");
-      return v;
+    auto integer = [&](const char* field) {
+      cell(field);
+      return t.get<std::int64_t>(r, field);
     };
-    auto positive = [&](const std::string& field) -> std::int64_t {
+    auto positive = [&](const char* field) {
       const std::int64_t v = integer(field);
       if (v <= 0) throw config_error(where, field, "must be positive, got " + std::to_string(v));
       if (v > max_layer_dim)
-        throw config_error(where, field,
-                           "too large (" + std::to_string(v) + " > " +
-                               std::to_string(max_layer_dim) + ")");
+        throw config_error(where, field, "too large (" + std::to_string(v) + " > " + std::to_string(max_layer_dim) + ")");
       return v;
     };
-    auto prec = [&](const std::string& field) -> int {
+    auto prec = [&](const char* field) {
       const std::int64_t v = integer(field);
-      if (!valid_bits(v))
-        throw config_error(where, field, "precision must be in 1..8, got " + std::to_string(v));
+      if (!valid_bits(v)) throw config_error(where, field, "precision must be in 1..8, got " + std::to_string(v));
       return static_cast<int>(v);
     };
     layer l;
@@ -124,26 +82,24 @@ inline std::vector<layer> read_layers_csv(std::istream& in, const std::string& f
     l.OC = positive("OC");
     l.B = positive("B");
     const std::int64_t im = integer("im2col");
-    if (im != 0 && im != 1)
-      throw config_error(where, "im2col", "must be 0 or 1, got " + std::to_string(im));
+    if (im != 0 && im != 1) throw config_error(where, "im2col", "must be 0 or 1, got " + std::to_string(im));
     l.im2col = im == 1;
     l.iprec = prec("iprec");
     l.wprec = prec("wprec");
-    if (col.count("groups")) {
-      const int i = col.at("groups");
-      if (i < static_cast<int>(cells.size()) && !cells[i].empty()) l.groups = positive("groups");
-    }
+    if (has_groups && !t.cell(r, "groups").empty()) l.groups = positive("groups");
     if (l.IC % l.groups != 0 || l.OC % l.groups != 0)
       throw config_error(where, "groups",
-                         std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) +
-                             " and OC=" + std::to_string(l.OC));
-    if (cells.size() > col.size())
-      throw config_error(where, "row", std::to_string(cells.size()) + " cells, header has " +
-                                           std::to_string(col.size()));
+                         std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) + " and OC=" + std::to_string(l.OC));
     out.push_back(std::move(l));
   }
-  if (!have_header) throw config_error(file, "header", "empty file, no header row");
   return out;
+}
+
+/// Reads layers from a stream of CSV text (see parse_layers_csv).
+inline std::vector<layer> read_layers_csv(std::istream& in, const std::string& file) {
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw data_error(file, "read error");
+  return parse_layers_csv(text, file);
 }
 
 /// Reads layers from a CSV file.
@@ -151,9 +107,7 @@ inline std::vector<layer> read_layers_csv(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw config_error(path, "file", "is a folder, not a layer CSV file");
   if (!std::filesystem::exists(path, ec)) throw config_error(path, "file", "not found");
-  std::ifstream in(path);
-  if (!in) throw config_error(path, "file", "cannot open");
-  return read_layers_csv(in, path);
+  return parse_layers_csv(read_file(path), path);
 }
 
 /// The output columns, in order.
@@ -173,26 +127,12 @@ inline std::string format_energy(double v) {
   return buf;
 }
 
-namespace detail {
-/// A CSV field, quoted when it holds a comma, a quote or a newline.
-inline std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char ch : s) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-  return q + "\"";
-}
-}  // namespace detail
-
-/// The layers as read_layers_csv reads them: name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups. The
-/// reader splits at every comma (no quoting), so a name holding a comma, a quote or a newline is
-/// a config_error naming the layer rather than a file it would misread.
+/// The layers as read_layers_csv reads them: name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups. A name
+/// is quoted where CSV needs it (a comma, a quote, a line break), so any name reads back.
 inline void write_layers_csv(std::ostream& os, const std::vector<layer>& layers) {
-  for (const layer& l : layers)
-    if (l.name.find_first_of(",\"\n") != std::string::npos)
-      throw config_error("layer CSV", "name", "'" + l.name + "' holds a comma, quote or newline, which the layer CSV cannot hold");
   os << "name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups\n";
   for (const layer& l : layers)
-    os << l.name << ',' << l.K << ',' << l.O << ',' << l.S << ',' << l.IC << ',' << l.OC << ',' << l.B << ','
+    os << report::csv_quote(l.name) << ',' << l.K << ',' << l.O << ',' << l.S << ',' << l.IC << ',' << l.OC << ',' << l.B << ','
        << (l.im2col ? 1 : 0) << ',' << l.iprec << ',' << l.wprec << ',' << l.groups << '\n';
 }
 
@@ -201,7 +141,7 @@ inline void write_layers_csv(std::ostream& os, const std::vector<layer>& layers)
 /// numeric field is empty).
 inline std::string mapping_csv_row(const mapping_result& r, const std::string& name) {
   std::ostringstream os;
-  const auto quoted = detail::csv_field;
+  const auto quoted = report::csv_quote;
   os << quoted(name);
   if (!r.ok()) {
     for (std::size_t i = 1; i + 1 < mapping_csv_columns().size(); ++i) os << ',';

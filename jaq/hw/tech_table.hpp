@@ -23,6 +23,7 @@
 #include "jaq/hw/detail/tech45_data.hpp"
 #include "jaq/hw/detail/tech_rows.hpp"
 #include "jaq/hw/mapping.hpp"
+#include "jaq/report/csv.hpp"
 
 namespace jaq::hw {
 
@@ -43,62 +44,23 @@ inline std::ostream& operator<<(std::ostream& os, const sram_figures& f) {
 
 namespace detail {
 
-inline std::vector<std::string> split_csv_line(std::string line) {
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  std::vector<std::string> out;
-  std::string cell;
-  std::istringstream ss(line);
-  while (std::getline(ss, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
-}
-
-inline double parse_double_cell(const std::string& file, int line, const std::string& field,
-                                const std::string& cell) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(cell, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != cell.size() || !std::isfinite(v))
-    throw data_error(file, "line " + std::to_string(line) + ": field '" + field +
-                               "': not a number: '" + cell + "'");
-  return v;
-}
-
-/// Reads a CSV with a header; returns the rows as doubles in the order of `columns`.
+/// Reads a CSV with a header through report::read_csv; returns the rows as doubles in the order
+/// of `columns` (other columns are ignored: CACTI's tables carry more than the model reads).
+/// Errors name the file, line and column.
 inline std::vector<std::vector<double>> read_numeric_csv(const std::string& path,
                                                          const std::vector<std::string>& columns) {
-  std::ifstream in(path);
-  if (!in) throw data_error(path, "cannot open");
-  std::string line;
-  int lineno = 0;
-  std::vector<int> where;
+  const report::csv_table t = report::read_csv(path);
+  for (const auto& c : columns) t.column(c);  // a missing column, before any row
   std::vector<std::vector<double>> rows;
-  while (std::getline(in, line)) {
-    ++lineno;
-    auto cells = split_csv_line(line);
-    if (cells.empty() || (cells.size() == 1 && cells[0].empty())) continue;
-    if (where.empty()) {
-      for (const auto& c : columns) {
-        auto it = std::find(cells.begin(), cells.end(), c);
-        if (it == cells.end()) throw data_error(path, "header: missing column '" + c + "'");
-        where.push_back(static_cast<int>(it - cells.begin()));
-      }
-      continue;
-    }
+  for (std::size_t r = 0; r < t.rows.size(); ++r) {
     std::vector<double> row;
-    for (std::size_t k = 0; k < columns.size(); ++k) {
-      if (where[k] >= static_cast<int>(cells.size()))
-        throw data_error(path, "line " + std::to_string(lineno) + ": field '" + columns[k] +
-                                   "': missing");
-      row.push_back(parse_double_cell(path, lineno, columns[k], cells[where[k]]));
+    for (const auto& c : columns) {
+      const double v = t.get<double>(r, c);
+      if (!std::isfinite(v)) throw config_error(t.where(r), c, "expected a finite number, got '" + t.cell(r, c) + "'");
+      row.push_back(v);
     }
     rows.push_back(std::move(row));
   }
-  if (where.empty()) throw data_error(path, "empty file (no header)");
   return rows;
 }
 

@@ -29,6 +29,7 @@
 
 #include "jaq/autograd/parameter.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/list.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/nas/channel_mask.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
@@ -60,23 +61,12 @@ struct search_config {
   }
 };
 
-/// Parses "2,3,4,8"; a malformed list is a config_error naming `where`.
+/// Parses "2,3,4,8" (jaq::parse_int_list); a malformed list is a config_error naming `where`.
 inline std::vector<int> parse_bits(const std::string& s, const std::string& where = "bit list") {
   std::vector<int> out;
-  std::size_t i = 0;
-  while (i <= s.size()) {
-    const std::size_t j = std::min(s.find(',', i), s.size());
-    const std::string tok = s.substr(i, j - i);
-    std::size_t used = 0;
-    int v = 0;
-    try {
-      v = std::stoi(tok, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (tok.empty() || used != tok.size()) throw config_error(where, "bits", "'" + tok + "' in '" + s + "' is not an integer");
-    out.push_back(v);
-    i = j + 1;
+  for (const std::int64_t v : parse_int_list(s, where, "bits")) {
+    if (v < -1000 || v > 1000) throw config_error(where, "bits", std::to_string(v) + " in '" + s + "' is no bit-width");
+    out.push_back(static_cast<int>(v));
   }
   return out;
 }

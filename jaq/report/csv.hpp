@@ -113,6 +113,7 @@ struct csv_table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
   std::vector<std::int64_t> lines;            // 1-based line of each row
+  std::int64_t header_line = 0;               // 1-based line of the header
 
   bool has_column(std::string_view name) const {
     for (const auto& h : header)
@@ -129,6 +130,8 @@ struct csv_table {
   }
   const std::string& cell(std::size_t row, std::string_view name) const { return rows.at(row).at(column(name)); }
 
+  /// "file:line" of the header, for messages about a column.
+  std::string header_where() const { return source + ":" + std::to_string(header_line); }
   /// "file:line", for messages about a row.
   std::string where(std::size_t row) const { return source + ":" + std::to_string(lines.at(row)); }
 
@@ -262,6 +265,7 @@ inline csv_table parse_csv(std::string_view text, std::string source, const csv_
           if (fields[a] == fields[b]) throw fail(start_line, "header names column '" + fields[a] + "' twice");
       }
       t.header = std::move(fields);
+      t.header_line = start_line;
     } else {
       if (fields.size() != t.header.size()) {
         throw fail(start_line, "expected " + std::to_string(t.header.size()) + " fields (as in the header), found " +

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
@@ -48,13 +49,23 @@ inline nlohmann::json parse_json(std::string_view text, const std::string& sourc
 inline nlohmann::json read_json(const std::filesystem::path& path) { return parse_json(read_file(path), path.string()); }
 
 /// The field `key` of object `j` as T; config_error(source, key, ...) if `j` is not an object,
-/// the field is missing, or its value has another type.
+/// the field is missing, or its value has another type (an integer T takes only an integer
+/// value, an unsigned one only a non-negative one; a floating-point T any number).
 template <class T>
 T json_get(const nlohmann::json& j, std::string_view key, const std::string& source) {
   const std::string k(key);
   if (!j.is_object()) throw config_error(source, k, std::string("expected an object holding it, found ") + j.type_name());
   const auto it = j.find(k);
   if (it == j.end()) throw config_error(source, k, "missing");
+  // nlohmann converts 2.5 to an int silently, and -1 to a huge unsigned: a field read as an
+  // integer must hold one.
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    if (!it->is_number_integer() || (std::is_unsigned_v<T> && !it->is_number_unsigned()))
+      throw config_error(source, k, std::string("must be ") + (std::is_unsigned_v<T> ? "a non-negative integer" : "an integer") +
+                                        ", got " + it->dump());
+  } else if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number()) throw config_error(source, k, "must be a number, got " + it->dump());
+  }
   try {
     return it->template get<T>();
   } catch (const nlohmann::json::exception&) {

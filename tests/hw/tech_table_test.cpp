@@ -129,14 +129,21 @@ TEST_CASE("loading a bad table names the file, line and field") {
            "leak_power_mW,access_time_ns\n128,4,0,0.045,abc,1,1,1,1\n";
   }
   CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
-                       "bad_sram_table.csv: line 2: field 'read_energy_nJ': not a number: 'abc'",
-                       jaq::data_error);
+                       "bad_sram_table.csv:2: read_energy_nJ: expected a number, got 'abc'", jaq::config_error);
   {
     std::ofstream out(path);
     out << "size_bytes,block_bytes\n128,4\n";
   }
   CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
-                       "bad_sram_table.csv: header: missing column 'rw_ports'", jaq::data_error);
+                       "bad_sram_table.csv: rw_ports: missing column (the header has: size_bytes, block_bytes)",
+                       jaq::config_error);
+  {
+    std::ofstream out(path);
+    out << "size_bytes,block_bytes,rw_ports,technology_um,read_energy_nJ,write_energy_nJ,area_mm2,"
+           "leak_power_mW,access_time_ns\n128,4,0,0.045,inf,1,1,1,1\n";
+  }
+  CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
+                       "bad_sram_table.csv:2: read_energy_nJ: expected a finite number, got 'inf'", jaq::config_error);
   CHECK_THROWS_AS(hw::tech_tables::load("no_such_file.csv", kSynth), jaq::data_error);
   std::remove(path.c_str());
 }

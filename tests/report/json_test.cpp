@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdint>
+
 #include <cstdlib>
 #include <unistd.h>
 
@@ -39,8 +41,19 @@ TEST_CASE("json: json_get names the field for a missing field or a wrong type") 
   CHECK(jaq::report::json_get<std::string>(j, "name", "accel.json") == "bitfusion");
   CHECK_THROWS_WITH(jaq::report::json_get<int>(j, "pe_cols", "accel.json"), "accel.json: pe_cols: missing");
   CHECK_THROWS_WITH(jaq::report::json_get<double>(j, "freq", "accel.json"),
-                    "accel.json: freq: wrong type: found string \"fast\"");
+                    "accel.json: freq: must be a number, got \"fast\"");
   CHECK(jaq::report::json_get_or<int>(j, "pe_cols", "accel.json", 8) == 8);
   CHECK_THROWS_WITH(jaq::report::json_get<int>(nlohmann::json::array(), "x", "a.json"),
                     "a.json: x: expected an object holding it, found array");
+}
+
+TEST_CASE("json: an integer field takes an integer, not a fraction or (unsigned) a negative number") {
+  const auto j = nlohmann::json::parse(R"({"n": 2.5, "m": -1, "k": 7, "f": 3})");
+  CHECK_THROWS_WITH_AS(jaq::report::json_get<int>(j, "n", "a.json"), "a.json: n: must be an integer, got 2.5", jaq::config_error);
+  CHECK_THROWS_WITH_AS(jaq::report::json_get<std::uint64_t>(j, "m", "a.json"), "a.json: m: must be a non-negative integer, got -1",
+                       jaq::config_error);
+  CHECK(jaq::report::json_get<std::int64_t>(j, "m", "a.json") == -1);
+  CHECK(jaq::report::json_get<std::uint64_t>(j, "k", "a.json") == 7);
+  CHECK(jaq::report::json_get<double>(j, "f", "a.json") == 3.0);  // an integer is a number
+  CHECK_THROWS_AS(jaq::report::json_get<bool>(j, "k", "a.json"), jaq::config_error);
 }
