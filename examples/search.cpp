@@ -43,6 +43,7 @@
 #include "jaq/hw/accel_json.hpp"
 #include "jaq/hw/layer_csv.hpp"
 #include "jaq/hw/timeloop.hpp"
+#include "jaq/io/onnx.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/report/csv.hpp"
 #include "jaq/report/json.hpp"
@@ -393,6 +394,18 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
     auto qs = r.quant->parameters();
     for (auto* q : qs) st.push_back({q->name, &q->value});
     jaq::save_checkpoint(out / "retrained.jaqckpt", st);
+    // The retrained network for other tools (ONNX: images in [0, 1], the graph normalises), and
+    // jaq's own fake-quant predictions to check a runtime against (tools/onnx_check.py).
+    const auto norm = p.dataset == "cifar10" ? jaq::data::cifar10_normalization() : jaq::data::fashion_mnist_normalization();
+    jaq::io::write_onnx(out / "model.onnx",
+                        jaq::io::to_onnx(*r.net, *r.quant, norm,
+                                         {.settings = command_line + " (preset " + p.name + ", seed " + std::to_string(p.search.seed) + ")"}));
+    r.net->set_training(false);
+    const auto pred = jaq::quant::detail::predict_all(*r.net, test, {.batch_size = 500, .threads = o.threads});
+    std::ostringstream pcsv;
+    jaq::report::csv_writer pw(pcsv, {"index", "label", "prediction"});
+    for (std::size_t i = 0; i < pred.size(); ++i) pw.row(static_cast<std::int64_t>(i), test.labels[i], pred[i]);
+    jaq::write_file_atomic(out / "predictions.csv", pcsv.str());
   }
 
   std::vector<double> searched_bits;
@@ -429,7 +442,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   for (const auto& r : js.history()) j["history"].push_back(jaq::search::to_json(r));
   jaq::report::write_json(out / "result.json", j);
   const auto pngs = plots(out, js, layers);
-  std::cout << "wrote " << out.string() << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, timeloop/, checkpoint/";
+  std::cout << "wrote " << out.string() << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, timeloop/, checkpoint/" << (data && !o.no_retrain ? ", model.onnx, predictions.csv" : "");
   for (const auto& f : pngs) std::cout << ", " << f;
   std::cout << "\ntime: search training " << train_s << " s, hardware " << hw_s << " s (" << 100 * j["time_s"]["hardware_share_of_search"].get<double>()
             << "% of the search), retraining " << retrain_s << " s, wall " << wall_s << " s" << std::endl;

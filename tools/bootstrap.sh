@@ -17,11 +17,14 @@
 #   dataset-fashion-mnist   the default data set (/usr/share/datasets/fashion-mnist)
 #   gnuplot-nox             PNG plots of training curves and search results
 #   cmake                   jaq's CMake package (cmake --install; tests/cmake/consumer_test.sh)
+#   libonnx-dev             ONNX's protobuf classes and checker: the ONNX export (jaq/io/onnx.hpp),
+#   libprotobuf-dev         written with ONNX's own library instead of an encoder of ours
+#   python3-venv            the virtual environment for ONNX Runtime (below)
 set -euo pipefail
 
 PKGS=(bazel-bootstrap bazel-rules-java bazel-platforms libxtensor-dev libxsimd-dev
       libtbb-dev doctest-dev libopenblas-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-      dataset-fashion-mnist gnuplot-nox cmake)
+      dataset-fashion-mnist gnuplot-nox cmake libonnx-dev libprotobuf-dev python3-venv)
 # Extra packages for the benchmarks only (PyTorch side by side); pass --bench.
 #   python3-torch           PyTorch 1.13 for /usr/bin/python3 (tools/bench_*_torch.py)
 #   time                    /usr/bin/time -v: peak RSS of each benchmarked process
@@ -42,6 +45,18 @@ bench_venv() {
   /opt/jaq-bench-venv/bin/pip install -q numpy torch
 }
 
+# ONNX Runtime for the exported model's check (tools/onnx_check.py, //tests/io:onnx_runtime_test):
+# PyPI's onnxruntime and numpy in /opt/jaq-onnx-venv. Not fatal: without it that test says it
+# could not run the runtime check and checks the rest.
+onnx_venv() {
+  [[ -x /opt/jaq-onnx-venv/bin/python ]] && /opt/jaq-onnx-venv/bin/python -c 'import onnxruntime, numpy' 2>/dev/null && return 0
+  echo "bootstrap: creating /opt/jaq-onnx-venv (onnxruntime and numpy from PyPI)" >&2
+  if ! { python3 -m venv /opt/jaq-onnx-venv && /opt/jaq-onnx-venv/bin/pip install -q onnxruntime numpy; } >&2; then
+    echo "bootstrap: warning: no ONNX Runtime (PyPI unreachable?); the ONNX runtime check will be skipped" >&2
+  fi
+  return 0
+}
+
 missing=()
 for p in "${PKGS[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -49,6 +64,7 @@ for p in "${PKGS[@]}"; do
   fi
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
+  onnx_venv
   bench_venv
   exit 0
 fi
@@ -60,4 +76,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "bootstrap: done" >&2
+onnx_venv
 bench_venv

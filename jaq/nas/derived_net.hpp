@@ -69,6 +69,16 @@ class derived_net final : public nn::model<T> {
   /// architecture chose them apart: derived_arch::act_bits).
   const std::vector<std::pair<std::string, int>>& layer_act_bits() const { return act_bits_; }
 
+  // The layers in forward order, read-only, for exporters (jaq/io/onnx.hpp) that write the
+  // network in another format: forward() below is what they must reproduce.
+  const space_config& space() const { return space_; }
+  const nn::conv2d<T>& stem() const { return *stem_; }
+  const nn::batch_norm<T>& stem_bn() const { return *stem_bn_; }
+  const std::vector<std::unique_ptr<candidate_op<T>>>& blocks() const { return blocks_; }
+  const nn::conv2d<T>& head() const { return *head_; }
+  const nn::batch_norm<T>& head_bn() const { return *head_bn_; }
+  const nn::linear<T>& fc() const { return *fc_; }
+
   var<T> forward(tape<T>& tp, var<T> x) override {  // (C, N, H, W) -> (N, classes)
     x = stem_bn_->forward(tp, stem_->forward(tp, x));
     for (auto& b : blocks_) x = b->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return b->convs()[k].conv->forward(t, h); });

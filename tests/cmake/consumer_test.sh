@@ -27,6 +27,12 @@ echo '{"N": 16, "M": 32, "wbuf_bytes": 65536, "ibuf_bytes": 32768, "obuf_bytes":
 [[ $(wc -l < "$T/consumer.csv") == 22 ]] || fail "expected a header and ResNet-18's 21 layers"
 diff "$T/map.csv" "$T/consumer.csv" > "$T/diff" || { head "$T/diff"; fail "the consumer's mapping differs from map's"; }
 
+# the ONNX export's target, with ONNX's library (libonnx-dev is installed here)
+mkdir -p "$T/ox"
+printf 'cmake_minimum_required(VERSION 3.20)\nproject(o LANGUAGES CXX)\nfind_package(jaq 0.1 CONFIG REQUIRED)\nif(NOT TARGET jaq::onnx)\n  message(FATAL_ERROR "no jaq::onnx")\nendif()\n' > "$T/ox/CMakeLists.txt"
+cmake -S "$T/ox" -B "$T/ox/build" -DCMAKE_PREFIX_PATH="$T/prefix" > "$T/ox.log" 2>&1 || { cat "$T/ox.log"; fail "jaq::onnx is not defined though ONNX is installed"; }
+[[ -f "$T/prefix/include/jaq/io/onnx.hpp" ]] || fail "jaq/io/onnx.hpp not installed"
+
 # a version the package does not have
 mkdir -p "$T/v9"
 printf 'cmake_minimum_required(VERSION 3.20)\nproject(v LANGUAGES CXX)\nfind_package(jaq 9.0 CONFIG REQUIRED)\n' > "$T/v9/CMakeLists.txt"
