@@ -52,6 +52,7 @@
 #include "jaq/search/joint_search.hpp"
 #include "jaq/search/preset.hpp"
 #include "jaq/search/retrain.hpp"
+#include "jaq/version.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/out_flag.hpp"
@@ -413,6 +414,9 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   const double hw_s = js.seconds_hw(), train_s = js.seconds_train();
   const auto& s = p.search;
   nlohmann::json j;
+  j["jaq_version"] = jaq::version_string;
+  j["units"] = "latency_ms: milliseconds, energy_uJ: microjoules (per layer energy_nJ: nanojoules), area_mm2: mm^2, edp_Js: joule-seconds, "
+               "cycles at the accelerator's clock, *_bits: bits, accuracies: fractions of images";
   j["preset"] = p.name;
   j["space"] = jaq::search::to_json(p.space);
   j["blocks"] = jaq::search::to_json(p.space, derived)["blocks"];

@@ -49,6 +49,7 @@
 #include "jaq/report/csv.hpp"
 #include "jaq/report/json.hpp"
 #include "jaq/report/plot.hpp"
+#include "jaq/version.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -338,6 +339,7 @@ int run(const train_options& o) {
   const double med = median(p.step_ms);
   const double ips = p.loop_seconds > 0 ? static_cast<double>(p.images) / p.loop_seconds : 0.0;
   j["result"] = {{"test_accuracy", test_accuracy}, {"median_step_ms", med}, {"images_per_s", ips}, {"steps", p.step}};
+  j["jaq_version"] = jaq::version_string;
   jaq::report::write_json(std::filesystem::path(o.out) / "metrics.json", j);
   jaq::write_file_atomic(std::filesystem::path(o.out) / "metrics.csv", csv.str());
   jaq::save_checkpoint(std::filesystem::path(o.out) / "checkpoint.jaqckpt", snapshot());

@@ -25,7 +25,7 @@ grep -q '^result: test_accuracy=0\.[0-9]* integer_accuracy=0\.[0-9]* avg_bits=' 
 grep -q 'integer reference: .* 2000/2000 agree' "$T/out" || fail "integer and fake-quant predictions differ"
 [[ $(wc -l < "$T/run/search_log.csv") == 3 ]] || fail "search_log.csv: expected a header and 2 epochs"
 for k in '"blocks"' '"accel"' '"layers"' '"totals"' '"edp_Js"' '"test_integer"' '"test_fake_quant"' \
-         '"mac_weighted_bits"' '"hardware_share_of_search"' '"seed"' '"total_cycles"' '"tiling"'; do
+         '"mac_weighted_bits"' '"hardware_share_of_search"' '"seed"' '"jaq_version"' '"units"' '"total_cycles"' '"tiling"'; do
   grep -q "$k" "$T/run/result.json" || fail "result.json lacks $k"
 done
 # the accelerator as map reads it, and the same mapping for every layer
