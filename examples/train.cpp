@@ -40,6 +40,7 @@
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/idx.hpp"
 #include "jaq/data/normalize.hpp"
+#include "jaq/io/onnx.hpp"
 #include "jaq/data/subset.hpp"
 #include "jaq/nas/train_session.hpp"
 #include "jaq/nn/registry.hpp"
@@ -56,6 +57,8 @@
 #include "examples/out_flag.hpp"
 
 namespace {
+
+std::string command_line = "train";  // named in outputs that leave jaq (the ONNX model)
 
 /// Everything the command line sets. New options (quantization, ...) go here and into
 /// add_flags(); build_model() is where a model's layers get their quantizers.
@@ -76,6 +79,7 @@ struct train_options {
   bool resume = false;
   std::int64_t checkpoint_every = 0;  // also checkpoint every this many steps (0: at epoch ends only)
   jaq::nas::train_flags quant;  // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
+  std::string export_onnx;      // the trained network as ONNX (jaq/io/onnx.hpp)
 };
 
 void add_flags(CLI::App& app, train_options& o) {
@@ -94,6 +98,9 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
       ->check(jaq_examples::non_negative);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
+  app.add_option("--export-onnx", o.export_onnx,
+                 "also write the trained network as an ONNX model to this file (LSQ --quant/--derived or full precision), "
+                 "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
   app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (not a --mixed search)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
@@ -227,6 +234,16 @@ run_progress load_run(const train_options& o, const std::vector<jaq::named_tenso
 
 int run(const train_options& o) {
   jaq_examples::check_out_dir(o.out);  // before any work: a finished run is never lost to a bad --out
+  if (!o.export_onnx.empty()) {
+    try {
+      jaq::check_output_file(o.export_onnx);
+    } catch (const jaq::error& e) {
+      throw jaq::config_error("command line", "--export-onnx", e.what());
+    }
+    if (!o.quant.mixed.empty())
+      throw jaq::config_error("command line", "--export-onnx",
+                              "exports a trained network, not a --mixed search: retrain its derived.json with --derived and export that");
+  }
   jaq::data::split data = jaq::data::load_fashion_mnist(o.data_dir);
   jaq::data::normalize(data.train, jaq::data::fashion_mnist_normalization());
   jaq::data::normalize(data.test, jaq::data::fashion_mnist_normalization());
@@ -354,6 +371,20 @@ int run(const train_options& o) {
     std::cerr << "train: warning: no loss plot: " << e.what() << "\n";
   }
 
+  if (!o.export_onnx.empty()) {
+    // The network for other tools: images in [0, 1] (the graph normalises), and jaq's own
+    // predictions on the same test images to check a runtime against.
+    jaq::io::write_onnx(o.export_onnx,
+                        jaq::io::to_onnx(*model, qs.fixed(), data.test.shape.height, jaq::data::fashion_mnist_normalization(),
+                                         {.settings = command_line}));
+    model->set_training(false);
+    const auto pred = jaq::quant::detail::predict_all(*model, data.test, {.batch_size = 250, .threads = o.threads});
+    std::ostringstream pcsv;
+    jaq::report::csv_writer pw(pcsv, {"index", "label", "prediction"});
+    for (std::size_t i = 0; i < pred.size(); ++i) pw.row(static_cast<std::int64_t>(i), data.test.labels[i], pred[i]);
+    jaq::write_file_atomic(std::filesystem::path(o.out) / "predictions.csv", pcsv.str());
+    std::cout << "wrote " << o.export_onnx << " (ONNX) and " << o.out << "/predictions.csv\n";
+  }
   char line[200];
   if (qs.search()) {
     std::cout << "derived precision:\n" << qs.search()->derived();
@@ -382,6 +413,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   o.out = jaq_examples::from_caller_dir(o.out);
   o.data_dir = jaq_examples::from_caller_dir(o.data_dir);
+  if (!o.export_onnx.empty()) o.export_onnx = jaq_examples::from_caller_dir(o.export_onnx);
+  for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
   try {
     return run(o);
   } catch (const std::exception& e) {  // jaq::error and anything else: a message, not an abort

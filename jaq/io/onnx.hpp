@@ -1,6 +1,7 @@
-// jaq/io/onnx.hpp: a retrained derived network (jaq::nas::derived_net, LSQ-quantized at its
-// searched widths) as an ONNX model, written with ONNX's own protobuf classes (Debian's
-// libonnx-dev) rather than an encoder of our own.
+// jaq/io/onnx.hpp: a trained network as an ONNX model: the search's retrained derived network
+// (jaq::nas::derived_net, LSQ-quantized at its searched widths), or small-cnn and mbconv-small
+// as //examples:train trains them (LSQ-quantized or full precision). Written with ONNX's own
+// protobuf classes (Debian's libonnx-dev) rather than an encoder of our own.
 //
 // The graph, opset 13:
 //   images float32 (N, C, H, W) in [0, 1]  ->  Sub(mean) -> Mul(1/std)      (the normalisation)
@@ -27,6 +28,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,8 @@
 #include "jaq/core/error.hpp"
 #include "jaq/data/normalize.hpp"
 #include "jaq/nas/derived_net.hpp"
+#include "jaq/nn/mbconv_small.hpp"
+#include "jaq/nn/small_cnn.hpp"
 #include "jaq/quant/bit_set.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/quant/quantize_model.hpp"
@@ -117,8 +121,10 @@ class onnx_writer {
  public:
   using layer_quant = typename quant::quantized_model<float>::layer_quant;
 
-  onnx_writer(::onnx::GraphProto& g, const nas::derived_net<float>& net, const quant::quantized_model<float>& q)
-      : b_(g), net_(net), quants_(q.layers()) {}
+  /// `q` null: a full-precision model (plain Conv and Gemm, float weights).
+  onnx_writer(::onnx::GraphProto& g, const quant::quantized_model<float>* q) : b_(g) {
+    if (q) quants_ = q->layers();
+  }
 
   /// The input of a quantized layer, fake-quantized as jaq does: Clip, QuantizeLinear, DequantizeLinear.
   std::string quantize_input(const std::string& x, const layer_quant& lq) {
@@ -163,9 +169,9 @@ class onnx_writer {
   }
 
   std::string conv(const std::string& x, const nn::conv2d<float>& c) {
-    const layer_quant& lq = quant_of(c.name);
-    const std::string xin = quantize_input(x, lq);
-    const std::string w = quantize_weight(c.weight.value, lq);
+    const layer_quant* lq = quant_of(c.name);
+    const std::string xin = lq ? quantize_input(x, *lq) : x;
+    const std::string w = lq ? quantize_weight(c.weight.value, *lq) : weight(c.name, c.weight.value);
     const auto& s = c.spec;
     auto& n = b_.node("Conv", {xin, w}, c.name + ".out", c.name);
     graph_builder::attr(n, "kernel_shape", std::vector<std::int64_t>{s.kernel, s.kernel});
@@ -227,9 +233,9 @@ class onnx_writer {
   }
 
   std::string classifier(const std::string& x, const nn::linear<float>& fc) {
-    const layer_quant& lq = quant_of(fc.name);
-    const std::string xin = quantize_input(x, lq);
-    const std::string w = quantize_weight(fc.weight.value, lq);
+    const layer_quant* lq = quant_of(fc.name);
+    const std::string xin = lq ? quantize_input(x, *lq) : x;
+    const std::string w = lq ? quantize_weight(fc.weight.value, *lq) : weight(fc.name, fc.weight.value);
     const std::int64_t o = fc.spec.out_features;
     const std::string bias = b_.floats(fc.name + ".bias", {o}, fc.bias.value.data(), o);
     auto& n = b_.node("Gemm", {xin, w, bias}, fc.name + ".out", fc.name);
@@ -237,34 +243,78 @@ class onnx_writer {
     return fc.name + ".out";
   }
 
-  /// The whole forward (derived_net::forward), from the normalised input; returns the logits' name.
-  std::string network(const std::string& x0) {
-    std::string x = batch_norm(conv(x0, net_.stem()), net_.stem_bn());
-    for (const auto& op : net_.blocks()) x = block(x, *op, "blocks." + std::to_string(op->geom.index));
-    x = batch_norm(conv(x, net_.head()), net_.head_bn());
+  /// One MBConv block of mbconv-small (jaq/nn/mbconv.hpp).
+  std::string block(const std::string& x, const nn::mbconv_block<float>& blk, const std::string& name) {
+    std::string h = x;
+    if (blk.expand) h = batch_norm(conv(h, *blk.expand), *blk.expand_bn);
+    h = batch_norm(conv(h, blk.depthwise), blk.depthwise_bn);
+    h = batch_norm(conv(h, blk.project), blk.project_bn);
+    if (!blk.residual()) return h;
+    b_.node("Add", {h, x}, name + ".out", name + ".residual");
+    return name + ".out";
+  }
+
+  std::string pooled_classifier(const std::string& x, const nn::linear<float>& fc) {
     b_.node("GlobalAveragePool", {x}, "pooled", "global_avg_pool");
     auto& f = b_.node("Flatten", {"pooled"}, "features", "flatten");
     graph_builder::attr(f, "axis", std::int64_t{1});
-    return classifier("features", net_.fc());
+    return classifier("features", fc);
+  }
+
+  /// The whole forward of each model jaq has, from the normalised input; returns the logits'
+  /// name. Each follows its model's forward() op for op.
+  std::string network(const std::string& x0, const nas::derived_net<float>& net) {
+    std::string x = batch_norm(conv(x0, net.stem()), net.stem_bn());
+    for (const auto& op : net.blocks()) x = block(x, *op, "blocks." + std::to_string(op->geom.index));
+    x = batch_norm(conv(x, net.head()), net.head_bn());
+    return pooled_classifier(x, net.fc());
+  }
+  std::string network(const std::string& x0, const nn::small_cnn<float>& net) {
+    std::string x = batch_norm(conv(x0, net.conv1), net.bn1);
+    x = batch_norm(conv(x, net.conv2), net.bn2);
+    x = batch_norm(conv(x, net.conv3), net.bn3);
+    return pooled_classifier(x, net.fc);
+  }
+  std::string network(const std::string& x0, const nn::mbconv_small<float>& net) {
+    std::string x = batch_norm(conv(x0, net.stem), net.stem_bn);
+    for (std::size_t i = 0; i < net.blocks.size(); ++i) x = block(x, *net.blocks[i], "blocks." + std::to_string(i));
+    x = batch_norm(conv(x, *net.head), *net.head_bn);
+    return pooled_classifier(x, *net.fc);
+  }
+
+  /// Every quantized layer of the model got its Q/DQ (a quantizer of another model is refused).
+  void check_all_used() const {
+    for (const auto& lq : quants_)
+      if (!used_.count(lq.name)) throw config_error(lq.name, "quantizer", "quantizes a layer the exported model does not have (another model's quantizer?)");
   }
 
   graph_builder& builder() { return b_; }
 
  private:
-  const layer_quant& quant_of(const std::string& layer) const {
+  /// The layer's quantizer; null for a full-precision model.
+  const layer_quant* quant_of(const std::string& layer) {
+    if (quants_.empty()) return nullptr;
     for (const auto& lq : quants_)
       if (lq.name == layer) {
         if (lq.act_method != quant::method::lsq || lq.weight_method != quant::method::lsq)
           throw config_error(layer, "method", "ONNX export covers LSQ layers only (the search retrains with LSQ)");
         if (!lq.initialized) throw config_error(layer, "act_step", "not initialised: train (or run a training step) before exporting");
-        return lq;
+        used_.insert(layer);
+        return &lq;
       }
-    throw config_error(layer, "quantizer", "layer not quantized: export needs every conv and the classifier quantized");
+    throw config_error(layer, "quantizer", "layer not quantized: export needs every conv and the classifier quantized, or none");
+  }
+
+  /// A full-precision weight as a float initializer.
+  std::string weight(const std::string& layer, const tensor<float>& w) {
+    std::vector<std::int64_t> dims;
+    for (int d = 0; d < w.shape().rank; ++d) dims.push_back(w.shape()[d]);
+    return b_.floats(layer + ".weight", dims, w.data(), w.size());
   }
 
   graph_builder b_;
-  const nas::derived_net<float>& net_;
   std::vector<layer_quant> quants_;
+  std::set<std::string> used_;
 };
 
 inline void set_tensor_type(::onnx::ValueInfoProto& v, const std::string& name, const std::vector<std::string>& sym,
@@ -281,22 +331,30 @@ inline void set_tensor_type(::onnx::ValueInfoProto& v, const std::string& name, 
 
 }  // namespace detail
 
-/// The retrained network `net` with its quantizer `q` (LSQ, every layer initialised) as an ONNX
-/// model that takes images in [0, 1] and normalises them with `norm` itself. Throws
-/// config_error for a layer it cannot express (another quantizer, an uninitialised step).
-inline ::onnx::ModelProto to_onnx(const nas::derived_net<float>& net, const quant::quantized_model<float>& q,
+/// Model `net` with its quantizer `q` (LSQ, every layer initialised; null: full precision) as an
+/// ONNX model that takes images in [0, 1] of side `image_size` and normalises them with `norm`
+/// itself. The models jaq has are covered: derived networks (jaq::nas::derived_net), small-cnn
+/// and mbconv-small. Throws config_error for what it cannot express (another model, another
+/// quantizer, an uninitialised step).
+inline ::onnx::ModelProto to_onnx(const nn::model<float>& net, const quant::quantized_model<float>* q, std::int64_t image_size,
                                   const data::normalization& norm, const onnx_options& opt = {}) {
-  const nas::space_config& sp = net.space();
+  const auto* derived = dynamic_cast<const nas::derived_net<float>*>(&net);
+  const auto* cnn = dynamic_cast<const nn::small_cnn<float>*>(&net);
+  const auto* mb = dynamic_cast<const nn::mbconv_small<float>*>(&net);
+  if (!derived && !cnn && !mb) throw config_error("onnx export", "model", "no ONNX writer for model '" + net.name() + "'");
+  const std::int64_t in_channels = derived ? derived->space().in_channels : cnn ? cnn->conv1.spec.in_channels : mb->stem.spec.in_channels;
+  const std::int64_t classes = derived ? derived->space().classes : cnn ? cnn->fc.spec.out_features : mb->fc->spec.out_features;
   if (opt.opset < 13) throw config_error("onnx export", "opset", std::to_string(opt.opset) + " (13 or later: per-axis DequantizeLinear)");
-  if (norm.mean.size() != std::size_t(sp.in_channels) || norm.stddev.size() != std::size_t(sp.in_channels))
-    throw config_error("onnx export", "normalization", "expected " + std::to_string(sp.in_channels) + " channel(s) of mean and std");
+  if (image_size < 1) throw config_error("onnx export", "image_size", "must be >= 1");
+  if (norm.mean.size() != std::size_t(in_channels) || norm.stddev.size() != std::size_t(in_channels))
+    throw config_error("onnx export", "normalization", "expected " + std::to_string(in_channels) + " channel(s) of mean and std");
   ::onnx::ModelProto m;
   m.set_ir_version(7);
   m.set_producer_name("jaq");
   m.set_producer_version(version_string);
   m.set_model_version(1);
-  m.set_doc_string("jaq " + std::string(version_string) + ": derived network '" + sp.name + "', LSQ-quantized at its searched widths. " +
-                   "Input: float32 images (N, C, H, W) scaled to [0, 1] (the graph normalises them). Output: logits (N, classes). " +
+  m.set_doc_string("jaq " + std::string(version_string) + ": " + net.name() + (q ? ", LSQ-quantized at its widths" : ", full precision") +
+                   ". Input: float32 images (N, C, H, W) scaled to [0, 1] (the graph normalises them). Output: logits (N, classes). " +
                    "Settings: " + opt.settings);
   auto* ops = m.add_opset_import();
   ops->set_domain("");
@@ -307,35 +365,43 @@ inline ::onnx::ModelProto to_onnx(const nas::derived_net<float>& net, const quan
     p->set_value(v);
   };
   meta("jaq_version", version_string);
+  meta("model", net.name());
   meta("settings", opt.settings);
-  meta("input", opt.input_name + ": float32 (N, " + std::to_string(sp.in_channels) + ", " + std::to_string(sp.image_size) + ", " +
-                    std::to_string(sp.image_size) + "), pixels scaled to [0, 1]");
-  meta("output", opt.output_name + ": float32 (N, " + std::to_string(sp.classes) + ") logits");
+  meta("input", opt.input_name + ": float32 (N, " + std::to_string(in_channels) + ", " + std::to_string(image_size) + ", " +
+                    std::to_string(image_size) + "), pixels scaled to [0, 1]");
+  meta("output", opt.output_name + ": float32 (N, " + std::to_string(classes) + ") logits");
   std::string widths;
-  for (const auto& lq : q.layers()) widths += (widths.empty() ? "" : ", ") + lq.name + "=" + std::to_string(lq.wbits) + "/" + std::to_string(lq.abits);
-  meta("widths_bits_weight_activation", widths);
+  if (q)
+    for (const auto& lq : q->layers()) widths += (widths.empty() ? "" : ", ") + lq.name + "=" + std::to_string(lq.wbits) + "/" + std::to_string(lq.abits);
+  meta("widths_bits_weight_activation", q ? widths : std::string("full precision (float32)"));
 
   auto* g = m.mutable_graph();
-  g->set_name("jaq_" + sp.name);
-  detail::set_tensor_type(*g->add_input(), opt.input_name, {"N"}, {0, sp.in_channels, sp.image_size, sp.image_size});
-  detail::onnx_writer w(*g, net, q);
+  g->set_name("jaq_" + net.name());
+  detail::set_tensor_type(*g->add_input(), opt.input_name, {"N"}, {0, in_channels, image_size, image_size});
+  detail::onnx_writer w(*g, q);
   auto& b = w.builder();
   std::vector<float> inv(norm.stddev.size());
   for (std::size_t c = 0; c < inv.size(); ++c) inv[c] = 1.0f / norm.stddev[c];  // as jaq::data::normalize computes it
-  const std::int64_t c = sp.in_channels;
-  b.floats("normalize.mean", {1, c, 1, 1}, norm.mean.data(), c);
-  b.floats("normalize.inv_std", {1, c, 1, 1}, inv.data(), c);
+  b.floats("normalize.mean", {1, in_channels, 1, 1}, norm.mean.data(), in_channels);
+  b.floats("normalize.inv_std", {1, in_channels, 1, 1}, inv.data(), in_channels);
   b.node("Sub", {opt.input_name, "normalize.mean"}, "centred", "normalize.sub");
   b.node("Mul", {"centred", "normalize.inv_std"}, "normalized", "normalize.mul");
-  const std::string logits = w.network("normalized");
+  const std::string logits = derived ? w.network("normalized", *derived) : cnn ? w.network("normalized", *cnn) : w.network("normalized", *mb);
+  w.check_all_used();
   b.node("Identity", {logits}, opt.output_name, "output");
-  detail::set_tensor_type(*g->add_output(), opt.output_name, {"N"}, {0, sp.classes});
+  detail::set_tensor_type(*g->add_output(), opt.output_name, {"N"}, {0, classes});
   try {
     ::onnx::checker::check_model(m);
   } catch (const std::exception& e) {
     throw error("onnx export: the model fails ONNX's checker: " + std::string(e.what()));
   }
   return m;
+}
+
+/// A retrained derived network (the search's result) with its quantizer.
+inline ::onnx::ModelProto to_onnx(const nas::derived_net<float>& net, const quant::quantized_model<float>& q,
+                                  const data::normalization& norm, const onnx_options& opt = {}) {
+  return to_onnx(net, &q, net.space().image_size, norm, opt);
 }
 
 /// Writes `m` to `path` atomically.
