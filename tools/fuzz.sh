@@ -1,45 +1,69 @@
 #!/usr/bin/env bash
 # libFuzzer on every parser target of tests/fuzz/targets.hpp, with AddressSanitizer and
 # UndefinedBehaviorSanitizer (clang from Debian's clang package; jaq is header-only, so each
-# target is one clang++ command). A finding stops that target and leaves crash-* files in the
-# work folder; the script ends with one line per target and exits non-zero if any found one.
+# target is one clang++ command). Each target starts from its checked-in corpus,
+# tests/fuzz/corpus/<target>/ (the docs' examples, the presets, the tests' bad inputs, and what
+# earlier runs kept), which //tests/fuzz:fuzz_regression_test replays on every build.
+# A finding stops that target and leaves crash-*/leak-*/timeout-* files in the work folder;
+# the script ends with one line per target (inputs run, executions per second, coverage) and
+# exits non-zero if any found one.
 #
 #   tools/fuzz.sh [seconds per target, default 60] [target ...]
+#   FUZZ_JOBS=2 tools/fuzz.sh 600                 # two targets at a time
+#   FUZZ_UPDATE_CORPUS=1 tools/fuzz.sh 600        # then merge the new coverage into tests/fuzz/corpus/
+#
+# Targets: layer_csv accel_json preset csv bit_list checkpoint idx cifar derived.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(layer_csv accel_json preset csv bit_list checkpoint idx)
+[[ ${#targets[@]} -gt 0 ]] || targets=(layer_csv accel_json preset csv bit_list checkpoint idx cifar derived)
 command -v clang++ > /dev/null || { echo "fuzz: needs clang++ (apt-get install clang)"; exit 1; }
 work="${FUZZ_DIR:-/tmp/jaq_fuzz}"
+jobs="${FUZZ_JOBS:-1}"
 mkdir -p "$work"
-inc=(-I.)
-status=0
-summary=()
-for t in "${targets[@]}"; do
-  bin="$work/$t"
+repo=$(pwd)
+
+run_one() {
+  local t="$1" bin="$work/$1" corpus="$work/corpus_$1" rc=0
   clang++ -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-    -DJAQ_FUZZ_TARGET="\"$t\"" "${inc[@]}" tests/fuzz/libfuzzer_main.cpp -o "$bin" -ltbb -lz -lopenblas
-  mkdir -p "$work/corpus_$t"
-  case "$t" in  # seeds: files of the kind each target reads
-    preset) cp examples/presets/*.json "$work/corpus_$t/" ;;
-    csv) cp jaq/hw/data/tech45/*.csv "$work/corpus_$t/" ;;
-    layer_csv) printf 'name,K,O,S,IC,OC,B,im2col,iprec,wprec,groups\nconv1,3,56,1,64,64,1,0,8,8,1\ndw,3,28,2,32,32,1,0,2,2,32\n' \
-      > "$work/corpus_$t/seed.csv" ;;
-    accel_json) printf '{"N": 4, "M": 8, "wbuf_bytes": 16384, "ibuf_bytes": 8192, "obuf_bytes": 16384, "if_width": 384, "frequency_hz": 5e8}' \
-      > "$work/corpus_$t/seed.json" ;;
-    bit_list) printf '2,3,4,8' > "$work/corpus_$t/seed" ;;
-  esac
-  rc=0
-  (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -max_len=4096 -print_final_stats=1 \
-    "corpus_$t" 2> "$work/$t.log") || rc=$?
+    -DJAQ_FUZZ_TARGET="\"$t\"" -I. -I/usr/include/x86_64-linux-gnu/openblas-pthread tests/fuzz/libfuzzer_main.cpp \
+    -o "$bin" -ltbb -lz -lopenblas
+  rm -rf "$corpus" && mkdir -p "$corpus"
+  cp "$repo/tests/fuzz/corpus/$t/"* "$corpus/" 2> /dev/null || true
+  (cd "$work" && ASAN_OPTIONS=detect_leaks=1 "$bin" -max_total_time="$secs" -max_len=8192 -timeout=10 -rss_limit_mb=4096 \
+    -print_final_stats=1 -artifact_prefix="$work/$t-" "$corpus" > "$work/$t.log" 2>&1) || rc=$?
+  local runs eps cov ft rss
+  runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$work/$t.log" | grep -o '[0-9]*$' || echo "?")
+  eps=$(grep -oE 'stat::average_exec_per_sec: *[0-9]+' "$work/$t.log" | grep -o '[0-9]*$' || echo "?")
+  cov=$(grep -o 'cov: [0-9]*' "$work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+  ft=$(grep -o 'ft: [0-9]*' "$work/$t.log" | tail -1 | grep -o '[0-9]*$' || echo "?")
+  rss=$(grep -oE 'stat::peak_rss_mb: *[0-9]+' "$work/$t.log" | grep -oE '[0-9]+$' || echo "?")
   if [[ $rc -eq 0 ]]; then
-    summary+=("$t: no finding in ${secs} s ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$work/$t.log" | grep -o '[0-9]*$') inputs)")
+    echo "$t: no finding in ${secs} s: $runs inputs, $eps exec/s, coverage $cov edges, $ft features, peak RSS $rss MB" > "$work/$t.summary"
+    if [[ "${FUZZ_UPDATE_CORPUS:-0}" == 1 ]]; then  # keep only inputs that add coverage
+      mkdir -p "$work/merged_$t"
+      rm -rf "${work:?}/merged_$t/"*
+      (cd "$work" && "$bin" -merge=1 -max_len=8192 "$work/merged_$t" "$repo/tests/fuzz/corpus/$t" "$corpus" > "$work/$t.merge.log" 2>&1)
+      cp -n "$work/merged_$t/"* "$repo/tests/fuzz/corpus/$t/" 2> /dev/null || true
+      echo "$t: corpus now $(ls "$repo/tests/fuzz/corpus/$t" | wc -l) files" >> "$work/$t.summary"
+    fi
   else
-    summary+=("$t: FINDING (rc $rc), see $work/$t.log and $work/crash-*")
-    status=1
+    echo "$t: FINDING (rc $rc), see $work/$t.log and $work/$t-*" > "$work/$t.summary"
   fi
+}
+
+pids=()
+for t in "${targets[@]}"; do
+  run_one "$t" &
+  pids+=($!)
+  while [[ $(jobs -rp | wc -l) -ge $jobs ]]; do sleep 1; done
 done
-printf '%s\n' "${summary[@]}"
+wait
+status=0
+for t in "${targets[@]}"; do
+  cat "$work/$t.summary"
+  grep -q FINDING "$work/$t.summary" && status=1
+done
 exit $status

@@ -50,6 +50,8 @@ class field_reader {
     seen_.insert(name);
     const auto it = j_.find(name);
     if (it == j_.end()) return;
+    if (!report::json_holds<T>(*it))
+      throw config_error(where_, name, "wrong type: " + it->dump() + " (expected " + report::json_expected<T>() + ")");
     try {
       out = it->template get<T>();
     } catch (const nlohmann::json::exception&) {
@@ -200,10 +202,20 @@ inline preset read_preset(const std::filesystem::path& path, variant v = variant
 
 /// The space as JSON (result.json, checkpoints' identity).
 inline nlohmann::json to_json(const nas::space_config& s) {
-  return {{"name", s.name}, {"in_channels", s.in_channels}, {"image_size", s.image_size}, {"classes", s.classes},
-          {"stem_channels", s.stem_channels}, {"stem_stride", s.stem_stride}, {"stage_channels", s.stage_channels},
-          {"stage_blocks", s.stage_blocks}, {"stage_strides", s.stage_strides}, {"head_channels", s.head_channels},
-          {"ops", s.ops}, {"bits", s.bits}, {"fixed_bits", s.fixed_bits}, {"separate_wa", s.separate_wa}};
+  return {{"name", s.name},
+          {"in_channels", s.in_channels},
+          {"image_size", s.image_size},
+          {"classes", s.classes},
+          {"stem_channels", s.stem_channels},
+          {"stem_stride", s.stem_stride},
+          {"stage_channels", s.stage_channels},
+          {"stage_blocks", s.stage_blocks},
+          {"stage_strides", s.stage_strides},
+          {"head_channels", s.head_channels},
+          {"ops", s.ops},
+          {"bits", s.bits},
+          {"fixed_bits", s.fixed_bits},
+          {"separate_wa", s.separate_wa}};
 }
 
 /// A derived network as derived.json: {"space": ..., "blocks": [{"op": ..., "bits": ...}]}, each

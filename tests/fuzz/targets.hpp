@@ -1,14 +1,14 @@
 // tests/fuzz/targets.hpp: one entry per parser of what users write (layer CSV, accelerator JSON,
-// presets, derived-arch JSON, CSV, bit lists, checkpoints, idx headers). Each takes arbitrary
+// presets, derived-arch JSON, CSV, bit lists, checkpoints, idx files, CIFAR-10 batches). Each takes arbitrary
 // bytes and must end in one of two ways: the input parses (and what it gives is then used the
 // way the programs use it), or a jaq::error (config_error, data_error, ...) naming the input.
 // Anything else (another exception type, a crash, a sanitizer report) is a bug: the libFuzzer
 // driver (tools/fuzz.sh) and the mutation test (fuzz_regression_test) both call these.
 #pragma once
 
+#include <unistd.h>
 #include <cstdint>
 #include <cstring>
-#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -22,6 +22,7 @@
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/data/cifar.hpp"
 #include "jaq/data/idx.hpp"
 #include "jaq/hw/accel_json.hpp"
 #include "jaq/hw/energy_model.hpp"
@@ -118,11 +119,43 @@ inline void idx(std::string_view bytes) {
   expect_jaq_errors([&] { (void)jaq::data::detail::parse_idx("fuzz-labels", b, 0x00000801u, "labels"); });
 }
 
+/// `bytes` as a file of its own (per process), for the readers that take a path.
+inline std::filesystem::path as_file(std::string_view bytes, const char* tag) {
+  const std::filesystem::path path =
+      std::filesystem::temp_directory_path() / ("jaq_fuzz_" + std::string(tag) + "_" + std::to_string(::getpid()));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), std::streamsize(bytes.size()));
+  return path;
+}
+
+/// A CIFAR-10 binary batch (raw or gzip-compressed: the reader decompresses what starts with gzip's magic).
+inline void cifar(std::string_view bytes) {
+  static const std::filesystem::path path = as_file("", "cifar");
+  { std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size())); }
+  expect_jaq_errors([&] {
+    const auto ds = jaq::data::load_cifar10_files({path}, "fuzz-cifar");
+    (void)ds.size();
+  });
+}
+
+/// derived.json, read against the default preset's space (what `search` and `train --derived` read).
+inline void derived(std::string_view bytes) {
+  static const std::filesystem::path path = as_file("", "derived");
+  static const jaq::nas::space_config space = [] {
+    jaq::search::preset p;
+    p.space.name = "fuzz";
+    return p.space;
+  }();
+  { std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size())); }
+  expect_jaq_errors([&] { (void)jaq::search::read_derived_arch(path, space); });
+}
+
 /// Every target by name (the libFuzzer driver takes one with -DJAQ_FUZZ_TARGET).
 inline const std::map<std::string, std::function<void(std::string_view)>>& all_targets() {
   static const std::map<std::string, std::function<void(std::string_view)>> t{
       {"layer_csv", layer_csv}, {"accel_json", accel_json}, {"preset", preset}, {"csv", csv},
-      {"bit_list", bit_list},   {"checkpoint", checkpoint}, {"idx", idx}};
+      {"bit_list", bit_list},   {"checkpoint", checkpoint}, {"idx", idx},       {"cifar", cifar},
+      {"derived", derived}};
   return t;
 }
 
