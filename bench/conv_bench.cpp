@@ -51,22 +51,27 @@ int main(int argc, char** argv) {
   std::printf("%-28s %10s %10s %10s\n", "depthwise (C, HxW, k, s)", "fwd ms", "bwd_w ms", "bwd_x ms");
   for (const shape& s : shapes) {
     const std::int64_t n = 128, pad = s.k / 2;
-    jaq::detail::conv_geometry g{.c = s.c, .n = n, .h = s.h, .w = s.h, .kh = s.k, .kw = s.k, .stride = s.stride,
-                                 .pad = pad, .ho = (s.h + 2 * pad - s.k) / s.stride + 1,
+    jaq::detail::conv_geometry g{.c = s.c,
+                                 .n = n,
+                                 .h = s.h,
+                                 .w = s.h,
+                                 .kh = s.k,
+                                 .kw = s.k,
+                                 .stride = s.stride,
+                                 .pad = pad,
+                                 .ho = (s.h + 2 * pad - s.k) / s.stride + 1,
                                  .wo = (s.h + 2 * pad - s.k) / s.stride + 1};
     const auto x = random(std::size_t(g.c * n * g.h * g.w), gen);
     const auto w = random(std::size_t(g.c * s.k * s.k), gen);
     const auto gy = random(std::size_t(g.c * n * g.ho * g.wo), gen);
     std::vector<float> y(gy.size()), gw(w.size()), gx(x.size());
     const double f = min_ms([&] { jaq::detail::depthwise_forward(ex, g, x.data(), w.data(), y.data()); }, reps);
-    const double bw = min_ms([&] {
-      jaq::detail::depthwise_backward<float>(ex, g, x.data(), w.data(), gy.data(), gw.data(), true, nullptr);
-    }, reps);
-    const double bx = min_ms([&] {
-      jaq::detail::depthwise_backward<float>(ex, g, x.data(), w.data(), gy.data(), nullptr, true, gx.data());
-    }, reps);
-    std::printf("%4lld, %3lldx%-3lld k%lld s%lld %13s %10.3f %10.3f %10.3f\n", (long long)s.c, (long long)s.h,
-                (long long)s.h, (long long)s.k, (long long)s.stride, "", f, bw, bx);
+    const double bw =
+        min_ms([&] { jaq::detail::depthwise_backward<float>(ex, g, x.data(), w.data(), gy.data(), gw.data(), true, nullptr); }, reps);
+    const double bx =
+        min_ms([&] { jaq::detail::depthwise_backward<float>(ex, g, x.data(), w.data(), gy.data(), nullptr, true, gx.data()); }, reps);
+    std::printf("%4lld, %3lldx%-3lld k%lld s%lld %13s %10.3f %10.3f %10.3f\n", (long long)s.c, (long long)s.h, (long long)s.h,
+                (long long)s.k, (long long)s.stride, "", f, bw, bx);
   }
   {
     const std::int64_t n = 64 * 128 * 28 * 28;  // block 2's expanded activation
@@ -77,9 +82,8 @@ int main(int argc, char** argv) {
     const double c = min_ms([&] { jaq::quant::detail::lsq_codes_into(ex, r, "bench", v.data(), &gh[0], n, n, out.data()); }, reps);
     std::vector<float> gs(1, 0.0f);
     const float s = 0.3f;
-    const double b = min_ms([&] {
-      jaq::quant::detail::lsq_chain(ex, r, "bench", v.data(), &s, n, n, gh.data(), out.data(), true, gs.data(), 1.0);
-    }, reps);
+    const double b = min_ms(
+        [&] { jaq::quant::detail::lsq_chain(ex, r, "bench", v.data(), &s, n, n, gh.data(), out.data(), true, gs.data(), 1.0); }, reps);
     std::printf("LSQ 4-bit, %lld elements: codes %.3f ms, STE + step gradient %.3f ms\n", (long long)n, c, b);
   }
   return 0;

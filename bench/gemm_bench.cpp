@@ -65,14 +65,14 @@ int main(int, char** argv) {
   std::printf("%-28s %12s %12s %8s %10s\n", "shape (M x K * K x N)", "openblas_ms", "own_ms", "own/obl", "max|diff|");
   jaq::rng g(1);
   for (const shape& s : shapes) {
-    std::vector<float> a(std::size_t(s.m) * s.k), b(std::size_t(s.k) * s.n), c1(std::size_t(s.m) * s.n),
-        c2(c1.size());
+    std::vector<float> a(std::size_t(s.m) * s.k), b(std::size_t(s.k) * s.n), c1(std::size_t(s.m) * s.n), c2(c1.size());
     for (auto& v : a) v = float(g.normal());
     for (auto& v : b) v = float(g.normal());
-    const double tb = median_ms([&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n,
-                  0.0f, c1.data(), s.n);
-    }, 21);
+    const double tb = median_ms(
+        [&] {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, 0.0f, c1.data(), s.n);
+        },
+        21);
     const double to = median_ms([&] { own_gemm(s.m, s.n, s.k, a.data(), b.data(), c2.data()); }, 21);
     float diff = 0;
     for (std::size_t i = 0; i < c1.size(); ++i) diff = std::max(diff, std::abs(c1[i] - c2[i]));

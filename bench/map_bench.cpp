@@ -36,9 +36,7 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-double ms_since(clock_type::time_point t0) {
-  return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count();
-}
+double ms_since(clock_type::time_point t0) { return std::chrono::duration<double, std::milli>(clock_type::now() - t0).count(); }
 
 template <class F>
 double median_ms(int reps, F&& f) {
@@ -52,8 +50,7 @@ double median_ms(int reps, F&& f) {
   return t[t.size() / 2];
 }
 
-std::vector<hw::layer> all_pairs(std::vector<hw::layer> (*net)(const hw::networks::network_options&),
-                                 std::int64_t batch) {
+std::vector<hw::layer> all_pairs(std::vector<hw::layer> (*net)(const hw::networks::network_options&), std::int64_t batch) {
   const hw::precision_pair pairs[] = {{8, 8}, {4, 4}, {2, 2}, {4, 2}, {8, 2}};
   std::vector<hw::layer> rows;
   for (const auto& p : pairs)
@@ -61,18 +58,13 @@ std::vector<hw::layer> all_pairs(std::vector<hw::layer> (*net)(const hw::network
   return rows;
 }
 
-std::vector<hw::layer> mobilenet(const hw::networks::network_options& o) {
-  return hw::networks::mobilenetv2_cifar(o);
-}
-std::vector<hw::layer> resnet(const hw::networks::network_options& o) {
-  return hw::networks::resnet18(o);
-}
+std::vector<hw::layer> mobilenet(const hw::networks::network_options& o) { return hw::networks::mobilenetv2_cifar(o); }
+std::vector<hw::layer> resnet(const hw::networks::network_options& o) { return hw::networks::resnet18(o); }
 
 /// The scorer alone: every (candidate, order) pair of every row's prebuilt batch, scored and
 /// reduced to the lexicographic best, in parallel across rows. Returns pairs per second.
-double scorer_rate(const std::vector<hw::layer>& rows, const hw::accel_config& cfg,
-                   const hw::energy_model& em, jaq::tbb_backend tbb, bt::kernel_isa isa,
-                   int reps) {
+double scorer_rate(const std::vector<hw::layer>& rows, const hw::accel_config& cfg, const hw::energy_model& em, jaq::tbb_backend tbb,
+                   bt::kernel_isa isa, int reps) {
   std::vector<bt::map_workspace> ws(rows.size());
   std::int64_t pairs = 0;
   for (std::size_t r = 0; r < rows.size(); ++r) {
@@ -88,8 +80,7 @@ double scorer_rate(const std::vector<hw::layer>& rows, const hw::accel_config& c
       bt::map_workspace& w = ws[static_cast<std::size_t>(r)];
       double best_c = 1e300, best_e = 1e300;
       for (int o = 0; o < 120; ++o) {
-        bt::score_order(w.cb, 0, w.cb.size(), bt::detail::all_orders()[static_cast<std::size_t>(o)],
-                        w.total.data(), w.energy.data(), isa);
+        bt::score_order(w.cb, 0, w.cb.size(), bt::detail::all_orders()[static_cast<std::size_t>(o)], w.total.data(), w.energy.data(), isa);
         for (std::size_t i = 0; i < w.cb.size(); ++i)
           if (w.total[i] < best_c || (w.total[i] == best_c && w.energy[i] < best_e)) {
             best_c = w.total[i];
@@ -119,8 +110,10 @@ int main(int argc, char** argv) {
       std::cerr << "map_bench: " << a << ": not a number: '" << argv[i + 1] << "'\n";
       return 2;
     }
-    if (a == "--reps") reps = std::max(1, v);
-    else if (a == "--threads") threads = std::max(1, v);
+    if (a == "--reps")
+      reps = std::max(1, v);
+    else if (a == "--threads")
+      threads = std::max(1, v);
     else {
       std::cerr << "map_bench: unknown option " << a << " (--reps N, --threads T)\n";
       return 2;
@@ -130,20 +123,19 @@ int main(int argc, char** argv) {
   const hw::energy_model em = hw::make_energy_model(cfg);
   const jaq::tbb_backend tbb{threads};
   const bool avx2 = bt::avx2_kernel_available();
-  std::printf("build simd: %s, scorer copy used: %s, threads: %d, reps: %d (BatchTile times are "
-              "medians)\n",
-              jaq::simd::arch_name(), bt::kernel_arch_name(bt::best_kernel_isa()), threads, reps);
-  std::printf("%-22s %5s %10s %9s %9s %7s %11s %11s %12s %12s\n", "set", "rows", "ref_ms",
-              "bt1_ms", "btT_ms", "ratio", "eff_pairs/s", "raw_pairs/s", "scorer_port",
-              "scorer_avx2");
+  std::printf(
+      "build simd: %s, scorer copy used: %s, threads: %d, reps: %d (BatchTile times are "
+      "medians)\n",
+      jaq::simd::arch_name(), bt::kernel_arch_name(bt::best_kernel_isa()), threads, reps);
+  std::printf("%-22s %5s %10s %9s %9s %7s %11s %11s %12s %12s\n", "set", "rows", "ref_ms", "bt1_ms", "btT_ms", "ratio", "eff_pairs/s",
+              "raw_pairs/s", "scorer_port", "scorer_avx2");
   int mismatches = 0;
   struct set {
     const char* name;
     std::vector<hw::layer> rows;
   };
-  const std::vector<set> sets = {{"resnet18 b1", all_pairs(resnet, 1)},
-                                 {"resnet18 b16", all_pairs(resnet, 16)},
-                                 {"mobilenetv2-cifar b1", all_pairs(mobilenet, 1)}};
+  const std::vector<set> sets = {
+      {"resnet18 b1", all_pairs(resnet, 1)}, {"resnet18 b16", all_pairs(resnet, 16)}, {"mobilenetv2-cifar b1", all_pairs(mobilenet, 1)}};
   for (const set& s : sets) {
     const auto t0 = clock_type::now();
     const auto ref = hw::map_network_reference(cfg, s.rows, em);
@@ -153,8 +145,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < s.rows.size(); ++i)
       if (!(got[i] == ref[i])) {
         ++mismatches;
-        std::cout << "MISMATCH " << s.name << " row " << i << " " << s.rows[i] << "\n  reference "
-                  << ref[i] << "\n  batchtile " << got[i] << "\n";
+        std::cout << "MISMATCH " << s.name << " row " << i << " " << s.rows[i] << "\n  reference " << ref[i] << "\n  batchtile " << got[i]
+                  << "\n";
       }
     const double bt1 = median_ms(reps, [&] { bt::map_layers(jaq::serial_backend{}, cfg, s.rows, em); });
     const double btT = median_ms(reps, [&] { bt::map_layers(tbb, cfg, s.rows, em); });
@@ -162,13 +154,11 @@ int main(int argc, char** argv) {
     const double sc_avx2 = avx2 ? scorer_rate(s.rows, cfg, em, tbb, bt::kernel_isa::avx2, reps) : 0;
     char avx2_col[32] = "n/a";
     if (avx2) std::snprintf(avx2_col, sizeof avx2_col, "%.3g", sc_avx2);
-    std::printf("%-22s %5zu %10.2f %9.3f %9.3f %6.0fx %11.3g %11.3g %12.3g %12s\n", s.name,
-                s.rows.size(), ref_ms, bt1, btT, ref_ms / btT,
-                static_cast<double>(st.pairs_exhaustive) / (btT * 1e-3),
-                static_cast<double>(st.pairs_scored) / (btT * 1e-3), sc_port, avx2_col);
-    std::printf("%-22s pairs: exhaustive %lld, scored %lld (%.2f%%), scalar-fallback layers %lld\n",
-                "", static_cast<long long>(st.pairs_exhaustive),
-                static_cast<long long>(st.pairs_scored),
+    std::printf("%-22s %5zu %10.2f %9.3f %9.3f %6.0fx %11.3g %11.3g %12.3g %12s\n", s.name, s.rows.size(), ref_ms, bt1, btT, ref_ms / btT,
+                static_cast<double>(st.pairs_exhaustive) / (btT * 1e-3), static_cast<double>(st.pairs_scored) / (btT * 1e-3), sc_port,
+                avx2_col);
+    std::printf("%-22s pairs: exhaustive %lld, scored %lld (%.2f%%), scalar-fallback layers %lld\n", "",
+                static_cast<long long>(st.pairs_exhaustive), static_cast<long long>(st.pairs_scored),
                 100.0 * static_cast<double>(st.pairs_scored) / static_cast<double>(st.pairs_exhaustive),
                 static_cast<long long>(st.scalar_layers));
   }
@@ -185,9 +175,10 @@ int main(int argc, char** argv) {
     }
   const double it1 = median_ms(reps, [&] { bt::map_layers(jaq::serial_backend{}, cfg, net, em); });
   const double itT = median_ms(reps, [&] { bt::map_layers(tbb, cfg, net, em); });
-  std::printf("hw-search iteration (searchspace22, %zu layers, 8/8, one config): reference %.2f ms, "
-              "BatchTile serial %.3f ms, %d threads %.3f ms (%.0fx)\n",
-              net.size(), ref_ms, it1, threads, itT, ref_ms / itT);
+  std::printf(
+      "hw-search iteration (searchspace22, %zu layers, 8/8, one config): reference %.2f ms, "
+      "BatchTile serial %.3f ms, %d threads %.3f ms (%.0fx)\n",
+      net.size(), ref_ms, it1, threads, itT, ref_ms / itT);
   // Compile-time vs run-time configuration: the same ResNet-18 mapping (batch 1, the five
   // precision pairs) on reference_fixed_config (sizes as constants) and on reference_config()
   // (sizes as values), serial, repetitions interleaved so that drift hits both alike.
@@ -222,12 +213,12 @@ int main(int argc, char** argv) {
       return v[v.size() / 2];
     };
     const double run = median(t_run), fix = median(t_fix), rrun = median(r_run), rfix = median(r_fix);
-    std::printf("fixed vs run-time configuration (resnet18 b1, %zu rows, serial, medians of %d / %d interleaved runs):\n"
-                "  BatchTile: run-time %.3f ms, fixed %.3f ms (fixed/run-time %.3f)\n"
-                "  reference: run-time %.2f ms, fixed %.2f ms (fixed/run-time %.3f)\n",
-                rows.size(), reps, ref_reps, run, fix, fix / run, rrun, rfix, rfix / rrun);
+    std::printf(
+        "fixed vs run-time configuration (resnet18 b1, %zu rows, serial, medians of %d / %d interleaved runs):\n"
+        "  BatchTile: run-time %.3f ms, fixed %.3f ms (fixed/run-time %.3f)\n"
+        "  reference: run-time %.2f ms, fixed %.2f ms (fixed/run-time %.3f)\n",
+        rows.size(), reps, ref_reps, run, fix, fix / run, rrun, rfix, rfix / rrun);
   }
-  std::printf("agreement: %s (%d mismatching rows)\n", mismatches ? "FAILED" : "all rows equal",
-              mismatches);
+  std::printf("agreement: %s (%d mismatching rows)\n", mismatches ? "FAILED" : "all rows equal", mismatches);
   return mismatches ? 1 : 0;
 }

@@ -42,8 +42,9 @@
 #include "examples/out_flag.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"Hardware generation: a policy network searching BitFusion configurations, "
-               "scored with BatchTile"};
+  CLI::App app{
+      "Hardware generation: a policy network searching BitFusion configurations, "
+      "scored with BatchTile"};
   app.option_defaults()->always_capture_default();  // --help shows every default
   std::string network = "searchspace22", out_path;
   int iterations = 100, batch_size = 16, threads = 0, iprec = 8, wprec = 8, log_every = 10;
@@ -52,15 +53,13 @@ int main(int argc, char** argv) {
   bool brute = false;
   app.add_option("--network", network, "resnet18, mobilenetv2-cifar or searchspace22");
   app.add_option("--iterations", iterations, "policy updates")->check(jaq_examples::positive);
-  app.add_option("--batch", batch_size, "configurations sampled per iteration")
-      ->check(jaq_examples::in_range(2, 4096));
+  app.add_option("--batch", batch_size, "configurations sampled per iteration")->check(jaq_examples::in_range(2, 4096));
   app.add_option("--lr", lr, "Adam learning rate")->check(jaq_examples::positive);
   app.add_option("--seed", seed, "random seed");
   app.add_option("--lambda-latency", lat, "weight of latency / reference")->check(jaq_examples::non_negative);
   app.add_option("--lambda-energy", en, "weight of energy / reference")->check(jaq_examples::non_negative);
   app.add_option("--lambda-area", area, "weight of area / reference")->check(jaq_examples::non_negative);
-  app.add_option("--area-budget", budget, "largest area in mm^2 (default: none)")
-      ->check(jaq_examples::positive);
+  app.add_option("--area-budget", budget, "largest area in mm^2 (default: none)")->check(jaq_examples::positive);
   app.add_option("--iprec", iprec, "activation bits of every layer")->check(jaq_examples::in_range(1, 8));
   app.add_option("--wprec", wprec, "weight bits of every layer")->check(jaq_examples::in_range(1, 8));
   app.add_option("--threads", threads, "worker threads (0: all cores)")->check(jaq_examples::non_negative);
@@ -74,27 +73,21 @@ int main(int argc, char** argv) {
 
   try {
     if (lat == 0 && en == 0 && area == 0)
-      throw jaq::config_error("command line", "--lambda-latency/--lambda-energy/--lambda-area",
-                              "all three are 0: nothing to minimise");
+      throw jaq::config_error("command line", "--lambda-latency/--lambda-energy/--lambda-area", "all three are 0: nothing to minimise");
     if (!out_path.empty()) jaq_examples::check_out_file(out_path);  // before the search: never lost to a bad --out
-    const auto layers =
-        jaq::hw::networks::by_name(network, {.batch = 1, .precision = {.iprec = iprec, .wprec = wprec}});
-    if (!layers)
-      throw jaq::config_error("command line", "--network", "unknown network '" + network + "'");
+    const auto layers = jaq::hw::networks::by_name(network, {.batch = 1, .precision = {.iprec = iprec, .wprec = wprec}});
+    if (!layers) throw jaq::config_error("command line", "--network", "unknown network '" + network + "'");
     const jaq::hwgen::search_space space = jaq::hwgen::default_space();
     jaq::batchtile::mapping_cache cache;
     const jaq::hwgen::cost_evaluator ev(
-        *layers,
-        {.lambda_latency = lat, .lambda_energy = en, .lambda_area = area, .area_budget_mm2 = budget},
-        &cache);
-    std::cout << network << ": " << layers->size() << " layers at " << iprec << "/" << wprec
-              << "; " << space << "\nreference " << ev.reference() << "\n";
+        *layers, {.lambda_latency = lat, .lambda_energy = en, .lambda_area = area, .area_budget_mm2 = budget}, &cache);
+    std::cout << network << ": " << layers->size() << " layers at " << iprec << "/" << wprec << "; " << space << "\nreference "
+              << ev.reference() << "\n";
     jaq::thread_pool pool(threads);  // one TBB arena for the whole search
     const jaq::tbb_backend tbb = pool.backend();
     jaq::rng gen(seed);
     const auto t0 = std::chrono::steady_clock::now();
-    jaq::hwgen::generator g(space, {.iterations = iterations, .batch = batch_size, .learning_rate = lr},
-                            gen);
+    jaq::hwgen::generator g(space, {.iterations = iterations, .batch = batch_size, .learning_rate = lr}, gen);
     // --log-every iterations per run() (the same search as one run of all of them), so that
     // each progress line is printed when its iteration is done.
     jaq::hwgen::generator_result r;
@@ -118,8 +111,8 @@ int main(int argc, char** argv) {
       ref_en += m.value().energy_nJ;
     }
     if (ref_lat != r.best.latency_s || ref_en != r.best.energy_nJ) {
-      std::cerr << "hwgen: CHECK FAILED: the reference mapper gives latency " << ref_lat
-                << " s and energy " << ref_en << " nJ for the best configuration\n";
+      std::cerr << "hwgen: CHECK FAILED: the reference mapper gives latency " << ref_lat << " s and energy " << ref_en
+                << " nJ for the best configuration\n";
       return 1;
     }
     std::cout << "check: the reference mapper gives the same latency and energy\n";
@@ -127,14 +120,12 @@ int main(int argc, char** argv) {
       const auto t1 = std::chrono::steady_clock::now();
       const auto [opt, choice] = jaq::hwgen::brute_force(tbb, space, ev);
       const double bs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-      std::cout << "brute force over " << space.count() << " configurations (" << bs
-                << " s): " << opt << "\ngenerator's best is " << r.best.cost / opt.cost
-                << "x the optimum's cost\n";
+      std::cout << "brute force over " << space.count() << " configurations (" << bs << " s): " << opt << "\ngenerator's best is "
+                << r.best.cost / opt.cost << "x the optimum's cost\n";
     }
     std::cout << r.best_json().dump(2) << "\n";
     if (!out_path.empty()) {
-      if (const auto dir = std::filesystem::path(out_path).parent_path(); !dir.empty())
-        std::filesystem::create_directories(dir);
+      if (const auto dir = std::filesystem::path(out_path).parent_path(); !dir.empty()) std::filesystem::create_directories(dir);
       jaq::write_file_atomic(out_path, r.accel_json().dump(2) + "\n");
       std::ostringstream csv;
       jaq::report::csv_writer w(csv, {"iteration", "mean_cost", "best_cost", "infeasible", "entropy"});
@@ -151,8 +142,8 @@ int main(int argc, char** argv) {
       jaq::write_file_atomic(out_path + ".history.csv", csv.str());
       std::cout << "wrote " << out_path << ", " << out_path << ".history.csv\n";
       try {  // a missing gnuplot costs the picture, not the results
-        jaq::report::plot_spec plot{.title = network + ": hardware generation",
-                                    .xlabel = "iteration", .ylabel = "cost (reference = 1 per term)"};
+        jaq::report::plot_spec plot{
+            .title = network + ": hardware generation", .xlabel = "iteration", .ylabel = "cost (reference = 1 per term)"};
         plot.series = {std::move(mean), std::move(best)};
         jaq::report::render_png(plot, out_path + ".png");
         std::cout << "wrote " << out_path << ".png\n";

@@ -51,23 +51,20 @@ std::vector<jaq::hw::precision_pair> parse_precisions(const std::string& s) {
   for (const std::string& item : jaq::split_list(s, "command line", "--prec")) {
     int ip = 0, wp = 0;
     char slash = 0, extra = 0;
-    if (std::sscanf(item.c_str(), "%d%c%d%c", &ip, &slash, &wp, &extra) != 3 || slash != '/' ||
-        !jaq::hw::valid_bits(ip) || !jaq::hw::valid_bits(wp))
+    if (std::sscanf(item.c_str(), "%d%c%d%c", &ip, &slash, &wp, &extra) != 3 || slash != '/' || !jaq::hw::valid_bits(ip) ||
+        !jaq::hw::valid_bits(wp))
       throw jaq::config_error("command line", "--prec", "expected I/W with bits in 1..8 (e.g. 4/2), got '" + item + "'");
     out.push_back({.iprec = ip, .wprec = wp});
   }
   return out;
 }
 
-std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& cfg,
-                                                   const std::vector<jaq::hw::layer>& layers,
+std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& cfg, const std::vector<jaq::hw::layer>& layers,
                                                    const jaq::hw::energy_model& em, int threads) {
   std::vector<std::optional<jaq::hw::mapping_result>> out(layers.size());
-  jaq::parallel_for(jaq::tbb_backend{threads}, 0, static_cast<std::int64_t>(layers.size()),
-                    [&](std::int64_t i) {
-                      out[static_cast<std::size_t>(i)] =
-                          jaq::hw::map_layer_reference(cfg, layers[static_cast<std::size_t>(i)], em);
-                    });
+  jaq::parallel_for(jaq::tbb_backend{threads}, 0, static_cast<std::int64_t>(layers.size()), [&](std::int64_t i) {
+    out[static_cast<std::size_t>(i)] = jaq::hw::map_layer_reference(cfg, layers[static_cast<std::size_t>(i)], em);
+  });
   std::vector<jaq::hw::mapping_result> r;
   for (auto& o : out) r.push_back(std::move(*o));
   return r;
@@ -83,10 +80,10 @@ int map_main(int argc, char** argv) {
   int threads = 0;
   std::int64_t batch = 1;
   bool check = false;
-  auto* opt_layers = app.add_option("--layers", layers_csv, "layer CSV (header: name,K,O,S,IC,"
-                                                            "OC,B,im2col,iprec,wprec[,groups])");
-  auto* opt_net = app.add_option("--network", network,
-                                 "built-in network: resnet18, mobilenetv2-cifar, searchspace22");
+  auto* opt_layers = app.add_option("--layers", layers_csv,
+                                    "layer CSV (header: name,K,O,S,IC,"
+                                    "OC,B,im2col,iprec,wprec[,groups])");
+  auto* opt_net = app.add_option("--network", network, "built-in network: resnet18, mobilenetv2-cifar, searchspace22");
   opt_layers->excludes(opt_net);
   app.add_option("--accel", accel_json, "accelerator JSON (default: the reference config)");
   app.add_option("--out", out_path, "output CSV (default: stdout)");
@@ -95,8 +92,9 @@ int map_main(int argc, char** argv) {
       ->check(CLI::IsMember({"batchtile", "reference"}));
   // --batch and --prec shape --network's layers; a layer CSV carries its own (B, iprec, wprec)
   app.add_option("--batch", batch, "batch size of --network layers")->check(jaq_examples::positive)->excludes(opt_layers);
-  app.add_option("--prec", precs, "precision pairs I/W of --network layers, comma-separated; "
-                                  "with several, each layer is listed once per pair as name@I/W")
+  app.add_option("--prec", precs,
+                 "precision pairs I/W of --network layers, comma-separated; "
+                 "with several, each layer is listed once per pair as name@I/W")
       ->excludes(opt_layers);
   app.add_option("--sram-csv", sram_csv, "CACTI SRAM table (default: embedded 45 nm)");
   app.add_option("--synth-csv", synth_csv, "systolic-array synthesis table (default: embedded)");
@@ -105,8 +103,7 @@ int map_main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   std::string command_line = "map";
   for (int i = 1; i < argc; ++i) command_line += std::string(" ") + argv[i];
-  for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv, &timeloop_dir})
-    *p = jaq_examples::from_caller_dir(*p);
+  for (std::string* p : {&layers_csv, &accel_json, &out_path, &sram_csv, &synth_csv, &timeloop_dir}) *p = jaq_examples::from_caller_dir(*p);
 
   if (!out_path.empty()) {  // before the work: a bad --out fails at once
     try {
@@ -137,11 +134,9 @@ int map_main(int argc, char** argv) {
         auto net = jaq::hw::networks::by_name(network, {.batch = batch, .precision = p});
         if (!net)
           throw jaq::config_error("command line", "--network",
-                                  "unknown network '" + network +
-                                      "' (resnet18, mobilenetv2-cifar, searchspace22)");
+                                  "unknown network '" + network + "' (resnet18, mobilenetv2-cifar, searchspace22)");
         for (auto& l : *net) {
-          if (pairs.size() > 1)
-            l.name += "@" + std::to_string(p.iprec) + "/" + std::to_string(p.wprec);
+          if (pairs.size() > 1) l.name += "@" + std::to_string(p.iprec) + "/" + std::to_string(p.wprec);
           layers.push_back(std::move(l));
         }
       }
@@ -150,11 +145,9 @@ int map_main(int argc, char** argv) {
     }
     if (!accel_json.empty()) cfg = jaq::hw::read_accel_json(accel_json);
     if (sram_csv.empty() != synth_csv.empty())
-      throw jaq::config_error("command line", sram_csv.empty() ? "--sram-csv" : "--synth-csv",
-                              "--sram-csv and --synth-csv go together");
-    const jaq::hw::tech_tables tables = sram_csv.empty()
-                                            ? jaq::hw::tech_tables::embedded()
-                                            : jaq::hw::tech_tables::load(sram_csv, synth_csv);
+      throw jaq::config_error("command line", sram_csv.empty() ? "--sram-csv" : "--synth-csv", "--sram-csv and --synth-csv go together");
+    const jaq::hw::tech_tables tables =
+        sram_csv.empty() ? jaq::hw::tech_tables::embedded() : jaq::hw::tech_tables::load(sram_csv, synth_csv);
     em = jaq::hw::make_energy_model(cfg, tables);
   } catch (const jaq::error& e) {
     std::cerr << "map: " << e.what() << "\n";
@@ -171,8 +164,7 @@ int map_main(int argc, char** argv) {
     std::cerr << "map: " << e.what() << "\n";
     return 1;
   }
-  const double wall_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double wall_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 
   std::vector<std::string> names;
   for (const auto& l : layers) names.push_back(l.name);
@@ -207,13 +199,11 @@ int map_main(int argc, char** argv) {
   } catch (const jaq::error& e) {
     std::cerr << "map: area: " << e.what() << "\n";
   }
-  if (em.wbuf_fit != jaq::hw::table_fit::exact || em.ibuf_fit != jaq::hw::table_fit::exact ||
-      em.obuf_fit != jaq::hw::table_fit::exact)
-    std::cerr << "map: note: SRAM energies read from the CACTI table: WBUF " << em.wbuf_fit
-              << ", IBUF " << em.ibuf_fit << ", OBUF " << em.obuf_fit << "\n";
-  std::cerr << "map: " << layers.size() << " layers, engine " << engine << ", "
-            << (threads ? std::to_string(threads) : std::string("all")) << " threads, wall "
-            << wall_ms << " ms\n";
+  if (em.wbuf_fit != jaq::hw::table_fit::exact || em.ibuf_fit != jaq::hw::table_fit::exact || em.obuf_fit != jaq::hw::table_fit::exact)
+    std::cerr << "map: note: SRAM energies read from the CACTI table: WBUF " << em.wbuf_fit << ", IBUF " << em.ibuf_fit << ", OBUF "
+              << em.obuf_fit << "\n";
+  std::cerr << "map: " << layers.size() << " layers, engine " << engine << ", " << (threads ? std::to_string(threads) : std::string("all"))
+            << " threads, wall " << wall_ms << " ms\n";
 
   int status = 0;
   for (const auto& r : results)
@@ -225,8 +215,7 @@ int map_main(int argc, char** argv) {
     const auto ref = map_reference(cfg, layers, em, 1);
     for (std::size_t i = 0; i < ref.size(); ++i)
       if (!(ref[i] == results[i])) {
-        std::cerr << "map: --check: layer '" << names[i] << "' differs from the reference:\n  "
-                  << results[i] << "\n  " << ref[i] << "\n";
+        std::cerr << "map: --check: layer '" << names[i] << "' differs from the reference:\n  " << results[i] << "\n  " << ref[i] << "\n";
         status = 4;
       }
     if (status != 4) std::cerr << "map: --check: all " << ref.size() << " rows equal the reference\n";

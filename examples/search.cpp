@@ -16,8 +16,8 @@
 //   bazel run //examples:search -- --quick --out /tmp/s  # a 1-2 minute smoke run
 //   bazel run //examples:search -- --resume              # continue a killed run from its last epoch
 //   bazel run //examples:search -- --preset cifar10      # without --data-dir: the hardware side only
-#include <CLI/CLI.hpp>
 #include <malloc.h>
+#include <CLI/CLI.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -109,9 +109,7 @@ void add_flags(CLI::App& app, options& o) {
 /// A flag's value broke a rule of the library: the message names the flag.
 [[noreturn]] void flag_error(const std::string& flag, const std::string& why) { throw jaq::config_error("command line", flag, why); }
 
-std::vector<double> parse_list(const std::string& s, const std::string& flag) {
-  return jaq::parse_number_list(s, "command line", flag);
-}
+std::vector<double> parse_list(const std::string& s, const std::string& flag) { return jaq::parse_number_list(s, "command line", flag); }
 
 /// Where the presets are: beside the working directory (bazel run) or in the binary's runfiles.
 std::vector<fs::path> preset_dirs;
@@ -127,9 +125,9 @@ fs::path preset_path(const std::string& p) {
 /// The preset with the command line's overrides; errors name the flag.
 jaq::search::preset load(const options& o) {
   if (o.quick && o.long_run) flag_error("--quick/--long", "choose one");
-  auto p = jaq::search::read_preset(preset_path(o.preset), o.quick ? jaq::search::variant::quick
-                                                         : o.long_run ? jaq::search::variant::long_run
-                                                                      : jaq::search::variant::normal);
+  auto p = jaq::search::read_preset(preset_path(o.preset), o.quick      ? jaq::search::variant::quick
+                                                           : o.long_run ? jaq::search::variant::long_run
+                                                                        : jaq::search::variant::normal);
   auto& s = p.search;
   if (!o.mode.empty()) {
     if (o.mode != "joint" && o.mode != "sequential") flag_error("--mode", "'" + o.mode + "' (joint or sequential)");
@@ -209,21 +207,31 @@ std::optional<jaq::data::split> load_data(const jaq::search::preset& p, const st
 /// What makes two runs the same run: a checkpoint of another one is refused.
 nlohmann::json identity(const jaq::search::preset& p) {
   const auto& s = p.search;
-  return {{"preset", p.name}, {"mode", jaq::search::mode_name(s.mode)}, {"space", jaq::search::to_json(p.space)}, {"seed", s.seed},
-          {"epochs", s.epochs}, {"lambda_flops", s.lambda_flops}, {"uniform_bits", s.uniform_bits},
-          {"warmup_epochs", s.warmup_epochs}, {"batch", s.batch}, {"search_images", s.search_images}, {"csq", s.csq_percent},
+  return {{"preset", p.name},
+          {"mode", jaq::search::mode_name(s.mode)},
+          {"space", jaq::search::to_json(p.space)},
+          {"seed", s.seed},
+          {"epochs", s.epochs},
+          {"lambda_flops", s.lambda_flops},
+          {"uniform_bits", s.uniform_bits},
+          {"warmup_epochs", s.warmup_epochs},
+          {"batch", s.batch},
+          {"search_images", s.search_images},
+          {"csq", s.csq_percent},
           {"lambdas", {s.lambdas.lambda_latency, s.lambdas.lambda_energy, s.lambdas.lambda_area}},
           {"latency_budget_ms", s.latency_budget_ms},
           {"area_budget_mm2", std::isinf(s.area_budget_mm2) ? nlohmann::json("inf") : nlohmann::json(s.area_budget_mm2)},
-          {"lr", s.lr}, {"arch_lr", s.arch_lr}, {"hw_every", s.hw_every}, {"hwgen_iterations", s.hwgen_iterations},
+          {"lr", s.lr},
+          {"arch_lr", s.arch_lr},
+          {"hw_every", s.hw_every},
+          {"hwgen_iterations", s.hwgen_iterations},
           {"final_hwgen_iterations", s.final_hwgen_iterations}};
 }
 
 void write_search_log(const fs::path& path, const std::vector<jaq::search::epoch_record>& h) {
   std::ostringstream csv;
-  jaq::report::csv_writer w(csv, {"epoch", "phase", "steps", "train_loss", "train_accuracy", "val_accuracy", "tau", "hw_cost",
-                                  "latency_ms", "energy_uJ", "area_mm2", "lambda_latency", "seconds_train", "seconds_hw", "derived",
-                                  "accel"});
+  jaq::report::csv_writer w(csv, {"epoch", "phase", "steps", "train_loss", "train_accuracy", "val_accuracy", "tau", "hw_cost", "latency_ms",
+                                  "energy_uJ", "area_mm2", "lambda_latency", "seconds_train", "seconds_hw", "derived", "accel"});
   for (const auto& r : h)
     w.row(r.epoch, r.phase, r.steps, r.train_loss, r.train_accuracy, r.val_accuracy, r.tau, r.hw_cost, r.latency_ms, r.energy_uJ,
           r.area_mm2, r.lambda_latency, r.seconds_train, r.seconds_hw, r.derived, r.accel);
@@ -268,7 +276,8 @@ std::vector<std::string> plots(const fs::path& out, const jaq::search::joint_sea
     if (!js.sequential()) plot(b, out / "beta.png", written);  // a sequential search has no beta
     jaq::report::plot_spec c{.title = "derived network on the current accelerator", .xlabel = "epoch", .ylabel = "relative to epoch 1"};
     jaq::report::plot_series lat{.name = "latency", .style = jaq::report::plot_style::linespoints},
-        en{.name = "energy", .style = jaq::report::plot_style::linespoints}, area{.name = "area", .style = jaq::report::plot_style::linespoints};
+        en{.name = "energy", .style = jaq::report::plot_style::linespoints},
+        area{.name = "area", .style = jaq::report::plot_style::linespoints};
     for (const auto& r : h) {
       lat.x.push_back(r.epoch);
       lat.y.push_back(r.latency_ms / h.front().latency_ms);
@@ -293,15 +302,17 @@ std::vector<std::string> plots(const fs::path& out, const jaq::search::joint_sea
 
 /// One layer's row of result.json: map's layer columns and its output columns.
 nlohmann::json layer_json(const jaq::hw::layer& l, const jaq::hw::mapping_result& r) {
-  nlohmann::json j{{"name", l.name}, {"K", l.K}, {"O", l.O}, {"S", l.S}, {"IC", l.IC}, {"OC", l.OC}, {"B", l.B},
-                   {"im2col", l.im2col ? 1 : 0}, {"groups", l.groups}, {"iprec", l.iprec}, {"wprec", l.wprec}};
+  nlohmann::json j{{"name", l.name},     {"K", l.K},         {"O", l.O},        {"S", l.S},
+                   {"IC", l.IC},         {"OC", l.OC},       {"B", l.B},        {"im2col", l.im2col ? 1 : 0},
+                   {"groups", l.groups}, {"iprec", l.iprec}, {"wprec", l.wprec}};
   if (!r.ok()) {
     j["error"] = r.error().message();
     return j;
   }
   const auto& m = r.value();
-  j["tiling"] = {{"b", m.tile.b}, {"num_b", m.tile.num_b}, {"ow", m.tile.ow}, {"num_ow", m.tile.num_ow}, {"oh", m.tile.oh},
-                 {"num_oh", m.tile.num_oh}, {"ic", m.tile.ic}, {"num_ic", m.tile.num_ic}, {"oc", m.tile.oc}, {"num_oc", m.tile.num_oc}};
+  j["tiling"] = {{"b", m.tile.b},   {"num_b", m.tile.num_b},   {"ow", m.tile.ow}, {"num_ow", m.tile.num_ow},
+                 {"oh", m.tile.oh}, {"num_oh", m.tile.num_oh}, {"ic", m.tile.ic}, {"num_ic", m.tile.num_ic},
+                 {"oc", m.tile.oc}, {"num_oc", m.tile.num_oc}};
   j["order"] = m.order.to_string();
   j["total_cycles"] = m.total_cycles;
   j["compute_cycles"] = m.compute_cycles;
@@ -322,8 +333,9 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   jaq_examples::check_out_dir(out);
   const fs::path ckpt = out / "checkpoint";
   const nlohmann::json id = identity(p);
-  std::cout << p.space << "\n" << (data ? "data: " + std::to_string(data->train.size()) + " training, " + std::to_string(data->test.size()) + " test images"
-                                        : std::string("no data set: the hardware side alone (cost tables, generator)"))
+  std::cout << p.space << "\n"
+            << (data ? "data: " + std::to_string(data->train.size()) + " training, " + std::to_string(data->test.size()) + " test images"
+                     : std::string("no data set: the hardware side alone (cost tables, generator)"))
             << std::endl;
   jaq::search::joint_search js(p.space, p.search, data ? &data->train : nullptr);
   if (o.resume) {
@@ -370,7 +382,8 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   jaq::hw::write_timeloop_dir(out / "timeloop", layers, maps, js.accel(),
                               command_line + " (preset " + p.name + ", seed " + std::to_string(p.search.seed) + ")");
 
-  run_result rr{.latency_ms = lat * 1e3, .energy_uJ = en * 1e-3, .area_mm2 = js.table().area_mm2, .avg_bits = jaq::search::mac_weighted_bits(layers)};
+  run_result rr{
+      .latency_ms = lat * 1e3, .energy_uJ = en * 1e-3, .area_mm2 = js.table().area_mm2, .avg_bits = jaq::search::mac_weighted_bits(layers)};
   rr.edp = lat * en * 1e-9;  // J s
   nlohmann::json acc = nlohmann::json::object();
   double retrain_s = 0;
@@ -385,12 +398,20 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
     std::cout << "integer reference: " << agree << std::endl;
     rr.test_accuracy = agree.fake_quant_accuracy;
     rr.integer_accuracy = agree.integer_accuracy;
-    acc = {{"train_fake_quant", r.train_accuracy}, {"test_fake_quant", agree.fake_quant_accuracy}, {"test_integer", agree.integer_accuracy},
-           {"integer_agreeing_images", agree.agreeing}, {"images", agree.images}, {"first_disagreeing_index", agree.first_disagreeing_index},
+    acc = {{"train_fake_quant", r.train_accuracy},
+           {"test_fake_quant", agree.fake_quant_accuracy},
+           {"test_integer", agree.integer_accuracy},
+           {"integer_agreeing_images", agree.agreeing},
+           {"images", agree.images},
+           {"first_disagreeing_index", agree.first_disagreeing_index},
            {"retrain_epochs", nlohmann::json::array()}};
     for (const auto& e : r.log)
-      acc["retrain_epochs"].push_back({{"epoch", e.epoch}, {"train_loss", e.train_loss}, {"train_accuracy", e.train_accuracy},
-                                       {"test_accuracy", e.test_accuracy}, {"test_images", e.test_images}, {"seconds", e.seconds}});
+      acc["retrain_epochs"].push_back({{"epoch", e.epoch},
+                                       {"train_loss", e.train_loss},
+                                       {"train_accuracy", e.train_accuracy},
+                                       {"test_accuracy", e.test_accuracy},
+                                       {"test_images", e.test_images},
+                                       {"seconds", e.seconds}});
     auto st = r.net->state();
     auto qs = r.quant->parameters();
     for (auto* q : qs) st.push_back({q->name, &q->value});
@@ -398,9 +419,9 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
     // The retrained network for other tools (ONNX: images in [0, 1], the graph normalises), and
     // jaq's own fake-quant predictions to check a runtime against (tools/onnx_check.py).
     const auto norm = p.dataset == "cifar10" ? jaq::data::cifar10_normalization() : jaq::data::fashion_mnist_normalization();
-    jaq::io::write_onnx(out / "model.onnx",
-                        jaq::io::to_onnx(*r.net, *r.quant, norm,
-                                         {.settings = command_line + " (preset " + p.name + ", seed " + std::to_string(p.search.seed) + ")"}));
+    jaq::io::write_onnx(out / "model.onnx", jaq::io::to_onnx(*r.net, *r.quant, norm,
+                                                             {.settings = command_line + " (preset " + p.name + ", seed " +
+                                                                          std::to_string(p.search.seed) + ")"}));
     r.net->set_training(false);
     const auto pred = jaq::quant::detail::predict_all(*r.net, test, {.batch_size = 500, .threads = o.threads});
     std::ostringstream pcsv;
@@ -415,8 +436,9 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   const auto& s = p.search;
   nlohmann::json j;
   j["jaq_version"] = jaq::version_string;
-  j["units"] = "latency_ms: milliseconds, energy_uJ: microjoules (per layer energy_nJ: nanojoules), area_mm2: mm^2, edp_Js: joule-seconds, "
-               "cycles at the accelerator's clock, *_bits: bits, accuracies: fractions of images";
+  j["units"] =
+      "latency_ms: milliseconds, energy_uJ: microjoules (per layer energy_nJ: nanojoules), area_mm2: mm^2, edp_Js: joule-seconds, "
+      "cycles at the accelerator's clock, *_bits: bits, accuracies: fractions of images";
   j["preset"] = p.name;
   j["space"] = jaq::search::to_json(p.space);
   j["blocks"] = jaq::search::to_json(p.space, derived)["blocks"];
@@ -436,9 +458,13 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   j["settings"]["threads"] = s.threads;
   j["settings"]["retrain_epochs"] = p.retrain.epochs;
   j["final_lambda_latency"] = js.lambdas().lambda_latency;
-  j["time_s"] = {{"search_training", train_s}, {"hardware", hw_s}, {"retraining", retrain_s}, {"wall", wall_s},
+  j["time_s"] = {{"search_training", train_s},
+                 {"hardware", hw_s},
+                 {"retraining", retrain_s},
+                 {"wall", wall_s},
                  {"hardware_share_of_search", train_s + hw_s > 0 ? hw_s / (train_s + hw_s) : 0.0},
-                 {"hwgen_iterations", js.hwgen_iterations()}, {"cost_table_ms", js.table().build_ms}};
+                 {"hwgen_iterations", js.hwgen_iterations()},
+                 {"cost_table_ms", js.table().build_ms}};
   std::int64_t peak_backward = 0;
   for (const auto& r : js.history()) peak_backward = std::max(peak_backward, r.peak_backward_bytes);
   j["search_peak_backward_bytes"] = peak_backward;
@@ -446,10 +472,13 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   for (const auto& r : js.history()) j["history"].push_back(jaq::search::to_json(r));
   jaq::report::write_json(out / "result.json", j);
   const auto pngs = plots(out, js, layers);
-  std::cout << "wrote " << out.string() << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, timeloop/, checkpoint/" << (data && !o.no_retrain ? ", model.onnx, predictions.csv" : "");
+  std::cout << "wrote " << out.string()
+            << ": result.json, search_log.csv, derived.json, layers.csv, mapping.csv, accel.json, timeloop/, checkpoint/"
+            << (data && !o.no_retrain ? ", model.onnx, predictions.csv" : "");
   for (const auto& f : pngs) std::cout << ", " << f;
-  std::cout << "\ntime: search training " << train_s << " s, hardware " << hw_s << " s (" << 100 * j["time_s"]["hardware_share_of_search"].get<double>()
-            << "% of the search), retraining " << retrain_s << " s, wall " << wall_s << " s" << std::endl;
+  std::cout << "\ntime: search training " << train_s << " s, hardware " << hw_s << " s ("
+            << 100 * j["time_s"]["hardware_share_of_search"].get<double>() << "% of the search), retraining " << retrain_s << " s, wall "
+            << wall_s << " s" << std::endl;
   return rr;
 }
 
@@ -488,7 +517,11 @@ int run(const options& o) {
   }
   jaq::write_file_atomic(out / "sweep.csv", csv.str());
   std::vector<std::string> written;
-  plot({.title = "accuracy against energy-delay product", .xlabel = "EDP (J s)", .ylabel = "test accuracy", .series = {front}, .log_x = true},
+  plot({.title = "accuracy against energy-delay product",
+        .xlabel = "EDP (J s)",
+        .ylabel = "test accuracy",
+        .series = {front},
+        .log_x = true},
        out / "front.png", written);
   std::cout << "wrote " << (out / "sweep.csv").string() << (written.empty() ? "" : ", front.png") << std::endl;
   return 0;

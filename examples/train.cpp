@@ -17,8 +17,8 @@
 //   bazel run //examples:train -- --epochs 3 --out /tmp/run --resume  # after a kill: from its last checkpoint
 //   bazel run //examples:train -- --quant lsq --bits 4        # QAT (jaq/quant; --wbits/--abits, pact, minmax)
 //   bazel run //examples:train -- --mixed 2,3,4,8 --csq 20    # mixed-precision search with CSQ (jaq/nas)
-#include <CLI/CLI.hpp>
 #include <malloc.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -40,8 +40,8 @@
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/idx.hpp"
 #include "jaq/data/normalize.hpp"
-#include "jaq/io/onnx.hpp"
 #include "jaq/data/subset.hpp"
+#include "jaq/io/onnx.hpp"
 #include "jaq/nas/train_session.hpp"
 #include "jaq/nn/registry.hpp"
 #include "jaq/nn/training.hpp"
@@ -72,14 +72,14 @@ struct train_options {
   int threads = 2;
   std::string data_dir = jaq::data::fashion_mnist_dir;
   std::string model = "small-cnn";
-  std::int64_t max_steps = 0;  // 0: no limit
-  std::int64_t every = 50;     // progress line every this many steps
+  std::int64_t max_steps = 0;    // 0: no limit
+  std::int64_t every = 50;       // progress line every this many steps
   std::int64_t eval_images = 0;  // evaluate on the first N test images (0: all)
   std::string out = "runs/train";
   bool resume = false;
   std::int64_t checkpoint_every = 0;  // also checkpoint every this many steps (0: at epoch ends only)
-  jaq::nas::train_flags quant;  // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
-  std::string export_onnx;      // the trained network as ONNX (jaq/io/onnx.hpp)
+  jaq::nas::train_flags quant;        // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
+  std::string export_onnx;            // the trained network as ONNX (jaq/io/onnx.hpp)
 };
 
 void add_flags(CLI::App& app, train_options& o) {
@@ -95,8 +95,7 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--max-steps", o.max_steps, "stop after this many steps (0: no limit), for measurements")
       ->check(jaq_examples::non_negative);
   app.add_option("--every", o.every, "progress line every N steps")->check(jaq_examples::positive);
-  app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")
-      ->check(jaq_examples::non_negative);
+  app.add_option("--eval-images", o.eval_images, "evaluate on the first N test images (0: all 10,000)")->check(jaq_examples::non_negative);
   app.add_option("--out", o.out, "directory for metrics (JSON, CSV) and the checkpoint");
   app.add_option("--export-onnx", o.export_onnx,
                  "also write the trained network as an ONNX model to this file (LSQ --quant/--derived or full precision), "
@@ -132,15 +131,28 @@ double median(std::vector<double> v) {
 /// What a checkpoint must agree with to be resumed: every flag the trajectory depends on
 /// (not --max-steps, --threads, --every or --data-dir: results do not depend on them).
 nlohmann::json run_identity(const train_options& o) {
-  return {{"model", o.model}, {"epochs", o.epochs}, {"batch", o.batch}, {"lr", o.lr}, {"momentum", o.momentum},
-          {"weight_decay", o.weight_decay}, {"seed", o.seed}, {"eval_images", o.eval_images}, {"quant", o.quant.quant},
-          {"bits", o.quant.bits}, {"wbits", o.quant.wbits}, {"abits", o.quant.abits}, {"first_bits", o.quant.first_bits},
-          {"last_bits", o.quant.last_bits}, {"derived", o.quant.derived}};
+  return {{"model", o.model},
+          {"epochs", o.epochs},
+          {"batch", o.batch},
+          {"lr", o.lr},
+          {"momentum", o.momentum},
+          {"weight_decay", o.weight_decay},
+          {"seed", o.seed},
+          {"eval_images", o.eval_images},
+          {"quant", o.quant.quant},
+          {"bits", o.quant.bits},
+          {"wbits", o.quant.wbits},
+          {"abits", o.quant.abits},
+          {"first_bits", o.quant.first_bits},
+          {"last_bits", o.quant.last_bits},
+          {"derived", o.quant.derived}};
 }
 
 /// The generator of epoch e's batch order: a function of (seed, epoch) alone, so a resumed run
 /// draws the order the uninterrupted one draws.
-jaq::rng epoch_order(std::uint64_t seed, int e) { return jaq::rng(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(e + 1) * 0xBF58476D1CE4E5B9ull); }
+jaq::rng epoch_order(std::uint64_t seed, int e) {
+  return jaq::rng(seed * 0x9E3779B97F4A7C15ull + std::uint64_t(e + 1) * 0xBF58476D1CE4E5B9ull);
+}
 
 /// Where a run stands: completed epochs, the epoch in progress, the loss curve.
 struct run_progress {
@@ -161,12 +173,19 @@ struct run_progress {
 };
 
 nlohmann::json to_json(const epoch_metrics& m) {
-  return {{"epoch", m.epoch}, {"steps", m.steps}, {"train_loss", m.train_loss}, {"train_accuracy", m.train_accuracy},
-          {"test_accuracy", m.test_accuracy}, {"seconds", m.seconds}};
+  return {{"epoch", m.epoch},
+          {"steps", m.steps},
+          {"train_loss", m.train_loss},
+          {"train_accuracy", m.train_accuracy},
+          {"test_accuracy", m.test_accuracy},
+          {"seconds", m.seconds}};
 }
 epoch_metrics epoch_from_json(const nlohmann::json& j) {
-  return {.epoch = j.at("epoch").get<int>(), .steps = j.at("steps").get<std::int64_t>(), .train_loss = j.at("train_loss").get<double>(),
-          .train_accuracy = j.at("train_accuracy").get<double>(), .test_accuracy = j.at("test_accuracy").get<double>(),
+  return {.epoch = j.at("epoch").get<int>(),
+          .steps = j.at("steps").get<std::int64_t>(),
+          .train_loss = j.at("train_loss").get<double>(),
+          .train_accuracy = j.at("train_accuracy").get<double>(),
+          .test_accuracy = j.at("test_accuracy").get<double>(),
           .seconds = j.at("seconds").get<double>()};
 }
 
@@ -186,10 +205,20 @@ void save_run(const train_options& o, const std::vector<jaq::named_tensor<float>
   }
   const std::string file = "checkpoint-step" + std::to_string(p.step) + ".jaqckpt";
   jaq::save_checkpoint(dir / file, state);
-  nlohmann::json j{{"format", train_state_format}, {"version", 1}, {"identity", run_identity(o)}, {"checkpoint", file},
-                   {"step", p.step}, {"images", p.images}, {"loop_seconds", p.loop_seconds}, {"epochs", nlohmann::json::array()},
-                   {"current", to_json(p.current)}, {"loss_sum", p.loss_sum}, {"correct", p.correct}, {"seen", p.seen},
-                   {"loss", p.loss}, {"step_ms", p.step_ms}};
+  nlohmann::json j{{"format", train_state_format},
+                   {"version", 1},
+                   {"identity", run_identity(o)},
+                   {"checkpoint", file},
+                   {"step", p.step},
+                   {"images", p.images},
+                   {"loop_seconds", p.loop_seconds},
+                   {"epochs", nlohmann::json::array()},
+                   {"current", to_json(p.current)},
+                   {"loss_sum", p.loss_sum},
+                   {"correct", p.correct},
+                   {"seen", p.seen},
+                   {"loss", p.loss},
+                   {"step_ms", p.step_ms}};
   for (const auto& m : p.epochs) j["epochs"].push_back(to_json(m));
   jaq::report::write_json(manifest, j);
   if (!previous.empty() && previous != file && previous.find('/') == std::string::npos && previous.rfind("checkpoint-step", 0) == 0)
@@ -212,8 +241,8 @@ run_progress load_run(const train_options& o, const std::vector<jaq::named_tenso
   try {
     if (j.value("format", "") != train_state_format) throw jaq::data_error(src, "not a jaq train checkpoint");
     if (j.at("identity") != run_identity(o))
-      throw jaq::data_error(src, "checkpoint of another run: it has " + j.at("identity").dump() + ", these flags give " +
-                                     run_identity(o).dump());
+      throw jaq::data_error(
+          src, "checkpoint of another run: it has " + j.at("identity").dump() + ", these flags give " + run_identity(o).dump());
     jaq::load_checkpoint(dir / j.at("checkpoint").get<std::string>(), state);
     j.at("step").get_to(p.step);
     j.at("images").get_to(p.images);
@@ -343,7 +372,10 @@ int run(const train_options& o) {
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = run_identity(o);  // every flag the run depended on: those a resume must match, and these
-  j["config"].update({{"threads", o.threads}, {"max_steps", o.max_steps}, {"data_dir", o.data_dir}, {"mixed", o.quant.mixed},
+  j["config"].update({{"threads", o.threads},
+                      {"max_steps", o.max_steps},
+                      {"data_dir", o.data_dir},
+                      {"mixed", o.quant.mixed},
                       {"csq", o.quant.csq_given ? o.quant.csq : 0.0}});
   j["epochs"] = nlohmann::json::array();
   std::ostringstream csv;
@@ -374,9 +406,8 @@ int run(const train_options& o) {
   if (!o.export_onnx.empty()) {
     // The network for other tools: images in [0, 1] (the graph normalises), and jaq's own
     // predictions on the same test images to check a runtime against.
-    jaq::io::write_onnx(o.export_onnx,
-                        jaq::io::to_onnx(*model, qs.fixed(), data.test.shape.height, jaq::data::fashion_mnist_normalization(),
-                                         {.settings = command_line}));
+    jaq::io::write_onnx(o.export_onnx, jaq::io::to_onnx(*model, qs.fixed(), data.test.shape.height,
+                                                        jaq::data::fashion_mnist_normalization(), {.settings = command_line}));
     model->set_training(false);
     const auto pred = jaq::quant::detail::predict_all(*model, data.test, {.batch_size = 250, .threads = o.threads});
     std::ostringstream pcsv;

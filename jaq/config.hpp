@@ -18,8 +18,7 @@
 // build), so hot kernels carry a `target("avx2")` copy chosen at run time with
 // __builtin_cpu_supports; 0 where the build already targets AVX2 (--config=native) or the
 // compiler or architecture is another.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && \
-    !defined(__CUDACC__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__AVX2__) && !defined(__CUDACC__)
 #define JAQ_X86_RUNTIME_AVX2 1
 #else
 #define JAQ_X86_RUNTIME_AVX2 0
@@ -30,13 +29,12 @@
 #endif
 
 #if defined(JAQ_ENABLE_ASSERTS) && JAQ_ENABLE_ASSERTS && !defined(__CUDA_ARCH__)
-#define JAQ_ASSERT(cond)                                                                  \
-  do {                                                                                    \
-    if (!(cond)) {                                                                        \
-      std::fprintf(stderr, "jaq: internal invariant failed: %s (%s:%d)\n", #cond, __FILE__, \
-                   __LINE__);                                                             \
-      std::abort();                                                                       \
-    }                                                                                     \
+#define JAQ_ASSERT(cond)                                                                               \
+  do {                                                                                                 \
+    if (!(cond)) {                                                                                     \
+      std::fprintf(stderr, "jaq: internal invariant failed: %s (%s:%d)\n", #cond, __FILE__, __LINE__); \
+      std::abort();                                                                                    \
+    }                                                                                                  \
   } while (0)
 #else
 #define JAQ_ASSERT(cond) ((void)0)

@@ -50,9 +50,7 @@ struct plot_options;
 // accelerator model (jaq/hw/)
 namespace jaq::hw {
 template <int PMax, int PMin>
-  requires(PMin >= 1 && PMin <= PMax && PMax <= 16 && (PMax & (PMax - 1)) == 0 &&
-           (PMin & (PMin - 1)) == 0)
-struct bitfusion;
+requires(PMin >= 1 && PMin <= PMax && PMax <= 16 && (PMax & (PMax - 1)) == 0 && (PMin & (PMin - 1)) == 0) struct bitfusion;
 template <class Tag>
 struct traits;
 struct proxy_stationary;
@@ -157,11 +155,9 @@ struct cosine_schedule;
 // quantization (jaq/quant/) and mixed-precision search (jaq/nas/)
 namespace jaq::quant {
 template <int Bits>
-  requires(1 <= Bits && Bits <= 8)
-struct signed_grid;
+requires(1 <= Bits && Bits <= 8) struct signed_grid;
 template <int Bits>
-  requires(1 <= Bits && Bits <= 8)
-struct unsigned_grid;
+requires(1 <= Bits && Bits <= 8) struct unsigned_grid;
 struct qrange;
 struct lsq_spec;
 struct pact_spec;

@@ -19,8 +19,8 @@ TEST_CASE("the halves meet: every layer of a derived network maps the same on Ba
   const auto layers = jaq::search::network_layers(s, d, 1);
   REQUIRE(layers.size() == 1 + 3 + 2 + 0 + 2);  // stem, k3_e3 (3 convs), k5_e1_g2 (2), identity skip, head, fc
   const auto cfg = jaq::hw::reference_config();
-  const auto fast = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(layers),
-                                               jaq::hw::make_energy_model(cfg));
+  const auto fast =
+      jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(layers), jaq::hw::make_energy_model(cfg));
   for (std::size_t i = 0; i < layers.size(); ++i) {
     CAPTURE(layers[i].name);
     const auto ref = jaq::hw::map_layer_reference(cfg, layers[i]);

@@ -21,11 +21,14 @@
 #   libprotobuf-dev         written with ONNX's own library instead of an encoder of ours
 #   python3-venv            the virtual environment for ONNX Runtime (below)
 #   python3-jsonschema      checks docs/schema/*.schema.json against the presets and examples (a test)
+#   clang-format            the source layout (.clang-format), checked by //tests/style:format_test
+#   clang-tidy              the static checks of .clang-tidy, run by //tests/style:tidy_test
 set -euo pipefail
 
 PKGS=(bazel-bootstrap bazel-rules-java bazel-platforms libxtensor-dev libxsimd-dev
       libtbb-dev doctest-dev libopenblas-dev libcli11-dev nlohmann-json3-dev zlib1g-dev
-      dataset-fashion-mnist gnuplot-nox cmake libonnx-dev libprotobuf-dev python3-venv python3-jsonschema)
+      dataset-fashion-mnist gnuplot-nox cmake libonnx-dev libprotobuf-dev python3-venv python3-jsonschema
+      clang-format clang-tidy)
 # Extra packages for the benchmarks only (PyTorch side by side); pass --bench.
 #   python3-torch           PyTorch 1.13 for /usr/bin/python3 (tools/bench_*_torch.py)
 #   time                    /usr/bin/time -v: peak RSS of each benchmarked process

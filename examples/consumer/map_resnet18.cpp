@@ -18,8 +18,8 @@ int main() {
   using accel_type = jaq::hw::fixed_accel_config<16, 32, 65536, 32768, 16384, 256>;
   constexpr accel_type accel{};
   const std::vector<jaq::hw::layer> layers = jaq::hw::networks::resnet18({.batch = 1});
-  const auto results = jaq::batchtile::map_layers(jaq::tbb_backend{2}, accel, std::span<const jaq::hw::layer>(layers),
-                                                  jaq::hw::make_energy_model(accel));
+  const auto results =
+      jaq::batchtile::map_layers(jaq::tbb_backend{2}, accel, std::span<const jaq::hw::layer>(layers), jaq::hw::make_energy_model(accel));
   std::vector<std::string> names;
   for (const auto& l : layers) names.push_back(l.name);
   jaq::hw::write_mapping_csv(std::cout, results, names);

@@ -36,8 +36,8 @@ inline std::string blas_core() {
 /// The OPENBLAS_CORETYPE a CPU deserves when OpenBLAS chose `core` for it, or "" when `core` is
 /// already as good as the CPU allows (or is not one of the generic fallbacks).
 inline std::string better_blas_core(const std::string& core, bool avx512, bool avx2_fma) {
-  const bool sse_only = core == "Prescott" || core == "Core2" || core == "Penryn" || core == "Dunnington" ||
-                        core == "Nehalem" || core == "Atom";
+  const bool sse_only =
+      core == "Prescott" || core == "Core2" || core == "Penryn" || core == "Dunnington" || core == "Nehalem" || core == "Atom";
   const bool avx_only = core == "Sandybridge";
   if (!sse_only && !avx_only) return "";
   if (avx512) return "SkylakeX";
@@ -50,17 +50,15 @@ inline void use_best_blas_kernel(char** argv, std::ostream* log = &std::cerr) {
 #if defined(__x86_64__) && defined(__linux__)
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr || argv == nullptr || argv[0] == nullptr) return;
   __builtin_cpu_init();
-  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
-                      __builtin_cpu_supports("avx512cd");
+  const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd");
   const bool avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
   const std::string core = blas_core(), better = better_blas_core(core, avx512, avx2_fma);
   if (better.empty()) return;
   if (::setenv("OPENBLAS_CORETYPE", better.c_str(), 1) != 0) return;
   if (log)
-    *log << "jaq: OpenBLAS chose its generic " << core << " kernels for this CPU, which has "
-         << (avx512 ? "AVX-512" : "AVX2") << "; restarting with OPENBLAS_CORETYPE=" << better
-         << " (set OPENBLAS_CORETYPE yourself to choose)" << std::endl;
+    *log << "jaq: OpenBLAS chose its generic " << core << " kernels for this CPU, which has " << (avx512 ? "AVX-512" : "AVX2")
+         << "; restarting with OPENBLAS_CORETYPE=" << better << " (set OPENBLAS_CORETYPE yourself to choose)" << std::endl;
   ::execv("/proc/self/exe", argv);  // returns only on failure: carry on with the generic kernels
   ::unsetenv("OPENBLAS_CORETYPE");
 #else

@@ -68,13 +68,13 @@ void load_checkpoint(const std::filesystem::path& path, const std::vector<named_
     auto it = want.find(name);
     if (it == want.end()) throw data_error(file, "entry '" + name + "' is not part of this model/optimizer (wrong checkpoint?)");
     const auto rank = r.get<std::int32_t>("rank of " + name);
-    if (rank < 0 || rank > jaq::shape::max_rank) throw data_error(file, "entry '" + name + "': rank " + std::to_string(rank) + " is invalid");
+    if (rank < 0 || rank > jaq::shape::max_rank)
+      throw data_error(file, "entry '" + name + "': rank " + std::to_string(rank) + " is invalid");
     jaq::shape s;
     s.rank = rank;
     for (int i = 0; i < rank; ++i) s[i] = r.get<std::int64_t>("shape of " + name);
     tensor<T>& dst = *it->second;
-    if (!(s == dst.shape()))
-      throw data_error(file, "entry '" + name + "': expected shape " + dst.shape().str() + ", found " + s.str());
+    if (!(s == dst.shape())) throw data_error(file, "entry '" + name + "': expected shape " + dst.shape().str() + ", found " + s.str());
     if (seen.count(name)) throw data_error(file, "entry '" + name + "' appears twice");
     seen[name] = true;
     staged.emplace_back(&dst, r.get_vector<T>("values of " + name, static_cast<std::size_t>(s.numel())));

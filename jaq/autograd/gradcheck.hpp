@@ -27,8 +27,8 @@
 namespace jaq {
 
 struct gradcheck_options {
-  double eps = 1e-6;    ///< central-difference step
-  double atol = 1e-6;   ///< pass if |analytic - numeric| <= atol + rtol * |numeric|
+  double eps = 1e-6;   ///< central-difference step
+  double atol = 1e-6;  ///< pass if |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-4;
   std::uint64_t seed = 7;
 };
@@ -65,8 +65,7 @@ inline var<double> weighted_sum(tape<double>& tp, var<double> out, const std::ve
 /// every input is checked. f must be deterministic (same inputs, same output).
 template <class F>
 gradcheck_result gradcheck(F&& f, std::vector<tensor<double>>& inputs, gradcheck_options o = {}) {
-  auto run = [&](bool with_grad, std::vector<tensor<double>>* grads, const std::vector<double>* r,
-                 std::vector<double>* rout) -> double {
+  auto run = [&](bool with_grad, std::vector<tensor<double>>* grads, const std::vector<double>* r, std::vector<double>* rout) -> double {
     tape<double> tp;
     std::vector<var<double>> in;
     for (auto& t : inputs) in.push_back(tp.variable(t.clone()));

@@ -14,9 +14,9 @@ namespace jaq {
 
 template <scalar T>
 struct parameter {
-  std::string name;      ///< unique within a model, e.g. "blocks.2.project.weight"
+  std::string name;  ///< unique within a model, e.g. "blocks.2.project.weight"
   tensor<T> value;
-  tensor<T> grad;        ///< empty until the first backward that reaches it
+  tensor<T> grad;  ///< empty until the first backward that reaches it
   bool trainable = true;
 
   void zero_grad() {

@@ -132,17 +132,15 @@ class tape {
   /// and the tensors it saves for backward. Saved tensors count in held_bytes() and are freed
   /// right after this node's backward runs. The backward function must not capture tensors by
   /// value (they would not be counted): save them instead.
-  var<T> record(std::string_view op, tensor<T> output, std::initializer_list<var<T>> inputs,
-                backward_fn backward, std::vector<tensor<T>> saved = {}) {
-    return record(op, std::move(output), std::vector<var<T>>(inputs), std::move(backward),
-                  std::move(saved));
+  var<T> record(std::string_view op, tensor<T> output, std::initializer_list<var<T>> inputs, backward_fn backward,
+                std::vector<tensor<T>> saved = {}) {
+    return record(op, std::move(output), std::vector<var<T>>(inputs), std::move(backward), std::move(saved));
   }
-  var<T> record(std::string_view op, tensor<T> output, const std::vector<var<T>>& inputs,
-                backward_fn backward, std::vector<tensor<T>> saved = {}) {
+  var<T> record(std::string_view op, tensor<T> output, const std::vector<var<T>>& inputs, backward_fn backward,
+                std::vector<tensor<T>> saved = {}) {
     bool rg = false;
     for (const var<T>& v : inputs) {
-      if (&v.owner() != this)
-        throw model_error(std::string(op) + ": an input belongs to another tape (or is empty)");
+      if (&v.owner() != this) throw model_error(std::string(op) + ": an input belongs to another tape (or is empty)");
       rg = rg || node_at(v.id()).requires_grad;
     }
     rg = rg && grad_enabled_;
@@ -165,8 +163,7 @@ class tape {
   void backward(var<T> loss) {
     if (&loss.owner() != this) throw model_error("backward: the loss belongs to another tape");
     node& ln = node_at(loss.id());
-    if (ln.value.size() != 1)
-      throw model_error("backward: the loss must have one element, got shape " + ln.value.shape().str());
+    if (ln.value.size() != 1) throw model_error("backward: the loss must have one element, got shape " + ln.value.shape().str());
     // Nodes recorded after the loss take no part: free them first.
     for (std::int32_t i = static_cast<std::int32_t>(nodes_.size()) - 1; i > loss.id(); --i) release(nodes_[i]);
     if (ln.requires_grad) {
@@ -195,8 +192,8 @@ class tape {
       if (k == 0) continue;
       std::ostringstream os;
       if (n.leaf) {
-        os << (n.external ? "parameter " + (n.name.empty() ? std::string("(unnamed)") : n.name) : std::string("an input"))
-           << " (node " << i << ")";
+        os << (n.external ? "parameter " + (n.name.empty() ? std::string("(unnamed)") : n.name) : std::string("an input")) << " (node " << i
+           << ")";
       } else {
         os << "the output of " << n.op << " (node " << i << ")";
         std::string reads;
@@ -230,12 +227,12 @@ class tape {
   friend class backward_context<T>;
 
   struct node {
-    std::string op;  // the op's name (copied: callers may pass temporaries)
-    std::string name;                      // a parameter's name (empty otherwise)
-    tensor<T> value;                       // owned output (empty for a parameter)
-    const tensor<T>* external = nullptr;   // a parameter's value
-    tensor<T> grad;                        // owned gradient
-    tensor<T>* external_grad = nullptr;    // a parameter's gradient
+    std::string op;                       // the op's name (copied: callers may pass temporaries)
+    std::string name;                     // a parameter's name (empty otherwise)
+    tensor<T> value;                      // owned output (empty for a parameter)
+    const tensor<T>* external = nullptr;  // a parameter's value
+    tensor<T> grad;                       // owned gradient
+    tensor<T>* external_grad = nullptr;   // a parameter's gradient
     std::vector<std::int32_t> inputs;
     std::vector<tensor<T>> saved;
     backward_fn backward;

@@ -34,7 +34,7 @@ class tensor {
 
   tensor(tensor&&) noexcept = default;
   tensor& operator=(tensor&&) noexcept = default;
-  tensor(const tensor&) = delete;  // move-only; copy explicitly
+  tensor(const tensor&) = delete;             // move-only; copy explicitly
   tensor& operator=(const tensor&) = delete;  // move-only; copy explicitly
 
   static tensor zeros(jaq::shape s) {
@@ -105,8 +105,8 @@ class tensor {
   };
   static std::unique_ptr<T[], aligned_delete> allocate(std::int64_t n) {
     JAQ_ASSERT(n >= 0);
-    return std::unique_ptr<T[], aligned_delete>(static_cast<T*>(
-        ::operator new[](static_cast<std::size_t>(n > 0 ? n : 1) * sizeof(T), std::align_val_t{64})));
+    return std::unique_ptr<T[], aligned_delete>(
+        static_cast<T*>(::operator new[](static_cast<std::size_t>(n > 0 ? n : 1) * sizeof(T), std::align_val_t{64})));
   }
 
   jaq::shape shape_;

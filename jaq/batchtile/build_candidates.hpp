@@ -24,8 +24,7 @@ namespace jaq::batchtile {
 namespace detail {
 
 /// The first two terms of hw::energy_of's chain (core, WBUF reads), in its order, no FMA.
-JAQ_NO_FP_CONTRACT inline double chain_head(std::int64_t compute, std::int64_t wgt_rd,
-                                            const hw::energy_model& em) {
+JAQ_NO_FP_CONTRACT inline double chain_head(std::int64_t compute, std::int64_t wgt_rd, const hw::energy_model& em) {
   const double t_core = static_cast<double>(compute) * em.core_nJ_per_cycle;
   const double t_wr = static_cast<double>(wgt_rd) * em.wbuf_rd;
   double total = t_core;
@@ -45,8 +44,8 @@ inline constexpr double exact_limit = 2251799813685248.0;
 /// With `group_by_key` false the batch is sorted by lower bound alone (for scoring every
 /// candidate under every order, where the key does not matter).
 template <hw::dataflow Flow, class Sz>
-std::int64_t build_candidates(const hw::basic_layer_params<Sz>& p, const hw::energy_model& em,
-                              candidate_batch& cb, bool group_by_key = true) {
+std::int64_t build_candidates(const hw::basic_layer_params<Sz>& p, const hw::energy_model& em, candidate_batch& cb,
+                              bool group_by_key = true) {
   cb.clear();
   batch_constants& k = cb.k;
   k.cap_w = static_cast<double>(p.cap_w);
@@ -84,20 +83,24 @@ std::int64_t build_candidates(const hw::basic_layer_params<Sz>& p, const hw::ene
           const hw::stationary_proxies px = hw::proxies(p, t);
           const hw::stationary scheme = hw::dataflow_traits<Flow>::choose(px.is, px.os, px.ws);
           const hw::sram_traffic fixed = hw::sram_accesses(p, t, no_walk, scheme);
-          detail::candidate_item it{
-              .t = t, .w = f.w, .a = f.a, .o = f.o, .compute = hw::compute_cycles(p, t),
-              .wgt_rd = fixed.wgt_rd, .act_rd = fixed.act_rd, .out_add = fixed.out_rd,
-              .lower = 0, .nest = here,
-              .key = detail::make_order_key({t.num_b, t.num_ow, t.num_oh, t.num_ic, t.num_oc})};
+          detail::candidate_item it{.t = t,
+                                    .w = f.w,
+                                    .a = f.a,
+                                    .o = f.o,
+                                    .compute = hw::compute_cycles(p, t),
+                                    .wgt_rd = fixed.wgt_rd,
+                                    .act_rd = fixed.act_rd,
+                                    .out_add = fixed.out_rd,
+                                    .lower = 0,
+                                    .nest = here,
+                                    .key = detail::make_order_key({t.num_b, t.num_ow, t.num_oh, t.num_ic, t.num_oc})};
           // Under any order: total = compute + stall >= compute + latency, and the latency's
           // two ceilings only grow as max_write grows from the bare tile sizes.
-          it.lower = it.compute + hw::ceil_div(f.w + f.a + f.o, p.if_width) +
-                     hw::ceil_div(f.o, p.if_width);
+          it.lower = it.compute + hw::ceil_div(f.w + f.a + f.o, p.if_width) + hw::ceil_div(f.o, p.if_width);
           // Every walk size is at most its tile x T <= max_cap x T; the kernel forms sums of at
           // most four of them, and out_rd = walk + the fixed OBUF term.
           const double T = static_cast<double>(t.tiles());
-          if (4.0 * max_cap * T >= detail::exact_limit ||
-              static_cast<double>(it.out_add) + max_cap * T >= detail::exact_limit ||
+          if (4.0 * max_cap * T >= detail::exact_limit || static_cast<double>(it.out_add) + max_cap * T >= detail::exact_limit ||
               static_cast<double>(it.compute) >= detail::exact_limit)
             cb.exact = false;
           items.push_back(it);
@@ -116,8 +119,7 @@ std::int64_t build_candidates(const hw::basic_layer_params<Sz>& p, const hw::ene
   auto& sk = cb.sort_keys;
   sk.resize(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::uint64_t lo = std::min<std::uint64_t>(static_cast<std::uint64_t>(items[i].lower),
-                                                     (std::uint64_t{1} << 56) - 1);
+    const std::uint64_t lo = std::min<std::uint64_t>(static_cast<std::uint64_t>(items[i].lower), (std::uint64_t{1} << 56) - 1);
     const std::uint64_t key = group_by_key ? items[i].key : 0;
     sk[i] = {(key << 56) | lo, static_cast<std::uint32_t>(i)};  // i increases with nest
   }

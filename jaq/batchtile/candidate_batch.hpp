@@ -30,13 +30,13 @@ inline constexpr std::size_t kernel_pad = 8;
 /// Values every candidate of a batch shares (from the configuration and the energy model).
 struct batch_constants {
   double cap_w = 0, cap_a = 0, cap_o = 0;  // half of each buffer, bits
-  double if_width = 1;                      // DRAM bits per cycle
-  double e_wbuf_wr = 0;                     // nJ per bit written to WBUF
-  double e_ibuf_wr = 0;                     // nJ per bit written to IBUF
-  double e_obuf_rd = 0;                     // nJ per bit read from OBUF
-  double e_obuf_wr = 0;                     // nJ per bit written to OBUF
-  double e_dram_rd = 0;                     // nJ per DRAM bit read
-  double e_dram_wr = 0;                     // nJ per DRAM bit written
+  double if_width = 1;                     // DRAM bits per cycle
+  double e_wbuf_wr = 0;                    // nJ per bit written to WBUF
+  double e_ibuf_wr = 0;                    // nJ per bit written to IBUF
+  double e_obuf_rd = 0;                    // nJ per bit read from OBUF
+  double e_obuf_wr = 0;                    // nJ per bit written to OBUF
+  double e_dram_rd = 0;                    // nJ per DRAM bit read
+  double e_dram_wr = 0;                    // nJ per DRAM bit written
 };
 
 namespace detail {
@@ -97,8 +97,7 @@ struct candidate_batch {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const batch_constants& k) {
-  return os << "batch_constants{caps w/a/o=" << k.cap_w << "/" << k.cap_a << "/" << k.cap_o
-            << " bits, if_width=" << k.if_width << "}";
+  return os << "batch_constants{caps w/a/o=" << k.cap_w << "/" << k.cap_a << "/" << k.cap_o << " bits, if_width=" << k.if_width << "}";
 }
 
 /// Prints the batch's size, exactness, constants and its first candidates.
@@ -106,8 +105,7 @@ inline std::ostream& operator<<(std::ostream& os, const candidate_batch& cb) {
   os << "candidate_batch{" << cb.size() << " candidates (padded " << cb.padded() << "), "
      << (cb.exact ? "exact" : "inexact: scalar fallback") << ", " << cb.k;
   for (std::size_t i = 0; i < cb.size() && i < 3; ++i)
-    os << ", [" << i << "] nest " << cb.nest[i] << " " << cb.tiles[i] << " key "
-       << static_cast<int>(cb.key[i]) << " lower " << cb.lower[i];
+    os << ", [" << i << "] nest " << cb.nest[i] << " " << cb.tiles[i] << " key " << static_cast<int>(cb.key[i]) << " lower " << cb.lower[i];
   if (cb.size() > 3) os << ", ...";
   return os << "}";
 }

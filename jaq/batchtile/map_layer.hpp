@@ -28,9 +28,9 @@
 
 #include "jaq/batchtile/build_candidates.hpp"
 #include "jaq/batchtile/candidate_batch.hpp"
-#include "jaq/config.hpp"
 #include "jaq/batchtile/detail/order_classes.hpp"
 #include "jaq/batchtile/score_batch.hpp"
+#include "jaq/config.hpp"
 #include "jaq/hw/cost_model.hpp"
 #include "jaq/hw/mapping.hpp"
 #include "jaq/hw/reference_mapper.hpp"
@@ -41,10 +41,10 @@ namespace jaq::batchtile {
 /// cycles and energy.
 struct map_stats {
   std::int64_t layers = 0;
-  std::int64_t candidates = 0;      // tilings passing the capacity filter
+  std::int64_t candidates = 0;        // tilings passing the capacity filter
   std::int64_t pairs_exhaustive = 0;  // candidates x 120: the pairs the reference scores
-  std::int64_t pairs_scored = 0;    // pairs BatchTile actually scored (real lanes, no padding)
-  std::int64_t scalar_layers = 0;   // layers too large for the exact double kernel
+  std::int64_t pairs_scored = 0;      // pairs BatchTile actually scored (real lanes, no padding)
+  std::int64_t scalar_layers = 0;     // layers too large for the exact double kernel
   map_stats& operator+=(const map_stats& o) {
     layers += o.layers;
     candidates += o.candidates;
@@ -56,9 +56,8 @@ struct map_stats {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const map_stats& s) {
-  return os << "map_stats{layers=" << s.layers << ", candidates=" << s.candidates
-            << ", pairs_exhaustive=" << s.pairs_exhaustive << ", pairs_scored=" << s.pairs_scored
-            << ", scalar_layers=" << s.scalar_layers << "}";
+  return os << "map_stats{layers=" << s.layers << ", candidates=" << s.candidates << ", pairs_exhaustive=" << s.pairs_exhaustive
+            << ", pairs_scored=" << s.pairs_scored << ", scalar_layers=" << s.scalar_layers << "}";
 }
 
 /// How much BatchTile may cut (all settings give the same result; the switches exist so that
@@ -112,27 +111,24 @@ bool certainly_exact(const hw::basic_layer_params<Sz>& p) {
   const R K = static_cast<R>(p.K), O = static_cast<R>(p.O), S = static_cast<R>(p.S);
   const R IC = static_cast<R>(p.IC), OC = static_cast<R>(p.OC), B = static_cast<R>(p.B);
   const R M = static_cast<R>(p.M), npf = static_cast<R>(p.npf);
-  const R K2 = K * K, prec = 8;  // ip, wp <= 8
+  const R K2 = K * K, prec = 8;          // ip, wp <= 8
   const R side_sum = K * O + 2 * S * O;  // (K + (o-1)S) * num_o < K O + 2 S O
   // Over all candidates, with T = num_b num_o^2 num_ic num_oc:
-  const R wT = (2 * K2 * IC + npf * IC) * 2 * OC * prec * B * O * O;  // w * T
+  const R wT = (2 * K2 * IC + npf * IC) * 2 * OC * prec * B * O * O;   // w * T
   const R aT = p.im2col ? 4 * O * O * K2 * 2 * IC * 2 * B * prec * OC  // a * T
                         : side_sum * side_sum * 2 * IC * 2 * B * prec * OC;
-  const R ocp_num = 2 * OC + M * OC;                           // ceil(oc/M) M num_oc
-  const R oT = 4 * O * O * ocp_num * 2 * B * 32 * IC;          // out * T
-  const R tile_max = std::max({(K2 * IC + npf) * OC * prec,    // w
-                               p.im2col ? O * O * K2 * IC * B * prec
-                                        : (K + O * S) * (K + O * S) * IC * B * prec,  // a
-                               O * O * (OC + M) * B * 32});    // out
-  const R sram = K2 * 2 * IC * 4 * O * O * 2 * B * 2 * OC * 32;  // T R P oc 32
+  const R ocp_num = 2 * OC + M * OC;                                                                               // ceil(oc/M) M num_oc
+  const R oT = 4 * O * O * ocp_num * 2 * B * 32 * IC;                                                              // out * T
+  const R tile_max = std::max({(K2 * IC + npf) * OC * prec,                                                        // w
+                               p.im2col ? O * O * K2 * IC * B * prec : (K + O * S) * (K + O * S) * IC * B * prec,  // a
+                               O * O * (OC + M) * B * 32});                                                        // out
+  const R sram = K2 * 2 * IC * 4 * O * O * 2 * B * 2 * OC * 32;                                                    // T R P oc 32
   const R comp = 4 * O * O * 2 * B * (2 * OC / M + OC) * (2 * K2 * IC + npf * IC);
   const R os_loop = (K2 * IC + npf) * K2;
   const R P = O * O * B, ocp = OC + M;
-  const R prox = os_loop * P * (8 + ocp * 40) + ocp * P * (32 + os_loop * 16) +
-                 os_loop * ocp * (8 + P * 40);
+  const R prox = os_loop * P * (8 + ocp * 40) + ocp * P * (32 + os_loop * 16) + os_loop * ocp * (8 + P * 40);
   const R limit = static_cast<R>(std::int64_t{1} << 60);  // 2^62 / 4
-  return tile_max < limit && wT + aT + 2 * oT < limit && sram + oT < limit && comp < limit &&
-         prox < limit;
+  return tile_max < limit && wT + aT + 2 * oT < limit && sram + oT < limit && comp < limit && prox < limit;
 }
 
 }  // namespace detail
@@ -143,8 +139,8 @@ bool certainly_exact(const hw::basic_layer_params<Sz>& p) {
 /// 64-bit counts). A grouped layer is searched on one group and scaled, as the reference does.
 /// `ws` holds reusable buffers (one per thread); `stats`, if given, is added to.
 template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, hw::accel_config_like C>
-hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_model& em, map_workspace& ws,
-                             map_stats* stats = nullptr, const map_options& opt = {}) {
+hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_model& em, map_workspace& ws, map_stats* stats = nullptr,
+                             const map_options& opt = {}) {
   hw::validate(l);
   const hw::layer g = hw::group_layer(l);
   const auto p = hw::make_params<Acc>(cfg, g);
@@ -183,8 +179,7 @@ hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_
   const auto& orders = detail::all_orders();
   static const std::vector<std::int8_t> every_order = [] {
     std::vector<std::int8_t> v(detail::num_orders);
-    for (int o = 0; o < detail::num_orders; ++o)
-      v[static_cast<std::size_t>(o)] = static_cast<std::int8_t>(o);
+    for (int o = 0; o < detail::num_orders; ++o) v[static_cast<std::size_t>(o)] = static_cast<std::int8_t>(o);
     return v;
   }();
 
@@ -200,13 +195,11 @@ hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_
     groups.push_back({i, j});
     i = j;
   }
-  std::sort(groups.begin(), groups.end(),
-            [&](const group& a, const group& b) { return cb.lower[a.lo] < cb.lower[b.lo]; });
+  std::sort(groups.begin(), groups.end(), [&](const group& a, const group& b) { return cb.lower[a.lo] < cb.lower[b.lo]; });
 
   detail::best_pair best;
   auto score = [&](std::size_t lo, std::size_t hi, int o) {
-    score_order(cb, lo, hi, orders[static_cast<std::size_t>(o)], ws.total.data(),
-                ws.energy.data());
+    score_order(cb, lo, hi, orders[static_cast<std::size_t>(o)], ws.total.data(), ws.energy.data());
     st.pairs_scored += static_cast<std::int64_t>(hi - lo);
     for (std::size_t i = lo; i < hi; ++i)
       if (best.improved_by(ws.total[i], ws.energy[i], o, cb.nest[i])) {
@@ -224,9 +217,7 @@ hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_
     const auto limit = static_cast<std::int64_t>(best.cycles);
     const auto first = cb.lower.begin();
     return static_cast<std::size_t>(
-        std::upper_bound(first + static_cast<std::ptrdiff_t>(lo),
-                         first + static_cast<std::ptrdiff_t>(hi), limit) -
-        first);
+        std::upper_bound(first + static_cast<std::ptrdiff_t>(lo), first + static_cast<std::ptrdiff_t>(hi), limit) - first);
   };
   auto reps_of = [&](detail::order_key key) -> const std::vector<std::int8_t>& {
     return opt.collapse_orders ? detail::order_classes::get().representatives(key) : every_order;

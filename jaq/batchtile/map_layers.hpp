@@ -70,8 +70,7 @@ void run_indexed(B backend, std::int64_t n, std::int64_t grain, map_stats* stats
 
 /// map_layer through the cache (if any).
 template <class Acc, class Flow, hw::accel_config_like C>
-hw::mapping_result map_cached(const C& cfg, const hw::layer& l,
-                              const hw::energy_model& em, map_workspace& ws, map_stats& st,
+hw::mapping_result map_cached(const C& cfg, const hw::layer& l, const hw::energy_model& em, map_workspace& ws, map_stats& st,
                               mapping_cache* cache, const map_options& opt) {
   if (!cache) return map_layer<Acc, Flow>(cfg, l, em, ws, &st, opt);
   const mapping_key key = make_mapping_key<Acc, Flow>(hw::to_runtime(cfg), l, em);
@@ -90,23 +89,16 @@ inline constexpr std::int64_t layers_per_task = 2;
 /// Best mapping of every layer on one configuration, in input order.
 /// `cfg` is a run-time accel_config or a fixed_accel_config (its sizes then compile-time
 /// constants in the mapping search); both give the same mappings.
-template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary,
-          class B, hw::accel_config_like C>
-  requires host_backend<B>
-std::vector<hw::mapping_result> map_layers(B backend, const C& cfg,
-                                           std::span<const hw::layer> layers,
-                                           const hw::energy_model& em,
-                                           mapping_cache* cache = nullptr,
-                                           map_stats* stats = nullptr,
-                                           const map_options& opt = {}) {
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, class B, hw::accel_config_like C>
+requires host_backend<B> std::vector<hw::mapping_result> map_layers(B backend, const C& cfg, std::span<const hw::layer> layers,
+                                                                    const hw::energy_model& em, mapping_cache* cache = nullptr,
+                                                                    map_stats* stats = nullptr, const map_options& opt = {}) {
   std::vector<std::optional<hw::mapping_result>> out(layers.size());
   const auto n = static_cast<std::int64_t>(layers.size());
-  detail::run_indexed(backend, n, layers_per_task, stats,
-                      [&](std::int64_t i, map_workspace& ws, map_stats& st) {
-                        const auto k = static_cast<std::size_t>(i);
-                        out[k] = detail::map_cached<Acc, Flow>(cfg, layers[k], em, ws, st, cache,
-                                                               opt);
-                      });
+  detail::run_indexed(backend, n, layers_per_task, stats, [&](std::int64_t i, map_workspace& ws, map_stats& st) {
+    const auto k = static_cast<std::size_t>(i);
+    out[k] = detail::map_cached<Acc, Flow>(cfg, layers[k], em, ws, st, cache, opt);
+  });
   std::vector<hw::mapping_result> r;
   r.reserve(out.size());
   for (auto& o : out) r.push_back(std::move(*o));
@@ -115,33 +107,26 @@ std::vector<hw::mapping_result> map_layers(B backend, const C& cfg,
 
 /// Best mapping of every layer on every configuration: result[c][l]. Energy models come from
 /// the embedded tables; a configuration they cannot describe throws hardware_error.
-template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary,
-          class B>
-  requires host_backend<B>
-std::vector<std::vector<hw::mapping_result>> map_grid(B backend,
-                                                      std::span<const hw::accel_config> configs,
-                                                      std::span<const hw::layer> layers,
-                                                      mapping_cache* cache = nullptr,
-                                                      map_stats* stats = nullptr,
-                                                      const map_options& opt = {}) {
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, class B>
+requires host_backend<B> std::vector<std::vector<hw::mapping_result>> map_grid(B backend, std::span<const hw::accel_config> configs,
+                                                                               std::span<const hw::layer> layers,
+                                                                               mapping_cache* cache = nullptr, map_stats* stats = nullptr,
+                                                                               const map_options& opt = {}) {
   std::vector<hw::energy_model> ems;
   ems.reserve(configs.size());
   for (const auto& c : configs) ems.push_back(hw::make_energy_model<Acc>(c));
   const auto nl = static_cast<std::int64_t>(layers.size());
   std::vector<std::optional<hw::mapping_result>> flat(configs.size() * layers.size());
   const auto nf = static_cast<std::int64_t>(flat.size());
-  detail::run_indexed(backend, nf, layers_per_task, stats,
-                      [&](std::int64_t i, map_workspace& ws, map_stats& st) {
-                        const auto c = static_cast<std::size_t>(i / nl);
-                        const auto l = static_cast<std::size_t>(i % nl);
-                        flat[static_cast<std::size_t>(i)] = detail::map_cached<Acc, Flow>(
-                            configs[c], layers[l], ems[c], ws, st, cache, opt);
-                      });
+  detail::run_indexed(backend, nf, layers_per_task, stats, [&](std::int64_t i, map_workspace& ws, map_stats& st) {
+    const auto c = static_cast<std::size_t>(i / nl);
+    const auto l = static_cast<std::size_t>(i % nl);
+    flat[static_cast<std::size_t>(i)] = detail::map_cached<Acc, Flow>(configs[c], layers[l], ems[c], ws, st, cache, opt);
+  });
   std::vector<std::vector<hw::mapping_result>> r(configs.size());
   for (std::size_t c = 0; c < configs.size(); ++c) {
     r[c].reserve(layers.size());
-    for (std::size_t l = 0; l < layers.size(); ++l)
-      r[c].push_back(std::move(*flat[c * layers.size() + l]));
+    for (std::size_t l = 0; l < layers.size(); ++l) r[c].push_back(std::move(*flat[c * layers.size() + l]));
   }
   return r;
 }

@@ -44,8 +44,7 @@ struct mapping_key {
 };
 
 template <class Acc, class Flow>
-mapping_key make_mapping_key(const hw::accel_config& c, const hw::layer& l,
-                             const hw::energy_model& em) {
+mapping_key make_mapping_key(const hw::accel_config& c, const hw::layer& l, const hw::energy_model& em) {
   mapping_key k;
   k.K = l.K;
   k.O = l.O;
@@ -64,8 +63,7 @@ mapping_key make_mapping_key(const hw::accel_config& c, const hw::layer& l,
   k.obuf = c.obuf_bytes;
   k.if_width = c.if_width;
   k.frequency_bits = std::bit_cast<std::uint64_t>(c.frequency_hz);
-  const double e[7] = {em.core_nJ_per_cycle, em.wbuf_rd, em.wbuf_wr, em.ibuf_rd,
-                       em.ibuf_wr,           em.obuf_rd, em.obuf_wr};
+  const double e[7] = {em.core_nJ_per_cycle, em.wbuf_rd, em.wbuf_wr, em.ibuf_rd, em.ibuf_wr, em.obuf_rd, em.obuf_wr};
   for (int i = 0; i < 7; ++i) k.energy_bits[i] = std::bit_cast<std::uint64_t>(e[i]);
   // dram_per_bit is folded into the model hash so the key stays a flat array of words
   k.model = typeid(Acc).hash_code() * 31 + typeid(Flow).hash_code() * 17 +
@@ -76,14 +74,10 @@ mapping_key make_mapping_key(const hw::accel_config& c, const hw::layer& l,
 struct mapping_key_hash {
   std::size_t operator()(const mapping_key& k) const {
     std::uint64_t h = 1469598103934665603ull;
-    auto mix = [&](std::uint64_t v) {
-      h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-    };
-    for (std::int64_t v : {k.K, k.O, k.S, k.IC, k.OC, k.B, k.groups, k.N, k.M, k.wbuf, k.ibuf,
-                           k.obuf, k.if_width})
+    auto mix = [&](std::uint64_t v) { h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+    for (std::int64_t v : {k.K, k.O, k.S, k.IC, k.OC, k.B, k.groups, k.N, k.M, k.wbuf, k.ibuf, k.obuf, k.if_width})
       mix(static_cast<std::uint64_t>(v));
-    mix(static_cast<std::uint64_t>(k.im2col) | (static_cast<std::uint64_t>(k.iprec) << 8) |
-        (static_cast<std::uint64_t>(k.wprec) << 16));
+    mix(static_cast<std::uint64_t>(k.im2col) | (static_cast<std::uint64_t>(k.iprec) << 8) | (static_cast<std::uint64_t>(k.wprec) << 16));
     mix(k.frequency_bits);
     for (std::uint64_t v : k.energy_bits) mix(v);
     mix(k.model);
@@ -101,8 +95,7 @@ struct cache_stats {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const cache_stats& s) {
-  return os << "cache_stats{hits=" << s.hits << ", misses=" << s.misses
-            << ", evictions=" << s.evictions << ", size=" << s.size << "}";
+  return os << "cache_stats{hits=" << s.hits << ", misses=" << s.misses << ", evictions=" << s.evictions << ", size=" << s.size << "}";
 }
 
 class mapping_cache {

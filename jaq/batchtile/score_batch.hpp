@@ -49,14 +49,10 @@ inline bool avx2_kernel_available() {
 }
 
 /// The fastest copy available here.
-inline kernel_isa best_kernel_isa() {
-  return avx2_kernel_available() ? kernel_isa::avx2 : kernel_isa::portable;
-}
+inline kernel_isa best_kernel_isa() { return avx2_kernel_available() ? kernel_isa::avx2 : kernel_isa::portable; }
 
 /// Name of the SIMD level the chosen copy runs ("sse2", "avx2", ...).
-inline const char* kernel_arch_name(kernel_isa isa) {
-  return isa == kernel_isa::avx2 ? "avx2" : simd::arch_name();
-}
+inline const char* kernel_arch_name(kernel_isa isa) { return isa == kernel_isa::avx2 ? "avx2" : simd::arch_name(); }
 
 namespace detail {
 
@@ -68,7 +64,9 @@ struct xsimd_ops {
   static void store(const V& v, double* p) { v.store_unaligned(p); }
   static V splat(double x) { return V(x); }
   template <class M>
-  static V select(const M& m, const V& a, const V& b) { return xsimd::select(m, a, b); }
+  static V select(const M& m, const V& a, const V& b) {
+    return xsimd::select(m, a, b);
+  }
   // a select, not xsimd::max: same result on the finite values here, and GCC 12 warns about an
   // uninitialised operand inside _mm512_max_pd under --config=native.
   static V max(const V& a, const V& b) { return xsimd::select(a > b, a, b); }
@@ -99,7 +97,9 @@ struct gnu_avx2_ops {
   static void store(const V& v, double* p) { std::memcpy(p, &v, sizeof v); }
   static V splat(double x) { return V{x, x, x, x}; }
   template <class M>
-  static V select(const M& m, const V& a, const V& b) { return m ? a : b; }
+  static V select(const M& m, const V& a, const V& b) {
+    return m ? a : b;
+  }
   static V max(const V& a, const V& b) { return a > b ? a : b; }
 };
 }  // namespace detail
@@ -111,17 +111,16 @@ namespace detail::avx2_isa {
 
 namespace detail {
 
-JAQ_NO_FP_CONTRACT inline void score_order_portable(
-    const candidate_batch& cb, std::size_t lo, std::size_t hi,
-    const std::array<std::int8_t, num_loops>& order, double* total, double* energy) {
+JAQ_NO_FP_CONTRACT inline void score_order_portable(const candidate_batch& cb, std::size_t lo, std::size_t hi,
+                                                    const std::array<std::int8_t, num_loops>& order, double* total, double* energy) {
   portable_isa::score_order_body<xsimd_ops>(cb, lo, hi, order, total, energy);
 }
 
 #if JAQ_X86_RUNTIME_AVX2
 // target("avx2") without "fma": no fused multiply-add can appear, whatever the contraction mode.
-__attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(
-    const candidate_batch& cb, std::size_t lo, std::size_t hi,
-    const std::array<std::int8_t, num_loops>& order, double* total, double* energy) {
+__attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(const candidate_batch& cb, std::size_t lo, std::size_t hi,
+                                                                                const std::array<std::int8_t, num_loops>& order,
+                                                                                double* total, double* energy) {
   avx2_isa::score_order_body<gnu_avx2_ops>(cb, lo, hi, order, total, energy);
 }
 #endif
@@ -132,9 +131,8 @@ __attribute__((target("avx2"))) JAQ_NO_FP_CONTRACT inline void score_order_avx2(
 /// total cycles and the energy in nJ to total[i], energy[i]; lanes up to the next multiple of the
 /// SIMD width past hi are written too (they are padding or other candidates: ignore them).
 /// Preconditions: cb.exact; total and energy have room for cb.padded() values; `isa` available.
-inline void score_order(const candidate_batch& cb, std::size_t lo, std::size_t hi,
-                        const std::array<std::int8_t, detail::num_loops>& order, double* total,
-                        double* energy, kernel_isa isa = best_kernel_isa()) {
+inline void score_order(const candidate_batch& cb, std::size_t lo, std::size_t hi, const std::array<std::int8_t, detail::num_loops>& order,
+                        double* total, double* energy, kernel_isa isa = best_kernel_isa()) {
 #if JAQ_X86_RUNTIME_AVX2
   if (isa == kernel_isa::avx2) {
     JAQ_ASSERT(avx2_kernel_available());

@@ -95,7 +95,7 @@ inline std::filesystem::path link_target(const std::filesystem::path& given) {
 /// The file that writing `given` replaces (its link target when it is a symbolic link); a
 /// data_error naming `given` when something other than a regular file is there.
 inline std::filesystem::path replaceable_file(const std::filesystem::path& given) {
-  const std::filesystem::path p = link_target(given);
+  std::filesystem::path p = link_target(given);
   std::error_code ec;
   const auto st = std::filesystem::status(p, ec);
   if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
@@ -161,8 +161,7 @@ inline void prepare_output_dir(const std::filesystem::path& dir) {
   if (name.empty()) throw data_error("output folder", "empty path");
   std::error_code ec;
   const auto st = std::filesystem::status(dir, ec);
-  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st))
-    throw data_error(name, "exists and is not a folder");
+  if (std::filesystem::exists(st) && !std::filesystem::is_directory(st)) throw data_error(name, "exists and is not a folder");
   if (!std::filesystem::exists(st)) {
     std::filesystem::create_directories(dir, ec);
     if (ec) throw data_error(name, "cannot create the output folder: " + ec.message());
@@ -201,10 +200,8 @@ inline std::string read_file(const std::filesystem::path& path) {
 class byte_writer {
  public:
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  void put(const T& v) {
-    put_bytes(&v, sizeof(T));
-  }
+  requires std::is_trivially_copyable_v<T>
+  void put(const T& v) { put_bytes(&v, sizeof(T)); }
   void put_bytes(const void* p, std::size_t n) { bytes_.append(static_cast<const char*>(p), n); }
   /// A length (u64) then the characters.
   void put_string(std::string_view s) {
@@ -213,16 +210,14 @@ class byte_writer {
   }
   /// A count (u64) then the elements.
   template <class T>
-    requires std::is_trivially_copyable_v<T>
+  requires std::is_trivially_copyable_v<T>
   void put_vector(std::span<const T> v) {
     put<std::uint64_t>(v.size());
     put_bytes(v.data(), v.size() * sizeof(T));
   }
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  void put_vector(const std::vector<T>& v) {
-    put_vector(std::span<const T>(v));
-  }
+  requires std::is_trivially_copyable_v<T>
+  void put_vector(const std::vector<T>& v) { put_vector(std::span<const T>(v)); }
 
   const std::string& bytes() const { return bytes_; }
   std::string take() { return std::move(bytes_); }
@@ -238,8 +233,7 @@ class byte_reader {
   byte_reader(std::string file, std::string bytes) : file_(std::move(file)), bytes_(std::move(bytes)) {}
 
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  T get(std::string_view what) {
+  requires std::is_trivially_copyable_v<T> T get(std::string_view what) {
     T v;
     get_bytes(&v, sizeof(T), what);
     return v;
@@ -257,13 +251,12 @@ class byte_reader {
     return s;
   }
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  std::vector<T> get_vector(std::string_view what) {
+  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector(std::string_view what) {
     const auto n = get<std::uint64_t>(what);
     if (n > remaining() / sizeof(T)) {
-      throw data_error(file_, "truncated: reading " + std::string(what) + " at offset " + std::to_string(pos_) +
-                                  " needs " + std::to_string(n) + " elements of " + std::to_string(sizeof(T)) +
-                                  " bytes, only " + std::to_string(remaining()) + " bytes left");
+      throw data_error(file_, "truncated: reading " + std::string(what) + " at offset " + std::to_string(pos_) + " needs " +
+                                  std::to_string(n) + " elements of " + std::to_string(sizeof(T)) + " bytes, only " +
+                                  std::to_string(remaining()) + " bytes left");
     }
     std::vector<T> v(static_cast<std::size_t>(n));
     get_bytes(v.data(), v.size() * sizeof(T), what);
@@ -271,21 +264,20 @@ class byte_reader {
   }
   /// Reads a vector and checks it has exactly `count` elements (e.g. a parameter's size).
   template <class T>
-    requires std::is_trivially_copyable_v<T>
-  std::vector<T> get_vector(std::string_view what, std::size_t count) {
+  requires std::is_trivially_copyable_v<T> std::vector<T> get_vector(std::string_view what, std::size_t count) {
     const std::size_t at = pos_;
     auto v = get_vector<T>(what);
     if (v.size() != count) {
-      throw data_error(file_, std::string(what) + " at offset " + std::to_string(at) + ": expected " +
-                                  std::to_string(count) + " elements, found " + std::to_string(v.size()));
+      throw data_error(file_, std::string(what) + " at offset " + std::to_string(at) + ": expected " + std::to_string(count) +
+                                  " elements, found " + std::to_string(v.size()));
     }
     return v;
   }
   /// data_error if bytes are left over (a file of a different layout).
   void expect_end() const {
     if (pos_ != bytes_.size()) {
-      throw data_error(file_, "unexpected trailing data: " + std::to_string(bytes_.size() - pos_) +
-                                  " bytes after offset " + std::to_string(pos_));
+      throw data_error(file_,
+                       "unexpected trailing data: " + std::to_string(bytes_.size() - pos_) + " bytes after offset " + std::to_string(pos_));
     }
   }
   std::size_t remaining() const { return bytes_.size() - pos_; }
@@ -295,9 +287,8 @@ class byte_reader {
  private:
   void need(std::uint64_t n, std::string_view what) const {
     if (n > remaining()) {
-      throw data_error(file_, "truncated: reading " + std::string(what) + " at offset " + std::to_string(pos_) +
-                                  " needs " + std::to_string(n) + " bytes, only " +
-                                  std::to_string(remaining()) + " left");
+      throw data_error(file_, "truncated: reading " + std::string(what) + " at offset " + std::to_string(pos_) + " needs " +
+                                  std::to_string(n) + " bytes, only " + std::to_string(remaining()) + " left");
     }
   }
 
@@ -334,25 +325,23 @@ inline byte_reader read_checked_file(const std::filesystem::path& path, const fi
   std::string all = read_file(path);
   detail::checked_header h{};
   if (all.size() < sizeof h) {
-    throw data_error(name, "truncated: expected a " + std::to_string(sizeof h) + "-byte header, found " +
-                               std::to_string(all.size()) + " bytes");
+    throw data_error(name,
+                     "truncated: expected a " + std::to_string(sizeof h) + "-byte header, found " + std::to_string(all.size()) + " bytes");
   }
   std::memcpy(&h, all.data(), sizeof h);
   char want[8] = {};
   std::memcpy(want, fmt.magic.data(), fmt.magic.size() < 8 ? fmt.magic.size() : 8);
   if (std::memcmp(want, h.magic, 8) != 0) {
-    throw data_error(name, "wrong magic: expected '" + detail::printable_magic(want) + "', found '" +
-                               detail::printable_magic(h.magic) + "'");
+    throw data_error(name,
+                     "wrong magic: expected '" + detail::printable_magic(want) + "', found '" + detail::printable_magic(h.magic) + "'");
   }
   if (h.version != fmt.version) {
-    throw data_error(name, "unsupported version: expected " + std::to_string(fmt.version) + ", found " +
-                               std::to_string(h.version));
+    throw data_error(name, "unsupported version: expected " + std::to_string(fmt.version) + ", found " + std::to_string(h.version));
   }
   const std::uint64_t found = all.size() - sizeof h;
   if (found != h.payload_bytes) {
-    throw data_error(name, std::string(found < h.payload_bytes ? "truncated" : "trailing data") +
-                               ": header declares " + std::to_string(h.payload_bytes) +
-                               " payload bytes, found " + std::to_string(found));
+    throw data_error(name, std::string(found < h.payload_bytes ? "truncated" : "trailing data") + ": header declares " +
+                               std::to_string(h.payload_bytes) + " payload bytes, found " + std::to_string(found));
   }
   all.erase(0, sizeof h);
   const std::uint64_t sum = detail::fnv1a64(all);

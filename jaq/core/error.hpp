@@ -21,8 +21,7 @@ class error : public std::runtime_error {
 /// A malformed or inconsistent configuration value (flag, JSON field, CSV cell).
 class config_error : public error {
  public:
-  config_error(const std::string& where, const std::string& field, const std::string& what)
-      : error(where + ": " + field + ": " + what) {}
+  config_error(const std::string& where, const std::string& field, const std::string& what) : error(where + ": " + field + ": " + what) {}
 };
 
 /// A missing, truncated or corrupt data file (data set, checkpoint, table).

@@ -28,8 +28,7 @@ inline std::vector<std::string> split_list(std::string_view s, const std::string
     std::string_view item = s.substr(i, j - i);
     while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
     while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
-    if (item.empty())
-      throw config_error(where, field, s.empty() ? std::string("empty list") : "empty item in '" + std::string(s) + "'");
+    if (item.empty()) throw config_error(where, field, s.empty() ? std::string("empty list") : "empty item in '" + std::string(s) + "'");
     out.emplace_back(item);
     i = j + 1;
   }

@@ -56,8 +56,7 @@ class thread_pool {
 
  private:
   static int checked(int threads) {
-    if (threads < 0)
-      throw config_error("thread_pool", "threads", std::to_string(threads) + " (must be >= 0)");
+    if (threads < 0) throw config_error("thread_pool", "threads", std::to_string(threads) + " (must be >= 0)");
     return threads == 0 ? tbb::task_arena::automatic : threads;
   }
   int threads_;
@@ -106,14 +105,12 @@ void parallel_for(tbb_backend b, std::int64_t begin, std::int64_t end, F&& f) {
 
 /// Calls f(lo, hi) on contiguous chunks of [begin, end), each at most `grain` long, in parallel.
 template <class F>
-void parallel_for_chunks(serial_backend, std::int64_t begin, std::int64_t end, std::int64_t grain,
-                         F&& f) {
+void parallel_for_chunks(serial_backend, std::int64_t begin, std::int64_t end, std::int64_t grain, F&& f) {
   for (std::int64_t lo = begin; lo < end; lo += grain) f(lo, lo + grain < end ? lo + grain : end);
 }
 
 template <class F>
-void parallel_for_chunks(tbb_backend b, std::int64_t begin, std::int64_t end, std::int64_t grain,
-                         F&& f) {
+void parallel_for_chunks(tbb_backend b, std::int64_t begin, std::int64_t end, std::int64_t grain, F&& f) {
   if (end <= begin) return;
   const std::int64_t chunks = (end - begin + grain - 1) / grain;
   parallel_for(b, 0, chunks, [&](std::int64_t c) {

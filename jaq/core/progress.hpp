@@ -49,11 +49,11 @@ struct progress_config {
   std::int64_t every = 50;           // print a line every this many steps (and at each epoch's end)
   std::int64_t steps_per_epoch = 0;  // 0: unknown (no "/total", no ETA)
   std::int64_t epochs = 1;
-  double smoothing = 0.1;            // weight of the newest step time in the smoothed rate
+  double smoothing = 0.1;  // weight of the newest step time in the smoothed rate
 
   friend std::ostream& operator<<(std::ostream& os, const progress_config& c) {
-    return os << "progress_config{.every=" << c.every << ", .steps_per_epoch=" << c.steps_per_epoch
-              << ", .epochs=" << c.epochs << ", .smoothing=" << c.smoothing << "}";
+    return os << "progress_config{.every=" << c.every << ", .steps_per_epoch=" << c.steps_per_epoch << ", .epochs=" << c.epochs
+              << ", .smoothing=" << c.smoothing << "}";
   }
 };
 
@@ -77,8 +77,7 @@ inline std::string format_duration(double seconds) {
   } else if (s < 3600) {
     std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60), static_cast<long long>(s % 60));
   } else {
-    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
-                  static_cast<long long>((s % 3600) / 60));
+    std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600), static_cast<long long>((s % 3600) / 60));
   }
   return buf;
 }
@@ -137,8 +136,7 @@ class progress {
 
   /// The median step time in seconds, skipping the first `warmup` steps (all if fewer remain).
   double median_step_seconds(std::size_t warmup = 0) const {
-    std::vector<double> v(step_seconds_.begin() + static_cast<std::ptrdiff_t>(std::min(warmup, step_seconds_.size())),
-                          step_seconds_.end());
+    std::vector<double> v(step_seconds_.begin() + static_cast<std::ptrdiff_t>(std::min(warmup, step_seconds_.size())), step_seconds_.end());
     if (v.empty()) v = step_seconds_;
     if (v.empty()) return 0.0;
     const std::size_t m = v.size() / 2;
@@ -154,9 +152,9 @@ class progress {
     char buf[256];
     std::string step = std::to_string(last_.step + 1);
     if (cfg_.steps_per_epoch > 0) step += "/" + std::to_string(cfg_.steps_per_epoch);
-    std::snprintf(buf, sizeof buf, "epoch %lld/%lld step %s loss %.4f acc %.4f img/s %.1f eta %s",
-                  static_cast<long long>(last_.epoch + 1), static_cast<long long>(cfg_.epochs), step.c_str(),
-                  running_loss(), running_accuracy(), images_per_second(), format_duration(eta_seconds()).c_str());
+    std::snprintf(buf, sizeof buf, "epoch %lld/%lld step %s loss %.4f acc %.4f img/s %.1f eta %s", static_cast<long long>(last_.epoch) + 1,
+                  static_cast<long long>(cfg_.epochs), step.c_str(), running_loss(), running_accuracy(), images_per_second(),
+                  format_duration(eta_seconds()).c_str());
     return buf;
   }
 

@@ -87,7 +87,8 @@ class rng {
   /// Gumbel(0, 1) sample: -log(-log(u)), u in (0, 1).
   double gumbel() {
     double u;
-    do u = uniform(); while (u <= 0.0);
+    do u = uniform();
+    while (u <= 0.0);
     return -std::log(-std::log(u));
   }
 

@@ -34,8 +34,7 @@ inline void axpy(std::int64_t n, T a, const T* x, T* y) {
   if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double>) {
     constexpr std::int64_t L = std::int64_t(width<T>);
     const batch<T> av(a);
-    for (; i + L <= n; i += L)
-      (batch<T>::load_unaligned(y + i) + av * batch<T>::load_unaligned(x + i)).store_unaligned(y + i);
+    for (; i + L <= n; i += L) (batch<T>::load_unaligned(y + i) + av * batch<T>::load_unaligned(x + i)).store_unaligned(y + i);
   }
   for (; i < n; ++i) y[i] += a * x[i];
 }

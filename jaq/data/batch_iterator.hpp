@@ -44,11 +44,11 @@ struct batch_config {
 
 /// One mini-batch, copied out of the dataset (contiguous, ready for the engine).
 struct batch {
-  image_shape shape;                 // of one image
+  image_shape shape;  // of one image
   batch_layout layout = batch_layout::nchw;
-  std::vector<float> images;         // (B, C, H, W), or (C, B, H, W) for batch_layout::cnhw
-  std::vector<std::int32_t> labels;  // (B)
-  std::vector<std::int64_t> indices; // (B) positions in the dataset
+  std::vector<float> images;          // (B, C, H, W), or (C, B, H, W) for batch_layout::cnhw
+  std::vector<std::int32_t> labels;   // (B)
+  std::vector<std::int64_t> indices;  // (B) positions in the dataset
 
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
 };
@@ -116,9 +116,9 @@ class batch_iterator {
     }
     if (ds_->empty()) throw config_error(ds_->name, "dataset", "is empty, nothing to iterate");
     if (cfg_.drop_last && cfg_.batch_size > ds_->size()) {
-      throw config_error(ds_->name, "batch_size", "with drop_last, " + std::to_string(cfg_.batch_size) +
-                                                      " is more than the " + std::to_string(ds_->size()) +
-                                                      " images: no batch at all");
+      throw config_error(ds_->name, "batch_size",
+                         "with drop_last, " + std::to_string(cfg_.batch_size) + " is more than the " + std::to_string(ds_->size()) +
+                             " images: no batch at all");
     }
     order_.resize(static_cast<std::size_t>(ds_->size()));
     begin_epoch();

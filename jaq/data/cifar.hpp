@@ -21,8 +21,7 @@ namespace jaq::data {
 inline constexpr std::int64_t cifar10_record_bytes = 1 + 3 * 32 * 32;  // 3073
 
 /// Loads one or more CIFAR-10 binary files, in order, into one dataset named `name`.
-inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& files,
-                                  const std::string& name) {
+inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& files, const std::string& name) {
   dataset ds;
   ds.name = name;
   ds.shape = {.channels = 3, .height = 32, .width = 32};
@@ -33,8 +32,7 @@ inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& file
     const auto file_data = detail::read_all(path);
     const auto b = file_data.bytes();
     if (b.empty() || b.size() % rec != 0) {
-      throw data_error(file, "size " + std::to_string(b.size()) +
-                                 " bytes is not a positive multiple of the CIFAR-10 record size " +
+      throw data_error(file, "size " + std::to_string(b.size()) + " bytes is not a positive multiple of the CIFAR-10 record size " +
                                  std::to_string(rec) + " (1 label byte + 3072 pixel bytes)");
     }
     const std::size_t n = b.size() / rec;
@@ -44,8 +42,7 @@ inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& file
     for (std::size_t i = 0; i < n; ++i) {
       const std::uint8_t* r = b.data() + i * rec;
       if (r[0] >= 10) {
-        throw data_error(file, "record " + std::to_string(i) + ": label out of range: expected 0..9, found " +
-                                   std::to_string(r[0]));
+        throw data_error(file, "record " + std::to_string(i) + ": label out of range: expected 0..9, found " + std::to_string(r[0]));
       }
       ds.labels[first + i] = r[0];
       float* dst = ds.images.data() + (first + i) * (rec - 1);
@@ -59,19 +56,19 @@ inline dataset load_cifar10_files(const std::vector<std::filesystem::path>& file
 inline split load_cifar10(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw data_error(dir.string(), "data directory not found (expected the CIFAR-10 binary files "
-                                   "data_batch_1.bin .. data_batch_5.bin and test_batch.bin)");
+    throw data_error(dir.string(),
+                     "data directory not found (expected the CIFAR-10 binary files "
+                     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin)");
   }
   auto need = [&](const std::string& base) {
-    const auto p = dir / base;
+    auto p = dir / base;
     if (!std::filesystem::is_regular_file(p, ec)) throw data_error(p.string(), "file not found");
     return p;
   };
   std::vector<std::filesystem::path> train;
   for (int i = 1; i <= 5; ++i) train.push_back(need("data_batch_" + std::to_string(i) + ".bin"));
   const auto test = need("test_batch.bin");
-  return {.train = load_cifar10_files(train, "cifar10/train"),
-          .test = load_cifar10_files({test}, "cifar10/test")};
+  return {.train = load_cifar10_files(train, "cifar10/train"), .test = load_cifar10_files({test}, "cifar10/test")};
 }
 
 }  // namespace jaq::data

@@ -31,11 +31,11 @@ struct image_shape {
 
 /// Images and integer labels; `images` holds size() * shape.elements() floats, image-major.
 struct dataset {
-  std::string name;                 // e.g. "fashion-mnist/train", for messages
-  image_shape shape;                // of one image
-  int num_classes = 0;              // labels lie in [0, num_classes)
-  std::vector<float> images;        // (N, C, H, W)
-  std::vector<std::int32_t> labels; // (N)
+  std::string name;                  // e.g. "fashion-mnist/train", for messages
+  image_shape shape;                 // of one image
+  int num_classes = 0;               // labels lie in [0, num_classes)
+  std::vector<float> images;         // (N, C, H, W)
+  std::vector<std::int32_t> labels;  // (N)
 
   std::int64_t size() const { return static_cast<std::int64_t>(labels.size()); }
   bool empty() const { return labels.empty(); }
@@ -58,8 +58,7 @@ struct dataset {
   }
 
   friend std::ostream& operator<<(std::ostream& os, const dataset& d) {
-    return os << "dataset{" << d.name << ": " << d.size() << " images " << d.shape << ", "
-              << d.num_classes << " classes}";
+    return os << "dataset{" << d.name << ": " << d.size() << " images " << d.shape << ", " << d.num_classes << " classes}";
   }
 };
 

@@ -33,15 +33,14 @@ inline constexpr std::uint32_t idx_labels_magic = 2049;  // 0x00000801: ubyte, 1
 struct idx_spec {
   std::int64_t rows = 0;
   std::int64_t cols = 0;
-  int num_classes = 10;  // labels must lie in [0, num_classes)
-  std::string name = {}; // the dataset's name; defaults to the images file name
+  int num_classes = 10;   // labels must lie in [0, num_classes)
+  std::string name = {};  // the dataset's name; defaults to the images file name
 };
 
 namespace detail {
 
 inline std::uint32_t read_be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         std::uint32_t{p[3]};
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
 /// An idx file's dimensions and the offset of its data.
@@ -56,24 +55,21 @@ struct idx_header {
 };
 
 /// Checks the magic number and that the byte count matches the header exactly.
-inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_t> b,
-                            std::uint32_t magic, const char* what) {
+inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_t> b, std::uint32_t magic, const char* what) {
   const int ndims = static_cast<int>(magic & 0xffu);
   const std::size_t header_bytes = 4 + 4 * static_cast<std::size_t>(ndims);
   if (b.size() < 4) {
-    throw data_error(file, std::string("truncated: expected an idx ") + what + " header of " +
-                               std::to_string(header_bytes) + " bytes, found " +
-                               std::to_string(b.size()) + " bytes");
+    throw data_error(file, std::string("truncated: expected an idx ") + what + " header of " + std::to_string(header_bytes) +
+                               " bytes, found " + std::to_string(b.size()) + " bytes");
   }
   const std::uint32_t found = read_be32(b.data());
   if (found != magic) {
-    throw data_error(file, std::string("wrong magic number: expected ") + std::to_string(magic) +
-                               " (idx " + what + "), found " + std::to_string(found));
+    throw data_error(
+        file, std::string("wrong magic number: expected ") + std::to_string(magic) + " (idx " + what + "), found " + std::to_string(found));
   }
   if (b.size() < header_bytes) {
-    throw data_error(file, std::string("truncated: expected an idx ") + what + " header of " +
-                               std::to_string(header_bytes) + " bytes, found " +
-                               std::to_string(b.size()) + " bytes");
+    throw data_error(file, std::string("truncated: expected an idx ") + what + " header of " + std::to_string(header_bytes) +
+                               " bytes, found " + std::to_string(b.size()) + " bytes");
   }
   idx_header h;
   h.data_offset = header_bytes;
@@ -91,10 +87,8 @@ inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_
   }
   const auto expected = static_cast<std::size_t>(count) + header_bytes;
   if (b.size() != expected) {
-    throw data_error(file, std::string(b.size() < expected ? "truncated" : "trailing data") +
-                               ": header declares " + what + " " + dims + ", expected " +
-                               std::to_string(expected) + " bytes, found " +
-                               std::to_string(b.size()) + " bytes");
+    throw data_error(file, std::string(b.size() < expected ? "truncated" : "trailing data") + ": header declares " + what + " " + dims +
+                               ", expected " + std::to_string(expected) + " bytes, found " + std::to_string(b.size()) + " bytes");
   }
   return h;
 }
@@ -102,9 +96,9 @@ inline idx_header parse_idx(const std::string& file, std::span<const std::uint8_
 /// `dir/base.gz`, else the uncompressed `dir/base`; data_error naming both if neither exists.
 inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& base) {
   std::error_code ec;
-  const auto gz = dir / (base + ".gz");
+  auto gz = dir / (base + ".gz");
   if (std::filesystem::is_regular_file(gz, ec)) return gz;
-  const auto raw = dir / base;
+  auto raw = dir / base;
   if (std::filesystem::is_regular_file(raw, ec)) return raw;
   throw data_error(gz.string(), "file not found (nor the uncompressed " + raw.string() + ")");
 }
@@ -112,23 +106,20 @@ inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, con
 }  // namespace detail
 
 /// Loads an idx image file and its label file into a dataset; pixels scaled to [0, 1].
-inline dataset load_idx(const std::filesystem::path& images_file,
-                        const std::filesystem::path& labels_file, const idx_spec& spec = {}) {
+inline dataset load_idx(const std::filesystem::path& images_file, const std::filesystem::path& labels_file, const idx_spec& spec = {}) {
   const std::string ifile = images_file.string(), lfile = labels_file.string();
   const auto ib = detail::read_all(images_file);
   const auto ih = detail::parse_idx(ifile, ib.bytes(), idx_images_magic, "images");
   const std::int64_t n = ih.dims[0], rows = ih.dims[1], cols = ih.dims[2];
   if ((spec.rows != 0 && rows != spec.rows) || (spec.cols != 0 && cols != spec.cols)) {
-    throw data_error(ifile, "wrong image size: expected " + std::to_string(spec.rows) + "x" +
-                                std::to_string(spec.cols) + ", found " + std::to_string(rows) +
-                                "x" + std::to_string(cols));
+    throw data_error(ifile, "wrong image size: expected " + std::to_string(spec.rows) + "x" + std::to_string(spec.cols) + ", found " +
+                                std::to_string(rows) + "x" + std::to_string(cols));
   }
   const auto lb = detail::read_all(labels_file);
   const auto lh = detail::parse_idx(lfile, lb.bytes(), idx_labels_magic, "labels");
   if (lh.dims[0] != n) {
-    throw data_error(lfile, "label count does not match: expected " + std::to_string(n) +
-                                " labels (the image count of " + ifile + "), found " +
-                                std::to_string(lh.dims[0]));
+    throw data_error(lfile, "label count does not match: expected " + std::to_string(n) + " labels (the image count of " + ifile +
+                                "), found " + std::to_string(lh.dims[0]));
   }
 
   dataset ds;
@@ -139,9 +130,8 @@ inline dataset load_idx(const std::filesystem::path& images_file,
   const std::uint8_t* lab = lb.data.get() + lh.data_offset;
   for (std::int64_t i = 0; i < n; ++i) {
     if (lab[i] >= spec.num_classes) {
-      throw data_error(lfile, "label " + std::to_string(i) + " out of range: expected 0.." +
-                                  std::to_string(spec.num_classes - 1) + ", found " +
-                                  std::to_string(lab[i]));
+      throw data_error(lfile, "label " + std::to_string(i) + " out of range: expected 0.." + std::to_string(spec.num_classes - 1) +
+                                  ", found " + std::to_string(lab[i]));
     }
     ds.labels[static_cast<std::size_t>(i)] = lab[i];
   }

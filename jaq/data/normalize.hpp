@@ -80,13 +80,12 @@ inline void normalize(dataset& ds, const normalization& n) {
   const auto c_n = static_cast<std::size_t>(ds.shape.channels);
   if (n.mean.size() != c_n || n.stddev.size() != c_n) {
     throw config_error(ds.name, "normalization",
-                       "expected " + std::to_string(c_n) + " channel(s) of mean/std, got " +
-                           std::to_string(n.mean.size()) + "/" + std::to_string(n.stddev.size()));
+                       "expected " + std::to_string(c_n) + " channel(s) of mean/std, got " + std::to_string(n.mean.size()) + "/" +
+                           std::to_string(n.stddev.size()));
   }
   for (std::size_t c = 0; c < c_n; ++c) {
     if (!(n.stddev[c] > 0.0f)) {
-      throw config_error(ds.name, "normalization std[" + std::to_string(c) + "]",
-                         "must be positive, got " + std::to_string(n.stddev[c]));
+      throw config_error(ds.name, "normalization std[" + std::to_string(c) + "]", "must be positive, got " + std::to_string(n.stddev[c]));
     }
   }
   const std::int64_t hw = ds.shape.height * ds.shape.width;

@@ -32,8 +32,7 @@ inline dataset select(const dataset& ds, std::span<const std::int64_t> indices) 
   for (std::size_t k = 0; k < indices.size(); ++k) {
     const std::int64_t i = indices[k];
     if (i < 0 || i >= ds.size()) {
-      throw config_error(ds.name, "index", "expected 0.." + std::to_string(ds.size() - 1) +
-                                               ", got " + std::to_string(i));
+      throw config_error(ds.name, "index", "expected 0.." + std::to_string(ds.size() - 1) + ", got " + std::to_string(i));
     }
     std::memcpy(out.images.data() + k * e, ds.image(i).data(), e * sizeof(float));
     out.labels[k] = ds.labels[static_cast<std::size_t>(i)];
@@ -53,8 +52,7 @@ inline dataset first_n(const dataset& ds, std::int64_t n) {
 
 namespace detail {
 /// Indices of the first `per_class` images of each class met in `order`.
-inline std::vector<std::int64_t> stratified_indices(const dataset& ds, std::span<const std::int64_t> order,
-                                                    std::int64_t per_class) {
+inline std::vector<std::int64_t> stratified_indices(const dataset& ds, std::span<const std::int64_t> order, std::int64_t per_class) {
   if (per_class < 0) {
     throw config_error(ds.name, "images per class", "must not be negative, got " + std::to_string(per_class));
   }
@@ -62,8 +60,8 @@ inline std::vector<std::int64_t> stratified_indices(const dataset& ds, std::span
   for (int c = 0; c < ds.num_classes; ++c) {
     if (counts[static_cast<std::size_t>(c)] < per_class) {
       throw config_error(ds.name, "images per class",
-                         "asked for " + std::to_string(per_class) + " of class " + std::to_string(c) +
-                             ", which has only " + std::to_string(counts[static_cast<std::size_t>(c)]));
+                         "asked for " + std::to_string(per_class) + " of class " + std::to_string(c) + ", which has only " +
+                             std::to_string(counts[static_cast<std::size_t>(c)]));
     }
   }
   std::vector<std::int64_t> taken(static_cast<std::size_t>(ds.num_classes), 0), idx;

@@ -35,11 +35,9 @@ struct accel_config {
 constexpr accel_config reference_config() { return accel_config{}; }
 
 /// A configuration fixed at compile time. Same fields, as static constexpr members.
-template <std::int64_t N_, std::int64_t M_, std::int64_t WbufBytes, std::int64_t IbufBytes,
-          std::int64_t ObufBytes, std::int64_t IfWidth, std::int64_t FrequencyHz = 500000000>
-  requires(N_ > 0 && M_ > 0 && WbufBytes > 0 && IbufBytes > 0 && ObufBytes > 0 && IfWidth > 0 &&
-           FrequencyHz > 0)
-struct fixed_accel_config {
+template <std::int64_t N_, std::int64_t M_, std::int64_t WbufBytes, std::int64_t IbufBytes, std::int64_t ObufBytes, std::int64_t IfWidth,
+          std::int64_t FrequencyHz = 500000000>
+requires(N_ > 0 && M_ > 0 && WbufBytes > 0 && IbufBytes > 0 && ObufBytes > 0 && IfWidth > 0 && FrequencyHz > 0) struct fixed_accel_config {
   static constexpr std::int64_t N = N_;
   static constexpr std::int64_t M = M_;
   static constexpr std::int64_t wbuf_bytes = WbufBytes;
@@ -48,8 +46,13 @@ struct fixed_accel_config {
   static constexpr std::int64_t if_width = IfWidth;
   static constexpr double frequency_hz = static_cast<double>(FrequencyHz);
   constexpr operator accel_config() const {
-    return {.N = N, .M = M, .wbuf_bytes = wbuf_bytes, .ibuf_bytes = ibuf_bytes,
-            .obuf_bytes = obuf_bytes, .if_width = if_width, .frequency_hz = frequency_hz};
+    return {.N = N,
+            .M = M,
+            .wbuf_bytes = wbuf_bytes,
+            .ibuf_bytes = ibuf_bytes,
+            .obuf_bytes = obuf_bytes,
+            .if_width = if_width,
+            .frequency_hz = frequency_hz};
   }
 };
 
@@ -71,26 +74,35 @@ concept accel_config_like = requires(const C& c) {
 /// Any configuration as a run-time value.
 template <accel_config_like C>
 constexpr accel_config to_runtime(const C& c) {
-  return {.N = c.N, .M = c.M, .wbuf_bytes = c.wbuf_bytes, .ibuf_bytes = c.ibuf_bytes,
-          .obuf_bytes = c.obuf_bytes, .if_width = c.if_width, .frequency_hz = c.frequency_hz};
+  return {.N = c.N,
+          .M = c.M,
+          .wbuf_bytes = c.wbuf_bytes,
+          .ibuf_bytes = c.ibuf_bytes,
+          .obuf_bytes = c.obuf_bytes,
+          .if_width = c.if_width,
+          .frequency_hz = c.frequency_hz};
 }
 
 /// Half of each buffer in bits: what one tile may occupy (the other half prefetches).
 template <accel_config_like C>
-constexpr std::int64_t wbuf_cap_bits(const C& c) { return c.wbuf_bytes * 8 / 2; }
+constexpr std::int64_t wbuf_cap_bits(const C& c) {
+  return c.wbuf_bytes * 8 / 2;
+}
 template <accel_config_like C>
-constexpr std::int64_t ibuf_cap_bits(const C& c) { return c.ibuf_bytes * 8 / 2; }
+constexpr std::int64_t ibuf_cap_bits(const C& c) {
+  return c.ibuf_bytes * 8 / 2;
+}
 template <accel_config_like C>
-constexpr std::int64_t obuf_cap_bits(const C& c) { return c.obuf_bytes * 8 / 2; }
+constexpr std::int64_t obuf_cap_bits(const C& c) {
+  return c.obuf_bytes * 8 / 2;
+}
 
 /// Throws config_error (naming `where` and the field) unless every field is positive and small
 /// enough for the model's 64-bit counts (sizes below 2^40, N and M below 2^20).
 inline void validate(const accel_config& c, const std::string& where = "accel_config") {
   auto check = [&](const char* field, std::int64_t v, std::int64_t max) {
     if (v <= 0) throw config_error(where, field, "must be positive, got " + std::to_string(v));
-    if (v > max)
-      throw config_error(where, field,
-                         "too large (" + std::to_string(v) + " > " + std::to_string(max) + ")");
+    if (v > max) throw config_error(where, field, "too large (" + std::to_string(v) + " > " + std::to_string(max) + ")");
   };
   check("N", c.N, std::int64_t{1} << 20);
   check("M", c.M, std::int64_t{1} << 20);
@@ -99,14 +111,12 @@ inline void validate(const accel_config& c, const std::string& where = "accel_co
   check("obuf_bytes", c.obuf_bytes, std::int64_t{1} << 40);
   check("if_width", c.if_width, std::int64_t{1} << 40);
   if (!(c.frequency_hz > 0) || c.frequency_hz > 1e15)
-    throw config_error(where, "frequency_hz",
-                       "must be positive and finite, got " + std::to_string(c.frequency_hz));
+    throw config_error(where, "frequency_hz", "must be positive and finite, got " + std::to_string(c.frequency_hz));
 }
 
 inline std::ostream& operator<<(std::ostream& os, const accel_config& c) {
-  return os << "accel_config{N=" << c.N << ", M=" << c.M << ", wbuf_bytes=" << c.wbuf_bytes
-            << ", ibuf_bytes=" << c.ibuf_bytes << ", obuf_bytes=" << c.obuf_bytes
-            << ", if_width=" << c.if_width << ", frequency_hz=" << c.frequency_hz << "}";
+  return os << "accel_config{N=" << c.N << ", M=" << c.M << ", wbuf_bytes=" << c.wbuf_bytes << ", ibuf_bytes=" << c.ibuf_bytes
+            << ", obuf_bytes=" << c.obuf_bytes << ", if_width=" << c.if_width << ", frequency_hz=" << c.frequency_hz << "}";
 }
 
 }  // namespace jaq::hw

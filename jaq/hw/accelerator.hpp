@@ -18,9 +18,8 @@ namespace jaq::hw {
 /// A BitFusion-style bit-fusible systolic array: fusion units built from PMin-bit bricks that
 /// fuse up to PMax bits. Both are powers of two with 1 <= PMin <= PMax <= 16.
 template <int PMax = 8, int PMin = 2>
-  requires(PMin >= 1 && PMin <= PMax && PMax <= 16 && (PMax & (PMax - 1)) == 0 &&
-           (PMin & (PMin - 1)) == 0)
-struct bitfusion {};
+requires(PMin >= 1 && PMin <= PMax && PMax <= 16 && (PMax & (PMax - 1)) == 0 && (PMin & (PMin - 1)) == 0) struct bitfusion {
+};
 
 /// What the library knows about a hardware tag; specialised per template.
 template <class Tag>
@@ -32,9 +31,7 @@ struct traits<bitfusion<PMax, PMin>> {
   static constexpr int pmin = PMin;
   static constexpr const char* name = "bitfusion";
   /// Products per fusion unit per cycle for activation bits ip and weight bits wp.
-  static constexpr std::int64_t fusion(std::int64_t ip, std::int64_t wp) {
-    return fusion_factor(ip, wp, PMax, PMin);
-  }
+  static constexpr std::int64_t fusion(std::int64_t ip, std::int64_t wp) { return fusion_factor(ip, wp, PMax, PMin); }
   /// The synthesis-table row its core energy and area scale from: a 4x4 array, PMax/PMin.
   static constexpr int synth_n = 4;
   static constexpr int synth_m = 4;

@@ -13,9 +13,9 @@
 #pragma once
 
 #include <cstdint>
-#include <type_traits>
 #include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "jaq/config.hpp"
@@ -99,8 +99,7 @@ basic_layer_params<sizes_of<C>> make_params(const C& c, const layer& l) {
   const std::int64_t pf = traits<Acc>::fusion(l.iprec, l.wprec);
   if (pf < 1)  // a precision wider than the array's bricks can fuse (e.g. 8 bits on pmax 4)
     throw config_error("layer " + l.name, "iprec/wprec",
-                       std::to_string(l.iprec) + "/" + std::to_string(l.wprec) +
-                           " exceeds the array's maximum precision " +
+                       std::to_string(l.iprec) + "/" + std::to_string(l.wprec) + " exceeds the array's maximum precision " +
                            std::to_string(traits<Acc>::pmax));
   basic_layer_params<sizes_of<C>> p{};
   if constexpr (!fixed_config<C>) {
@@ -143,16 +142,21 @@ struct candidate_axes {
 };
 template <class Sz>
 candidate_axes candidate_tiles(const basic_layer_params<Sz>& p) {
-  return {tile_sizes(p.B, 1), tile_sizes(p.O, 1), tile_sizes(p.IC, 1),
-          tile_sizes(p.OC, p.im2col ? 1 : p.M)};
+  return {tile_sizes(p.B, 1), tile_sizes(p.O, 1), tile_sizes(p.IC, 1), tile_sizes(p.OC, p.im2col ? 1 : p.M)};
 }
 
 /// A tiling from its four tile sizes (ow = oh = o), counts ceil(full / tile).
 template <class Sz>
-tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t b, std::int64_t o, std::int64_t ic,
-                          std::int64_t oc) {
-  return {.b = b, .num_b = ceil_div(p.B, b), .ow = o, .num_ow = ceil_div(p.O, o), .oh = o,
-          .num_oh = ceil_div(p.O, o), .ic = ic, .num_ic = ceil_div(p.IC, ic), .oc = oc,
+tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t b, std::int64_t o, std::int64_t ic, std::int64_t oc) {
+  return {.b = b,
+          .num_b = ceil_div(p.B, b),
+          .ow = o,
+          .num_ow = ceil_div(p.O, o),
+          .oh = o,
+          .num_oh = ceil_div(p.O, o),
+          .ic = ic,
+          .num_ic = ceil_div(p.IC, ic),
+          .oc = oc,
           .num_oc = ceil_div(p.OC, oc)};
 }
 
@@ -180,9 +184,8 @@ struct tile_footprint {
 template <class Sz>
 tile_footprint tile_bits(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t w = ceil_div(p.K * p.K * t.ic, p.npf) * p.npf * t.oc * p.wp;
-  const std::int64_t a = p.im2col
-                             ? t.ow * t.oh * p.K * p.K * t.ic * t.b * p.ip
-                             : (p.K + (t.ow - 1) * p.S) * (p.K + (t.oh - 1) * p.S) * t.ic * t.b * p.ip;
+  const std::int64_t a =
+      p.im2col ? t.ow * t.oh * p.K * p.K * t.ic * t.b * p.ip : (p.K + (t.ow - 1) * p.S) * (p.K + (t.oh - 1) * p.S) * t.ic * t.b * p.ip;
   const std::int64_t o = t.ow * t.oh * ceil_div(t.oc, p.M) * p.M * t.b * 32;
   return {w, a, o};
 }
@@ -220,19 +223,23 @@ struct dram_walk {
 /// The count of loop `l` in tiling `t`.
 constexpr std::int64_t loop_count(const tiling& t, loop l) {
   switch (l) {
-    case loop::B: return t.num_b;
-    case loop::OW: return t.num_ow;
-    case loop::OH: return t.num_oh;
-    case loop::IC: return t.num_ic;
-    case loop::OC: return t.num_oc;
+    case loop::B:
+      return t.num_b;
+    case loop::OW:
+      return t.num_ow;
+    case loop::OH:
+      return t.num_oh;
+    case loop::IC:
+      return t.num_ic;
+    case loop::OC:
+      return t.num_oc;
   }
   return 1;
 }
 
 /// The promotion walk, innermost loop first, exactly as the spec words it.
 template <class Sz>
-dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const tile_footprint& f,
-                                const loop_order& order) {
+dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const tile_footprint& f, const loop_order& order) {
   // buffers: 0 wgt, 1 act, 2 out
   std::int64_t write[3] = {f.w, f.a, f.o};
   std::int64_t read_out = f.o;
@@ -258,8 +265,7 @@ dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const
       }
     }
   }
-  return {write[0], write[1], write[2], read_out,
-          max_write[0], max_write[1], max_write[2], max_read_out};
+  return {write[0], write[1], write[2], read_out, max_write[0], max_write[1], max_write[2], max_read_out};
 }
 
 // ---- stalls --------------------------------------------------------------------------------
@@ -269,8 +275,7 @@ struct stall_breakdown {
 };
 
 template <class Sz>
-stall_breakdown stall_cycles(const basic_layer_params<Sz>& p, const dram_walk& w,
-                                    std::int64_t compute) {
+stall_breakdown stall_cycles(const basic_layer_params<Sz>& p, const dram_walk& w, std::int64_t compute) {
   stall_breakdown s{};
   s.initial = w.max_write_w + w.max_write_a + w.max_write_o;
   s.final_ = w.max_read_o;
@@ -291,11 +296,9 @@ struct stationary_proxies {
 template <class Sz>
 stationary_proxies proxies(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t is_loop = ceil_div(t.oc, p.M) * p.M;
-  const std::int64_t os_loop = p.im2col ? ceil_div(p.K * p.K * t.ic, p.npf) * p.npf
-                                        : ceil_div(t.ic, p.npf) * p.npf * p.K * p.K;
+  const std::int64_t os_loop = p.im2col ? ceil_div(p.K * p.K * t.ic, p.npf) * p.npf : ceil_div(t.ic, p.npf) * p.npf * p.K * p.K;
   const std::int64_t ws_loop = t.b * t.oh * t.ow;
-  return {os_loop * ws_loop * (p.ip + is_loop * (p.wp + 32)),
-          is_loop * ws_loop * (32 + os_loop * (p.ip + p.wp)),
+  return {os_loop * ws_loop * (p.ip + is_loop * (p.wp + 32)), is_loop * ws_loop * (32 + os_loop * (p.ip + p.wp)),
           os_loop * is_loop * (p.wp + ws_loop * (p.ip + 32))};
 }
 
@@ -306,14 +309,12 @@ struct sram_traffic {
 };
 
 template <class Sz>
-sram_traffic sram_accesses(const basic_layer_params<Sz>& p, const tiling& t, const dram_walk& w,
-                                  stationary scheme) {
+sram_traffic sram_accesses(const basic_layer_params<Sz>& p, const tiling& t, const dram_walk& w, stationary scheme) {
   const std::int64_t T = t.tiles();
   const std::int64_t P = t.oh * t.ow * t.b;
   const std::int64_t R = p.K * p.K * t.ic;
   const std::int64_t oc = t.oc;
-  sram_traffic s{.wgt_rd = 0, .wgt_wr = w.write_w, .act_rd = 0, .act_wr = w.write_a,
-                 .out_rd = w.read_o, .out_wr = w.write_o};
+  sram_traffic s{.wgt_rd = 0, .wgt_wr = w.write_w, .act_rd = 0, .act_wr = w.write_a, .out_rd = w.read_o, .out_wr = w.write_o};
   switch (scheme) {
     case stationary::input:
       s.act_rd += T * R * P * p.ip;
@@ -376,8 +377,7 @@ struct energy_breakdown {
 
 /// The spec's energy formula, summed in its order, one product per statement and no fused
 /// multiply-add, so that every caller gets the same double.
-JAQ_NO_FP_CONTRACT inline energy_breakdown energy_of(const candidate_cost& c,
-                                                     const energy_model& em) {
+JAQ_NO_FP_CONTRACT inline energy_breakdown energy_of(const candidate_cost& c, const energy_model& em) {
   const double t_core = static_cast<double>(c.total_cycles - c.stall_cycles) * em.core_nJ_per_cycle;
   const double t_wr = static_cast<double>(c.sram.wgt_rd) * em.wbuf_rd;
   const double t_ww = static_cast<double>(c.sram.wgt_wr) * em.wbuf_wr;
@@ -413,8 +413,7 @@ JAQ_NO_FP_CONTRACT inline energy_breakdown energy_of(const candidate_cost& c,
 }
 
 /// The spec's "strictly better": fewer total cycles, or equal cycles and strictly lower energy.
-inline bool strictly_better(std::int64_t cycles, double energy, std::int64_t best_cycles,
-                            double best_energy) {
+inline bool strictly_better(std::int64_t cycles, double energy, std::int64_t best_cycles, double best_energy) {
   return cycles < best_cycles || (cycles == best_cycles && energy < best_energy);
 }
 
@@ -430,8 +429,7 @@ void check_exact_range(const basic_layer_params<Sz>& p, const std::string& layer
   const double limit = 1152921504606846976.0;  // 2^60
   auto chk = [&](double v) {
     if (!(v < limit))
-      throw hardware_error("layer '" + layer_name +
-                           "': too large for the model's exact 64-bit counts (a bound reaches " +
+      throw hardware_error("layer '" + layer_name + "': too large for the model's exact 64-bit counts (a bound reaches " +
                            std::to_string(v) + " bits or cycles)");
   };
   auto d = [](std::int64_t v) { return static_cast<double>(v); };
@@ -442,8 +440,7 @@ void check_exact_range(const basic_layer_params<Sz>& p, const std::string& layer
     for (std::int64_t o : ax.o)
       for (std::int64_t ic : ax.ic)
         for (std::int64_t oc : ax.oc) {
-          const double T = d(ceil_div(p.B, b)) * d(ceil_div(p.O, o)) * d(ceil_div(p.O, o)) *
-                           d(ceil_div(p.IC, ic)) * d(ceil_div(p.OC, oc));
+          const double T = d(ceil_div(p.B, b)) * d(ceil_div(p.O, o)) * d(ceil_div(p.O, o)) * d(ceil_div(p.IC, ic)) * d(ceil_div(p.OC, oc));
           const double R = K2 * d(ic);
           const double P = d(o) * d(o) * d(b);
           const double ocp = d(oc) + d(p.M);  // >= ceil(oc/M)*M
@@ -451,13 +448,12 @@ void check_exact_range(const basic_layer_params<Sz>& p, const std::string& layer
           const double side = d(p.K) + d(o) * d(p.S);
           const double a = (p.im2col ? P * R : side * side * d(ic) * d(b)) * 8;
           const double out = P * ocp * 32;
-          chk(w + a + out);                                 // capacity filter
+          chk(w + a + out);                                // capacity filter
           chk((w + a + 2 * out) * T + 2 * d(p.if_width));  // walk, DRAM, stall terms
-          chk(T * R * P * d(oc) * 32 + out * T);            // SRAM counts, all schemes
-          chk(T * P * ocp * (R + npf));                     // compute cycles
-          const double os_loop = (R + npf) * K2;            // proxies
-          chk(os_loop * P * (8 + ocp * 40) + ocp * P * (32 + os_loop * 16) +
-              os_loop * ocp * (8 + P * 40));
+          chk(T * R * P * d(oc) * 32 + out * T);           // SRAM counts, all schemes
+          chk(T * P * ocp * (R + npf));                    // compute cycles
+          const double os_loop = (R + npf) * K2;           // proxies
+          chk(os_loop * P * (8 + ocp * 40) + ocp * P * (32 + os_loop * 16) + os_loop * ocp * (8 + P * 40));
         }
 }
 
@@ -465,39 +461,35 @@ inline std::ostream& operator<<(std::ostream& os, const tile_footprint& f) {
   return os << "tile_footprint{w=" << f.w << ", a=" << f.a << ", o=" << f.o << " bits}";
 }
 inline std::ostream& operator<<(std::ostream& os, const dram_walk& w) {
-  return os << "dram_walk{write w/a/o=" << w.write_w << "/" << w.write_a << "/" << w.write_o
-            << ", read o=" << w.read_o << ", max write w/a/o=" << w.max_write_w << "/"
-            << w.max_write_a << "/" << w.max_write_o << ", max read o=" << w.max_read_o << "}";
+  return os << "dram_walk{write w/a/o=" << w.write_w << "/" << w.write_a << "/" << w.write_o << ", read o=" << w.read_o
+            << ", max write w/a/o=" << w.max_write_w << "/" << w.max_write_a << "/" << w.max_write_o << ", max read o=" << w.max_read_o
+            << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const stall_breakdown& s) {
-  return os << "stall_breakdown{initial=" << s.initial << ", final=" << s.final_
-            << ", latency=" << s.latency << ", middle=" << s.middle << ", stall=" << s.stall << "}";
+  return os << "stall_breakdown{initial=" << s.initial << ", final=" << s.final_ << ", latency=" << s.latency << ", middle=" << s.middle
+            << ", stall=" << s.stall << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const stationary_proxies& p) {
   return os << "proxies{IS=" << p.is << ", OS=" << p.os << ", WS=" << p.ws << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const sram_traffic& s) {
-  return os << "sram_traffic{wbuf rd/wr=" << s.wgt_rd << "/" << s.wgt_wr << ", ibuf rd/wr="
-            << s.act_rd << "/" << s.act_wr << ", obuf rd/wr=" << s.out_rd << "/" << s.out_wr << "}";
+  return os << "sram_traffic{wbuf rd/wr=" << s.wgt_rd << "/" << s.wgt_wr << ", ibuf rd/wr=" << s.act_rd << "/" << s.act_wr
+            << ", obuf rd/wr=" << s.out_rd << "/" << s.out_wr << "}";
 }
 inline std::ostream& operator<<(std::ostream& os, const energy_breakdown& e) {
-  return os << "energy{total=" << e.total << ", core=" << e.core << ", sram=" << e.sram
-            << ", dram=" << e.dram << " nJ}";
+  return os << "energy{total=" << e.total << ", core=" << e.core << ", sram=" << e.sram << ", dram=" << e.dram << " nJ}";
 }
 inline std::ostream& operator<<(std::ostream& os, const candidate_cost& c) {
-  return os << "candidate_cost{cycles=" << c.total_cycles << " (compute " << c.compute_cycles
-            << " + stall " << c.stall_cycles << "), scheme=" << c.scheme
-            << ", dram rd/wr=" << c.dram_rd << "/" << c.dram_wr << ", wbuf rd/wr=" << c.sram.wgt_rd
-            << "/" << c.sram.wgt_wr << ", ibuf rd/wr=" << c.sram.act_rd << "/" << c.sram.act_wr
-            << ", obuf rd/wr=" << c.sram.out_rd << "/" << c.sram.out_wr << "}";
+  return os << "candidate_cost{cycles=" << c.total_cycles << " (compute " << c.compute_cycles << " + stall " << c.stall_cycles
+            << "), scheme=" << c.scheme << ", dram rd/wr=" << c.dram_rd << "/" << c.dram_wr << ", wbuf rd/wr=" << c.sram.wgt_rd << "/"
+            << c.sram.wgt_wr << ", ibuf rd/wr=" << c.sram.act_rd << "/" << c.sram.act_wr << ", obuf rd/wr=" << c.sram.out_rd << "/"
+            << c.sram.out_wr << "}";
 }
 template <class Sz>
 std::ostream& operator<<(std::ostream& os, const basic_layer_params<Sz>& p) {
-  return os << "layer_params{K=" << p.K << ", O=" << p.O << ", S=" << p.S << ", IC=" << p.IC
-            << ", OC=" << p.OC << ", B=" << p.B << ", im2col=" << p.im2col << ", ip=" << p.ip
-            << ", wp=" << p.wp << ", pf=" << p.pf << ", N=" << p.N << ", M=" << p.M
-            << ", caps w/a/o=" << p.cap_w << "/" << p.cap_a << "/" << p.cap_o
-            << ", if_width=" << p.if_width << "}";
+  return os << "layer_params{K=" << p.K << ", O=" << p.O << ", S=" << p.S << ", IC=" << p.IC << ", OC=" << p.OC << ", B=" << p.B
+            << ", im2col=" << p.im2col << ", ip=" << p.ip << ", wp=" << p.wp << ", pf=" << p.pf << ", N=" << p.N << ", M=" << p.M
+            << ", caps w/a/o=" << p.cap_w << "/" << p.cap_a << "/" << p.cap_o << ", if_width=" << p.if_width << "}";
 }
 
 }  // namespace jaq::hw

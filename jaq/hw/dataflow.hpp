@@ -18,9 +18,12 @@ enum class stationary : std::uint8_t { input = 0, output = 1, weight = 2 };
 
 inline const char* to_string(stationary s) {
   switch (s) {
-    case stationary::input: return "IS";
-    case stationary::output: return "OS";
-    case stationary::weight: return "WS";
+    case stationary::input:
+      return "IS";
+    case stationary::output:
+      return "OS";
+    case stationary::weight:
+      return "WS";
   }
   return "?";
 }
@@ -50,23 +53,17 @@ struct dataflow_traits<proxy_stationary> {
 template <>
 struct dataflow_traits<input_stationary> {
   static constexpr const char* name = "IS";
-  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) {
-    return stationary::input;
-  }
+  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) { return stationary::input; }
 };
 template <>
 struct dataflow_traits<output_stationary> {
   static constexpr const char* name = "OS";
-  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) {
-    return stationary::output;
-  }
+  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) { return stationary::output; }
 };
 template <>
 struct dataflow_traits<weight_stationary> {
   static constexpr const char* name = "WS";
-  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) {
-    return stationary::weight;
-  }
+  static constexpr stationary choose(std::int64_t, std::int64_t, std::int64_t) { return stationary::weight; }
 };
 
 /// A dataflow tag: dataflow_traits<Tag>::choose(is, os, ws) picks a stationary scheme.

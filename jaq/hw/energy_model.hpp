@@ -52,7 +52,10 @@ bank_layout banks_of(const C& c) {
   const std::int64_t wb = c.N * c.M, ib = c.N, ob = c.M;
   return {static_cast<double>(c.wbuf_bytes) / static_cast<double>(wb),
           static_cast<double>(c.ibuf_bytes) / static_cast<double>(ib),
-          static_cast<double>(c.obuf_bytes) / static_cast<double>(ob), wb, ib, ob};
+          static_cast<double>(c.obuf_bytes) / static_cast<double>(ob),
+          wb,
+          ib,
+          ob};
 }
 }  // namespace detail
 
@@ -67,8 +70,7 @@ energy_model make_energy_model(const C& c, const tech_tables& t = tech_tables::e
   const synth_row& row = t.array(tr::synth_n, tr::synth_m, tr::pmax, tr::pmin);
   energy_model em;
   // Left to right, as the spec writes it: 3673500 * (N*M) / 16 / 500e6.
-  em.core_nJ_per_cycle = row.dynamic_nW * static_cast<double>(c.N * c.M) /
-                         static_cast<double>(row.N * row.M) / row.frequency_hz;
+  em.core_nJ_per_cycle = row.dynamic_nW * static_cast<double>(c.N * c.M) / static_cast<double>(row.N * row.M) / row.frequency_hz;
   em.wbuf_rd = w.read_nJ / w.block_bits;
   em.wbuf_wr = w.write_nJ / w.block_bits;
   em.ibuf_rd = i.read_nJ / i.block_bits;
@@ -91,8 +93,7 @@ area_report area_of(const C& c, const tech_tables& t = tech_tables::embedded()) 
   const sram_figures o = t.sram(bl.obuf_bank_bytes, 1);
   const synth_row& row = t.array(tr::synth_n, tr::synth_m, tr::pmax, tr::pmin);
   area_report a;
-  a.core_mm2 = row.area_um2 * static_cast<double>(c.N * c.M) / static_cast<double>(row.N * row.M) /
-               1e6;
+  a.core_mm2 = row.area_um2 * static_cast<double>(c.N * c.M) / static_cast<double>(row.N * row.M) / 1e6;
   a.wbuf_mm2 = w.area_mm2 * static_cast<double>(bl.wbuf_banks);
   a.ibuf_mm2 = i.area_mm2 * static_cast<double>(bl.ibuf_banks);
   a.obuf_mm2 = o.area_mm2 * static_cast<double>(bl.obuf_banks);
@@ -104,15 +105,13 @@ area_report area_of(const C& c, const tech_tables& t = tech_tables::embedded()) 
 }
 
 inline std::ostream& operator<<(std::ostream& os, const energy_model& e) {
-  return os << "energy_model{core=" << e.core_nJ_per_cycle << " nJ/cycle, wbuf rd/wr=" << e.wbuf_rd
-            << "/" << e.wbuf_wr << " (" << e.wbuf_fit << "), ibuf rd/wr=" << e.ibuf_rd << "/"
-            << e.ibuf_wr << " (" << e.ibuf_fit << "), obuf rd/wr=" << e.obuf_rd << "/"
+  return os << "energy_model{core=" << e.core_nJ_per_cycle << " nJ/cycle, wbuf rd/wr=" << e.wbuf_rd << "/" << e.wbuf_wr << " ("
+            << e.wbuf_fit << "), ibuf rd/wr=" << e.ibuf_rd << "/" << e.ibuf_wr << " (" << e.ibuf_fit << "), obuf rd/wr=" << e.obuf_rd << "/"
             << e.obuf_wr << " (" << e.obuf_fit << "), dram=" << e.dram_per_bit << " nJ/bit}";
 }
 inline std::ostream& operator<<(std::ostream& os, const area_report& a) {
-  return os << "area{core=" << a.core_mm2 << ", wbuf=" << a.wbuf_mm2 << " (" << a.wbuf_fit
-            << "), ibuf=" << a.ibuf_mm2 << " (" << a.ibuf_fit << "), obuf=" << a.obuf_mm2 << " ("
-            << a.obuf_fit << "), total=" << a.total_mm2 << " mm^2}";
+  return os << "area{core=" << a.core_mm2 << ", wbuf=" << a.wbuf_mm2 << " (" << a.wbuf_fit << "), ibuf=" << a.ibuf_mm2 << " (" << a.ibuf_fit
+            << "), obuf=" << a.obuf_mm2 << " (" << a.obuf_fit << "), total=" << a.total_mm2 << " mm^2}";
 }
 
 }  // namespace jaq::hw

@@ -36,8 +36,8 @@ struct layer {
 
 /// Everything of a layer a mapping depends on, its name aside: layers with equal keys map
 /// alike on every configuration (what the cost table and the hardware evaluator deduplicate by).
-using shape_key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int,
-                             std::int64_t>;
+using shape_key =
+    std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, bool, int, int, std::int64_t>;
 inline shape_key shape_key_of(const layer& l) { return {l.K, l.O, l.S, l.IC, l.OC, l.B, l.im2col, l.iprec, l.wprec, l.groups}; }
 
 /// Largest accepted layer dimension: keeps every count of the model exact in 64 bits
@@ -50,10 +50,7 @@ inline void validate(const layer& l, const std::string& where = "layer") {
   const std::string w = where + ": layer '" + l.name + "'";
   auto check = [&](const char* field, std::int64_t v) {
     if (v <= 0) throw config_error(w, field, "must be positive, got " + std::to_string(v));
-    if (v > max_layer_dim)
-      throw config_error(w, field,
-                         "too large (" + std::to_string(v) + " > " +
-                             std::to_string(max_layer_dim) + ")");
+    if (v > max_layer_dim) throw config_error(w, field, "too large (" + std::to_string(v) + " > " + std::to_string(max_layer_dim) + ")");
   };
   check("K", l.K);
   check("O", l.O);
@@ -62,20 +59,16 @@ inline void validate(const layer& l, const std::string& where = "layer") {
   check("OC", l.OC);
   check("B", l.B);
   check("groups", l.groups);
-  if (!valid_bits(l.iprec))
-    throw config_error(w, "iprec", "must be in 1..8, got " + std::to_string(l.iprec));
-  if (!valid_bits(l.wprec))
-    throw config_error(w, "wprec", "must be in 1..8, got " + std::to_string(l.wprec));
+  if (!valid_bits(l.iprec)) throw config_error(w, "iprec", "must be in 1..8, got " + std::to_string(l.iprec));
+  if (!valid_bits(l.wprec)) throw config_error(w, "wprec", "must be in 1..8, got " + std::to_string(l.wprec));
   if (l.IC % l.groups != 0 || l.OC % l.groups != 0)
     throw config_error(w, "groups",
-                       std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) +
-                           " and OC=" + std::to_string(l.OC));
+                       std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) + " and OC=" + std::to_string(l.OC));
 }
 
 inline std::ostream& operator<<(std::ostream& os, const layer& l) {
-  os << "layer{" << l.name << ": K=" << l.K << ", O=" << l.O << ", S=" << l.S << ", IC=" << l.IC
-     << ", OC=" << l.OC << ", B=" << l.B << ", im2col=" << (l.im2col ? 1 : 0)
-     << ", prec=" << l.iprec << '/' << l.wprec;
+  os << "layer{" << l.name << ": K=" << l.K << ", O=" << l.O << ", S=" << l.S << ", IC=" << l.IC << ", OC=" << l.OC << ", B=" << l.B
+     << ", im2col=" << (l.im2col ? 1 : 0) << ", prec=" << l.iprec << '/' << l.wprec;
   if (l.groups != 1) os << ", groups=" << l.groups;
   return os << '}';
 }

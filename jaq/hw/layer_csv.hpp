@@ -45,7 +45,8 @@ inline std::vector<layer> parse_layers_csv(std::string_view text, const std::str
   const auto& cols = layer_csv_columns();
   for (const std::string& h : t.header)
     if (std::find(cols.begin(), cols.end(), h) == cols.end())  // a misspelt `group` would otherwise be ignored: wrong answers
-      throw config_error(t.header_where(), h, "unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and optionally groups)");
+      throw config_error(t.header_where(), h,
+                         "unknown column (the columns are name,K,O,S,IC,OC,B,im2col,iprec,wprec and optionally groups)");
   for (const std::string& c : cols)
     if (c != "groups" && !t.has_column(c)) throw config_error(t.header_where(), c, "required column missing from the header");
   const bool has_groups = t.has_column("groups");
@@ -112,11 +113,20 @@ inline std::vector<layer> read_layers_csv(const std::string& path) {
 
 /// The output columns, in order.
 inline const std::vector<std::string>& mapping_csv_columns() {
-  static const std::vector<std::string> cols = {
-      "name", "b", "num_b", "ow", "num_ow", "oh", "num_oh", "ic", "num_ic", "oc", "num_oc",
-      "order", "total_cycles", "compute_cycles", "stall_cycles", "energy_nJ", "energy_core_nJ",
-      "energy_sram_nJ", "energy_dram_nJ", "dram_rd_bits", "dram_wr_bits", "wbuf_rd_bits",
-      "wbuf_wr_bits", "ibuf_rd_bits", "ibuf_wr_bits", "obuf_rd_bits", "obuf_wr_bits", "note"};
+  static const std::vector<std::string> cols = {"name",           "b",
+                                                "num_b",          "ow",
+                                                "num_ow",         "oh",
+                                                "num_oh",         "ic",
+                                                "num_ic",         "oc",
+                                                "num_oc",         "order",
+                                                "total_cycles",   "compute_cycles",
+                                                "stall_cycles",   "energy_nJ",
+                                                "energy_core_nJ", "energy_sram_nJ",
+                                                "energy_dram_nJ", "dram_rd_bits",
+                                                "dram_wr_bits",   "wbuf_rd_bits",
+                                                "wbuf_wr_bits",   "ibuf_rd_bits",
+                                                "ibuf_wr_bits",   "obuf_rd_bits",
+                                                "obuf_wr_bits",   "note"};
   return cols;
 }
 
@@ -150,31 +160,26 @@ inline std::string mapping_csv_row(const mapping_result& r, const std::string& n
   }
   const layer_mapping& m = r.value();
   const tiling& t = m.tile;
-  os << ',' << t.b << ',' << t.num_b << ',' << t.ow << ',' << t.num_ow << ',' << t.oh << ','
-     << t.num_oh << ',' << t.ic << ',' << t.num_ic << ',' << t.oc << ',' << t.num_oc << ','
-     << m.order.to_string() << ',' << m.total_cycles << ',' << m.compute_cycles << ','
-     << m.stall_cycles << ',' << format_energy(m.energy_nJ) << ','
-     << format_energy(m.energy_core_nJ) << ',' << format_energy(m.energy_sram_nJ) << ','
-     << format_energy(m.energy_dram_nJ) << ',' << m.dram_rd_bits << ',' << m.dram_wr_bits << ','
-     << m.wbuf_rd_bits << ',' << m.wbuf_wr_bits << ',' << m.ibuf_rd_bits << ','
-     << m.ibuf_wr_bits << ',' << m.obuf_rd_bits << ',' << m.obuf_wr_bits << ',';
+  os << ',' << t.b << ',' << t.num_b << ',' << t.ow << ',' << t.num_ow << ',' << t.oh << ',' << t.num_oh << ',' << t.ic << ',' << t.num_ic
+     << ',' << t.oc << ',' << t.num_oc << ',' << m.order.to_string() << ',' << m.total_cycles << ',' << m.compute_cycles << ','
+     << m.stall_cycles << ',' << format_energy(m.energy_nJ) << ',' << format_energy(m.energy_core_nJ) << ','
+     << format_energy(m.energy_sram_nJ) << ',' << format_energy(m.energy_dram_nJ) << ',' << m.dram_rd_bits << ',' << m.dram_wr_bits << ','
+     << m.wbuf_rd_bits << ',' << m.wbuf_wr_bits << ',' << m.ibuf_rd_bits << ',' << m.ibuf_wr_bits << ',' << m.obuf_rd_bits << ','
+     << m.obuf_wr_bits << ',';
   if (m.energies_exact()) {
     os << "ok";
   } else {
-    os << "sram energies wbuf " << to_string(m.wbuf_fit) << " ibuf " << to_string(m.ibuf_fit)
-       << " obuf " << to_string(m.obuf_fit);
+    os << "sram energies wbuf " << to_string(m.wbuf_fit) << " ibuf " << to_string(m.ibuf_fit) << " obuf " << to_string(m.obuf_fit);
   }
   return os.str();
 }
 
 /// Header line plus one row per result (`names[i]` names results[i]).
-inline void write_mapping_csv(std::ostream& os, const std::vector<mapping_result>& results,
-                              const std::vector<std::string>& names) {
+inline void write_mapping_csv(std::ostream& os, const std::vector<mapping_result>& results, const std::vector<std::string>& names) {
   const auto& cols = mapping_csv_columns();
   for (std::size_t i = 0; i < cols.size(); ++i) os << (i ? "," : "") << cols[i];
   os << '\n';
-  for (std::size_t i = 0; i < results.size(); ++i)
-    os << mapping_csv_row(results[i], names[i]) << '\n';
+  for (std::size_t i = 0; i < results.size(); ++i) os << mapping_csv_row(results[i], names[i]) << '\n';
 }
 
 }  // namespace jaq::hw

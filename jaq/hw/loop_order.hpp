@@ -114,8 +114,6 @@ class loop_order {
   std::array<loop, 5> loops_;
 };
 
-inline std::ostream& operator<<(std::ostream& os, const loop_order& o) {
-  return os << o.to_string();
-}
+inline std::ostream& operator<<(std::ostream& os, const loop_order& o) { return os << o.to_string(); }
 
 }  // namespace jaq::hw

@@ -24,9 +24,12 @@ enum class buffer : std::uint8_t { wbuf = 0, ibuf = 1, obuf = 2 };
 
 inline const char* to_string(buffer b) {
   switch (b) {
-    case buffer::wbuf: return "WBUF";
-    case buffer::ibuf: return "IBUF";
-    case buffer::obuf: return "OBUF";
+    case buffer::wbuf:
+      return "WBUF";
+    case buffer::ibuf:
+      return "IBUF";
+    case buffer::obuf:
+      return "OBUF";
   }
   return "?";
 }
@@ -41,9 +44,12 @@ enum class table_fit : std::uint8_t {
 
 inline const char* to_string(table_fit f) {
   switch (f) {
-    case table_fit::exact: return "exact";
-    case table_fit::interpolated: return "interpolated";
-    case table_fit::extrapolated: return "extrapolated";
+    case table_fit::exact:
+      return "exact";
+    case table_fit::interpolated:
+      return "interpolated";
+    case table_fit::extrapolated:
+      return "extrapolated";
   }
   return "?";
 }
@@ -83,10 +89,7 @@ struct layer_mapping {
   table_fit ibuf_fit = table_fit::exact;
   table_fit obuf_fit = table_fit::exact;
 
-  bool energies_exact() const {
-    return wbuf_fit == table_fit::exact && ibuf_fit == table_fit::exact &&
-           obuf_fit == table_fit::exact;
-  }
+  bool energies_exact() const { return wbuf_fit == table_fit::exact && ibuf_fit == table_fit::exact && obuf_fit == table_fit::exact; }
   friend bool operator==(const layer_mapping&, const layer_mapping&) = default;
 };
 
@@ -97,9 +100,8 @@ struct mapping_error {
   std::int64_t required_bits = 0;  // the smallest candidate's tile in that buffer
   std::int64_t capacity_bits = 0;  // half the buffer
   std::string message() const {
-    return "layer '" + layer + "': no tiling fits " + to_string(which) + " (smallest tile needs " +
-           std::to_string(required_bits) + " bits, half the buffer holds " +
-           std::to_string(capacity_bits) + ")";
+    return "layer '" + layer + "': no tiling fits " + to_string(which) + " (smallest tile needs " + std::to_string(required_bits) +
+           " bits, half the buffer holds " + std::to_string(capacity_bits) + ")";
   }
   friend bool operator==(const mapping_error&, const mapping_error&) = default;
 };
@@ -124,25 +126,17 @@ class mapping_result {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const layer_mapping& m) {
-  os << "layer_mapping{" << m.name << ": " << m.tile << ", order=" << m.order
-     << ", scheme=" << m.scheme;
+  os << "layer_mapping{" << m.name << ": " << m.tile << ", order=" << m.order << ", scheme=" << m.scheme;
   if (m.groups != 1) os << ", groups=" << m.groups;
-  os << ", cycles=" << m.total_cycles << " (compute " << m.compute_cycles << " + stall "
-     << m.stall_cycles << "), energy_nJ=" << m.energy_nJ << " (core " << m.energy_core_nJ
-     << ", sram " << m.energy_sram_nJ << ", dram " << m.energy_dram_nJ
-     << "), dram rd/wr=" << m.dram_rd_bits << "/" << m.dram_wr_bits
-     << ", wbuf rd/wr=" << m.wbuf_rd_bits << "/" << m.wbuf_wr_bits
-     << ", ibuf rd/wr=" << m.ibuf_rd_bits << "/" << m.ibuf_wr_bits
-     << ", obuf rd/wr=" << m.obuf_rd_bits << "/" << m.obuf_wr_bits
+  os << ", cycles=" << m.total_cycles << " (compute " << m.compute_cycles << " + stall " << m.stall_cycles << "), energy_nJ=" << m.energy_nJ
+     << " (core " << m.energy_core_nJ << ", sram " << m.energy_sram_nJ << ", dram " << m.energy_dram_nJ
+     << "), dram rd/wr=" << m.dram_rd_bits << "/" << m.dram_wr_bits << ", wbuf rd/wr=" << m.wbuf_rd_bits << "/" << m.wbuf_wr_bits
+     << ", ibuf rd/wr=" << m.ibuf_rd_bits << "/" << m.ibuf_wr_bits << ", obuf rd/wr=" << m.obuf_rd_bits << "/" << m.obuf_wr_bits
      << ", latency_s=" << m.latency_s;
-  if (!m.energies_exact())
-    os << ", sram energies wbuf/ibuf/obuf " << m.wbuf_fit << "/" << m.ibuf_fit << "/"
-       << m.obuf_fit;
+  if (!m.energies_exact()) os << ", sram energies wbuf/ibuf/obuf " << m.wbuf_fit << "/" << m.ibuf_fit << "/" << m.obuf_fit;
   return os << "}";
 }
-inline std::ostream& operator<<(std::ostream& os, const mapping_error& e) {
-  return os << "mapping_error{" << e.message() << "}";
-}
+inline std::ostream& operator<<(std::ostream& os, const mapping_error& e) { return os << "mapping_error{" << e.message() << "}"; }
 inline std::ostream& operator<<(std::ostream& os, const mapping_result& r) {
   if (r.ok()) return os << r.value();
   return os << r.error();

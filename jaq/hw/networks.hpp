@@ -28,12 +28,19 @@ struct network_options {
 };
 
 namespace detail {
-inline layer conv(std::string name, std::int64_t k, std::int64_t o, std::int64_t s,
-                  std::int64_t ic, std::int64_t oc, const network_options& opt,
-                  bool im2col = false, std::int64_t groups = 1) {
-  return layer{.name = std::move(name), .K = k, .O = o, .S = s, .IC = ic, .OC = oc,
-               .B = opt.batch, .im2col = im2col, .iprec = opt.precision.iprec,
-               .wprec = opt.precision.wprec, .groups = groups};
+inline layer conv(std::string name, std::int64_t k, std::int64_t o, std::int64_t s, std::int64_t ic, std::int64_t oc,
+                  const network_options& opt, bool im2col = false, std::int64_t groups = 1) {
+  return layer{.name = std::move(name),
+               .K = k,
+               .O = o,
+               .S = s,
+               .IC = ic,
+               .OC = oc,
+               .B = opt.batch,
+               .im2col = im2col,
+               .iprec = opt.precision.iprec,
+               .wprec = opt.precision.wprec,
+               .groups = groups};
 }
 inline std::int64_t out_size(std::int64_t in, std::int64_t stride) {
   return (in + stride - 1) / stride;  // "same" padding
@@ -41,10 +48,8 @@ inline std::int64_t out_size(std::int64_t in, std::int64_t stride) {
 
 /// An inverted-residual block: 1x1 expand (skipped when t == 1), k x k depthwise with the
 /// block's stride, 1x1 project. Returns the output size.
-inline std::int64_t inverted_residual(std::vector<layer>& out, const std::string& name,
-                                      std::int64_t in_size, std::int64_t in_ch, std::int64_t out_ch,
-                                      std::int64_t t, std::int64_t k, std::int64_t s,
-                                      const network_options& opt) {
+inline std::int64_t inverted_residual(std::vector<layer>& out, const std::string& name, std::int64_t in_size, std::int64_t in_ch,
+                                      std::int64_t out_ch, std::int64_t t, std::int64_t k, std::int64_t s, const network_options& opt) {
   const std::int64_t hidden = in_ch * t;
   if (t != 1) out.push_back(conv(name + ".expand", 1, in_size, 1, in_ch, hidden, opt));
   const std::int64_t o = out_size(in_size, s);
@@ -82,20 +87,19 @@ inline std::vector<layer> resnet18(const network_options& opt = {}) {
 /// MobileNetV2 for 32x32 inputs: conv 3x3/1 3 -> 32 (im2col), inverted residuals (t, c, n, s) =
 /// (1,16,1,1), (6,24,2,1), (6,32,3,2), (6,64,4,2), (6,96,3,1), (6,160,3,2), (6,320,1,1) with 3x3
 /// depthwise convs (groups = channels), conv 1x1 320 -> 1280, classifier 1280 -> num_classes.
-inline std::vector<layer> mobilenetv2_cifar(const network_options& opt = {},
-                                            std::int64_t num_classes = 10) {
+inline std::vector<layer> mobilenetv2_cifar(const network_options& opt = {}, std::int64_t num_classes = 10) {
   using detail::conv;
-  struct stage { std::int64_t t, c, n, s; };
-  constexpr stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 1},  {6, 32, 3, 2}, {6, 64, 4, 2},
-                              {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
+  struct stage {
+    std::int64_t t, c, n, s;
+  };
+  constexpr stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 1}, {6, 32, 3, 2}, {6, 64, 4, 2}, {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   std::vector<layer> v;
   std::int64_t size = 32, ch = 32;
   v.push_back(conv("conv_first", 3, size, 1, 3, ch, opt, /*im2col=*/true));
   int idx = 0;
   for (const stage& st : stages)
     for (std::int64_t i = 0; i < st.n; ++i) {
-      size = detail::inverted_residual(v, "block" + std::to_string(idx++), size, ch, st.c, st.t, 3,
-                                       i == 0 ? st.s : 1, opt);
+      size = detail::inverted_residual(v, "block" + std::to_string(idx++), size, ch, st.c, st.t, 3, i == 0 ? st.s : 1, opt);
       ch = st.c;
     }
   v.push_back(conv("conv_last", 1, size, 1, ch, 1280, opt));
@@ -107,8 +111,7 @@ inline std::vector<layer> mobilenetv2_cifar(const network_options& opt = {},
 /// expansion 6, 32x32 input: stem conv 3x3/1 3 -> 16 (im2col); stages of [1,4,4,4,4,4,1] blocks
 /// with [16,24,32,64,112,184,352] channels and first-block strides [1,1,2,2,1,2,1]; head 1x1 to
 /// 1504; classifier 1504 -> num_classes.
-inline std::vector<layer> search_space_22(const network_options& opt = {},
-                                          std::int64_t num_classes = 10) {
+inline std::vector<layer> search_space_22(const network_options& opt = {}, std::int64_t num_classes = 10) {
   using detail::conv;
   constexpr std::int64_t blocks[] = {1, 4, 4, 4, 4, 4, 1};
   constexpr std::int64_t channels[] = {16, 24, 32, 64, 112, 184, 352};
@@ -118,8 +121,8 @@ inline std::vector<layer> search_space_22(const network_options& opt = {},
   v.push_back(conv("stem", 3, size, 1, 3, ch, opt, /*im2col=*/true));
   for (int st = 0; st < 7; ++st)
     for (std::int64_t b = 0; b < blocks[st]; ++b) {
-      size = detail::inverted_residual(v, "s" + std::to_string(st) + ".b" + std::to_string(b),
-                                       size, ch, channels[st], 6, 5, b == 0 ? strides[st] : 1, opt);
+      size = detail::inverted_residual(v, "s" + std::to_string(st) + ".b" + std::to_string(b), size, ch, channels[st], 6, 5,
+                                       b == 0 ? strides[st] : 1, opt);
       ch = channels[st];
     }
   v.push_back(conv("head", 1, size, 1, ch, 1504, opt));
@@ -128,12 +131,10 @@ inline std::vector<layer> search_space_22(const network_options& opt = {},
 }
 
 /// Names accepted by `by_name`.
-inline constexpr std::array<std::string_view, 3> names = {"resnet18", "mobilenetv2-cifar",
-                                                          "searchspace22"};
+inline constexpr std::array<std::string_view, 3> names = {"resnet18", "mobilenetv2-cifar", "searchspace22"};
 
 /// The network called `name` (see `names`), or nullopt.
-inline std::optional<std::vector<layer>> by_name(std::string_view name,
-                                                 const network_options& opt = {}) {
+inline std::optional<std::vector<layer>> by_name(std::string_view name, const network_options& opt = {}) {
   if (name == "resnet18") return resnet18(opt);
   if (name == "mobilenetv2-cifar") return mobilenetv2_cifar(opt);
   if (name == "searchspace22") return search_space_22(opt);

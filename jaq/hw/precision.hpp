@@ -14,8 +14,7 @@ namespace jaq::hw {
 
 /// A bit-width known at compile time; only 1..8 are representable.
 template <int Bits>
-  requires(Bits >= 1 && Bits <= 8)
-struct bits {
+requires(Bits >= 1 && Bits <= 8) struct bits {
   static constexpr int value = Bits;
 };
 
@@ -28,8 +27,7 @@ struct precision_pair {
 
 /// A precision pair fixed at compile time; converts to the run-time pair.
 template <int IPrec, int WPrec>
-  requires(IPrec >= 1 && IPrec <= 8 && WPrec >= 1 && WPrec <= 8)
-struct fixed_precision {
+requires(IPrec >= 1 && IPrec <= 8 && WPrec >= 1 && WPrec <= 8) struct fixed_precision {
   static constexpr int iprec = IPrec;
   static constexpr int wprec = WPrec;
   constexpr operator precision_pair() const { return {.iprec = IPrec, .wprec = WPrec}; }
@@ -40,15 +38,12 @@ constexpr bool valid_bits(std::int64_t b) { return b >= 1 && b <= 8; }
 
 /// BitFusion fusion factor: how many (ip x wp) products one fusion unit computes per cycle,
 /// `floor(pmax / max(ip, pmin)) * floor(pmax / max(wp, pmin))`.
-constexpr std::int64_t fusion_factor(std::int64_t ip, std::int64_t wp, std::int64_t pmax,
-                                     std::int64_t pmin) {
+constexpr std::int64_t fusion_factor(std::int64_t ip, std::int64_t wp, std::int64_t pmax, std::int64_t pmin) {
   const std::int64_t ei = ip > pmin ? ip : pmin;
   const std::int64_t ew = wp > pmin ? wp : pmin;
   return (pmax / ei) * (pmax / ew);
 }
 
-inline std::ostream& operator<<(std::ostream& os, const precision_pair& p) {
-  return os << p.iprec << '/' << p.wprec;
-}
+inline std::ostream& operator<<(std::ostream& os, const precision_pair& p) { return os << p.iprec << '/' << p.wprec; }
 
 }  // namespace jaq::hw

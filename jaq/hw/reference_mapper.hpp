@@ -36,8 +36,7 @@ struct group_winner {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const group_winner& w) {
-  return os << "group_winner{" << w.tile << ", order=" << w.order << ", " << w.cost << ", "
-            << w.energy << "}";
+  return os << "group_winner{" << w.tile << ", order=" << w.order << ", " << w.cost << ", " << w.energy << "}";
 }
 
 /// The error value when the first candidate (the smallest tile in every buffer; every tile
@@ -55,8 +54,7 @@ std::optional<mapping_error> no_fit_error(const basic_layer_params<Sz>& p, const
 /// The mapping of the whole layer from its per-group winner: every count times `groups`,
 /// energies recomputed from the scaled counts by the same chain (groups == 1: unchanged).
 template <accel_config_like C>
-layer_mapping finish_mapping(const layer& l, const group_winner& w, const energy_model& em,
-                             const C& cfg) {
+layer_mapping finish_mapping(const layer& l, const group_winner& w, const energy_model& em, const C& cfg) {
   const std::int64_t g = l.groups;
   candidate_cost c = w.cost;
   c.compute_cycles *= g;
@@ -122,14 +120,12 @@ mapping_result map_layer_reference(const C& cfg, const layer& l, const energy_mo
       if (!fits(p, tile_bits(p, t))) continue;
       const candidate_cost c = evaluate<Df>(p, t, order);
       const energy_breakdown e = energy_of(c, em);
-      if (!best_in_order || strictly_better(c.total_cycles, e.total,
-                                            best_in_order->cost.total_cycles,
-                                            best_in_order->energy.total))
+      if (!best_in_order || strictly_better(c.total_cycles, e.total, best_in_order->cost.total_cycles, best_in_order->energy.total))
         best_in_order = group_winner{t, order, c, e};
     }
     JAQ_ASSERT(best_in_order.has_value());  // the first candidate fits (no_fit_error)
-    if (!best || strictly_better(best_in_order->cost.total_cycles, best_in_order->energy.total,
-                                 best->cost.total_cycles, best->energy.total))
+    if (!best ||
+        strictly_better(best_in_order->cost.total_cycles, best_in_order->energy.total, best->cost.total_cycles, best->energy.total))
       best = best_in_order;
   }
   return finish_mapping(l, *best, em, cfg);
@@ -143,8 +139,7 @@ mapping_result map_layer_reference(const C& cfg, const layer& l) {
 
 /// Every layer of a network, in order.
 template <accelerator Acc = bitfusion<>, dataflow Df = proxy_stationary, accel_config_like C>
-std::vector<mapping_result> map_network_reference(const C& cfg, const std::vector<layer>& layers,
-                                                  const energy_model& em) {
+std::vector<mapping_result> map_network_reference(const C& cfg, const std::vector<layer>& layers, const energy_model& em) {
   std::vector<mapping_result> out;
   out.reserve(layers.size());
   for (const layer& l : layers) out.push_back(map_layer_reference<Acc, Df>(cfg, l, em));

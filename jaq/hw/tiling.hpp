@@ -24,9 +24,8 @@ struct tiling {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const tiling& t) {
-  return os << "tiling{b=" << t.b << "x" << t.num_b << ", ow=" << t.ow << "x" << t.num_ow
-            << ", oh=" << t.oh << "x" << t.num_oh << ", ic=" << t.ic << "x" << t.num_ic
-            << ", oc=" << t.oc << "x" << t.num_oc << "}";
+  return os << "tiling{b=" << t.b << "x" << t.num_b << ", ow=" << t.ow << "x" << t.num_ow << ", oh=" << t.oh << "x" << t.num_oh
+            << ", ic=" << t.ic << "x" << t.num_ic << ", oc=" << t.oc << "x" << t.num_oc << "}";
 }
 
 }  // namespace jaq::hw

@@ -32,8 +32,8 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <ostream>
 #include <sstream>
@@ -59,11 +59,11 @@ inline constexpr std::array<char, tl_num_dims> tl_dim_names = {'C', 'M', 'R', 'S
 
 /// One entry of a Timeloop mapping: a level's temporal or spatial factors and loop permutation.
 struct timeloop_level {
-  std::string target;                           ///< DRAM, OBUF, IBUF, WBUF
+  std::string target;  ///< DRAM, OBUF, IBUF, WBUF
   bool spatial = false;
   std::array<std::int64_t, tl_num_dims> factors{1, 1, 1, 1, 1, 1, 1};
-  std::string permutation;                      ///< innermost dimension first, Timeloop's convention
-  std::vector<std::string> keep, bypass;        ///< data spaces this level keeps / bypasses (temporal levels)
+  std::string permutation;                ///< innermost dimension first, Timeloop's convention
+  std::vector<std::string> keep, bypass;  ///< data spaces this level keeps / bypasses (temporal levels)
   std::int64_t& operator[](tl_dim d) { return factors[static_cast<std::size_t>(d)]; }
   std::int64_t operator[](tl_dim d) const { return factors[static_cast<std::size_t>(d)]; }
 };
@@ -71,14 +71,14 @@ struct timeloop_level {
 /// A layer's problem and mapping for Timeloop, with jaq's own figures for it.
 struct timeloop_layer {
   std::string name;
-  layer source;                                   ///< the layer as jaq mapped it (all groups)
-  std::array<std::int64_t, tl_num_dims> instance{}; ///< the padded one-group problem the factors cover
+  layer source;                                      ///< the layer as jaq mapped it (all groups)
+  std::array<std::int64_t, tl_num_dims> instance{};  ///< the padded one-group problem the factors cover
   std::int64_t stride = 1;
-  std::vector<timeloop_level> mapping;            ///< outermost level first
+  std::vector<timeloop_level> mapping;  ///< outermost level first
   accel_config accel;
   std::int64_t total_cycles = 0;
   double energy_nJ = 0;
-  std::int64_t fused_rows = 0;                    ///< N * pf: the rows' lanes at this precision
+  std::int64_t fused_rows = 0;  ///< N * pf: the rows' lanes at this precision
   std::int64_t operator[](tl_dim d) const { return instance[static_cast<std::size_t>(d)]; }
   /// The product of dimension d's factors over every level: equals instance[d].
   std::int64_t factor_product(tl_dim d) const {
@@ -91,11 +91,16 @@ struct timeloop_layer {
 namespace detail {
 inline tl_dim tl_dim_of(loop l) {
   switch (l) {
-    case loop::B: return tl_dim::N;
-    case loop::OW: return tl_dim::P;
-    case loop::OH: return tl_dim::Q;
-    case loop::IC: return tl_dim::C;
-    case loop::OC: return tl_dim::M;
+    case loop::B:
+      return tl_dim::N;
+    case loop::OW:
+      return tl_dim::P;
+    case loop::OH:
+      return tl_dim::Q;
+    case loop::IC:
+      return tl_dim::C;
+    case loop::OC:
+      return tl_dim::M;
   }
   return tl_dim::N;
 }
@@ -145,10 +150,9 @@ timeloop_layer to_timeloop(const layer& l, const layer_mapping& m, const C& cfg)
   array[tl_dim::C] = sc;
   array[tl_dim::M] = sm;
 
-  out.mapping = {dram,
-                 timeloop_level{.target = "OBUF", .permutation = "CMRSNPQ", .keep = {"Outputs"}, .bypass = {"Weights", "Inputs"}},
-                 timeloop_level{.target = "IBUF", .permutation = "CMRSNPQ", .keep = {"Inputs"}, .bypass = {"Weights", "Outputs"}},
-                 inner, array};
+  out.mapping = {dram, timeloop_level{.target = "OBUF", .permutation = "CMRSNPQ", .keep = {"Outputs"}, .bypass = {"Weights", "Inputs"}},
+                 timeloop_level{.target = "IBUF", .permutation = "CMRSNPQ", .keep = {"Inputs"}, .bypass = {"Weights", "Outputs"}}, inner,
+                 array};
   for (int d = 0; d < tl_num_dims; ++d) out.instance[static_cast<std::size_t>(d)] = out.factor_product(static_cast<tl_dim>(d));
   return out;
 }
@@ -161,16 +165,14 @@ inline void write_timeloop_yaml(std::ostream& os, const timeloop_layer& t, const
   const accel_config& a = t.accel;
   os << "# Timeloop problem and mapping of layer '" << t.name << "', written by jaq " << version_string << "\n"
      << "# settings: " << settings << "\n"
-     << "# accelerator: BitFusion N=" << a.N << " M=" << a.M << ", WBUF " << a.wbuf_bytes << " B, IBUF " << a.ibuf_bytes
-     << " B, OBUF " << a.obuf_bytes << " B (half of each per tile: give Timeloop depths of " << a.wbuf_bytes / 2 << ", "
-     << a.ibuf_bytes / 2 << ", " << a.obuf_bytes / 2 << " B), DRAM " << a.if_width << " bits/cycle, "
-     << a.frequency_hz << " Hz\n"
+     << "# accelerator: BitFusion N=" << a.N << " M=" << a.M << ", WBUF " << a.wbuf_bytes << " B, IBUF " << a.ibuf_bytes << " B, OBUF "
+     << a.obuf_bytes << " B (half of each per tile: give Timeloop depths of " << a.wbuf_bytes / 2 << ", " << a.ibuf_bytes / 2 << ", "
+     << a.obuf_bytes / 2 << " B), DRAM " << a.if_width << " bits/cycle, " << a.frequency_hz << " Hz\n"
      << "# the layer: K=" << l.K << " O=" << l.O << " S=" << l.S << " IC=" << l.IC << " OC=" << l.OC << " B=" << l.B
      << " groups=" << l.groups << " iprec=" << l.iprec << " wprec=" << l.wprec << " bits, im2col=" << (l.im2col ? 1 : 0)
      << "; fused rows N*pf=" << t.fused_rows << "\n"
      << "# the instance below is one group, padded to whole tiles (jaq's cost model charges whole tiles)\n"
-     << "# jaq's figures for this mapping (all groups): total_cycles=" << t.total_cycles << " cycles, energy=" << t.energy_nJ
-     << " nJ\n";
+     << "# jaq's figures for this mapping (all groups): total_cycles=" << t.total_cycles << " cycles, energy=" << t.energy_nJ << " nJ\n";
   if (l.im2col)
     os << "# im2col: BitFusion folds R*S*C onto the rows; CNN-Layer cannot, so R and S are temporal here and\n"
           "# Timeloop's cycle count for this layer will differ from jaq's\n";

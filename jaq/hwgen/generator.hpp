@@ -53,24 +53,24 @@ namespace jaq::hwgen {
 
 struct generator_options {
   int iterations = 100;
-  int batch = 16;                // configurations sampled per iteration
-  double learning_rate = 0.01;   // Adam
-  int hidden = 32;               // policy MLP width
-  double infeasible_cost = 10.0; // cost given to infeasible samples in the update
-  double entropy_weight = 0.0;   // adds -entropy_weight * entropy to the loss (exploration)
+  int batch = 16;                 // configurations sampled per iteration
+  double learning_rate = 0.01;    // Adam
+  int hidden = 32;                // policy MLP width
+  double infeasible_cost = 10.0;  // cost given to infeasible samples in the update
+  double entropy_weight = 0.0;    // adds -entropy_weight * entropy to the loss (exploration)
 };
 
 /// One iteration's summary.
 struct iteration_log {
-  int iteration = 0;      // counted over every run() of the generator, from 0
-  double mean_cost = 0;   // over the batch, infeasible samples at infeasible_cost
-  double best_cost = 0;   // best feasible cost seen so far in this run() (inf if none)
-  int infeasible = 0;     // samples of this batch that were infeasible
-  double entropy = 0;     // summed entropy of the heads (nats)
+  int iteration = 0;     // counted over every run() of the generator, from 0
+  double mean_cost = 0;  // over the batch, infeasible samples at infeasible_cost
+  double best_cost = 0;  // best feasible cost seen so far in this run() (inf if none)
+  int infeasible = 0;    // samples of this batch that were infeasible
+  double entropy = 0;    // summed entropy of the heads (nats)
 };
 
 struct generator_result {
-  config_score best;       // best feasible configuration seen (feasible == false if none)
+  config_score best;  // best feasible configuration seen (feasible == false if none)
   choice best_choice;
   config_score reference;  // the normalising configuration's figures
   std::int64_t evaluated = 0, infeasible = 0;
@@ -114,16 +114,15 @@ struct generator_result {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const iteration_log& l) {
-  return os << "iter " << l.iteration << ": mean cost " << l.mean_cost << ", best " << l.best_cost
-            << ", infeasible " << l.infeasible << ", entropy " << l.entropy;
+  return os << "iter " << l.iteration << ": mean cost " << l.mean_cost << ", best " << l.best_cost << ", infeasible " << l.infeasible
+            << ", entropy " << l.entropy;
 }
 inline std::ostream& operator<<(std::ostream& os, const generator_result& r) {
   if (!r.best.feasible)  // nothing feasible was found: there is no "best" to name
-    return os << "generator_result{no feasible configuration among " << r.evaluated << " evaluated ("
-              << r.infeasible << " infeasible), " << r.history.size() << " iterations}";
-  return os << "generator_result{best " << r.best << ", " << r.best_choice << ", evaluated "
-            << r.evaluated << " (" << r.infeasible << " infeasible), " << r.history.size()
-            << " iterations}";
+    return os << "generator_result{no feasible configuration among " << r.evaluated << " evaluated (" << r.infeasible << " infeasible), "
+              << r.history.size() << " iterations}";
+  return os << "generator_result{best " << r.best << ", " << r.best_choice << ", evaluated " << r.evaluated << " (" << r.infeasible
+            << " infeasible), " << r.history.size() << " iterations}";
 }
 
 /// How many features network_features() gives: the policy's input size, whatever the network.
@@ -134,15 +133,13 @@ inline constexpr int network_feature_count = 6;
 inline std::vector<double> network_features(const std::vector<hw::layer>& layers) {
   double macs = 0, dw = 0, ch = 0, sz = 0;
   for (const hw::layer& l : layers) {
-    macs += static_cast<double>(l.K * l.K * l.O * l.O * l.B) * static_cast<double>(l.IC / l.groups) *
-            static_cast<double>(l.OC);
+    macs += static_cast<double>(l.K * l.K * l.O * l.O * l.B) * static_cast<double>(l.IC / l.groups) * static_cast<double>(l.OC);
     dw += l.groups > 1;
     ch += std::log2(static_cast<double>(l.IC + l.OC));
     sz += std::log2(static_cast<double>(l.O));
   }
   const double n = static_cast<double>(layers.empty() ? 1 : layers.size());
-  return {1.0, std::log2(1.0 + macs) / 40.0, std::log2(n) / 8.0, dw / n, ch / n / 12.0,
-          sz / n / 8.0};
+  return {1.0, std::log2(1.0 + macs) / 40.0, std::log2(n) / 8.0, dw / n, ch / n / 12.0, sz / n / 8.0};
 }
 
 /// The hardware search as an object: the policy and its optimizer persist across run() calls.
@@ -155,9 +152,7 @@ class generator {
       : space_(checked(space, opt)),
         opt_(opt),
         heads_(head_sizes(space_)),
-        net_(std::make_unique<policy_mlp>(
-            policy_spec{.inputs = network_feature_count, .hidden = opt.hidden, .heads = heads_},
-            gen)),
+        net_(std::make_unique<policy_mlp>(policy_spec{.inputs = network_feature_count, .hidden = opt.hidden, .heads = heads_}, gen)),
         adam_(net_->parameters(), {.lr = opt.learning_rate}),
         done_(tensor<double>::zeros({1})) {}
 
@@ -165,11 +160,9 @@ class generator {
   /// the network may change between calls). The result's best, best_choice, history and counts
   /// are this call's; the policy and Adam carry on. Each log line is flushed as written.
   template <class B>
-    requires host_backend<B>
-  generator_result run(B backend, const cost_evaluator& eval, int iterations, rng& gen,
-                       std::ostream* log = nullptr) {
-    if (iterations < 0)
-      throw config_error("generator::run", "iterations", std::to_string(iterations) + " (must be >= 0)");
+  requires host_backend<B> generator_result run(B backend, const cost_evaluator& eval, int iterations, rng& gen,
+                                                std::ostream* log = nullptr) {
+    if (iterations < 0) throw config_error("generator::run", "iterations", std::to_string(iterations) + " (must be >= 0)");
     const std::vector<double> x = network_features(eval.layers());
     JAQ_ASSERT(x.size() == net_->inputs());
     const std::size_t L = net_->outputs();
@@ -290,8 +283,7 @@ class generator {
     validate(space);
     if (opt.iterations < 1) throw config_error("generator_options", "iterations", "must be >= 1");
     if (opt.batch < 2) throw config_error("generator_options", "batch", "must be >= 2");
-    if (!(opt.learning_rate > 0))
-      throw config_error("generator_options", "learning_rate", "must be positive");
+    if (!(opt.learning_rate > 0)) throw config_error("generator_options", "learning_rate", "must be positive");
     return space;
   }
   static std::vector<int> head_sizes(const search_space& space) {
@@ -310,10 +302,8 @@ class generator {
 /// Runs the search once: generator(space, opt, gen).run(backend, eval, opt.iterations, gen, log).
 /// Throws config_error for a malformed space or options.
 template <class B>
-  requires host_backend<B>
-generator_result generate(B backend, const search_space& space, const cost_evaluator& eval,
-                          const generator_options& opt, rng& gen,
-                          std::ostream* log = nullptr) {
+requires host_backend<B> generator_result generate(B backend, const search_space& space, const cost_evaluator& eval,
+                                                   const generator_options& opt, rng& gen, std::ostream* log = nullptr) {
   generator g(space, opt, gen);
   return g.run(backend, eval, opt.iterations, gen, log);
 }
@@ -322,9 +312,7 @@ generator_result generate(B backend, const search_space& space, const cost_evalu
 /// is tested against). Returns the best feasible one (the first in row-major order on ties)
 /// and its choice; best.feasible is false if none is.
 template <class B>
-  requires host_backend<B>
-std::pair<config_score, choice> brute_force(B backend, const search_space& space,
-                                            const cost_evaluator& eval) {
+requires host_backend<B> std::pair<config_score, choice> brute_force(B backend, const search_space& space, const cost_evaluator& eval) {
   validate(space);
   const std::int64_t n = space.count();
   std::vector<hw::accel_config> configs;

@@ -51,8 +51,8 @@ struct config_score {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const config_score& s) {
-  os << "config_score{" << s.config << ", latency_s=" << s.latency_s
-     << ", energy_nJ=" << s.energy_nJ << ", area_mm2=" << s.area_mm2 << ", cost=" << s.cost;
+  os << "config_score{" << s.config << ", latency_s=" << s.latency_s << ", energy_nJ=" << s.energy_nJ << ", area_mm2=" << s.area_mm2
+     << ", cost=" << s.cost;
   if (!s.feasible) os << ", infeasible: " << (s.reason.empty() ? std::string("not evaluated") : s.reason);
   return os << "}";
 }
@@ -61,8 +61,7 @@ class cost_evaluator {
  public:
   /// Throws config_error if the objective is malformed or the reference configuration cannot
   /// map every layer (its figures normalise the cost).
-  cost_evaluator(std::vector<hw::layer> layers, objective obj,
-                 batchtile::mapping_cache* cache = nullptr)
+  cost_evaluator(std::vector<hw::layer> layers, objective obj, batchtile::mapping_cache* cache = nullptr)
       : layers_(std::move(layers)), obj_(obj), cache_(cache) {
     if (layers_.empty()) throw config_error("cost_evaluator", "layers", "no layers to map");
     std::map<hw::shape_key, std::size_t> seen;
@@ -78,14 +77,11 @@ class cost_evaluator {
     nonneg("lambda_energy", obj_.lambda_energy);
     nonneg("lambda_area", obj_.lambda_area);
     if (!(obj_.area_budget_mm2 > 0))
-      throw config_error("objective", "area_budget_mm2",
-                         "must be positive, got " + std::to_string(obj_.area_budget_mm2));
+      throw config_error("objective", "area_budget_mm2", "must be positive, got " + std::to_string(obj_.area_budget_mm2));
     hw::validate(obj_.reference, "objective.reference");
     ref_ = raw(serial_backend{}, std::span<const hw::accel_config>(&obj_.reference, 1),
                /*check_budget=*/false)[0];
-    if (!ref_.feasible)
-      throw config_error("objective", "reference", "the reference configuration is infeasible: " +
-                                                       ref_.reason);
+    if (!ref_.feasible) throw config_error("objective", "reference", "the reference configuration is infeasible: " + ref_.reason);
     ref_.cost = obj_.lambda_latency + obj_.lambda_energy + obj_.lambda_area;
   }
 
@@ -98,24 +94,22 @@ class cost_evaluator {
 
   /// Scores every configuration (parallel across configurations and layers on `backend`).
   template <class B>
-    requires host_backend<B>
-  std::vector<config_score> score(B backend, std::span<const hw::accel_config> configs) const {
+  requires host_backend<B> std::vector<config_score> score(B backend, std::span<const hw::accel_config> configs)
+  const {
     std::vector<config_score> s = raw(backend, configs, /*check_budget=*/true);
     for (config_score& c : s)
       if (c.feasible)
-        c.cost = obj_.lambda_latency * (c.latency_s / ref_.latency_s) +
-                 obj_.lambda_energy * (c.energy_nJ / ref_.energy_nJ) +
+        c.cost = obj_.lambda_latency * (c.latency_s / ref_.latency_s) + obj_.lambda_energy * (c.energy_nJ / ref_.energy_nJ) +
                  obj_.lambda_area * (c.area_mm2 / ref_.area_mm2);
     return s;
   }
 
  private:
   template <class B>
-  std::vector<config_score> raw(B backend, std::span<const hw::accel_config> configs,
-                                bool check_budget) const {
+  std::vector<config_score> raw(B backend, std::span<const hw::accel_config> configs, bool check_budget) const {
     std::vector<config_score> out(configs.size());
     std::vector<hw::accel_config> to_map;
-    std::vector<std::size_t> where;  // out[where[k]] is to_map[k]'s first occurrence
+    std::vector<std::size_t> where;                            // out[where[k]] is to_map[k]'s first occurrence
     std::vector<std::pair<std::size_t, std::size_t>> repeats;  // (index in out, its first occurrence)
     for (std::size_t i = 0; i < configs.size(); ++i) {
       const auto seen = std::find(configs.begin(), configs.begin() + std::ptrdiff_t(i), configs[i]);
@@ -133,15 +127,14 @@ class cost_evaluator {
         continue;
       }
       if (check_budget && s.area_mm2 > obj_.area_budget_mm2) {
-        s.reason = "area " + std::to_string(s.area_mm2) + " mm^2 over the budget of " +
-                   std::to_string(obj_.area_budget_mm2) + " mm^2";
+        s.reason = "area " + std::to_string(s.area_mm2) + " mm^2 over the budget of " + std::to_string(obj_.area_budget_mm2) + " mm^2";
         continue;
       }
       to_map.push_back(configs[i]);
       where.push_back(i);
     }
-    const auto grid = batchtile::map_grid(backend, std::span<const hw::accel_config>(to_map),
-                                          std::span<const hw::layer>(distinct_), cache_);
+    const auto grid =
+        batchtile::map_grid(backend, std::span<const hw::accel_config>(to_map), std::span<const hw::layer>(distinct_), cache_);
     for (std::size_t k = 0; k < grid.size(); ++k) {
       config_score& s = out[where[k]];
       s.feasible = true;

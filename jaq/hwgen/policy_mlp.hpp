@@ -34,10 +34,10 @@
 namespace jaq::hwgen {
 
 struct policy_spec {
-  int inputs = 1;          // D
-  int hidden = 32;         // H
-  std::vector<int> heads;  // sizes of the categorical heads; L = their sum
-  double init_scale = 0.5; // first-layer weights ~ N(0, init_scale^2 / D)
+  int inputs = 1;           // D
+  int hidden = 32;          // H
+  std::vector<int> heads;   // sizes of the categorical heads; L = their sum
+  double init_scale = 0.5;  // first-layer weights ~ N(0, init_scale^2 / D)
 };
 
 class policy_mlp {
@@ -50,8 +50,7 @@ class policy_mlp {
     D_ = static_cast<std::size_t>(spec_.inputs);
     H_ = static_cast<std::size_t>(spec_.hidden);
     L_ = static_cast<std::size_t>(std::accumulate(spec_.heads.begin(), spec_.heads.end(), 0));
-    const auto d = static_cast<std::int64_t>(D_), h = static_cast<std::int64_t>(H_),
-               l = static_cast<std::int64_t>(L_);
+    const auto d = static_cast<std::int64_t>(D_), h = static_cast<std::int64_t>(H_), l = static_cast<std::int64_t>(L_);
     W1_ = make("policy.W1", {h, d});
     b1_ = make("policy.b1", {h});
     W2_ = make("policy.W2", {l, h});
@@ -131,8 +130,7 @@ class policy_mlp {
 };
 
 /// Softmax of each head's slice of the logits z (L), in place into p (L).
-inline void head_softmax(const std::vector<int>& heads, std::span<const double> z,
-                         std::span<double> p) {
+inline void head_softmax(const std::vector<int>& heads, std::span<const double> z, std::span<double> p) {
   std::size_t off = 0;
   for (int n : heads) {
     double mx = z[off];
@@ -148,8 +146,7 @@ inline void head_softmax(const std::vector<int>& heads, std::span<const double> 
 }
 
 inline std::ostream& operator<<(std::ostream& os, const policy_mlp& m) {
-  return os << "policy_mlp{" << m.inputs() << " -> tanh(hidden) -> " << m.outputs()
-            << " logits in " << m.heads().size() << " heads}";
+  return os << "policy_mlp{" << m.inputs() << " -> tanh(hidden) -> " << m.outputs() << " logits in " << m.heads().size() << " heads}";
 }
 
 }  // namespace jaq::hwgen

@@ -22,8 +22,7 @@ namespace jaq::hwgen {
 /// Number of searched parameters (N, M, WBUF, IBUF, OBUF, interface width).
 inline constexpr int num_params = 6;
 
-inline constexpr std::array<const char*, num_params> param_names = {
-    "N", "M", "wbuf_bytes", "ibuf_bytes", "obuf_bytes", "if_width"};
+inline constexpr std::array<const char*, num_params> param_names = {"N", "M", "wbuf_bytes", "ibuf_bytes", "obuf_bytes", "if_width"};
 
 /// One configuration of a space: the index of the chosen value of each parameter.
 struct choice {
@@ -32,19 +31,25 @@ struct choice {
 };
 
 struct search_space {
-  std::vector<std::int64_t> N, M;                              // powers of two
+  std::vector<std::int64_t> N, M;                                // powers of two
   std::vector<std::int64_t> wbuf_bytes, ibuf_bytes, obuf_bytes;  // bytes
-  std::vector<std::int64_t> if_width;                          // bits per cycle
+  std::vector<std::int64_t> if_width;                            // bits per cycle
   double frequency_hz = 500e6;
 
   const std::vector<std::int64_t>& values(int p) const {
     switch (p) {
-      case 0: return N;
-      case 1: return M;
-      case 2: return wbuf_bytes;
-      case 3: return ibuf_bytes;
-      case 4: return obuf_bytes;
-      default: return if_width;
+      case 0:
+        return N;
+      case 1:
+        return M;
+      case 2:
+        return wbuf_bytes;
+      case 3:
+        return ibuf_bytes;
+      case 4:
+        return obuf_bytes;
+      default:
+        return if_width;
     }
   }
   /// Number of choices of each parameter.
@@ -62,8 +67,8 @@ struct search_space {
   /// The configuration `c` names. Precondition: indices in range.
   hw::accel_config decode(const choice& c) const {
     auto v = [&](int p) { return values(p)[static_cast<std::size_t>(c.index[static_cast<std::size_t>(p)])]; };
-    return {.N = v(0), .M = v(1), .wbuf_bytes = v(2), .ibuf_bytes = v(3), .obuf_bytes = v(4),
-            .if_width = v(5), .frequency_hz = frequency_hz};
+    return {
+        .N = v(0), .M = v(1), .wbuf_bytes = v(2), .ibuf_bytes = v(3), .obuf_bytes = v(4), .if_width = v(5), .frequency_hz = frequency_hz};
   }
   /// The k-th configuration in row-major order (N slowest), 0 <= k < count().
   choice nth(std::int64_t k) const {
@@ -86,8 +91,7 @@ inline void validate(const search_space& s, const std::string& where = "search_s
     if (v.empty()) throw config_error(where, name, "no values to choose from");
     for (std::int64_t x : v) {
       if (x <= 0) throw config_error(where, name, "must be positive, got " + std::to_string(x));
-      if (p < 2 && (x & (x - 1)) != 0)
-        throw config_error(where, name, "must be a power of two, got " + std::to_string(x));
+      if (p < 2 && (x & (x - 1)) != 0) throw config_error(where, name, "must be a power of two, got " + std::to_string(x));
     }
   }
   hw::accel_config c = s.decode(choice{});

@@ -46,8 +46,8 @@
 namespace jaq::io {
 
 struct onnx_options {
-  std::string settings;            ///< what made the model (command line, preset, seed): metadata
-  std::int64_t opset = 13;         ///< 13 or later: per-axis DequantizeLinear
+  std::string settings;     ///< what made the model (command line, preset, seed): metadata
+  std::int64_t opset = 13;  ///< 13 or later: per-axis DequantizeLinear
   std::string input_name = "images";
   std::string output_name = "logits";
 };
@@ -77,8 +77,7 @@ class graph_builder {
     return name;
   }
 
-  ::onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in, const std::string& out,
-                          const std::string& name) {
+  ::onnx::NodeProto& node(const std::string& op, const std::vector<std::string>& in, const std::string& out, const std::string& name) {
     auto* n = g_.add_node();
     n->set_op_type(op);
     n->set_name(name);
@@ -159,10 +158,11 @@ class onnx_writer {
     for (int d = 0; d < w.shape().rank; ++d) dims.push_back(w.shape()[d]);
     const std::string wc = b_.bytes(lq.name + ".weight_codes", dims, codes, true);
     const bool per_channel = steps > 1;
-    const std::string scale = per_channel ? b_.floats(lq.name + ".weight_scale", {steps}, sw.data(), steps)
-                                          : b_.scalar(lq.name + ".weight_scale", sw[0]);
-    const std::string zp = b_.bytes(lq.name + ".weight_zero_point", per_channel ? std::vector<std::int64_t>{steps} : std::vector<std::int64_t>{},
-                                    std::vector<int>(static_cast<std::size_t>(steps), 0), true);
+    const std::string scale =
+        per_channel ? b_.floats(lq.name + ".weight_scale", {steps}, sw.data(), steps) : b_.scalar(lq.name + ".weight_scale", sw[0]);
+    const std::string zp =
+        b_.bytes(lq.name + ".weight_zero_point", per_channel ? std::vector<std::int64_t>{steps} : std::vector<std::int64_t>{},
+                 std::vector<int>(static_cast<std::size_t>(steps), 0), true);
     auto& n = b_.node("DequantizeLinear", {wc, scale, zp}, lq.name + ".weight_fq", lq.name + ".weight_dequantize");
     if (per_channel) graph_builder::attr(n, "axis", std::int64_t{0});
     return lq.name + ".weight_fq";
@@ -285,7 +285,8 @@ class onnx_writer {
   /// Every quantized layer of the model got its Q/DQ (a quantizer of another model is refused).
   void check_all_used() const {
     for (const auto& lq : quants_)
-      if (!used_.count(lq.name)) throw config_error(lq.name, "quantizer", "quantizes a layer the exported model does not have (another model's quantizer?)");
+      if (!used_.count(lq.name))
+        throw config_error(lq.name, "quantizer", "quantizes a layer the exported model does not have (another model's quantizer?)");
   }
 
   graph_builder& builder() { return b_; }
@@ -324,8 +325,10 @@ inline void set_tensor_type(::onnx::ValueInfoProto& v, const std::string& name, 
   t->set_elem_type(::onnx::TensorProto::FLOAT);
   for (std::size_t i = 0; i < dims.size(); ++i) {
     auto* d = t->mutable_shape()->add_dim();
-    if (i < sym.size() && !sym[i].empty()) d->set_dim_param(sym[i]);
-    else d->set_dim_value(dims[i]);
+    if (i < sym.size() && !sym[i].empty())
+      d->set_dim_param(sym[i]);
+    else
+      d->set_dim_value(dims[i]);
   }
 }
 
@@ -372,7 +375,8 @@ inline ::onnx::ModelProto to_onnx(const nn::model<float>& net, const quant::quan
   meta("output", opt.output_name + ": float32 (N, " + std::to_string(classes) + ") logits");
   std::string widths;
   if (q)
-    for (const auto& lq : q->layers()) widths += (widths.empty() ? "" : ", ") + lq.name + "=" + std::to_string(lq.wbits) + "/" + std::to_string(lq.abits);
+    for (const auto& lq : q->layers())
+      widths += (widths.empty() ? "" : ", ") + lq.name + "=" + std::to_string(lq.wbits) + "/" + std::to_string(lq.abits);
   meta("widths_bits_weight_activation", q ? widths : std::string("full precision (float32)"));
 
   auto* g = m.mutable_graph();
@@ -386,7 +390,9 @@ inline ::onnx::ModelProto to_onnx(const nn::model<float>& net, const quant::quan
   b.floats("normalize.inv_std", {1, in_channels, 1, 1}, inv.data(), in_channels);
   b.node("Sub", {opt.input_name, "normalize.mean"}, "centred", "normalize.sub");
   b.node("Mul", {"centred", "normalize.inv_std"}, "normalized", "normalize.mul");
-  const std::string logits = derived ? w.network("normalized", *derived) : cnn ? w.network("normalized", *cnn) : w.network("normalized", *mb);
+  const std::string logits = derived ? w.network("normalized", *derived)
+                             : cnn   ? w.network("normalized", *cnn)
+                                     : w.network("normalized", *mb);
   w.check_all_used();
   b.node("Identity", {logits}, opt.output_name, "output");
   detail::set_tensor_type(*g->add_output(), opt.output_name, {"N"}, {0, classes});

@@ -32,11 +32,11 @@ namespace jaq::nas {
 /// One convolution of an operator, as a shape: what candidate_op builds and what the cost model
 /// is given (jaq/search/bridge.hpp), from one description.
 struct op_conv_shape {
-  std::string suffix;          ///< layer name after the operator's: ".expand", ".depthwise", ...
+  std::string suffix;  ///< layer name after the operator's: ".expand", ".depthwise", ...
   nn::conv2d_spec conv;
-  std::int64_t in_size = 1;    ///< input side
-  std::int64_t out_size = 1;   ///< output side
-  int input_from = -1;         ///< the conv whose BatchNorm produced the input; -1: the block input
+  std::int64_t in_size = 1;   ///< input side
+  std::int64_t out_size = 1;  ///< output side
+  int input_from = -1;        ///< the conv whose BatchNorm produced the input; -1: the block input
 };
 
 /// The convolutions of `op` in block `g`, in forward order (none for the identity).
@@ -53,11 +53,17 @@ inline std::vector<op_conv_shape> op_conv_shapes(const op_spec& op, const block_
   const std::int64_t hidden = in * op.expansion;
   if (op.expansion != 1)
     c.push_back({.suffix = ".expand", .conv = pointwise(in, hidden, 1, 1), .in_size = g.in_size, .out_size = g.in_size});
-  c.push_back({.suffix = ".depthwise",
-               .conv = {.in_channels = hidden, .out_channels = hidden, .kernel = op.kernel, .stride = s, .padding = op.kernel / 2,
-                        .groups = hidden},
-               .in_size = g.in_size, .out_size = g.out_size, .input_from = int(c.size()) - 1});
-  c.push_back({.suffix = ".project", .conv = pointwise(hidden, out, 1, op.groups), .in_size = g.out_size, .out_size = g.out_size,
+  c.push_back(
+      {.suffix = ".depthwise",
+       .conv =
+           {.in_channels = hidden, .out_channels = hidden, .kernel = op.kernel, .stride = s, .padding = op.kernel / 2, .groups = hidden},
+       .in_size = g.in_size,
+       .out_size = g.out_size,
+       .input_from = int(c.size()) - 1});
+  c.push_back({.suffix = ".project",
+               .conv = pointwise(hidden, out, 1, op.groups),
+               .in_size = g.out_size,
+               .out_size = g.out_size,
                .input_from = int(c.size()) - 1});
   return c;
 }
@@ -85,8 +91,8 @@ class candidate_op {
       // each conv is followed by its BatchNorm; ReLU after all but the last (and none after skip's)
       const bool last = k + 1 == shapes.size();
       const std::string bn_name = name + (spec.skip ? std::string(".bn") : sh.suffix + "_bn");
-      bns_.push_back(std::make_unique<nn::batch_norm<T>>(sh.conv.out_channels, bn_name,
-                                                          last ? fused_activation::none : fused_activation::relu));
+      bns_.push_back(
+          std::make_unique<nn::batch_norm<T>>(sh.conv.out_channels, bn_name, last ? fused_activation::none : fused_activation::relu));
     }
   }
 

@@ -30,11 +30,9 @@ struct csq_config {
 
   void validate(const std::string& where) const {
     if (!(keep_percent > 0.0 && keep_percent <= 100.0))
-      throw config_error(where, "csq K",
-                         "keep percentage " + format(keep_percent) + " is outside (0, 100]");
+      throw config_error(where, "csq K", "keep percentage " + format(keep_percent) + " is outside (0, 100]");
     if (refresh_epochs < 1)
-      throw config_error(where, "csq E",
-                         "refresh every " + std::to_string(refresh_epochs) + " epochs (must be >= 1)");
+      throw config_error(where, "csq E", "refresh every " + std::to_string(refresh_epochs) + " epochs (must be >= 1)");
   }
 
   static std::string format(double x) {
@@ -50,8 +48,8 @@ struct csq_config {
 
 /// Which input channels of one layer are in the multi-precision branch.
 struct channel_mask {
-  std::vector<int> selected;    ///< increasing channel indices
-  std::vector<int> unselected;  ///< the complement, increasing
+  std::vector<int> selected;      ///< increasing channel indices
+  std::vector<int> unselected;    ///< the complement, increasing
   std::vector<char> is_selected;  ///< (C) 1 for a selected channel
 
   int channels() const { return static_cast<int>(is_selected.size()); }
@@ -64,9 +62,7 @@ struct channel_mask {
     return m;
   }
 
-  friend bool operator==(const channel_mask& a, const channel_mask& b) {
-    return a.is_selected == b.is_selected;
-  }
+  friend bool operator==(const channel_mask& a, const channel_mask& b) { return a.is_selected == b.is_selected; }
   friend std::ostream& operator<<(std::ostream& os, const channel_mask& m) {
     os << m.selected.size() << "/" << m.channels() << " channels {";
     for (std::size_t i = 0; i < m.selected.size(); ++i) os << (i ? "," : "") << m.selected[i];
@@ -82,17 +78,14 @@ inline int kept_channels(int channels, double keep_percent) {
 
 /// The top-K% channels by |gamma|; throws config_error naming `where` for K outside (0, 100]
 /// or an empty gamma (no BatchNorm before the layer).
-inline channel_mask top_channels(std::span<const float> gamma, double keep_percent,
-                                 const std::string& where) {
+inline channel_mask top_channels(std::span<const float> gamma, double keep_percent, const std::string& where) {
   csq_config{.keep_percent = keep_percent}.validate(where);
-  if (gamma.empty())
-    throw config_error(where, "csq", "no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)");
+  if (gamma.empty()) throw config_error(where, "csq", "no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)");
   const int c = static_cast<int>(gamma.size());
   std::vector<int> order(static_cast<std::size_t>(c));
   for (int i = 0; i < c; ++i) order[std::size_t(i)] = i;
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return std::fabs(gamma[std::size_t(a)]) > std::fabs(gamma[std::size_t(b)]);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return std::fabs(gamma[std::size_t(a)]) > std::fabs(gamma[std::size_t(b)]); });
   const int k = kept_channels(c, keep_percent);
   channel_mask m;
   m.is_selected.assign(std::size_t(c), 0);

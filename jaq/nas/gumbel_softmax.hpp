@@ -39,8 +39,7 @@ struct temperature_schedule {
   void validate(const std::string& where) const {
     if (!(initial > 0)) throw config_error(where, "tau.initial", std::to_string(initial) + " (must be > 0)");
     if (!(minimum > 0)) throw config_error(where, "tau.minimum", std::to_string(minimum) + " (must be > 0)");
-    if (!(decay > 0 && decay <= 1))
-      throw config_error(where, "tau.decay", std::to_string(decay) + " (must be in (0, 1])");
+    if (!(decay > 0 && decay <= 1)) throw config_error(where, "tau.decay", std::to_string(decay) + " (must be in (0, 1])");
   }
 
   friend std::ostream& operator<<(std::ostream& os, const temperature_schedule& t) {
@@ -73,9 +72,7 @@ inline std::vector<double> softmax_over(std::span<const double> z, std::span<con
 }
 
 /// Weights from logits beta and given Gumbel noise (deterministic; the sampler below draws it).
-inline gumbel_weights gumbel_weights_from_noise(std::span<const float> beta,
-                                                std::span<const double> noise, double tau,
-                                                sampling mode) {
+inline gumbel_weights gumbel_weights_from_noise(std::span<const float> beta, std::span<const double> noise, double tau, sampling mode) {
   JAQ_ASSERT(beta.size() == noise.size() && !beta.empty() && tau > 0);
   const std::size_t n = beta.size();
   std::vector<double> z(n);
@@ -87,9 +84,7 @@ inline gumbel_weights gumbel_weights_from_noise(std::span<const float> beta,
     std::vector<int> order(n);
     for (std::size_t b = 0; b < n; ++b) order[b] = int(b);
     // largest z first; ties to the lower index so a run is reproducible
-    std::stable_sort(order.begin(), order.end(), [&](int a, int c) {
-      return z[std::size_t(a)] > z[std::size_t(c)];
-    });
+    std::stable_sort(order.begin(), order.end(), [&](int a, int c) { return z[std::size_t(a)] > z[std::size_t(c)]; });
     out.active = {std::min(order[0], order[1]), std::max(order[0], order[1])};
   }
   out.weights = softmax_over(z, out.active);
@@ -97,22 +92,19 @@ inline gumbel_weights gumbel_weights_from_noise(std::span<const float> beta,
 }
 
 /// Draws Gumbel(0, 1) noise from `gen` and returns the mixture weights.
-inline gumbel_weights gumbel_sample_weights(std::span<const float> beta, double tau, sampling mode,
-                                            rng& gen) {
+inline gumbel_weights gumbel_sample_weights(std::span<const float> beta, double tau, sampling mode, rng& gen) {
   std::vector<double> noise(beta.size());
   for (auto& g : noise) g = gen.gumbel();
   return gumbel_weights_from_noise(beta, noise, tau, mode);
 }
 
 /// d loss / d beta from d loss / d weights, through the softmax over the active candidates.
-inline std::vector<double> gumbel_backward(const gumbel_weights& w, double tau,
-                                           std::span<const double> grad_weights) {
+inline std::vector<double> gumbel_backward(const gumbel_weights& w, double tau, std::span<const double> grad_weights) {
   JAQ_ASSERT(grad_weights.size() == w.weights.size());
   double dot = 0.0;
   for (int b : w.active) dot += w.weights[std::size_t(b)] * grad_weights[std::size_t(b)];
   std::vector<double> g(w.weights.size(), 0.0);
-  for (int b : w.active)
-    g[std::size_t(b)] = w.weights[std::size_t(b)] * (grad_weights[std::size_t(b)] - dot) / tau;
+  for (int b : w.active) g[std::size_t(b)] = w.weights[std::size_t(b)] * (grad_weights[std::size_t(b)] - dot) / tau;
   return g;
 }
 

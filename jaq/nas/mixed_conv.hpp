@@ -35,12 +35,12 @@
 #include <utility>
 #include <vector>
 
+#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/autograd/ops/conv2d.hpp"
 #include "jaq/autograd/tape.hpp"
 #include "jaq/nas/channel_mask.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/quant/bit_set.hpp"
-#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/qconv2d.hpp"
@@ -100,9 +100,8 @@ inline std::vector<stacked_channel> stack_channels(const channel_mask& m, const 
 /// p (B), s_a[b] (1), s_w[b] (Co): -> (Co, N, Ho, Wo). With `pw` (B), p weighs the activation
 /// widths and pw the weight widths; without it one width b drives both, weighted p_b.
 template <scalar T>
-var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
-                    const std::vector<var<T>>& s_w, const channel_mask& mask, const mixed_conv_spec& spec,
-                    std::optional<var<T>> pw = std::nullopt) {
+var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a, const std::vector<var<T>>& s_w,
+                    const channel_mask& mask, const mixed_conv_spec& spec, std::optional<var<T>> pw = std::nullopt) {
   spec.validate();
   const bool separate = pw.has_value();
   const std::int64_t nb = std::int64_t(spec.bits.size());
@@ -118,7 +117,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
     throw model_error(spec.name + ": channel mask has " + std::to_string(mask.channels()) + " channels, input has " + std::to_string(c));
   for (std::int64_t b = 0; b < nb; ++b) {
     if (s_a[b].shape().numel() != 1 || s_w[b].shape().numel() != co)
-      throw model_error(spec.name + ": steps of candidate " + std::to_string(spec.bits[b]) + " must be (1) and (" + std::to_string(co) + ")");
+      throw model_error(spec.name + ": steps of candidate " + std::to_string(spec.bits[b]) + " must be (1) and (" + std::to_string(co) +
+                        ")");
     quant::detail::check_steps(s_a[b].value(), spec.name + ".input", "lsq step");
     quant::detail::check_steps(s_w[b].value(), spec.name + ".weight", "lsq step");
   }
@@ -136,7 +136,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   const std::int64_t cs = std::int64_t(stack.size());
   const std::int64_t plane = g0.n * g0.h * g0.w;  // one channel of x
   const std::int64_t kk = g0.kh * g0.kw;
-  const std::int64_t cin_w = w.shape()[1];        // C (dense) or 1 (depthwise)
+  const std::int64_t cin_w = w.shape()[1];  // C (dense) or 1 (depthwise)
   const auto ex = tp.exec();
 
   // X~ (Cs, N, H, W) is never stored whole: its unselected channels are x's own planes, its
@@ -198,8 +198,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
       }
     }
   };
-  auto build_wstack = [for_each_wstack, active, co, cs, kk, depthwise, separate, psum](const std::vector<std::vector<T>>& hats,
-                                                                                        const T* pv, const std::vector<T>& wmix) {
+  auto build_wstack = [for_each_wstack, active, co, cs, kk, depthwise, separate, psum](const std::vector<std::vector<T>>& hats, const T* pv,
+                                                                                       const std::vector<T>& wmix) {
     std::vector<T> ws(static_cast<std::size_t>(depthwise ? cs * kk : co * cs * kk));
     const T ps = separate ? psum(pv) : T(0);
     for_each_wstack([&](const detail::stacked_channel& sc, std::size_t src, std::size_t dst) {
@@ -302,8 +302,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         // both gradients of the stacked conv in one engine pass (written, so left uninitialised)
         std::unique_ptr<T[]> gws(need_w ? new T[ws2.size()] : nullptr);
         std::unique_ptr<T[]> gxs(need_x ? new T[std::size_t(cs * plane)] : nullptr);
-        jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, xplanes2.data(), ws2.data(), gstack, gws.get(), true,
-                                      gxs.get(), true);
+        jaq::detail::conv_backward<T>(ex, gs, co_s, groups_s, xplanes2.data(), ws2.data(), gstack, gws.get(), true, gxs.get(), true);
         if (need_w) {
           std::vector<std::vector<T>> ghat(static_cast<std::size_t>(nb));
           for (int b : wactive) ghat[std::size_t(b)].assign(std::size_t(nw), T(0));
@@ -357,8 +356,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
           for (int b : wactive) {
             const auto rw = quant::qrange::of(spec.bits[std::size_t(b)], true, spec.name);
             T* gsw = ctx.needs_grad(3 + nb + b) ? ctx.grad_input(3 + nb + b).data() : nullptr;
-            quant::detail::lsq_chain(ex, rw, spec.name, wv, swp2[std::size_t(b)], nw, nw / co,
-                                     ghat[std::size_t(b)].data(), gwp, false, gsw, gw[std::size_t(b)]);
+            quant::detail::lsq_chain(ex, rw, spec.name, wv, swp2[std::size_t(b)], nw, nw / co, ghat[std::size_t(b)].data(), gwp, false, gsw,
+                                     gw[std::size_t(b)]);
           }
         }
         if (need_x) {
@@ -381,8 +380,8 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
               const T s = ctx.input(3 + b)[0];
               quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
                 using G = decltype(grid);
-                term[std::size_t(j)] = quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(
-                    xv + src * plane, s, gj, plane, gx ? gx + src * plane : nullptr, false);
+                term[std::size_t(j)] =
+                    quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(xv + src * plane, s, gj, plane, gx ? gx + src * plane : nullptr, false);
               });
             }
           });
@@ -476,18 +475,18 @@ var<T> outer_weights(tape<T>& tp, var<T> p, var<T> q) {
 /// With `pw` (separate weight widths) one qconv2d per (activation a, weight i) pair with
 /// p_a pw_i != 0, weighted p_a pw_i.
 template <scalar T>
-var<T> naive_mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a,
-                          const std::vector<var<T>>& s_w, const mixed_conv_spec& spec, std::optional<var<T>> pw = std::nullopt) {
+var<T> naive_mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector<var<T>>& s_a, const std::vector<var<T>>& s_w,
+                          const mixed_conv_spec& spec, std::optional<var<T>> pw = std::nullopt) {
   spec.validate();
   const std::size_t nb = spec.bits.size();
   if (std::size_t(p.shape().numel()) != nb || s_a.size() != nb || s_w.size() != nb || (pw && std::size_t(pw->shape().numel()) != nb))
     throw model_error(spec.name + ": need one mixture weight and one step pair per candidate (" + std::to_string(nb) + ")");
   auto branch = [&](std::size_t a, std::size_t i) {
-    return quant::qconv2d(tp, x, w, s_a[a], s_w[i],
-                          {.conv = spec.conv,
-                           .act = {.bits = spec.bits[a], .is_signed = spec.act_signed, .count = spec.count, .batch_axis = 1,
-                                   .name = spec.name + ".input"},
-                           .weight = {.bits = spec.bits[i], .is_signed = true, .per_channel = true, .name = spec.name + ".weight"}});
+    return quant::qconv2d(
+        tp, x, w, s_a[a], s_w[i],
+        {.conv = spec.conv,
+         .act = {.bits = spec.bits[a], .is_signed = spec.act_signed, .count = spec.count, .batch_axis = 1, .name = spec.name + ".input"},
+         .weight = {.bits = spec.bits[i], .is_signed = true, .per_channel = true, .name = spec.name + ".weight"}});
   };
   std::vector<var<T>> ys;
   std::vector<int> idx;

@@ -154,9 +154,12 @@ class mixed_layer {
   var<T> forward_width(tape<T>& tp, var<T> x, int a, int w = -1) {
     if (w < 0) w = a;
     init(x.value());
-    const quant::lsq_spec wspec{.bits = bits_[std::size_t(w)], .is_signed = true, .per_channel = true, .batch_axis = -1,
-                                .name = name() + ".weight"};
-    quant::lsq_spec aspec{.bits = bits_[std::size_t(a)], .is_signed = act_signed(), .per_channel = false, .batch_axis = conv_ ? 1 : 0,
+    const quant::lsq_spec wspec{
+        .bits = bits_[std::size_t(w)], .is_signed = true, .per_channel = true, .batch_axis = -1, .name = name() + ".weight"};
+    quant::lsq_spec aspec{.bits = bits_[std::size_t(a)],
+                          .is_signed = act_signed(),
+                          .per_channel = false,
+                          .batch_axis = conv_ ? 1 : 0,
                           .name = name() + ".input"};
     auto sa = tp.param(s_a_[std::size_t(a)]);
     auto sw = tp.param(s_w_[std::size_t(w)]);
@@ -196,9 +199,7 @@ class mixed_layer {
     mask_state_ = tensor<T>(jaq::shape{std::int64_t(mask_.channels())});
     for (int c = 0; c < mask_.channels(); ++c) mask_state_[c] = mask_.is_selected[std::size_t(c)] ? T(1) : T(0);
   }
-  conv2d_options opts() const {
-    return {.stride = conv_->spec.stride, .padding = conv_->spec.padding, .groups = conv_->spec.groups};
-  }
+  conv2d_options opts() const { return {.stride = conv_->spec.stride, .padding = conv_->spec.padding, .groups = conv_->spec.groups}; }
   const channel_mask& all_channels() {
     if (all_.channels() != int(layer_->in_channels())) all_ = channel_mask::all(int(layer_->in_channels()));
     return all_;
@@ -220,8 +221,8 @@ class mixed_layer {
   std::vector<int> bits_;
   bool grouped_ = false;
   std::vector<parameter<T>> s_a_, s_w_;  // per width
-  tensor<T> flags_;                     // {initialized, act_signed}: checkpointed with the steps
-  tensor<T> mask_state_;                // (C) 1 for a selected channel: the mask, checkpointed
+  tensor<T> flags_;                      // {initialized, act_signed}: checkpointed with the steps
+  tensor<T> mask_state_;                 // (C) 1 for a selected channel: the mask, checkpointed
   channel_mask mask_, all_;
 };
 

@@ -84,9 +84,10 @@ template <scalar T>
 class search_model {
  public:
   search_model(nn::model<T>& m, search_config c, rng& gen)
-      : model_(m), cfg_(std::move(c)), gen_(gen.split()),
-        fixed_(m, {.method = quant::method::lsq, .first_bits = cfg_.first_bits, .last_bits = cfg_.last_bits,
-                   .first_last_only = true}) {
+      : model_(m),
+        cfg_(std::move(c)),
+        gen_(gen.split()),
+        fixed_(m, {.method = quant::method::lsq, .first_bits = cfg_.first_bits, .last_bits = cfg_.last_bits, .first_last_only = true}) {
     cfg_.validate(m.name());
     const auto& sites = m.sites();
     for (std::size_t i = 1; i + 1 < sites.size(); ++i) {
@@ -192,8 +193,8 @@ class search_model {
   friend std::ostream& operator<<(std::ostream& os, const search_model& s) {
     os << "search over {";
     for (std::size_t i = 0; i < s.cfg_.bits.size(); ++i) os << (i ? "," : "") << s.cfg_.bits[i];
-    os << "}, " << (s.cfg_.csq ? "CSQ K=" + csq_config::format(s.cfg_.csq->keep_percent) + "%" : std::string("all channels"))
-       << ", " << s.layers_.size() << " search layers, " << s.cfg_.tau << '\n';
+    os << "}, " << (s.cfg_.csq ? "CSQ K=" + csq_config::format(s.cfg_.csq->keep_percent) + "%" : std::string("all channels")) << ", "
+       << s.layers_.size() << " search layers, " << s.cfg_.tau << '\n';
     return os;
   }
 

@@ -40,14 +40,15 @@ struct op_spec {
 inline op_spec parse_op(const std::string& name, const std::string& where = "ops") {
   if (name == "skip") return {.name = name, .kernel = 1, .expansion = 1, .groups = 1, .skip = true};
   auto fail = [&](const std::string& why) -> op_spec {
-    throw config_error(where, "operator", "unknown operator '" + name + "' (" + why +
-                                              "; expected k<3|5|7>_e<n>[_g2] or skip)");
+    throw config_error(where, "operator", "unknown operator '" + name + "' (" + why + "; expected k<3|5|7>_e<n>[_g2] or skip)");
   };
   int k = 0, e = 0, g = 1, used = 0;
   if (std::sscanf(name.c_str(), "k%d_e%d%n", &k, &e, &used) != 2) return fail("not of the form k<K>_e<E>");
   const std::string rest = name.substr(std::size_t(used));
-  if (rest == "_g2") g = 2;
-  else if (!rest.empty()) return fail("unexpected '" + rest + "'");
+  if (rest == "_g2")
+    g = 2;
+  else if (!rest.empty())
+    return fail("unexpected '" + rest + "'");
   if (k < 1 || k % 2 == 0 || k > 7) return fail("kernel must be odd, 1..7");
   if (e < 1 || e > 8) return fail("expansion must be 1..8");
   if (g > 1 && e != 1) return fail("grouped variants exist at expansion 1 only");
@@ -66,8 +67,8 @@ struct block_geometry {
   std::int64_t in_size = 1;   ///< input feature-map side
   std::int64_t out_size = 1;  ///< output side: ceil(in / stride) (padding k/2)
   friend std::ostream& operator<<(std::ostream& os, const block_geometry& b) {
-    return os << "block " << b.index << ": " << b.in_channels << "x" << b.in_size << "^2 -> " << b.out_channels << "x"
-              << b.out_size << "^2 (stride " << b.stride << ")";
+    return os << "block " << b.index << ": " << b.in_channels << "x" << b.in_size << "^2 -> " << b.out_channels << "x" << b.out_size
+              << "^2 (stride " << b.stride << ")";
   }
 };
 
@@ -75,8 +76,8 @@ struct block_geometry {
 /// channels; the first block of a stage has stride stage_strides[i], the others stride 1.
 struct space_config {
   std::string name = "space";
-  std::int64_t in_channels = 1;   ///< image channels
-  std::int64_t image_size = 28;   ///< image side
+  std::int64_t in_channels = 1;  ///< image channels
+  std::int64_t image_size = 28;  ///< image side
   std::int64_t classes = 10;
   std::int64_t stem_channels = 16;
   std::int64_t stem_stride = 1;
@@ -106,8 +107,11 @@ struct space_config {
     std::int64_t ch = stem_channels, size = stem_size();
     for (std::size_t s = 0; s < stage_channels.size(); ++s)
       for (std::int64_t j = 0; j < stage_blocks[s]; ++j) {
-        block_geometry b{.index = int(out.size()), .in_channels = ch, .out_channels = stage_channels[s],
-                         .stride = j == 0 ? stage_strides[s] : 1, .in_size = size};
+        block_geometry b{.index = int(out.size()),
+                         .in_channels = ch,
+                         .out_channels = stage_channels[s],
+                         .stride = j == 0 ? stage_strides[s] : 1,
+                         .in_size = size};
         b.out_size = (size + b.stride - 1) / b.stride;
         out.push_back(b);
         ch = b.out_channels;
@@ -135,10 +139,8 @@ struct space_config {
                              std::to_string(stage_blocks.size()) + " and " + std::to_string(stage_strides.size()));
     for (std::size_t s = 0; s < stage_channels.size(); ++s) {
       const std::string i = "[" + std::to_string(s) + "]";
-      if (stage_channels[s] < 1)
-        throw config_error(where, "stage_channels" + i, "must be >= 1, got " + std::to_string(stage_channels[s]));
-      if (stage_blocks[s] < 1)
-        throw config_error(where, "stage_blocks" + i, "must be >= 1, got " + std::to_string(stage_blocks[s]));
+      if (stage_channels[s] < 1) throw config_error(where, "stage_channels" + i, "must be >= 1, got " + std::to_string(stage_channels[s]));
+      if (stage_blocks[s] < 1) throw config_error(where, "stage_blocks" + i, "must be >= 1, got " + std::to_string(stage_blocks[s]));
       if (stage_strides[s] != 1 && stage_strides[s] != 2)
         throw config_error(where, "stage_strides" + i, "must be 1 or 2, got " + std::to_string(stage_strides[s]));
     }
@@ -159,14 +161,15 @@ struct space_config {
     for (const auto& b : blocks())
       for (const auto& o : specs)
         if (o.groups > 1 && (b.in_channels % o.groups || b.out_channels % o.groups))
-          throw config_error(where, "ops", "'" + o.name + "' needs channels divisible by " + std::to_string(o.groups) +
-                                               " (block " + std::to_string(b.index) + ": " + std::to_string(b.in_channels) +
-                                               " -> " + std::to_string(b.out_channels) + ")");
+          throw config_error(where, "ops",
+                             "'" + o.name + "' needs channels divisible by " + std::to_string(o.groups) + " (block " +
+                                 std::to_string(b.index) + ": " + std::to_string(b.in_channels) + " -> " + std::to_string(b.out_channels) +
+                                 ")");
   }
 
   friend std::ostream& operator<<(std::ostream& os, const space_config& s) {
-    os << "space '" << s.name << "': " << s.in_channels << "x" << s.image_size << "^2 -> stem " << s.stem_channels
-       << ", " << s.blocks().size() << " blocks (channels";
+    os << "space '" << s.name << "': " << s.in_channels << "x" << s.image_size << "^2 -> stem " << s.stem_channels << ", "
+       << s.blocks().size() << " blocks (channels";
     for (auto c : s.stage_channels) os << " " << c;
     os << "; blocks";
     for (auto c : s.stage_blocks) os << " " << c;
@@ -181,8 +184,8 @@ struct space_config {
 /// A network of the space: the operator and the width chosen for each block (the arg-max of a
 /// search), with the space it belongs to.
 struct derived_arch {
-  std::vector<std::string> ops;  ///< (blocks) operator names
-  std::vector<int> bits;         ///< (blocks) width of the operator's weights (and input activations, without act_bits)
+  std::vector<std::string> ops;    ///< (blocks) operator names
+  std::vector<int> bits;           ///< (blocks) width of the operator's weights (and input activations, without act_bits)
   std::vector<int> act_bits = {};  ///< (blocks) width of its input activations; empty: `bits`
 
   /// The input activations' width of block i.
@@ -192,11 +195,13 @@ struct derived_arch {
   void validate(const space_config& s, const std::string& where) const {
     const std::size_t n = s.blocks().size();
     if (ops.size() != n || bits.size() != n)
-      throw config_error(where, "blocks", "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " +
-                                              std::to_string(ops.size()) + " operators and " + std::to_string(bits.size()) + " widths");
+      throw config_error(where, "blocks",
+                         "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " + std::to_string(ops.size()) +
+                             " operators and " + std::to_string(bits.size()) + " widths");
     if (!act_bits.empty() && act_bits.size() != n)
-      throw config_error(where, "blocks", "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " +
-                                              std::to_string(act_bits.size()) + " activation widths");
+      throw config_error(
+          where, "blocks",
+          "space '" + s.name + "' has " + std::to_string(n) + " blocks, got " + std::to_string(act_bits.size()) + " activation widths");
     for (std::size_t i = 0; i < n; ++i) {
       const std::string f = "blocks[" + std::to_string(i) + "]";
       (void)parse_op(ops[i], where + ": " + f);

@@ -52,7 +52,7 @@ namespace jaq::nas {
 
 struct supernet_config {
   space_config space{};
-  std::optional<csq_config> csq{};   ///< empty: every channel at every width
+  std::optional<csq_config> csq{};      ///< empty: every channel at every width
   mixing all_channels = mixing::naive;  ///< how the widths run without CSQ
   temperature_schedule tau{.initial = 5.0, .decay = 0.975, .minimum = 0.1};
   /// Every convolution in full precision, stem, head and classifier too: no widths, no step
@@ -78,8 +78,7 @@ class supernet final : public nn::model<T> {
     s.validate(s.name);
     if (cfg_.csq) cfg_.csq->validate(s.name);
     cfg_.tau.validate(s.name);
-    if (cfg_.full_precision && cfg_.csq)
-      throw config_error(s.name, "csq", "a full-precision supernet quantizes nothing: CSQ must be off");
+    if (cfg_.full_precision && cfg_.csq) throw config_error(s.name, "csq", "a full-precision supernet quantizes nothing: CSQ must be off");
     const auto specs = s.op_specs();
     const std::vector<int> fixed{s.fixed_bits};
     stem_ = std::make_unique<nn::conv2d<T>>(
@@ -98,10 +97,12 @@ class supernet final : public nn::model<T> {
         auto& cand = b.ops.emplace_back(std::make_unique<candidate_op<T>>(op, g, bname + "." + op.name, gen));
         for (auto* bn : cand->batch_norms()) this->add_batch_norm(*bn);
         b.beta.push_back({.name = bname + "." + op.name + ".beta",
-                          .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)), .grad = {}});
+                          .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)),
+                          .grad = {}});
         if (s.separate_wa)
           b.beta_act.push_back({.name = bname + "." + op.name + ".beta_act",
-                                .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)), .grad = {}});
+                                .value = tensor<T>::full(jaq::shape{std::int64_t(s.bits.size())}, T(1e-3)),
+                                .grad = {}});
         auto& layers = b.layers.emplace_back();
         for (const auto& oc : cand->convs()) layers.push_back(std::make_unique<mixed_layer<T>>(*oc.conv, s.bits, oc.input_bn));
       }
@@ -109,7 +110,8 @@ class supernet final : public nn::model<T> {
       b.act_sample.resize(specs.size());
     }
     const std::int64_t last = s.stage_channels.back();
-    head_ = std::make_unique<nn::conv2d<T>>(nn::conv2d_spec{.in_channels = last, .out_channels = s.head_channels, .kernel = 1}, "head", gen);
+    head_ =
+        std::make_unique<nn::conv2d<T>>(nn::conv2d_spec{.in_channels = last, .out_channels = s.head_channels, .kernel = 1}, "head", gen);
     head_bn_ = std::make_unique<nn::batch_norm<T>>(s.head_channels, "head_bn", fused_activation::relu);
     fc_ = std::make_unique<nn::linear<T>>(nn::linear_spec{.in_features = s.head_channels, .out_features = s.classes}, "fc", gen);
     this->add_site(*head_, nullptr);
@@ -279,10 +281,10 @@ class supernet final : public nn::model<T> {
     block_geometry geom;
     std::vector<std::unique_ptr<candidate_op<T>>> ops;
     std::vector<std::vector<std::unique_ptr<mixed_layer<T>>>> layers;  // [op][conv]
-    parameter<T> alpha;               // (ops)
-    std::vector<parameter<T>> beta;   // [op] (widths)
-    std::vector<parameter<T>> beta_act;  // [op] (widths), with separate_wa only
-    int first = 0, second = -1;       // this step's top-2 operators
+    parameter<T> alpha;                                                // (ops)
+    std::vector<parameter<T>> beta;                                    // [op] (widths)
+    std::vector<parameter<T>> beta_act;                                // [op] (widths), with separate_wa only
+    int first = 0, second = -1;                                        // this step's top-2 operators
     gumbel_weights op_sample;
     std::vector<gumbel_weights> width_sample;  // [op], drawn for the running ones
     std::vector<gumbel_weights> act_sample;    // [op], with separate_wa
@@ -317,9 +319,7 @@ class supernet final : public nn::model<T> {
   }
 
   var<T> block_train(tape<T>& tp, block& b, var<T> x) {
-    auto widths = [&](int o) {
-      return gumbel_mixture(tp, tp.param(b.beta[std::size_t(o)]), b.width_sample[std::size_t(o)], tau_);
-    };
+    auto widths = [&](int o) { return gumbel_mixture(tp, tp.param(b.beta[std::size_t(o)]), b.width_sample[std::size_t(o)], tau_); };
     auto act = [&](int o) -> std::optional<var<T>> {
       if (!separate_wa()) return std::nullopt;
       return gumbel_mixture(tp, tp.param(b.beta_act[std::size_t(o)]), b.act_sample[std::size_t(o)], tau_);
@@ -345,9 +345,8 @@ class supernet final : public nn::model<T> {
     const int w = int(argmax_of(b.beta[std::size_t(o)].value));
     const int a = separate_wa() ? int(argmax_of(b.beta_act[std::size_t(o)].value)) : w;
     auto& layers = b.layers[std::size_t(o)];
-    return b.ops[std::size_t(o)]->forward(tp, x, [&](tape<T>& t, var<T> h, std::size_t k) {
-      return layers[k]->forward_one_width(t, h, a, how(), w);
-    });
+    return b.ops[std::size_t(o)]->forward(
+        tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return layers[k]->forward_one_width(t, h, a, how(), w); });
   }
 
   supernet_config cfg_;

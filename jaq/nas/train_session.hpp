@@ -31,20 +31,20 @@ namespace jaq::nas {
 
 /// Everything the quantization/search flags set (-1 / empty: not given).
 struct train_flags {
-  std::string quant;       ///< lsq | pact | minmax; empty: full precision (or --mixed)
-  int bits = -1;           ///< weights and activations
-  int wbits = -1;          ///< overrides --bits for weights
-  int abits = -1;          ///< overrides --bits for activations
+  std::string quant;  ///< lsq | pact | minmax; empty: full precision (or --mixed)
+  int bits = -1;      ///< weights and activations
+  int wbits = -1;     ///< overrides --bits for weights
+  int abits = -1;     ///< overrides --bits for activations
   int first_bits = 8;
   int last_bits = 8;
-  std::string mixed;       ///< candidate widths "2,3,4,8": search
+  std::string mixed;         ///< candidate widths "2,3,4,8": search
   bool mixed_given = false;  ///< --mixed was given (an empty value is an error, not full precision)
-  double csq = 0;          ///< K in percent; 0: not given (all channels)
+  double csq = 0;            ///< K in percent; 0: not given (all channels)
   bool csq_given = false;
-  int csq_every = 1;       ///< E: epochs between mask updates
+  int csq_every = 1;  ///< E: epochs between mask updates
   bool fused_naive = false;
   double tau = 5.0, tau_decay = 0.9, tau_min = 0.5;
-  std::string derived;     ///< derived.json of a search: retrain at its per-layer widths
+  std::string derived;  ///< derived.json of a search: retrain at its per-layer widths
 };
 
 /// A search's derived precision as JSON: {"model": ..., "layers": [{"name": ..., "bits": ...}]}.
@@ -79,10 +79,19 @@ void add_train_flags(App& app, train_flags& f) {
   app.add_option("--first-bits", f.first_bits, "bit-width of the first layer (default 8)");
   app.add_option("--last-bits", f.last_bits, "bit-width of the last layer (default 8)");
   app.template add_option_function<std::string>(
-      "--mixed", [&f](const std::string& v) { f.mixed = v; f.mixed_given = true; },
+      "--mixed",
+      [&f](const std::string& v) {
+        f.mixed = v;
+        f.mixed_given = true;
+      },
       "mixed-precision search over these widths, e.g. 2,3,4,8");
-  app.template add_option_function<double>("--csq", [&f](const double& k) { f.csq = k; f.csq_given = true; },
-                                  "CSQ: quantize only the top-K% channels during the search (with --mixed)");
+  app.template add_option_function<double>(
+      "--csq",
+      [&f](const double& k) {
+        f.csq = k;
+        f.csq_given = true;
+      },
+      "CSQ: quantize only the top-K% channels during the search (with --mixed)");
   app.add_option("--csq-every", f.csq_every, "recompute the CSQ channel masks every E epochs (default 1)");
   app.add_flag("--fused-naive", f.fused_naive, "all-channel search with the fused op (memory ablation)");
   app.add_option("--tau", f.tau, "initial Gumbel-softmax temperature (default 5)");
@@ -97,12 +106,10 @@ class train_session {
  public:
   train_session(const train_flags& f, nn::model<T>& m, rng& gen) {
     const std::string where = m.name();
-    if (f.mixed_given && f.mixed.empty())
-      throw config_error(where, "--mixed", "empty: give the candidate widths, e.g. 2,3,4,8");
+    if (f.mixed_given && f.mixed.empty()) throw config_error(where, "--mixed", "empty: give the candidate widths, e.g. 2,3,4,8");
     if (!f.quant.empty() && !f.mixed.empty())
       throw config_error(where, "--quant/--mixed", "choose one: fixed-precision training or a mixed-precision search");
-    if (f.csq_given && f.mixed.empty())
-      throw config_error(where, "--csq", "CSQ is a mixed-precision search option: give --mixed too");
+    if (f.csq_given && f.mixed.empty()) throw config_error(where, "--csq", "CSQ is a mixed-precision search option: give --mixed too");
     if (f.quant.empty() && f.mixed.empty() && (f.bits >= 0 || f.wbits >= 0 || f.abits >= 0))
       throw config_error(where, "--bits", "a bit-width needs --quant lsq|pact|minmax");
     if (!f.derived.empty() && !f.mixed.empty())
@@ -120,14 +127,18 @@ class train_session {
     if (!f.quant.empty() || !f.derived.empty()) {
       const int b = f.bits >= 0 ? f.bits : 4;
       quant::quant_config qc{.method = quant::parse_method(f.quant.empty() ? "lsq" : f.quant, "--quant"),
-                             .wbits = f.wbits >= 0 ? f.wbits : b, .abits = f.abits >= 0 ? f.abits : b,
-                             .first_bits = f.first_bits, .last_bits = f.last_bits};
+                             .wbits = f.wbits >= 0 ? f.wbits : b,
+                             .abits = f.abits >= 0 ? f.abits : b,
+                             .first_bits = f.first_bits,
+                             .last_bits = f.last_bits};
       if (!f.derived.empty()) qc.layer_bits = read_derived(f.derived);
       fixed_ = std::make_unique<quant::quantized_model<T>>(m, std::move(qc));
     } else if (!f.mixed.empty()) {
-      search_config c{.bits = parse_bits(f.mixed, "--mixed"), .fused_naive = f.fused_naive,
+      search_config c{.bits = parse_bits(f.mixed, "--mixed"),
+                      .fused_naive = f.fused_naive,
                       .tau = {.initial = f.tau, .decay = f.tau_decay, .minimum = f.tau_min},
-                      .first_bits = f.first_bits, .last_bits = f.last_bits};
+                      .first_bits = f.first_bits,
+                      .last_bits = f.last_bits};
       if (f.csq_given) c.csq = csq_config{.keep_percent = f.csq, .refresh_epochs = f.csq_every};
       search_ = std::make_unique<search_model<T>>(m, std::move(c), gen);
     }
@@ -155,8 +166,10 @@ class train_session {
     train_session* self;
     Opt* opt;
     void zero_grad() {
-      if (self->search_) self->search_->optimizer(*opt).zero_grad();
-      else opt->zero_grad();
+      if (self->search_)
+        self->search_->optimizer(*opt).zero_grad();
+      else
+        opt->zero_grad();
     }
     void step() {
       if (self->search_) {

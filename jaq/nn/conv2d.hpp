@@ -26,8 +26,8 @@ struct conv2d_spec {
   std::int64_t groups = 1;
 
   friend std::ostream& operator<<(std::ostream& os, const conv2d_spec& s) {
-    return os << "conv" << s.kernel << "x" << s.kernel << "(" << s.in_channels << "->" << s.out_channels
-              << ", stride " << s.stride << ", padding " << s.padding << ", groups " << s.groups << ")";
+    return os << "conv" << s.kernel << "x" << s.kernel << "(" << s.in_channels << "->" << s.out_channels << ", stride " << s.stride
+              << ", padding " << s.padding << ", groups " << s.groups << ")";
   }
 };
 
@@ -37,8 +37,7 @@ class conv2d final : public weighted_layer<T> {
   conv2d_spec spec;
 
   conv2d(conv2d_spec s, std::string layer_name, rng& gen) : spec(s) {
-    if (s.in_channels < 1 || s.out_channels < 1 || s.kernel < 1 || s.groups < 1 ||
-        s.in_channels % s.groups || s.out_channels % s.groups)
+    if (s.in_channels < 1 || s.out_channels < 1 || s.kernel < 1 || s.groups < 1 || s.in_channels % s.groups || s.out_channels % s.groups)
       throw config_error(layer_name, "conv2d_spec", "invalid channels/kernel/groups in " + str(s));
     this->name = std::move(layer_name);
     this->weight.name = this->name + ".weight";

@@ -31,8 +31,7 @@ class linear final : public weighted_layer<T> {
   parameter<T> bias;
 
   linear(linear_spec s, std::string layer_name, rng& gen) : spec(s) {
-    if (s.in_features < 1 || s.out_features < 1)
-      throw config_error(layer_name, "linear_spec", "features must be >= 1");
+    if (s.in_features < 1 || s.out_features < 1) throw config_error(layer_name, "linear_spec", "features must be >= 1");
     this->name = std::move(layer_name);
     this->weight.name = this->name + ".weight";
     this->weight.value = tensor<T>(jaq::shape{s.out_features, s.in_features});

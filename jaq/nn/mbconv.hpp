@@ -20,9 +20,9 @@
 namespace jaq::nn {
 
 struct mbconv_block_spec {
-  std::int64_t kernel = 3;        ///< depthwise kernel (odd)
-  std::int64_t expansion = 4;     ///< hidden channels = in_channels * expansion
-  std::int64_t stride = 1;        ///< of the depthwise convolution (1 or 2)
+  std::int64_t kernel = 3;     ///< depthwise kernel (odd)
+  std::int64_t expansion = 4;  ///< hidden channels = in_channels * expansion
+  std::int64_t stride = 1;     ///< of the depthwise convolution (1 or 2)
   std::int64_t out_channels = 16;
 
   friend std::ostream& operator<<(std::ostream& os, const mbconv_block_spec& s) {
@@ -35,7 +35,7 @@ class mbconv_block {
  public:
   mbconv_block_spec spec;
   std::int64_t in_channels;
-  std::unique_ptr<conv2d<T>> expand;   // null when expansion == 1
+  std::unique_ptr<conv2d<T>> expand;  // null when expansion == 1
   std::unique_ptr<batch_norm<T>> expand_bn;
   conv2d<T> depthwise;
   batch_norm<T> depthwise_bn;
@@ -45,8 +45,12 @@ class mbconv_block {
   mbconv_block(std::int64_t in, mbconv_block_spec s, const std::string& name, rng& gen)
       : spec(check(s, name)),
         in_channels(in),
-        depthwise({.in_channels = in * s.expansion, .out_channels = in * s.expansion, .kernel = s.kernel,
-                   .stride = s.stride, .padding = s.kernel / 2, .groups = in * s.expansion},
+        depthwise({.in_channels = in * s.expansion,
+                   .out_channels = in * s.expansion,
+                   .kernel = s.kernel,
+                   .stride = s.stride,
+                   .padding = s.kernel / 2,
+                   .groups = in * s.expansion},
                   name + ".depthwise", init_expand(in, s, name, gen)),
         depthwise_bn(in * s.expansion, name + ".depthwise_bn", fused_activation::relu6),
         project({.in_channels = in * s.expansion, .out_channels = s.out_channels, .kernel = 1}, name + ".project", gen),
@@ -77,8 +81,8 @@ class mbconv_block {
   // Creates the expand layer first, so that weights are drawn in forward order.
   rng& init_expand(std::int64_t in, const mbconv_block_spec& s, const std::string& name, rng& gen) {
     if (s.expansion != 1) {
-      expand = std::make_unique<conv2d<T>>(conv2d_spec{.in_channels = in, .out_channels = in * s.expansion, .kernel = 1},
-                                           name + ".expand", gen);
+      expand =
+          std::make_unique<conv2d<T>>(conv2d_spec{.in_channels = in, .out_channels = in * s.expansion, .kernel = 1}, name + ".expand", gen);
       expand_bn = std::make_unique<batch_norm<T>>(in * s.expansion, name + ".expand_bn", fused_activation::relu6);
     }
     return gen;

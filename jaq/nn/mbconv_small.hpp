@@ -23,17 +23,15 @@ struct mbconv_small_config {
   std::int64_t classes = 10;
   std::int64_t stem_channels = 16;
   std::vector<mbconv_block_spec> blocks = {
-      {.kernel = 3, .expansion = 1, .stride = 1, .out_channels = 16},
-      {.kernel = 3, .expansion = 4, .stride = 2, .out_channels = 24},
-      {.kernel = 3, .expansion = 4, .stride = 1, .out_channels = 24},
-      {.kernel = 5, .expansion = 4, .stride = 2, .out_channels = 40},
+      {.kernel = 3, .expansion = 1, .stride = 1, .out_channels = 16}, {.kernel = 3, .expansion = 4, .stride = 2, .out_channels = 24},
+      {.kernel = 3, .expansion = 4, .stride = 1, .out_channels = 24}, {.kernel = 5, .expansion = 4, .stride = 2, .out_channels = 40},
       {.kernel = 3, .expansion = 4, .stride = 1, .out_channels = 40},
   };
   std::int64_t head_channels = 128;
 
   friend std::ostream& operator<<(std::ostream& os, const mbconv_small_config& c) {
-    os << "mbconv_small_config{.in_channels=" << c.in_channels << ", .classes=" << c.classes
-       << ", .stem_channels=" << c.stem_channels << ", .blocks={";
+    os << "mbconv_small_config{.in_channels=" << c.in_channels << ", .classes=" << c.classes << ", .stem_channels=" << c.stem_channels
+       << ", .blocks={";
     for (std::size_t i = 0; i < c.blocks.size(); ++i) os << (i ? ", " : "") << c.blocks[i];
     return os << "}, .head_channels=" << c.head_channels << "}";
   }

@@ -13,10 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/checkpoint.hpp"
 #include "jaq/autograd/parameter.hpp"
 #include "jaq/autograd/tape.hpp"
 #include "jaq/nn/batch_norm.hpp"
-#include "jaq/autograd/checkpoint.hpp"
 #include "jaq/nn/weighted_layer.hpp"
 
 namespace jaq::nn {
@@ -34,7 +34,7 @@ template <scalar T>
 class model {
  public:
   model() = default;
-  model(const model&) = delete;             // layers hold pointers into the model
+  model(const model&) = delete;  // layers hold pointers into the model
   model& operator=(const model&) = delete;
   virtual ~model() = default;
 

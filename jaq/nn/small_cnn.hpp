@@ -55,10 +55,10 @@ class small_cnn final : public model<T> {
 
   var<T> forward(tape<T>& tp, var<T> x) override {  // x (C, N, 28, 28)
     // BN and ReLU are one fused op (bn*.activation = relu)
-    x = bn1.forward(tp, conv1.forward(tp, x));   // (16, N, 28, 28)
-    x = bn2.forward(tp, conv2.forward(tp, x));   // (32, N, 14, 14)
-    x = bn3.forward(tp, conv3.forward(tp, x));   // (64, N, 7, 7)
-    return fc.forward(tp, jaq::global_avg_pool(tp, x));         // (N, 64) -> (N, classes)
+    x = bn1.forward(tp, conv1.forward(tp, x));           // (16, N, 28, 28)
+    x = bn2.forward(tp, conv2.forward(tp, x));           // (32, N, 14, 14)
+    x = bn3.forward(tp, conv3.forward(tp, x));           // (64, N, 7, 7)
+    return fc.forward(tp, jaq::global_avg_pool(tp, x));  // (N, 64) -> (N, classes)
   }
 };
 

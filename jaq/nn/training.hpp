@@ -125,7 +125,7 @@ double evaluate(model<T>& m, const data::dataset& ds, eval_options o = {}) {
 }
 
 struct recalibrate_options {
-  std::int64_t images = 2000;      ///< the first this many images of the data set (0: all)
+  std::int64_t images = 2000;  ///< the first this many images of the data set (0: all)
   std::int64_t batch_size = 250;
   int threads = 1;
 };

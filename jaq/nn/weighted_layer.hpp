@@ -31,7 +31,7 @@ class weighted_layer {
 
   virtual ~weighted_layer() = default;
 
-  std::string name;          ///< e.g. "conv2", "blocks.1.expand"
+  std::string name;  ///< e.g. "conv2", "blocks.1.expand"
   parameter<T> weight;
   quantizer<T> input_quantizer;   ///< applied to the layer's input activation
   quantizer<T> weight_quantizer;  ///< applied to the weight on every forward

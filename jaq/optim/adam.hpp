@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/checkpoint.hpp"
 #include "jaq/autograd/parameter.hpp"
 #include "jaq/core/error.hpp"
-#include "jaq/autograd/checkpoint.hpp"
 
 namespace jaq::optim {
 

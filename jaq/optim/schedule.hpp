@@ -27,8 +27,8 @@ struct cosine_schedule {
   }
 
   friend std::ostream& operator<<(std::ostream& os, const cosine_schedule& s) {
-    return os << "cosine_schedule{.base_lr=" << s.base_lr << ", .total_steps=" << s.total_steps
-              << ", .warmup_steps=" << s.warmup_steps << ", .min_lr=" << s.min_lr << "}";
+    return os << "cosine_schedule{.base_lr=" << s.base_lr << ", .total_steps=" << s.total_steps << ", .warmup_steps=" << s.warmup_steps
+              << ", .min_lr=" << s.min_lr << "}";
   }
 };
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "jaq/autograd/checkpoint.hpp"
 #include "jaq/autograd/parameter.hpp"
 #include "jaq/core/error.hpp"
-#include "jaq/autograd/checkpoint.hpp"
 
 namespace jaq::optim {
 
@@ -33,7 +33,8 @@ class sgd {
  public:
   sgd(std::vector<parameter<T>*> params, sgd_config c) : params_(std::move(params)), cfg_(c), step_(jaq::shape{1}) {
     if (!(c.lr >= 0)) throw config_error("sgd_config", "lr", std::to_string(c.lr) + " (must be >= 0)");
-    if (!(c.momentum >= 0 && c.momentum < 1)) throw config_error("sgd_config", "momentum", std::to_string(c.momentum) + " (must be in [0, 1))");
+    if (!(c.momentum >= 0 && c.momentum < 1))
+      throw config_error("sgd_config", "momentum", std::to_string(c.momentum) + " (must be in [0, 1))");
     if (!(c.weight_decay >= 0)) throw config_error("sgd_config", "weight_decay", std::to_string(c.weight_decay) + " (must be >= 0)");
     step_[0] = T(0);
     for (auto* p : params_) buf_.push_back(tensor<T>::zeros(p->value.shape()));

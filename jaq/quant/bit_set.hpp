@@ -34,9 +34,7 @@ constexpr bool strictly_increasing() {
 }  // namespace detail
 
 template <int... Widths>
-  requires(sizeof...(Widths) > 0 && ((Widths >= 1 && Widths <= 8) && ...) &&
-           detail::strictly_increasing<Widths...>())
-struct bit_set {
+requires(sizeof...(Widths) > 0 && ((Widths >= 1 && Widths <= 8) && ...) && detail::strictly_increasing<Widths...>()) struct bit_set {
   static constexpr std::size_t size = sizeof...(Widths);
   static constexpr std::array<int, size> widths{Widths...};
 
@@ -59,9 +57,7 @@ struct bit_set {
   /// Throws config_error(where, "bits", ...) when `bits` is not in the set.
   static void check(int bits, const std::string& where) {
     if (!contains(bits))
-      throw config_error(where, "bits",
-                         "unsupported bit-width " + std::to_string(bits) + " (supported: " +
-                             to_string() + ")");
+      throw config_error(where, "bits", "unsupported bit-width " + std::to_string(bits) + " (supported: " + to_string() + ")");
   }
 
   /// Calls f(std::integral_constant<int, bits>{}) and returns its result; every instantiation
@@ -71,8 +67,7 @@ struct bit_set {
     check(bits, where);
     using first = std::integral_constant<int, widths[0]>;
     using R = std::invoke_result_t<F&, first>;
-    static_assert((std::is_same_v<R, std::invoke_result_t<F&, std::integral_constant<int, Widths>>> &&
-                   ...),
+    static_assert((std::is_same_v<R, std::invoke_result_t<F&, std::integral_constant<int, Widths>>> && ...),
                   "bit_set::dispatch: f must return the same type for every width");
     return dispatch_checked<Widths...>(bits, f);
   }

@@ -50,8 +50,7 @@ void dorefa_forward(std::span<const T> w, int bits, std::span<T> out) {
   JAQ_ASSERT(out.size() == w.size());
   const int levels = (1 << bits) - 1;
   const dorefa_norm n = dorefa_normaliser(w);
-  for (std::size_t i = 0; i < w.size(); ++i)
-    out[i] = n.m > 0.0 ? dorefa_value(w[i], T(n.m), levels) : T(0);
+  for (std::size_t i = 0; i < w.size(); ++i) out[i] = n.m > 0.0 ? dorefa_value(w[i], T(n.m), levels) : T(0);
 }
 
 /// grad_w = (d w_q / d w)^T grad_out through the straight-through surrogate (overwrites grad_w).

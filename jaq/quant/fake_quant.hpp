@@ -73,8 +73,7 @@ namespace detail {
 template <scalar T>
 void check_steps(const tensor<T>& s, const std::string& name, const char* what) {
   for (std::int64_t i = 0; i < s.size(); ++i)
-    if (!(s[i] > T(0)))
-      throw model_error(name + ": " + what + " must be > 0, got " + std::to_string(double(s[i])));
+    if (!(s[i] > T(0))) throw model_error(name + ": " + what + " must be > 0, got " + std::to_string(double(s[i])));
 }
 }  // namespace detail
 
@@ -85,8 +84,8 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
   const jaq::shape xs = x.shape();
   const std::int64_t channels = spec.per_channel ? xs[0] : 1;
   if (step.shape().numel() != channels)
-    throw model_error(spec.name + ": lsq step " + step.shape().str() + " does not match " +
-                      std::to_string(channels) + " channel(s) of input " + xs.str());
+    throw model_error(spec.name + ": lsq step " + step.shape().str() + " does not match " + std::to_string(channels) +
+                      " channel(s) of input " + xs.str());
   detail::check_steps(step.value(), spec.name, "lsq step");
   const std::int64_t n = xs.numel(), inner = n / channels;
   const double g = lsq_grad_scale(spec.grad_count(xs), r.q_p);
@@ -96,8 +95,7 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
     bool ow = false;
     T* gx = ctx.needs_grad(0) ? ctx.grad_input_for_write(0, ow).data() : nullptr;
     T* gs = ctx.needs_grad(1) ? ctx.grad_input(1).data() : nullptr;
-    detail::lsq_chain(ctx.exec(), r, name, ctx.input(0).data(), ctx.input(1).data(), n, inner,
-                      ctx.grad_output().data(), gx, ow, gs, g);
+    detail::lsq_chain(ctx.exec(), r, name, ctx.input(0).data(), ctx.input(1).data(), n, inner, ctx.grad_output().data(), gx, ow, gs, g);
   });
 }
 
@@ -105,8 +103,7 @@ var<T> lsq_quantize(tape<T>& tp, var<T> x, var<T> step, const lsq_spec& spec) {
 template <scalar T>
 var<T> pact_quantize(tape<T>& tp, var<T> x, var<T> alpha, const pact_spec& spec) {
   const qrange r = qrange::of(spec.bits, false, spec.name);
-  if (alpha.shape().numel() != 1)
-    throw model_error(spec.name + ": pact alpha must have one element, got " + alpha.shape().str());
+  if (alpha.shape().numel() != 1) throw model_error(spec.name + ": pact alpha must have one element, got " + alpha.shape().str());
   detail::check_steps(alpha.value(), spec.name, "pact alpha");
   const std::int64_t n = x.shape().numel();
   const T a = alpha.value()[0];
@@ -133,9 +130,8 @@ var<T> pact_quantize(tape<T>& tp, var<T> x, var<T> alpha, const pact_spec& spec)
       });
     }
     if (ctx.needs_grad(1)) {
-      const double sum = parallel_sum(ctx.exec(), 0, n, detail::quant_grain, 0.0, [&](std::int64_t i) {
-        return double(gy[i]) * double(pact_grad_alpha(xv[i], a));
-      });
+      const double sum = parallel_sum(ctx.exec(), 0, n, detail::quant_grain, 0.0,
+                                      [&](std::int64_t i) { return double(gy[i]) * double(pact_grad_alpha(xv[i], a)); });
       ctx.grad_input(1)[0] += T(sum);
     }
   });
@@ -162,8 +158,7 @@ var<T> dorefa_quantize(tape<T>& tp, var<T> w, const dorefa_spec& spec) {
 /// Min/max fake quantization. Per channel (weights): ranges from x itself. Per tensor
 /// (activations): the observer's range (batch range while training, running average after).
 template <scalar T>
-var<T> minmax_quantize(tape<T>& tp, var<T> x, const minmax_spec& spec, minmax_observer* obs = nullptr,
-                       bool training = true) {
+var<T> minmax_quantize(tape<T>& tp, var<T> x, const minmax_spec& spec, minmax_observer* obs = nullptr, bool training = true) {
   const qrange r = qrange::of(spec.bits, false, spec.name);
   const jaq::shape xs = x.shape();
   const std::int64_t channels = spec.per_channel ? xs[0] : 1;
@@ -195,21 +190,24 @@ var<T> minmax_quantize(tape<T>& tp, var<T> x, const minmax_spec& spec, minmax_ob
   });
   std::vector<tensor<T>> saved;
   if (tp.needs_backward({x})) saved.push_back(std::move(ranges));  // 2 numbers per channel
-  return tp.record("minmax_quantize", std::move(y), {x}, [n, inner](backward_context<T>& ctx) {
-    if (!ctx.needs_grad(0)) return;
-    const T* xv = ctx.input(0).data();
-    const T* rg = ctx.saved(0).data();
-    const T* gy = ctx.grad_output().data();
-    bool ow = false;
-    T* gx = ctx.grad_input_for_write(0, ow).data();
-    parallel_for_chunks(ctx.exec(), 0, n, detail::quant_grain, [&](std::int64_t lo, std::int64_t hi) {
-      for (std::int64_t i = lo; i < hi; ++i) {
-        const std::int64_t c = i / inner;
-        const T d = gy[i] * minmax_grad_input(xv[i], rg[2 * c], rg[2 * c + 1]);
-        gx[i] = ow ? d : gx[i] + d;
-      }
-    });
-  }, std::move(saved));
+  return tp.record(
+      "minmax_quantize", std::move(y), {x},
+      [n, inner](backward_context<T>& ctx) {
+        if (!ctx.needs_grad(0)) return;
+        const T* xv = ctx.input(0).data();
+        const T* rg = ctx.saved(0).data();
+        const T* gy = ctx.grad_output().data();
+        bool ow = false;
+        T* gx = ctx.grad_input_for_write(0, ow).data();
+        parallel_for_chunks(ctx.exec(), 0, n, detail::quant_grain, [&](std::int64_t lo, std::int64_t hi) {
+          for (std::int64_t i = lo; i < hi; ++i) {
+            const std::int64_t c = i / inner;
+            const T d = gy[i] * minmax_grad_input(xv[i], rg[2 * c], rg[2 * c + 1]);
+            gx[i] = ow ? d : gx[i] + d;
+          }
+        });
+      },
+      std::move(saved));
 }
 
 }  // namespace jaq::quant

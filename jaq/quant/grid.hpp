@@ -23,8 +23,7 @@ namespace jaq::quant {
 /// Signed b-bit grid (weights, signed activations): Q_N = 2^(b-1), Q_P = 2^(b-1) - 1.
 /// For b = 1 the grid is {-1, 0}.
 template <int Bits>
-  requires(1 <= Bits && Bits <= 8)
-struct signed_grid {
+requires(1 <= Bits && Bits <= 8) struct signed_grid {
   static constexpr int bits = Bits;
   static constexpr bool is_signed = true;
   static constexpr int q_n = 1 << (Bits - 1);
@@ -34,8 +33,7 @@ struct signed_grid {
 
 /// Unsigned b-bit grid (activations after ReLU): Q_N = 0, Q_P = 2^b - 1.
 template <int Bits>
-  requires(1 <= Bits && Bits <= 8)
-struct unsigned_grid {
+requires(1 <= Bits && Bits <= 8) struct unsigned_grid {
   static constexpr int bits = Bits;
   static constexpr bool is_signed = false;
   static constexpr int q_n = 0;
@@ -51,7 +49,8 @@ concept grid = requires {
   { G::q_p } -> std::convertible_to<int>;
   { G::is_signed } -> std::convertible_to<bool>;
   typename G::storage;
-} && (G::bits >= 1 && G::bits <= 8);
+}
+&&(G::bits >= 1 && G::bits <= 8);
 
 /// Highest bit-width any jaq quantizer supports (codes fit int8/uint8 storage).
 inline constexpr int max_bits = 8;
@@ -65,11 +64,8 @@ struct qrange {
 
   /// The grid of `bits` bits; throws config_error naming `where` when bits is not in 1..8.
   static qrange of(int bits, bool is_signed, const std::string& where) {
-    if (bits < 1 || bits > max_bits)
-      throw config_error(where, "bits",
-                         "unsupported bit-width " + std::to_string(bits) + " (must be 1..8)");
-    return is_signed ? qrange{bits, true, 1 << (bits - 1), (1 << (bits - 1)) - 1}
-                     : qrange{bits, false, 0, (1 << bits) - 1};
+    if (bits < 1 || bits > max_bits) throw config_error(where, "bits", "unsupported bit-width " + std::to_string(bits) + " (must be 1..8)");
+    return is_signed ? qrange{bits, true, 1 << (bits - 1), (1 << (bits - 1)) - 1} : qrange{bits, false, 0, (1 << bits) - 1};
   }
 
   template <grid G>
@@ -79,8 +75,7 @@ struct qrange {
 
   friend bool operator==(const qrange&, const qrange&) = default;
   friend std::ostream& operator<<(std::ostream& os, const qrange& r) {
-    return os << (r.is_signed ? "int" : "uint") << r.bits << "[" << -r.q_n << ".." << r.q_p
-              << "]";
+    return os << (r.is_signed ? "int" : "uint") << r.bits << "[" << -r.q_n << ".." << r.q_p << "]";
   }
 };
 

@@ -65,8 +65,7 @@ JAQ_HOST_DEVICE inline T rescale(T acc, T s_a, T s_w) {
 /// codes, acc (N, O, Ho, Wo) int32. Zero padding (code 0 is the value 0 on every jaq grid whose
 /// integer path exists: LSQ and PACT have no zero point).
 template <class A>
-void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<const std::int8_t> w,
-                  std::span<std::int32_t> acc) {
+void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<const std::int8_t> w, std::span<std::int32_t> acc) {
   JAQ_ASSERT(std::int64_t(act.size()) == g.input_size());
   JAQ_ASSERT(std::int64_t(w.size()) == g.weight_size());
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
@@ -83,10 +82,8 @@ void conv2d_int32(const conv_geometry& g, std::span<const A> act, std::span<cons
               for (int kx = 0; kx < g.kw; ++kx) {
                 const int iy = y * g.stride - g.pad + ky, ix = x * g.stride - g.pad + kx;
                 if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-                const std::int32_t a =
-                    act[((std::size_t(n) * g.c + c) * g.h + iy) * g.w + ix];
-                const std::int32_t b =
-                    w[((std::size_t(o) * cg + (c - c0)) * g.kh + ky) * g.kw + kx];
+                const std::int32_t a = act[((std::size_t(n) * g.c + c) * g.h + iy) * g.w + ix];
+                const std::int32_t b = w[((std::size_t(o) * cg + (c - c0)) * g.kh + ky) * g.kw + kx];
                 sum += a * b;
               }
           acc[((std::size_t(n) * g.co + o) * ho + y) * wo + x] = sum;
@@ -135,9 +132,8 @@ void im2col_codes(const conv_geometry& g, const A* act, int gi, int n0, int n1, 
 /// out(m, ncols) (row stride ld_out) = w(m, k) * col(k, ncols), int16 operands, int32 sums:
 /// 4 output rows x 256 columns of accumulators (4 KiB) per tile, the k loop innermost-but-one
 /// so that one row of col is read once per 4 output rows.
-[[gnu::always_inline]] inline void gemm_i16_body(int m, int ncols, int k, const std::int16_t* w,
-                                                const std::int16_t* col, std::int32_t* out,
-                                                std::int64_t ld_out) {
+[[gnu::always_inline]] inline void gemm_i16_body(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col, std::int32_t* out,
+                                                 std::int64_t ld_out) {
   constexpr int mr = 4, nt = 256;
   for (int j0 = 0; j0 < ncols; j0 += nt) {
     const int jn = std::min(nt, ncols - j0);
@@ -168,22 +164,20 @@ void im2col_codes(const conv_geometry& g, const A* act, int gi, int n0, int n1, 
   }
 }
 
-inline void gemm_i16_portable(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col,
-                              std::int32_t* out, std::int64_t ld_out) {
+inline void gemm_i16_portable(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col, std::int32_t* out,
+                              std::int64_t ld_out) {
   gemm_i16_body(m, ncols, k, w, col, out, ld_out);
 }
 
 #if JAQ_X86_RUNTIME_AVX2
 // The same body compiled for AVX2; integer arithmetic, so the two copies agree exactly.
-__attribute__((target("avx2"))) inline void gemm_i16_avx2(int m, int ncols, int k, const std::int16_t* w,
-                                                          const std::int16_t* col, std::int32_t* out,
-                                                          std::int64_t ld_out) {
+__attribute__((target("avx2"))) inline void gemm_i16_avx2(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col,
+                                                          std::int32_t* out, std::int64_t ld_out) {
   gemm_i16_body(m, ncols, k, w, col, out, ld_out);
 }
 #endif
 
-inline void gemm_i16(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col, std::int32_t* out,
-                     std::int64_t ld_out) {
+inline void gemm_i16(int m, int ncols, int k, const std::int16_t* w, const std::int16_t* col, std::int32_t* out, std::int64_t ld_out) {
 #if JAQ_X86_RUNTIME_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2");
   if (avx2) return gemm_i16_avx2(m, ncols, k, w, col, out, ld_out);
@@ -226,9 +220,8 @@ void conv2d_int32_cm(tbb_backend ex, const conv_geometry& g, std::span<const A> 
   JAQ_ASSERT(std::int64_t(acc.size()) == g.output_size());
   JAQ_ASSERT(g.c % g.groups == 0 && g.co % g.groups == 0);
   if (g.depthwise()) {
-    parallel_for(ex, 0, std::int64_t(g.c) * g.n, [&](std::int64_t t) {
-      detail::depthwise_int32(g, act.data(), w.data(), int(t / g.n), int(t % g.n), acc.data());
-    });
+    parallel_for(ex, 0, std::int64_t(g.c) * g.n,
+                 [&](std::int64_t t) { detail::depthwise_int32(g, act.data(), w.data(), int(t / g.n), int(t % g.n), acc.data()); });
     return;
   }
   const int og = int(g.co / g.groups);
@@ -249,15 +242,13 @@ void conv2d_int32_cm(tbb_backend ex, const conv_geometry& g, std::span<const A> 
 
 /// Integer linear layer: act (N, in) codes, w (out, in) int8 codes, acc (N, out) int32.
 template <class A>
-void linear_int32(int batch, int in, int out, std::span<const A> act,
-                  std::span<const std::int8_t> w, std::span<std::int32_t> acc) {
+void linear_int32(int batch, int in, int out, std::span<const A> act, std::span<const std::int8_t> w, std::span<std::int32_t> acc) {
   JAQ_ASSERT(act.size() == std::size_t(batch) * in && w.size() == std::size_t(out) * in);
   JAQ_ASSERT(acc.size() == std::size_t(batch) * out);
   for (int n = 0; n < batch; ++n)
     for (int o = 0; o < out; ++o) {
       std::int32_t sum = 0;
-      for (int k = 0; k < in; ++k)
-        sum += std::int32_t(act[std::size_t(n) * in + k]) * std::int32_t(w[std::size_t(o) * in + k]);
+      for (int k = 0; k < in; ++k) sum += std::int32_t(act[std::size_t(n) * in + k]) * std::int32_t(w[std::size_t(o) * in + k]);
       acc[std::size_t(n) * out + o] = sum;
     }
 }
@@ -265,8 +256,7 @@ void linear_int32(int batch, int in, int out, std::span<const A> act,
 /// Rescale an (N, O, spatial) accumulator with per-output-channel weight steps (s_w.size() == O,
 /// or 1 for a per-tensor weight quantizer) and an optional per-channel bias added afterwards.
 template <class Acc>
-void rescale_output(std::span<const Acc> acc, int batch, int channels, float s_a,
-                    std::span<const float> s_w, std::span<const float> bias,
+void rescale_output(std::span<const Acc> acc, int batch, int channels, float s_a, std::span<const float> s_w, std::span<const float> bias,
                     std::span<float> out) {
   JAQ_ASSERT(acc.size() == out.size() && acc.size() % (std::size_t(batch) * channels) == 0);
   JAQ_ASSERT(s_w.size() == std::size_t(channels) || s_w.size() == 1);

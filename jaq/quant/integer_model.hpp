@@ -57,8 +57,7 @@ namespace detail {
 
 /// codes[i] = lsq_code(v[i], s[i / inner]) as the grid's storage type (int8 or uint8).
 template <grid G, scalar T>
-std::vector<typename G::storage> lsq_integer_codes(tbb_backend ex, const T* v, const T* s, std::int64_t n,
-                                                   std::int64_t inner) {
+std::vector<typename G::storage> lsq_integer_codes(tbb_backend ex, const T* v, const T* s, std::int64_t n, std::int64_t inner) {
   std::vector<typename G::storage> codes(static_cast<std::size_t>(n));
   auto* out = codes.data();
   if (inner == n) {  // one step (an activation): no per-element channel index
@@ -104,8 +103,10 @@ class integer_model {
     }
     for (auto& [layer, lq] : plan) {
       saved_.push_back({layer, layer->forward_override});
-      if (auto* conv = dynamic_cast<nn::conv2d<T>*>(layer)) install_conv(*conv, lq);
-      else install_linear(*dynamic_cast<nn::linear<T>*>(layer), lq);
+      if (auto* conv = dynamic_cast<nn::conv2d<T>*>(layer))
+        install_conv(*conv, lq);
+      else
+        install_linear(*dynamic_cast<nn::linear<T>*>(layer), lq);
     }
     m.set_training(false);
   }
@@ -153,15 +154,22 @@ class integer_model {
       auto& c = static_cast<nn::conv2d<T>&>(self);
       const auto& xs = x.shape();  // (C, N, H, W)
       if (xs.rank != 4 || xs[0] != c.spec.in_channels)
-        throw model_error(lq.name + ": integer conv input " + xs.str() + " is not (" +
-                          std::to_string(c.spec.in_channels) + ", N, H, W)");
-      const conv_geometry g = jaq::conv_geometry::of({.c = int(xs[0]), .n = int(xs[1]), .h = int(xs[2]), .w = int(xs[3]), .kh = int(c.spec.kernel), .kw = int(c.spec.kernel), .stride = int(c.spec.stride), .pad = int(c.spec.padding), .co = int(c.spec.out_channels), .groups = int(c.spec.groups)});
+        throw model_error(lq.name + ": integer conv input " + xs.str() + " is not (" + std::to_string(c.spec.in_channels) + ", N, H, W)");
+      const conv_geometry g = jaq::conv_geometry::of({.c = int(xs[0]),
+                                                      .n = int(xs[1]),
+                                                      .h = int(xs[2]),
+                                                      .w = int(xs[3]),
+                                                      .kh = int(c.spec.kernel),
+                                                      .kw = int(c.spec.kernel),
+                                                      .stride = int(c.spec.stride),
+                                                      .pad = int(c.spec.padding),
+                                                      .co = int(c.spec.out_channels),
+                                                      .groups = int(c.spec.groups)});
       const auto ex = tp.exec();
       const std::vector<std::int8_t> wc = weight_codes(ex, lq, c.weight.value);
       std::vector<std::int32_t> acc(static_cast<std::size_t>(g.output_size()));  // (O, N, Ho, Wo)
-      with_act_codes(ex, lq, x.value(), [&](auto codes) {
-        conv2d_int32_cm(ex, g, codes, std::span<const std::int8_t>(wc), std::span<std::int32_t>(acc));
-      });
+      with_act_codes(ex, lq, x.value(),
+                     [&](auto codes) { conv2d_int32_cm(ex, g, codes, std::span<const std::int8_t>(wc), std::span<std::int32_t>(acc)); });
       tensor<T> y(jaq::shape{g.co, g.n, g.ho, g.wo});
       const T sa = lq.s_a->value[0];
       const T* sw = lq.s_w->value.data();
@@ -181,15 +189,13 @@ class integer_model {
       auto& l = static_cast<nn::linear<T>&>(self);
       const auto& xs = x.shape();  // (N, F)
       if (xs.rank != 2 || xs[1] != l.spec.in_features)
-        throw model_error(lq.name + ": integer linear input " + xs.str() + " is not (N, " +
-                          std::to_string(l.spec.in_features) + ")");
+        throw model_error(lq.name + ": integer linear input " + xs.str() + " is not (N, " + std::to_string(l.spec.in_features) + ")");
       const int n = int(xs[0]), in = int(l.spec.in_features), out = int(l.spec.out_features);
       const auto ex = tp.exec();
       const std::vector<std::int8_t> wc = weight_codes(ex, lq, l.weight.value);
       std::vector<std::int32_t> acc(std::size_t(n) * out);  // (N, out)
-      with_act_codes(ex, lq, x.value(), [&](auto codes) {
-        linear_int32(n, in, out, codes, std::span<const std::int8_t>(wc), std::span<std::int32_t>(acc));
-      });
+      with_act_codes(ex, lq, x.value(),
+                     [&](auto codes) { linear_int32(n, in, out, codes, std::span<const std::int8_t>(wc), std::span<std::int32_t>(acc)); });
       tensor<T> y(jaq::shape{n, out});
       const T sa = lq.s_a->value[0];
       const T* sw = lq.s_w->value.data();
@@ -213,14 +219,14 @@ struct prediction_agreement {
   double fake_quant_accuracy = 0.0;
   double integer_accuracy = 0.0;
   std::int64_t images = 0;
-  std::int64_t agreeing = 0;                 ///< images whose two arg-maxes are the same
-  std::int64_t first_disagreeing_index = -1; ///< dataset index, -1 when all agree
-  double fake_quant_seconds = 0.0;           ///< wall time of each pass
+  std::int64_t agreeing = 0;                  ///< images whose two arg-maxes are the same
+  std::int64_t first_disagreeing_index = -1;  ///< dataset index, -1 when all agree
+  double fake_quant_seconds = 0.0;            ///< wall time of each pass
   double integer_seconds = 0.0;
 
   friend std::ostream& operator<<(std::ostream& os, const prediction_agreement& r) {
-    os << "prediction_agreement{fake-quant accuracy " << r.fake_quant_accuracy << ", integer accuracy "
-       << r.integer_accuracy << ", " << r.agreeing << "/" << r.images << " agree";
+    os << "prediction_agreement{fake-quant accuracy " << r.fake_quant_accuracy << ", integer accuracy " << r.integer_accuracy << ", "
+       << r.agreeing << "/" << r.images << " agree";
     if (r.first_disagreeing_index >= 0) os << ", first disagreement at image " << r.first_disagreeing_index;
     return os << ", " << r.fake_quant_seconds << " s fake-quant, " << r.integer_seconds << " s integer}";
   }
@@ -261,8 +267,7 @@ std::vector<std::int32_t> predict_all(nn::model<T>& m, const data::dataset& ds, 
 /// Runs `ds` through `m` twice, fake-quant (as `q` installed it) and integer (integer_model),
 /// both in evaluation mode, and compares the arg-maxes image by image. Restores the mode.
 template <scalar T>
-prediction_agreement compare_predictions(nn::model<T>& m, quantized_model<T>& q, const data::dataset& ds,
-                                         nn::eval_options o = {}) {
+prediction_agreement compare_predictions(nn::model<T>& m, quantized_model<T>& q, const data::dataset& ds, nn::eval_options o = {}) {
   using clock = std::chrono::steady_clock;
   const bool was = m.training();
   prediction_agreement r;
@@ -285,8 +290,10 @@ prediction_agreement compare_predictions(nn::model<T>& m, quantized_model<T>& q,
     const auto u = std::size_t(i);
     fc += fake[u] == ds.labels[u];
     ic += integer[u] == ds.labels[u];
-    if (fake[u] == integer[u]) ++r.agreeing;
-    else if (r.first_disagreeing_index < 0) r.first_disagreeing_index = i;
+    if (fake[u] == integer[u])
+      ++r.agreeing;
+    else if (r.first_disagreeing_index < 0)
+      r.first_disagreeing_index = i;
   }
   if (r.images > 0) {
     r.fake_quant_accuracy = double(fc) / double(r.images);

@@ -109,15 +109,13 @@ void lsq_forward(std::span<const float> v, float s, std::span<float> out) {
 template <grid G>
 void lsq_codes(std::span<const float> v, float s, std::span<typename G::storage> codes) {
   JAQ_ASSERT(codes.size() == v.size());
-  for (std::size_t i = 0; i < v.size(); ++i)
-    codes[i] = static_cast<typename G::storage>(lsq_code(v[i], s, G::q_n, G::q_p));
+  for (std::size_t i = 0; i < v.size(); ++i) codes[i] = static_cast<typename G::storage>(lsq_code(v[i], s, G::q_n, G::q_p));
 }
 
 /// grad_in[i] = grad_out[i] * d v_hat/d v; returns sum_i grad_out[i] * d v_hat[i]/d s, NOT yet
 /// multiplied by the gradient scale. grad_in may alias grad_out.
 template <grid G>
-double lsq_backward(std::span<const float> v, float s, std::span<const float> grad_out,
-                    std::span<float> grad_in) {
+double lsq_backward(std::span<const float> v, float s, std::span<const float> grad_out, std::span<float> grad_in) {
   JAQ_ASSERT(grad_out.size() == v.size() && grad_in.size() == v.size());
   double ds = 0.0;
   for (std::size_t i = 0; i < v.size(); ++i) {
@@ -130,27 +128,23 @@ double lsq_backward(std::span<const float> v, float s, std::span<const float> gr
 
 /// Per-output-channel weights: v is (C, inner) row-major, one step per channel.
 template <grid G>
-void lsq_forward_per_channel(std::span<const float> v, std::span<const float> s,
-                             std::span<float> out) {
+void lsq_forward_per_channel(std::span<const float> v, std::span<const float> s, std::span<float> out) {
   const std::size_t c = s.size();
   JAQ_ASSERT(c > 0 && v.size() % c == 0 && out.size() == v.size());
   const std::size_t inner = v.size() / c;
-  for (std::size_t k = 0; k < c; ++k)
-    lsq_forward<G>(v.subspan(k * inner, inner), s[k], out.subspan(k * inner, inner));
+  for (std::size_t k = 0; k < c; ++k) lsq_forward<G>(v.subspan(k * inner, inner), s[k], out.subspan(k * inner, inner));
 }
 
 /// Per-output-channel backward: grad_s_raw[k] = unscaled step gradient of channel k.
 template <grid G>
-void lsq_backward_per_channel(std::span<const float> v, std::span<const float> s,
-                              std::span<const float> grad_out, std::span<float> grad_in,
+void lsq_backward_per_channel(std::span<const float> v, std::span<const float> s, std::span<const float> grad_out, std::span<float> grad_in,
                               std::span<double> grad_s_raw) {
   const std::size_t c = s.size();
   JAQ_ASSERT(c > 0 && v.size() % c == 0 && grad_s_raw.size() == c);
   const std::size_t inner = v.size() / c;
   for (std::size_t k = 0; k < c; ++k)
-    grad_s_raw[k] = lsq_backward<G>(v.subspan(k * inner, inner), s[k],
-                                    grad_out.subspan(k * inner, inner),
-                                    grad_in.subspan(k * inner, inner));
+    grad_s_raw[k] =
+        lsq_backward<G>(v.subspan(k * inner, inner), s[k], grad_out.subspan(k * inner, inner), grad_in.subspan(k * inner, inner));
 }
 
 /// Per-channel initial steps, one per row of the (C, inner) tensor.

@@ -28,9 +28,7 @@ namespace jaq::quant {
 struct minmax_range {
   float lo = 0.0f;
   float hi = 0.0f;
-  friend std::ostream& operator<<(std::ostream& os, const minmax_range& r) {
-    return os << "[" << r.lo << ", " << r.hi << "]";
-  }
+  friend std::ostream& operator<<(std::ostream& os, const minmax_range& r) { return os << "[" << r.lo << ", " << r.hi << "]"; }
 };
 
 template <std::floating_point T>
@@ -55,22 +53,18 @@ inline minmax_range minmax_of(std::span<const float> x) {
 }
 
 /// x_hat for every element with `bits` bits (1..8, checked by the caller).
-inline void minmax_forward(std::span<const float> x, minmax_range r, int bits,
-                           std::span<float> out) {
+inline void minmax_forward(std::span<const float> x, minmax_range r, int bits, std::span<float> out) {
   JAQ_ASSERT(out.size() == x.size() && bits >= 1 && bits <= 8);
   const int levels = (1 << bits) - 1;
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = minmax_value(x[i], r.lo, r.hi, levels);
 }
 
-inline void minmax_backward(std::span<const float> x, minmax_range r,
-                            std::span<const float> grad_out, std::span<float> grad_in) {
-  for (std::size_t i = 0; i < x.size(); ++i)
-    grad_in[i] = grad_out[i] * minmax_grad_input(x[i], r.lo, r.hi);
+inline void minmax_backward(std::span<const float> x, minmax_range r, std::span<const float> grad_out, std::span<float> grad_in) {
+  for (std::size_t i = 0; i < x.size(); ++i) grad_in[i] = grad_out[i] * minmax_grad_input(x[i], r.lo, r.hi);
 }
 
 /// Per-output-channel weights: x is (C, inner), one range per row, taken from x itself.
-inline void minmax_forward_per_channel(std::span<const float> x, std::size_t channels, int bits,
-                                       std::span<float> out) {
+inline void minmax_forward_per_channel(std::span<const float> x, std::size_t channels, int bits, std::span<float> out) {
   JAQ_ASSERT(channels > 0 && x.size() % channels == 0);
   const std::size_t inner = x.size() / channels;
   for (std::size_t k = 0; k < channels; ++k) {

@@ -30,7 +30,9 @@ namespace jaq::quant {
 
 /// The grid step alpha / (2^k - 1) for `levels` = 2^k - 1.
 template <std::floating_point T>
-JAQ_HOST_DEVICE inline T pact_step(T alpha, int levels) { return alpha / T(levels); }
+JAQ_HOST_DEVICE inline T pact_step(T alpha, int levels) {
+  return alpha / T(levels);
+}
 
 /// Integer code in 0..levels: round(clip(x, 0, alpha) * levels / alpha), in that order.
 template <std::floating_point T>
@@ -57,17 +59,15 @@ JAQ_HOST_DEVICE inline T pact_grad_alpha(T x, T alpha) {
 }
 
 template <grid G>
-  requires(!G::is_signed)
-void pact_forward(std::span<const float> x, float alpha, std::span<float> out) {
+requires(!G::is_signed) void pact_forward(std::span<const float> x, float alpha, std::span<float> out) {
   JAQ_ASSERT(out.size() == x.size() && alpha > 0.0f);
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = pact_value(x[i], alpha, G::q_p);
 }
 
 /// grad_in[i] = grad_out[i] * d y_q/d x; returns sum_i grad_out[i] * d y_q/d alpha.
 template <grid G>
-  requires(!G::is_signed)
-double pact_backward(std::span<const float> x, float alpha, std::span<const float> grad_out,
-                     std::span<float> grad_in) {
+requires(!G::is_signed) double pact_backward(std::span<const float> x, float alpha, std::span<const float> grad_out,
+                                             std::span<float> grad_in) {
   JAQ_ASSERT(grad_out.size() == x.size() && grad_in.size() == x.size());
   double da = 0.0;
   for (std::size_t i = 0; i < x.size(); ++i) {

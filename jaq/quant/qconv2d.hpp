@@ -26,10 +26,10 @@
 #include <utility>
 #include <vector>
 
+#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/autograd/ops/conv2d.hpp"
 #include "jaq/autograd/tape.hpp"
 #include "jaq/quant/bit_set.hpp"
-#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/quant/detail/lsq_kernels.hpp"
 #include "jaq/quant/fake_quant.hpp"
 #include "jaq/quant/integer_conv.hpp"
@@ -43,7 +43,6 @@ struct qconv_spec {
   lsq_spec weight{.bits = 4, .is_signed = true, .per_channel = true, .name = "weight"};
 };
 
-
 template <scalar T>
 var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qconv_spec& spec) {
   const jaq::detail::conv_geometry g = jaq::detail::conv_check("qconv2d", x.shape(), w.shape(), spec.conv);
@@ -51,11 +50,10 @@ var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qc
   const qrange rw = qrange::of(spec.weight.bits, spec.weight.is_signed, spec.weight.name);
   const std::int64_t co = w.shape()[0], groups = spec.conv.groups;
   const std::int64_t wchannels = spec.weight.per_channel ? co : 1;
-  if (s_a.shape().numel() != 1)
-    throw model_error(spec.act.name + ": activation step must have one element, got " + s_a.shape().str());
+  if (s_a.shape().numel() != 1) throw model_error(spec.act.name + ": activation step must have one element, got " + s_a.shape().str());
   if (s_w.shape().numel() != wchannels)
-    throw model_error(spec.weight.name + ": weight step " + s_w.shape().str() + " does not match " +
-                      std::to_string(wchannels) + " channel(s)");
+    throw model_error(spec.weight.name + ": weight step " + s_w.shape().str() + " does not match " + std::to_string(wchannels) +
+                      " channel(s)");
   detail::check_steps(s_a.value(), spec.act.name, "lsq step");
   detail::check_steps(s_w.value(), spec.weight.name, "lsq step");
   const auto ex = tp.exec();
@@ -65,8 +63,7 @@ var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qc
   detail::lsq_codes_into(ex, ra, spec.act.name, x.value().data(), s_a.value().data(), nx, nx, a_codes.data());
   detail::lsq_codes_into(ex, rw, spec.weight.name, w.value().data(), s_w.value().data(), nw, winner, w_codes.data());
   tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo)
-  jaq::detail::conv_forward(ex, g, co, groups, jaq::detail::channel_planes(g, a_codes.data()).data(), w_codes.data(),
-                            y.data());
+  jaq::detail::conv_forward(ex, g, co, groups, jaq::detail::channel_planes(g, a_codes.data()).data(), w_codes.data(), y.data());
   {
     const T sa = s_a.value()[0];
     const T* sw = s_w.value().data();
@@ -83,8 +80,7 @@ var<T> qconv2d(tape<T>& tp, var<T> x, var<T> w, var<T> s_a, var<T> s_w, const qc
   const double g_w = lsq_grad_scale(spec.weight.grad_count(w.shape()), rw.q_p);
   return tp.record(
       "qconv2d", std::move(y), {x, w, s_a, s_w},
-      [g, co, groups, ra, rw, nx, nw, wchannels, winner, g_a, g_w, an = spec.act.name,
-       wn = spec.weight.name](backward_context<T>& ctx) {
+      [g, co, groups, ra, rw, nx, nw, wchannels, winner, g_a, g_w, an = spec.act.name, wn = spec.weight.name](backward_context<T>& ctx) {
         const auto ex = ctx.exec();
         const T* gy = ctx.grad_output().data();
         const T* xv = ctx.input(0).data();

@@ -40,10 +40,14 @@ enum class method { lsq, pact, minmax, dorefa };
 
 inline const char* to_string(method m) {
   switch (m) {
-    case method::lsq: return "lsq";
-    case method::pact: return "pact";
-    case method::minmax: return "minmax";
-    case method::dorefa: return "dorefa";
+    case method::lsq:
+      return "lsq";
+    case method::pact:
+      return "pact";
+    case method::minmax:
+      return "minmax";
+    case method::dorefa:
+      return "dorefa";
   }
   return "?";
 }
@@ -59,10 +63,10 @@ inline method parse_method(const std::string& s, const std::string& where = "qua
 
 struct quant_config {
   quant::method method = quant::method::lsq;
-  int wbits = 4;        ///< weights of the inner layers
-  int abits = 4;        ///< input activations of the inner layers
-  int first_bits = 8;   ///< weights and input of the first weighted layer
-  int last_bits = 8;    ///< weights and input of the last weighted layer
+  int wbits = 4;            ///< weights of the inner layers
+  int abits = 4;            ///< input activations of the inner layers
+  int first_bits = 8;       ///< weights and input of the first weighted layer
+  int last_bits = 8;        ///< weights and input of the last weighted layer
   bool per_channel = true;  ///< weights: one step per output channel (else per tensor)
   lsq_count count = lsq_count::per_example;
   bool first_last_only = false;  ///< quantize only the first and last layer (used by the search)
@@ -84,8 +88,7 @@ struct quant_config {
 
   friend std::ostream& operator<<(std::ostream& os, const quant_config& c) {
     return os << "quant_config{." << to_string(c.method) << ", .wbits=" << c.wbits << ", .abits=" << c.abits
-              << ", .first_bits=" << c.first_bits << ", .last_bits=" << c.last_bits
-              << ", .per_channel=" << c.per_channel << "}";
+              << ", .first_bits=" << c.first_bits << ", .last_bits=" << c.last_bits << ", .per_channel=" << c.per_channel << "}";
   }
 };
 
@@ -159,7 +162,8 @@ class quantized_model {
   void restore_state() {
     for (auto& l : layers_) {
       const int m = static_cast<int>(l.packed[2]);
-      if (m < 0 || m > static_cast<int>(method::dorefa)) throw model_error(l.name + ".quant_state: method " + std::to_string(m) + " out of range");
+      if (m < 0 || m > static_cast<int>(method::dorefa))
+        throw model_error(l.name + ".quant_state: method " + std::to_string(m) + " out of range");
       l.initialized = l.packed[0] != T(0);
       l.act_signed = l.packed[1] != T(0);
       l.act_method = static_cast<method>(m);
@@ -174,13 +178,13 @@ class quantized_model {
   struct layer_quant {
     std::string name;
     int wbits = 8, abits = 8;
-    bool act_signed = false;   ///< meaningful once initialized
-    bool initialized = false;  ///< the activation step was set from a first batch
+    bool act_signed = false;                           ///< meaningful once initialized
+    bool initialized = false;                          ///< the activation step was set from a first batch
     quant::method act_method = quant::method::lsq;     ///< lsq or pact (or minmax)
     quant::method weight_method = quant::method::lsq;  ///< lsq (lsq, pact), minmax or dorefa
-    bool per_channel = true;          ///< s_w has one step per output channel (else one)
-    const parameter<T>* s_a = nullptr;  ///< LSQ activation step (1), or PACT alpha
-    const parameter<T>* s_w = nullptr;  ///< LSQ weight steps (Co) or (1)
+    bool per_channel = true;                           ///< s_w has one step per output channel (else one)
+    const parameter<T>* s_a = nullptr;                 ///< LSQ activation step (1), or PACT alpha
+    const parameter<T>* s_w = nullptr;                 ///< LSQ weight steps (Co) or (1)
   };
 
   /// The quantized layers in forward order (a first_last_only model lists two).
@@ -188,9 +192,16 @@ class quantized_model {
     std::vector<layer_quant> out;
     const quant::method wm = cfg_.method == method::pact ? method::lsq : cfg_.method;
     for (const auto& l : layers_)
-      out.push_back({.name = l.name, .wbits = l.wbits, .abits = l.abits, .act_signed = l.act_signed,
-                     .initialized = l.initialized, .act_method = l.act_method, .weight_method = wm,
-                     .per_channel = cfg_.per_channel, .s_a = &l.s_a, .s_w = &l.s_w});
+      out.push_back({.name = l.name,
+                     .wbits = l.wbits,
+                     .abits = l.abits,
+                     .act_signed = l.act_signed,
+                     .initialized = l.initialized,
+                     .act_method = l.act_method,
+                     .weight_method = wm,
+                     .per_channel = cfg_.per_channel,
+                     .s_a = &l.s_a,
+                     .s_w = &l.s_w});
     return out;
   }
 
@@ -199,8 +210,8 @@ class quantized_model {
   friend std::ostream& operator<<(std::ostream& os, const quantized_model& q) {
     os << q.cfg_ << '\n';
     for (const auto& l : q.layers_)
-      os << "  " << l.name << ": w" << l.wbits << " a" << l.abits << (l.initialized ? (l.act_signed ? " signed" : " unsigned") : "")
-         << " (" << to_string(l.act_method) << ")\n";
+      os << "  " << l.name << ": w" << l.wbits << " a" << l.abits << (l.initialized ? (l.act_signed ? " signed" : " unsigned") : "") << " ("
+         << to_string(l.act_method) << ")\n";
     return os;
   }
 
@@ -232,8 +243,10 @@ class quantized_model {
       const auto& wv = layer.weight.value;
       std::vector<float> w(wv.begin(), wv.end()), s(std::size_t(per_channel ? co : 1));
       const int qp = qrange::of(wbits, true, layer.name).q_p;
-      if (per_channel) lsq_init_step_per_channel(w, qp, s);
-      else s[0] = lsq_init_step(w, qp);
+      if (per_channel)
+        lsq_init_step_per_channel(w, qp, s);
+      else
+        s[0] = lsq_init_step(w, qp);
       for (std::size_t k = 0; k < s.size(); ++k) st.s_w.value[std::int64_t(k)] = T(s[k]);
     }
     layer_state* sp = &st;
@@ -255,19 +268,22 @@ class quantized_model {
       sp->initialized = true;
     };
     auto act_spec = [sp, count](int batch_axis) {
-      return lsq_spec{.bits = sp->abits, .is_signed = sp->act_signed, .per_channel = false, .count = count,
-                      .batch_axis = batch_axis, .name = sp->name + ".input"};
+      return lsq_spec{.bits = sp->abits,
+                      .is_signed = sp->act_signed,
+                      .per_channel = false,
+                      .count = count,
+                      .batch_axis = batch_axis,
+                      .name = sp->name + ".input"};
     };
     auto weight_spec = [sp, per_channel] {
-      return lsq_spec{.bits = sp->wbits, .is_signed = true, .per_channel = per_channel, .batch_axis = -1,
-                      .name = sp->name + ".weight"};
+      return lsq_spec{.bits = sp->wbits, .is_signed = true, .per_channel = per_channel, .batch_axis = -1, .name = sp->name + ".weight"};
     };
 
     if (cfg_.method == method::minmax) {
       layer.input_quantizer = [sp, mp, init_act](tape<T>& tp, var<T> x) {
         init_act(x.value());
-        return minmax_quantize(tp, x, {.bits = sp->abits, .per_channel = false, .name = sp->name + ".input"},
-                               &sp->observer, mp->training());
+        return minmax_quantize(tp, x, {.bits = sp->abits, .per_channel = false, .name = sp->name + ".input"}, &sp->observer,
+                               mp->training());
       };
       layer.weight_quantizer = [sp](tape<T>& tp, var<T> w) {
         return minmax_quantize(tp, w, {.bits = sp->wbits, .per_channel = true, .name = sp->name + ".weight"});
@@ -279,22 +295,18 @@ class quantized_model {
         return dorefa_quantize(tp, w, {.bits = sp->wbits, .name = sp->name + ".weight"});
       };
     } else {
-      layer.weight_quantizer = [sp, weight_spec](tape<T>& tp, var<T> w) {
-        return lsq_quantize(tp, w, tp.param(sp->s_w), weight_spec());
-      };
+      layer.weight_quantizer = [sp, weight_spec](tape<T>& tp, var<T> w) { return lsq_quantize(tp, w, tp.param(sp->s_w), weight_spec()); };
     }
     const int batch_axis = conv ? 1 : 0;  // (C, N, H, W) feature maps, (N, F) features
     layer.input_quantizer = [sp, init_act, act_spec, batch_axis](tape<T>& tp, var<T> x) {
       init_act(x.value());
-      if (sp->act_method == method::pact)
-        return pact_quantize(tp, x, tp.param(sp->s_a), {.bits = sp->abits, .name = sp->name + ".input"});
+      if (sp->act_method == method::pact) return pact_quantize(tp, x, tp.param(sp->s_a), {.bits = sp->abits, .name = sp->name + ".input"});
       return lsq_quantize(tp, x, tp.param(sp->s_a), act_spec(batch_axis));
     };
     if (conv && cfg_.method == method::lsq) {
       // fused: the integer-exact forward, one saved activation-sized tensor
       const conv2d_options opts{.stride = conv->spec.stride, .padding = conv->spec.padding, .groups = conv->spec.groups};
-      layer.forward_override = [sp, init_act, act_spec, weight_spec, opts](tape<T>& tp, var<T> x,
-                                                                            nn::weighted_layer<T>& self) {
+      layer.forward_override = [sp, init_act, act_spec, weight_spec, opts](tape<T>& tp, var<T> x, nn::weighted_layer<T>& self) {
         init_act(x.value());
         return qconv2d(tp, x, tp.param(self.weight), tp.param(sp->s_a), tp.param(sp->s_w),
                        {.conv = opts, .act = act_spec(1), .weight = weight_spec()});

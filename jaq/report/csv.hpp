@@ -36,8 +36,8 @@ namespace jaq::report {
 /// The field as it must appear in a CSV file (quoted if needed, inner quotes doubled).
 inline std::string csv_quote(std::string_view field) {
   bool need = field.find_first_of(",\"\r\n") != std::string_view::npos;
-  if (!field.empty() && (field.front() == ' ' || field.front() == '\t' || field.back() == ' ' ||
-                         field.back() == '\t' || field.front() == '#')) {
+  if (!field.empty() &&
+      (field.front() == ' ' || field.front() == '\t' || field.back() == ' ' || field.back() == '\t' || field.front() == '#')) {
     need = true;
   }
   if (!need) return std::string(field);
@@ -68,7 +68,7 @@ std::string csv_text(const T& v) {
 /// Writes a header, then rows with the same number of fields.
 class csv_writer {
  public:
-  csv_writer(std::ostream& out, std::vector<std::string> header) : out_(&out), columns_(header.size()) {
+  csv_writer(std::ostream& out, const std::vector<std::string>& header) : out_(&out), columns_(header.size()) {
     if (header.empty()) throw config_error("csv_writer", "header", "must name at least one column");
     write_fields(header);
   }
@@ -77,8 +77,7 @@ class csv_writer {
   void row_fields(const std::vector<std::string>& fields) {
     if (fields.size() != columns_) {
       throw config_error("csv_writer", "row " + std::to_string(rows_ + 1),
-                         "expected " + std::to_string(columns_) + " fields (as in the header), got " +
-                             std::to_string(fields.size()));
+                         "expected " + std::to_string(columns_) + " fields (as in the header), got " + std::to_string(fields.size()));
     }
     write_fields(fields);
     ++rows_;
@@ -109,11 +108,11 @@ struct csv_options {
 
 /// A parsed table: the header and rows of string cells, with the line each row started on.
 struct csv_table {
-  std::string source;                         // file name, for messages
+  std::string source;  // file name, for messages
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  std::vector<std::int64_t> lines;            // 1-based line of each row
-  std::int64_t header_line = 0;               // 1-based line of the header
+  std::vector<std::int64_t> lines;  // 1-based line of each row
+  std::int64_t header_line = 0;     // 1-based line of the header
 
   bool has_column(std::string_view name) const {
     for (const auto& h : header)
@@ -173,7 +172,9 @@ struct csv_table {
 inline csv_table parse_csv(std::string_view text, std::string source, const csv_options& opt = {}) {
   csv_table t;
   t.source = std::move(source);
-  auto fail = [&](std::int64_t line, const std::string& what) { return data_error(t.source, "line " + std::to_string(line) + ": " + what); };
+  auto fail = [&](std::int64_t line, const std::string& what) {
+    return data_error(t.source, "line " + std::to_string(line) + ": " + what);
+  };
   auto trimmed = [&](std::string s, bool quoted) {
     if (!opt.trim || quoted) return s;
     const auto b = s.find_first_not_of(" \t");
@@ -190,7 +191,7 @@ inline csv_table parse_csv(std::string_view text, std::string source, const csv_
     const std::int64_t start_line = line;
     std::size_t k = i;
     while (k < n && (text[k] == ' ' || text[k] == '\t')) ++k;
-    if (k == n) break;  // trailing blanks
+    if (k == n) break;                         // trailing blanks
     if (text[k] == '\n' || text[k] == '\r') {  // blank line
       i = k;
       if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') ++i;
@@ -234,8 +235,8 @@ inline csv_table parse_csv(std::string_view text, std::string source, const csv_
         }
         while (i < n && (text[i] == ' ' || text[i] == '\t')) ++i;
         if (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
-          throw fail(line, "field " + std::to_string(fields.size() + 1) + ": unexpected character '" +
-                               std::string(1, text[i]) + "' after a closing quote");
+          throw fail(line, "field " + std::to_string(fields.size() + 1) + ": unexpected character '" + std::string(1, text[i]) +
+                               "' after a closing quote");
         }
       } else {
         while (i < n && text[i] != ',' && text[i] != '\n' && text[i] != '\r') {
@@ -268,8 +269,8 @@ inline csv_table parse_csv(std::string_view text, std::string source, const csv_
       t.header_line = start_line;
     } else {
       if (fields.size() != t.header.size()) {
-        throw fail(start_line, "expected " + std::to_string(t.header.size()) + " fields (as in the header), found " +
-                                   std::to_string(fields.size()));
+        throw fail(start_line,
+                   "expected " + std::to_string(t.header.size()) + " fields (as in the header), found " + std::to_string(fields.size()));
       }
       t.rows.push_back(std::move(fields));
       t.lines.push_back(start_line);

@@ -50,7 +50,7 @@ struct plot_spec {
   std::vector<plot_series> series = {};
   bool log_x = false;
   bool log_y = false;
-  int width = 800;   // pixels
+  int width = 800;  // pixels
   int height = 500;
 
   friend std::ostream& operator<<(std::ostream& os, const plot_spec& p) {
@@ -90,13 +90,12 @@ inline std::string gp_number(double v) {
 inline void validate(const plot_spec& p, const std::string& where) {
   if (p.series.empty()) throw config_error(where, "series", "a plot needs at least one series");
   if (p.width < 16 || p.height < 16) {
-    throw config_error(where, "size", "expected at least 16x16 pixels, got " + std::to_string(p.width) + "x" +
-                                          std::to_string(p.height));
+    throw config_error(where, "size", "expected at least 16x16 pixels, got " + std::to_string(p.width) + "x" + std::to_string(p.height));
   }
   for (const auto& s : p.series) {
     if (s.x.size() != s.y.size()) {
-      throw config_error(where, "series '" + s.name + "'", "x has " + std::to_string(s.x.size()) +
-                                                               " values, y has " + std::to_string(s.y.size()));
+      throw config_error(where, "series '" + s.name + "'",
+                         "x has " + std::to_string(s.x.size()) + " values, y has " + std::to_string(s.y.size()));
     }
   }
 }
@@ -127,8 +126,7 @@ inline std::string gnuplot_script(const plot_spec& p, const std::filesystem::pat
   for (std::size_t k = 0; k < p.series.size(); ++k) {
     const auto& se = p.series[k];
     const char* with = se.style == plot_style::lines ? "lines" : se.style == plot_style::points ? "points" : "linespoints";
-    s << (k ? ", \\\n     " : "") << "$d" << k << " using 1:2 with " << with << " lw 2 title "
-      << detail::gp_quote(se.name);
+    s << (k ? ", \\\n     " : "") << "$d" << k << " using 1:2 with " << with << " lw 2 title " << detail::gp_quote(se.name);
   }
   s << "\nunset output\n";
   return s.str();
@@ -161,8 +159,7 @@ inline void render_png(const plot_spec& p, const std::filesystem::path& png, con
   if (rc != 0) {
     cleanup();
     throw error("plot " + png.string() + ": " +
-                (rc == ENOENT ? "'" + opt.gnuplot + "' not found"
-                              : "cannot run '" + opt.gnuplot + "' (" + std::strerror(rc) + ")") +
+                (rc == ENOENT ? "'" + opt.gnuplot + "' not found" : "cannot run '" + opt.gnuplot + "' (" + std::strerror(rc) + ")") +
                 "; install gnuplot-nox (tools/bootstrap.sh does)");
   }
   int status = 0;
@@ -183,8 +180,7 @@ inline void render_png(const plot_spec& p, const std::filesystem::path& png, con
     const bool missing = WIFEXITED(status) && WEXITSTATUS(status) == 127;
     throw error("plot " + png.string() + ": " +
                 (missing ? "'" + opt.gnuplot + "' not found; install gnuplot-nox (tools/bootstrap.sh does)"
-                         : "gnuplot failed (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                               "): " + err));
+                         : "gnuplot failed (status " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "): " + err));
   }
   if (!std::filesystem::is_regular_file(png, ec) || std::filesystem::file_size(png, ec) == 0) {
     throw error("plot " + png.string() + ": gnuplot wrote no image: " + err);

@@ -35,9 +35,17 @@ inline std::vector<hw::layer> op_layers(const nas::block_geometry& b, const nas:
                                         int act_bits = 0) {
   std::vector<hw::layer> out;
   for (const auto& c : nas::op_conv_shapes(op, b))
-    out.push_back({.name = op_prefix(b, op) + c.suffix, .K = c.conv.kernel, .O = c.out_size, .S = c.conv.stride,
-                   .IC = c.conv.in_channels, .OC = c.conv.out_channels, .B = batch, .im2col = false,
-                   .iprec = act_bits > 0 ? act_bits : bits, .wprec = bits, .groups = c.conv.groups});
+    out.push_back({.name = op_prefix(b, op) + c.suffix,
+                   .K = c.conv.kernel,
+                   .O = c.out_size,
+                   .S = c.conv.stride,
+                   .IC = c.conv.in_channels,
+                   .OC = c.conv.out_channels,
+                   .B = batch,
+                   .im2col = false,
+                   .iprec = act_bits > 0 ? act_bits : bits,
+                   .wprec = bits,
+                   .groups = c.conv.groups});
   return out;
 }
 
@@ -46,11 +54,19 @@ inline std::vector<hw::layer> fixed_layers(const nas::space_config& s, std::int6
   const int f = s.fixed_bits;
   const auto blocks = s.blocks();
   const std::int64_t last = blocks.back().out_size;
-  return {{.name = "stem", .K = 3, .O = s.stem_size(), .S = s.stem_stride, .IC = s.in_channels, .OC = s.stem_channels,
-           .B = batch, .im2col = true, .iprec = f, .wprec = f},
-          {.name = "head", .K = 1, .O = last, .S = 1, .IC = s.stage_channels.back(), .OC = s.head_channels, .B = batch,
-           .iprec = f, .wprec = f},
-          {.name = "fc", .K = 1, .O = 1, .S = 1, .IC = s.head_channels, .OC = s.classes, .B = batch, .iprec = f, .wprec = f}};
+  return {
+      {.name = "stem",
+       .K = 3,
+       .O = s.stem_size(),
+       .S = s.stem_stride,
+       .IC = s.in_channels,
+       .OC = s.stem_channels,
+       .B = batch,
+       .im2col = true,
+       .iprec = f,
+       .wprec = f},
+      {.name = "head", .K = 1, .O = last, .S = 1, .IC = s.stage_channels.back(), .OC = s.head_channels, .B = batch, .iprec = f, .wprec = f},
+      {.name = "fc", .K = 1, .O = 1, .S = 1, .IC = s.head_channels, .OC = s.classes, .B = batch, .iprec = f, .wprec = f}};
 }
 
 /// Every weighted layer of a derived network in forward order: stem, blocks, head, fc.

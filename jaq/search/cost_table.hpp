@@ -34,16 +34,16 @@ namespace jaq::search {
 
 struct cost_table {
   hw::accel_config accel{};
-  xt::xtensor<double, 3> latency_s;   ///< (blocks, ops, widths)
-  xt::xtensor<double, 3> energy_nJ;   ///< (blocks, ops, widths)
-  double fixed_latency_s = 0;         ///< stem + head + fc
+  xt::xtensor<double, 3> latency_s;  ///< (blocks, ops, widths)
+  xt::xtensor<double, 3> energy_nJ;  ///< (blocks, ops, widths)
+  double fixed_latency_s = 0;        ///< stem + head + fc
   double fixed_energy_nJ = 0;
   double area_mm2 = 0;
   bool feasible = true;
-  std::string reason;                 ///< why not feasible
-  std::int64_t layers = 0;            ///< layer instances in the table
-  std::int64_t distinct = 0;          ///< distinct (shape, precision) pairs mapped
-  double build_ms = 0;                ///< wall time of this table
+  std::string reason;         ///< why not feasible
+  std::int64_t layers = 0;    ///< layer instances in the table
+  std::int64_t distinct = 0;  ///< distinct (shape, precision) pairs mapped
+  double build_ms = 0;        ///< wall time of this table
 
   /// The width-axis index of weights at bits[i] and activations at bits[j] (j ignored without
   /// separate_wa).
@@ -74,8 +74,8 @@ struct cost_table {
 };
 
 inline std::ostream& operator<<(std::ostream& os, const cost_table& t) {
-  os << "cost_table{" << t.accel << ", " << t.latency_s.shape()[0] << "x" << t.latency_s.shape()[1] << "x"
-     << t.latency_s.shape()[2] << ", " << t.layers << " layers (" << t.distinct << " distinct), " << t.build_ms << " ms";
+  os << "cost_table{" << t.accel << ", " << t.latency_s.shape()[0] << "x" << t.latency_s.shape()[1] << "x" << t.latency_s.shape()[2] << ", "
+     << t.layers << " layers (" << t.distinct << " distinct), " << t.build_ms << " ms";
   if (!t.feasible) os << ", infeasible: " << t.reason;
   return os << "}";
 }
@@ -83,9 +83,8 @@ inline std::ostream& operator<<(std::ostream& os, const cost_table& t) {
 /// Maps every choice of `s` on `accel` with BatchTile. Throws config_error for a malformed
 /// space or configuration; an unmappable layer is reported in the result, not thrown.
 template <class B>
-  requires host_backend<B>
-cost_table build_cost_table(B backend, const nas::space_config& s, const hw::accel_config& accel, std::int64_t batch,
-                            batchtile::mapping_cache* cache = nullptr) {
+requires host_backend<B> cost_table build_cost_table(B backend, const nas::space_config& s, const hw::accel_config& accel,
+                                                     std::int64_t batch, batchtile::mapping_cache* cache = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   s.validate(s.name);
   hw::validate(accel, "accelerator");

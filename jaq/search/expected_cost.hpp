@@ -62,8 +62,8 @@ inline std::vector<double> softmax(const double* z, std::size_t n) {
 /// i * A + j for weights at width i and activations at j, weighed Qw_i Qa_j:
 ///   d cost / d beta_act_boj = P_bo Qa_j (sum_i Qw_i c_ij - E_bo), and the same for beta.
 template <scalar T>
-var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::vector<var<T>>& betas,
-                     const xt::xtensor<double, 3>& c, const std::vector<var<T>>& betas_act = {}) {
+var<T> expected_cost(tape<T>& tp, const std::vector<var<T>>& alphas, const std::vector<var<T>>& betas, const xt::xtensor<double, 3>& c,
+                     const std::vector<var<T>>& betas_act = {}) {
   const std::size_t nb = c.shape()[0], no = c.shape()[1], ncol = c.shape()[2];
   const bool widths = !betas.empty(), acts = !betas_act.empty();
   auto fail = [&](const std::string& why) {

@@ -105,26 +105,26 @@ inline search_mode parse_mode(const std::string& s, const std::string& where) {
 
 struct search_settings {
   search_mode mode = search_mode::joint;
-  double lambda_flops = -1;       ///< sequential: weight of MACs / the uniform network's MACs (< 0: lambda_latency + lambda_energy)
-  int uniform_bits = 4;           ///< sequential: the width of every block after the search (one of the space's bits)
-  int warmup_epochs = 1;          ///< weight steps only
-  int epochs = 4;                 ///< search epochs (weight and architecture steps alternate)
+  double lambda_flops = -1;  ///< sequential: weight of MACs / the uniform network's MACs (< 0: lambda_latency + lambda_energy)
+  int uniform_bits = 4;      ///< sequential: the width of every block after the search (one of the space's bits)
+  int warmup_epochs = 1;     ///< weight steps only
+  int epochs = 4;            ///< search epochs (weight and architecture steps alternate)
   std::int64_t batch = 128;
   std::int64_t search_images = 0;  ///< training images the search uses (0: all); half weights, half architecture
-  double lr = 0.05;               ///< SGD, cosine to 0 over the search
+  double lr = 0.05;                ///< SGD, cosine to 0 over the search
   double momentum = 0.9;
   double weight_decay = 5e-4;
-  double arch_lr = 3e-3;          ///< Adam on alpha and beta
+  double arch_lr = 3e-3;  ///< Adam on alpha and beta
   double arch_beta1 = 0.5;
   double arch_beta2 = 0.999;
-  double csq_percent = 20;        ///< K; 0: every channel at every width (the naive supernet)
+  double csq_percent = 20;  ///< K; 0: every channel at every width (the naive supernet)
   nas::temperature_schedule tau{.initial = 5.0, .decay = 0.9, .minimum = 0.5};
   cost_weights lambdas{};
-  double latency_budget_ms = 0;   ///< 0: none
+  double latency_budget_ms = 0;  ///< 0: none
   double area_budget_mm2 = std::numeric_limits<double>::infinity();
-  std::int64_t hw_batch = 1;      ///< the deployment batch the accelerator is costed at
-  int hw_every = 50;              ///< architecture steps between hardware updates
-  int hwgen_iterations = 100;     ///< generator iterations per update
+  std::int64_t hw_batch = 1;   ///< the deployment batch the accelerator is costed at
+  int hw_every = 50;           ///< architecture steps between hardware updates
+  int hwgen_iterations = 100;  ///< generator iterations per update
   int final_hwgen_iterations = 1000;
   hwgen::generator_options hwgen{.batch = 16, .learning_rate = 0.05, .hidden = 32};
   hwgen::search_space hw_space = hwgen::default_space();
@@ -177,13 +177,13 @@ struct search_settings {
 
 /// One epoch of the search, as search_log.csv and result.json report it.
 struct epoch_record {
-  int epoch = 0;                 ///< 1-based, warm-up included
-  std::string phase;             ///< "warm-up" or "search"
+  int epoch = 0;      ///< 1-based, warm-up included
+  std::string phase;  ///< "warm-up" or "search"
   std::int64_t steps = 0;
   double train_loss = 0, train_accuracy = 0;  ///< weight steps
-  double val_accuracy = 0;       ///< arg-max network on architecture-split images
+  double val_accuracy = 0;                    ///< arg-max network on architecture-split images
   double tau = 0;
-  double hw_cost = 0;            ///< expected normalised cost of the last architecture step (0 in warm-up; sequential: the FLOPs term)
+  double hw_cost = 0;  ///< expected normalised cost of the last architecture step (0 in warm-up; sequential: the FLOPs term)
   double latency_ms = 0, energy_uJ = 0, area_mm2 = 0;  ///< the derived network on the current accelerator
   double lambda_latency = 0;
   std::string derived;
@@ -195,11 +195,25 @@ struct epoch_record {
 };
 
 inline nlohmann::json to_json(const epoch_record& r) {
-  return {{"epoch", r.epoch}, {"phase", r.phase}, {"steps", r.steps}, {"train_loss", r.train_loss},
-          {"train_accuracy", r.train_accuracy}, {"val_accuracy", r.val_accuracy}, {"tau", r.tau}, {"hw_cost", r.hw_cost},
-          {"latency_ms", r.latency_ms}, {"energy_uJ", r.energy_uJ}, {"area_mm2", r.area_mm2}, {"lambda_latency", r.lambda_latency},
-          {"derived", r.derived}, {"accel", r.accel}, {"seconds_train", r.seconds_train}, {"seconds_hw", r.seconds_hw},
-          {"peak_backward_bytes", r.peak_backward_bytes}, {"op_probs", r.op_probs}, {"width_probs", r.width_probs}};
+  return {{"epoch", r.epoch},
+          {"phase", r.phase},
+          {"steps", r.steps},
+          {"train_loss", r.train_loss},
+          {"train_accuracy", r.train_accuracy},
+          {"val_accuracy", r.val_accuracy},
+          {"tau", r.tau},
+          {"hw_cost", r.hw_cost},
+          {"latency_ms", r.latency_ms},
+          {"energy_uJ", r.energy_uJ},
+          {"area_mm2", r.area_mm2},
+          {"lambda_latency", r.lambda_latency},
+          {"derived", r.derived},
+          {"accel", r.accel},
+          {"seconds_train", r.seconds_train},
+          {"seconds_hw", r.seconds_hw},
+          {"peak_backward_bytes", r.peak_backward_bytes},
+          {"op_probs", r.op_probs},
+          {"width_probs", r.width_probs}};
 }
 inline epoch_record epoch_record_from_json(const nlohmann::json& j) {
   epoch_record r;
@@ -241,8 +255,8 @@ class joint_search {
     net_ = std::make_unique<nas::supernet<float>>(nc, init);
     weight_params_ = net_->weight_parameters();
     arch_params_ = net_->arch_parameters();
-    sgd_ = std::make_unique<optim::sgd<float>>(weight_params_,
-                                               optim::sgd_config{.lr = set_.lr, .momentum = set_.momentum, .weight_decay = set_.weight_decay});
+    sgd_ = std::make_unique<optim::sgd<float>>(
+        weight_params_, optim::sgd_config{.lr = set_.lr, .momentum = set_.momentum, .weight_decay = set_.weight_decay});
     adam_ = std::make_unique<optim::adam<float>>(
         arch_params_, optim::adam_config{.lr = set_.arch_lr, .beta1 = set_.arch_beta1, .beta2 = set_.arch_beta2});
     gen_ = std::make_unique<hwgen::generator>(set_.hw_space, set_.hwgen, init);
@@ -352,8 +366,10 @@ class joint_search {
     seconds_train_ += rec.seconds_train;
     fill_design(rec);
     if (!warm && set_.latency_budget_ms > 0) {
-      if (rec.latency_ms > set_.latency_budget_ms) lambdas_.lambda_latency *= 2;
-      else if (rec.latency_ms < set_.latency_budget_ms / 4) lambdas_.lambda_latency /= 2;
+      if (rec.latency_ms > set_.latency_budget_ms)
+        lambdas_.lambda_latency *= 2;
+      else if (rec.latency_ms < set_.latency_budget_ms / 4)
+        lambdas_.lambda_latency /= 2;
     }
     history_.push_back(rec);
     ++epoch_;
@@ -423,10 +439,19 @@ class joint_search {
     const std::string net_file = "net-" + tag + ".jaqckpt", hw_file = "hw-" + tag + ".jaqckpt";
     save_checkpoint(dir / net_file, float_state());
     save_checkpoint(dir / hw_file, gen_->state());
-    nlohmann::json j{{"format", "jaq joint search checkpoint"}, {"version", 1}, {"identity", identity},
-                     {"epoch", epoch_}, {"net", net_file}, {"hw", hw_file}, {"accel", hw::to_accel_json(accel_)},
-                     {"lambda_latency", lambdas_.lambda_latency}, {"hw_updates", hw_updates_}, {"final_done", final_done_},
-                     {"seconds_train", seconds_train_}, {"seconds_hw", seconds_hw_}, {"history", nlohmann::json::array()}};
+    nlohmann::json j{{"format", "jaq joint search checkpoint"},
+                     {"version", 1},
+                     {"identity", identity},
+                     {"epoch", epoch_},
+                     {"net", net_file},
+                     {"hw", hw_file},
+                     {"accel", hw::to_accel_json(accel_)},
+                     {"lambda_latency", lambdas_.lambda_latency},
+                     {"hw_updates", hw_updates_},
+                     {"final_done", final_done_},
+                     {"seconds_train", seconds_train_},
+                     {"seconds_hw", seconds_hw_},
+                     {"history", nlohmann::json::array()}};
     for (const auto& r : history_) j["history"].push_back(to_json(r));
     const auto previous = read_manifest_files(dir);
     report::write_json(dir / "state.json", j);
@@ -487,8 +512,9 @@ class joint_search {
     const std::int64_t n = set_.search_images > 0 ? std::min(set_.search_images, train.size()) : train.size();
     const std::int64_t half = n / 2;
     if (half < set_.batch)
-      throw config_error(space_.name, "batch", "batch " + std::to_string(set_.batch) + " is more than half the " + std::to_string(n) +
-                                                   " search images: no full batch for weight or architecture steps");
+      throw config_error(space_.name, "batch",
+                         "batch " + std::to_string(set_.batch) + " is more than half the " + std::to_string(n) +
+                             " search images: no full batch for weight or architecture steps");
     std::vector<std::int64_t> w(order.begin(), order.begin() + half), a(order.begin() + half, order.begin() + 2 * half);
     std::sort(w.begin(), w.end());
     std::sort(a.begin(), a.end());
@@ -544,7 +570,8 @@ class joint_search {
       r.hw_cost = double(cost.value()[0]);
       if (!sequential())  // plus the fixed layers and the area, constants of the step, added in this order
         r.hw_cost = r.hw_cost + lambdas_.lambda_latency * table_.fixed_latency_s / ref_.latency_s +
-                    lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ + lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
+                    lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ +
+                    lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
       loss = jaq::add(tp, loss, cost);
     }
     if (!std::isfinite(r.loss)) {
@@ -577,8 +604,11 @@ class joint_search {
   void update_hardware(int iterations) {
     stopwatch sw;
     const auto layers = network_layers(space_, derived(), set_.hw_batch);
-    hwgen::cost_evaluator ev(layers, {.lambda_latency = lambdas_.lambda_latency, .lambda_energy = lambdas_.lambda_energy,
-                                      .lambda_area = lambdas_.lambda_area, .area_budget_mm2 = set_.area_budget_mm2},
+    hwgen::cost_evaluator ev(layers,
+                             {.lambda_latency = lambdas_.lambda_latency,
+                              .lambda_energy = lambdas_.lambda_energy,
+                              .lambda_area = lambdas_.lambda_area,
+                              .area_budget_mm2 = set_.area_budget_mm2},
                              &cache_);
     rng g(detail::stream_seed(set_.seed, std::uint64_t(hw_updates_), 6));
     const hwgen::generator_result r = gen_->run(backend(), ev, iterations, g);
@@ -595,8 +625,9 @@ class joint_search {
     }
     if (!feasible) {
       std::ostringstream os;
-      os << "no accelerator found within the area budget of " << set_.area_budget_mm2 << " mm^2 that maps every layer (the smallest of the space, "
-         << smallest_area() << " mm^2; the current " << accel_ << ": " << cur.reason << ")";
+      os << "no accelerator found within the area budget of " << set_.area_budget_mm2
+         << " mm^2 that maps every layer (the smallest of the space, " << smallest_area() << " mm^2; the current " << accel_ << ": "
+         << cur.reason << ")";
       throw config_error(space_.name, "area_budget_mm2", os.str());
     }
     seconds_hw_ += sw.lap();
@@ -621,8 +652,8 @@ class joint_search {
     char line[320];
     std::snprintf(line, sizeof line,
                   "%-7s epoch %d/%d step %lld/%lld loss %.4f acc %.4f tau %.3f | latency %.4f ms energy %.2f uJ area %.3f mm^2 | eta %s",
-                  rec.phase.c_str(), epoch_ + 1, total_epochs(), static_cast<long long>(step), static_cast<long long>(per_epoch), loss,
-                  acc, net_->temperature(), lat * 1e3, en * 1e-3, table_.area_mm2, format_duration(eta).c_str());
+                  rec.phase.c_str(), epoch_ + 1, total_epochs(), static_cast<long long>(step), static_cast<long long>(per_epoch), loss, acc,
+                  net_->temperature(), lat * 1e3, en * 1e-3, table_.area_mm2, format_duration(eta).c_str());
     os << line << std::endl;
   }
 

@@ -35,8 +35,8 @@ struct retrain_settings {
   std::uint64_t seed = 1;
   int threads = 2;
   std::int64_t report_every = 100;
-  std::int64_t train_images = 0;  ///< retrain on the first N training images (0: all)
-  std::int64_t test_images = 0;   ///< evaluate on the first N test images (0: all)
+  std::int64_t train_images = 0;       ///< retrain on the first N training images (0: all)
+  std::int64_t test_images = 0;        ///< evaluate on the first N test images (0: all)
   std::int64_t epoch_test_images = 0;  ///< epochs before the last: score only the first N of those (0: all)
 
   void validate(const std::string& where) const {
@@ -57,7 +57,7 @@ struct retrain_epoch {
 };
 
 struct retrained {
-  std::unique_ptr<nas::derived_net<float>> net;        // declared first: destroyed after the quantizers
+  std::unique_ptr<nas::derived_net<float>> net;  // declared first: destroyed after the quantizers
   std::unique_ptr<quant::quantized_model<float>> quant;
   std::vector<retrain_epoch> log;
   double train_accuracy = 0, test_accuracy = 0, seconds = 0;
@@ -69,9 +69,11 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
   retrained r;
   rng gen(s.seed);
   r.net = std::make_unique<nas::derived_net<float>>(space, arch, gen);
-  r.quant = std::make_unique<quant::quantized_model<float>>(
-      *r.net, quant::quant_config{.method = quant::method::lsq, .first_bits = space.fixed_bits, .last_bits = space.fixed_bits,
-                                  .layer_bits = r.net->layer_bits(), .layer_act_bits = r.net->layer_act_bits()});
+  r.quant = std::make_unique<quant::quantized_model<float>>(*r.net, quant::quant_config{.method = quant::method::lsq,
+                                                                                        .first_bits = space.fixed_bits,
+                                                                                        .last_bits = space.fixed_bits,
+                                                                                        .layer_bits = r.net->layer_bits(),
+                                                                                        .layer_act_bits = r.net->layer_act_bits()});
   data::batch_iterator it(train, {.batch_size = s.batch}, gen);
   const std::int64_t per_epoch = it.batches_per_epoch();
   optim::sgd<float> opt(r.quant->parameters(r.net->parameters()), {.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});

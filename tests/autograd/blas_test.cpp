@@ -10,7 +10,7 @@ TEST_CASE("generic fallback kernels are replaced by the best the CPU supports, n
   CHECK(better_blas_core("Prescott", false, false).empty());  // an SSE3 machine keeps them
   CHECK(better_blas_core("Nehalem", true, true) == "SkylakeX");
   CHECK(better_blas_core("Sandybridge", false, true) == "Haswell");
-  CHECK(better_blas_core("Haswell", true, true).empty());   // a recognised core is left alone
+  CHECK(better_blas_core("Haswell", true, true).empty());  // a recognised core is left alone
   CHECK(better_blas_core("SkylakeX", true, true).empty());
   CHECK(better_blas_core("Cooperlake", true, true).empty());
   CHECK(better_blas_core("Zen", false, true).empty());

@@ -47,7 +47,8 @@ TEST_CASE("loading a wrong, truncated or mismatched checkpoint fails clearly and
   auto b2 = jaq::tensor<float>::zeros({4});
 
   SUBCASE("missing file") {
-    CHECK_THROWS_WITH_AS(jaq::load_checkpoint<float>(d.path / "none", {{"a", &a2}}), doctest::Contains("none: file not found"), jaq::data_error);
+    CHECK_THROWS_WITH_AS(jaq::load_checkpoint<float>(d.path / "none", {{"a", &a2}}), doctest::Contains("none: file not found"),
+                         jaq::data_error);
   }
   SUBCASE("not a checkpoint") {
     std::ofstream(d.path / "junk") << "this is not a checkpoint file at all, just some text";
@@ -64,8 +65,8 @@ TEST_CASE("loading a wrong, truncated or mismatched checkpoint fails clearly and
   }
   SUBCASE("missing entry") {
     auto c = jaq::tensor<float>::zeros({1});
-    CHECK_THROWS_WITH_AS(jaq::load_checkpoint<float>(f, {{"a", &a2}, {"b", &b2}, {"c", &c}}),
-                         doctest::Contains("entry 'c' is missing"), jaq::data_error);
+    CHECK_THROWS_WITH_AS(jaq::load_checkpoint<float>(f, {{"a", &a2}, {"b", &b2}, {"c", &c}}), doctest::Contains("entry 'c' is missing"),
+                         jaq::data_error);
   }
   SUBCASE("unexpected entry") {
     CHECK_THROWS_WITH_AS(jaq::load_checkpoint<float>(f, {{"a", &a2}}), doctest::Contains("entry 'b' is not part"), jaq::data_error);

@@ -39,10 +39,13 @@ jaq::var<T> saving_op(jaq::tape<T>& tp, jaq::var<T> x) {
   y[0] = s;
   std::vector<jaq::tensor<T>> saved;
   saved.push_back(std::move(twice));
-  return tp.record("saving_op", std::move(y), {x}, [](jaq::backward_context<T>& ctx) {
-    auto& gx = ctx.grad_input(0);
-    for (std::int64_t i = 0; i < gx.size(); ++i) gx[i] += 2 * ctx.saved(0)[i] * ctx.grad_output()[0];
-  }, std::move(saved));
+  return tp.record(
+      "saving_op", std::move(y), {x},
+      [](jaq::backward_context<T>& ctx) {
+        auto& gx = ctx.grad_input(0);
+        for (std::int64_t i = 0; i < gx.size(); ++i) gx[i] += 2 * ctx.saved(0)[i] * ctx.grad_output()[0];
+      },
+      std::move(saved));
 }
 
 }  // namespace
@@ -79,9 +82,9 @@ TEST_CASE("held bytes count outputs and saved tensors and fall to zero after bac
   jaq::tape<float> tp;
   auto x = tp.variable(jaq::tensor<float>::full({10}, 1.5f));  // 40 bytes
   CHECK(tp.held_bytes() == 40);
-  auto y = square(tp, x);                                       // +40
+  auto y = square(tp, x);  // +40
   CHECK(tp.held_bytes() == 80);
-  auto z = saving_op(tp, y);                                    // +4 output, +40 saved
+  auto z = saving_op(tp, y);  // +4 output, +40 saved
   CHECK(tp.held_bytes() == 124);
   tp.backward(z);
   CHECK(tp.held_bytes() == 0);
@@ -123,9 +126,8 @@ TEST_CASE("a variable used twice gets both gradient contributions") {
   std::vector<jaq::tensor<double>> in;
   jaq::rng gen(3);
   in.push_back(jaq::test::random_tensor<double>({6}, gen));
-  auto r = jaq::gradcheck([](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
-    return jaq::add(tp, jaq::relu(tp, v[0]), v[0]);
-  }, in);
+  auto r = jaq::gradcheck(
+      [](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) { return jaq::add(tp, jaq::relu(tp, v[0]), v[0]); }, in);
   CHECK_MESSAGE(r.ok, r);
 }
 
@@ -145,7 +147,9 @@ static_assert(!jaq::scalar<int>, "integer tensors are not part of the engine");
 static_assert(!std::is_copy_constructible_v<jaq::tensor<float>>, "tensors are move-only");
 static_assert(!std::is_copy_constructible_v<jaq::tape<float>>, "a tape is not copied");
 template <class T>
-concept makes_tensor = requires { typename jaq::tensor<T>; };
+concept makes_tensor = requires {
+  typename jaq::tensor<T>;
+};
 static_assert(makes_tensor<float>);
 static_assert(!makes_tensor<int>, "tensor<int> is rejected by the scalar concept");
 

@@ -70,13 +70,11 @@ TEST_CASE("a layer whose walk could pass 2^52 is flagged inexact") {
   const hw::accel_config cfg = hw::reference_config();
   const hw::layer big{.name = "big", .K = 3, .O = 1024, .S = 1, .IC = 1024, .OC = 1024, .B = 1};
   bt::candidate_batch cb;
-  bt::build_candidates<hw::proxy_stationary>(hw::make_params(cfg, big),
-                                             hw::make_energy_model(cfg), cb);
+  bt::build_candidates<hw::proxy_stationary>(hw::make_params(cfg, big), hw::make_energy_model(cfg), cb);
   CHECK(cb.size() > 0);
   CHECK_FALSE(cb.exact);
   const hw::layer small{.name = "small", .K = 3, .O = 56, .S = 1, .IC = 64, .OC = 64, .B = 1};
-  bt::build_candidates<hw::proxy_stationary>(hw::make_params(cfg, small),
-                                             hw::make_energy_model(cfg), cb);
+  bt::build_candidates<hw::proxy_stationary>(hw::make_params(cfg, small), hw::make_energy_model(cfg), cb);
   CHECK(cb.exact);
   std::ostringstream os;
   os << cb;

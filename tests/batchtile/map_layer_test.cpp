@@ -40,8 +40,7 @@ bt::map_stats compare_random(std::uint64_t seed, int cases, const bt::map_option
 }  // namespace
 
 TEST_CASE("the spec's hand-computed 3x3 conv: 441 compute + 533 stall = 974 cycles") {
-  const hw::layer l{.name = "spec", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1,
-                    .iprec = 8, .wprec = 8};
+  const hw::layer l{.name = "spec", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1, .iprec = 8, .wprec = 8};
   const hw::accel_config cfg = hw::reference_config();
   const hw::mapping_result r = bt::map_layer(cfg, l);
   REQUIRE(r.ok());
@@ -72,11 +71,10 @@ TEST_CASE("ResNet-sized layers: equal results, and pruning skips most pairs") {
   bt::map_workspace ws;
   for (int pp : {0, 1, 2, 3, 4}) {
     const int ip[] = {8, 4, 2, 4, 8}, wp[] = {8, 4, 2, 2, 2};
-    for (const hw::layer& base :
-         {hw::layer{.name = "conv1", .K = 7, .O = 112, .S = 2, .IC = 3, .OC = 64, .B = 1, .im2col = true},
-          hw::layer{.name = "l1", .K = 3, .O = 56, .S = 1, .IC = 64, .OC = 64, .B = 1},
-          hw::layer{.name = "l4", .K = 3, .O = 7, .S = 1, .IC = 512, .OC = 512, .B = 16},
-          hw::layer{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 512, .OC = 1000, .B = 1}}) {
+    for (const hw::layer& base : {hw::layer{.name = "conv1", .K = 7, .O = 112, .S = 2, .IC = 3, .OC = 64, .B = 1, .im2col = true},
+                                  hw::layer{.name = "l1", .K = 3, .O = 56, .S = 1, .IC = 64, .OC = 64, .B = 1},
+                                  hw::layer{.name = "l4", .K = 3, .O = 7, .S = 1, .IC = 512, .OC = 512, .B = 16},
+                                  hw::layer{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 512, .OC = 1000, .B = 1}}) {
       hw::layer l = base;
       l.iprec = ip[pp];
       l.wprec = wp[pp];
@@ -89,8 +87,7 @@ TEST_CASE("ResNet-sized layers: equal results, and pruning skips most pairs") {
 }
 
 TEST_CASE("errors are the reference's: no fit, malformed layer, too large") {
-  const hw::accel_config tiny{.N = 16, .M = 32, .wbuf_bytes = 64, .ibuf_bytes = 64,
-                              .obuf_bytes = 64, .if_width = 64};
+  const hw::accel_config tiny{.N = 16, .M = 32, .wbuf_bytes = 64, .ibuf_bytes = 64, .obuf_bytes = 64, .if_width = 64};
   const hw::layer l{.name = "conv", .K = 3, .O = 8, .S = 1, .IC = 16, .OC = 64, .B = 1};
   const hw::energy_model em = hw::make_energy_model(tiny);
   bt::map_workspace ws;
@@ -104,8 +101,7 @@ TEST_CASE("errors are the reference's: no fit, malformed layer, too large") {
   CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), bad), jaq::config_error);
   hw::layer wide = l;  // 8 bits on an array of 4-bit bricks: fusion factor 0
   CHECK_THROWS_AS((bt::map_layer<hw::bitfusion<4, 4>>(hw::reference_config(), wide)), jaq::config_error);
-  hw::layer huge{.name = "huge", .K = 7, .O = 1 << 20, .S = 1, .IC = 1 << 20, .OC = 1 << 20,
-                 .B = 1 << 20};
+  hw::layer huge{.name = "huge", .K = 7, .O = 1 << 20, .S = 1, .IC = 1 << 20, .OC = 1 << 20, .B = 1 << 20};
   CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), huge), jaq::hardware_error);
 }
 
@@ -123,8 +119,7 @@ TEST_CASE("a layer too large for exact doubles falls back to the 64-bit referenc
 TEST_CASE("grouped and depthwise layers are searched per group, as the reference does") {
   const hw::accel_config cfg = hw::reference_config();
   for (std::int64_t groups : {2, 8, 96}) {
-    const hw::layer l{.name = "dw", .K = 3, .O = 16, .S = 1, .IC = 96, .OC = 96, .B = 1,
-                      .iprec = 4, .wprec = 4, .groups = groups};
+    const hw::layer l{.name = "dw", .K = 3, .O = 16, .S = 1, .IC = 96, .OC = 96, .B = 1, .iprec = 4, .wprec = 4, .groups = groups};
     const auto r = bt::map_layer(cfg, l);
     REQUIRE(r.ok());
     CHECK(r.value().groups == groups);
@@ -162,9 +157,8 @@ TEST_CASE("certainly_exact never vouches for a layer the reference's exact check
   CHECK(refused > 100);   // and the sample reaches layers the check refuses
 }
 
-TEST_CASE_TEMPLATE("BatchTile equals the reference under every dataflow policy", Flow,
-                   hw::proxy_stationary, hw::input_stationary, hw::output_stationary,
-                   hw::weight_stationary) {
+TEST_CASE_TEMPLATE("BatchTile equals the reference under every dataflow policy", Flow, hw::proxy_stationary, hw::input_stationary,
+                   hw::output_stationary, hw::weight_stationary) {
   jaq::rng g(606);
   bt::map_workspace ws;
   for (int it = 0; it < 60; ++it) {
@@ -172,13 +166,12 @@ TEST_CASE_TEMPLATE("BatchTile equals the reference under every dataflow policy",
     const hw::layer l = bt::testing::random_layer(g, it);
     const hw::energy_model em = hw::make_energy_model(cfg);
     INFO(l << " on " << cfg);
-    CHECK(bt::map_layer<hw::bitfusion<>, Flow>(cfg, l, em, ws) ==
-          hw::map_layer_reference<hw::bitfusion<>, Flow>(cfg, l, em));
+    CHECK(bt::map_layer<hw::bitfusion<>, Flow>(cfg, l, em, ws) == hw::map_layer_reference<hw::bitfusion<>, Flow>(cfg, l, em));
   }
 }
 
-TEST_CASE_TEMPLATE("BatchTile equals the reference on other BitFusion arrays", Acc,
-                   hw::bitfusion<8, 8>, hw::bitfusion<16, 2>, hw::bitfusion<16, 16>) {
+TEST_CASE_TEMPLATE("BatchTile equals the reference on other BitFusion arrays", Acc, hw::bitfusion<8, 8>, hw::bitfusion<16, 2>,
+                   hw::bitfusion<16, 16>) {
   jaq::rng g(707);
   bt::map_workspace ws;
   for (int it = 0; it < 40; ++it) {
@@ -186,8 +179,7 @@ TEST_CASE_TEMPLATE("BatchTile equals the reference on other BitFusion arrays", A
     const hw::layer l = bt::testing::random_layer(g, it);
     const hw::energy_model em = hw::make_energy_model<Acc>(cfg);
     INFO(l << " on " << cfg);
-    CHECK(bt::map_layer<Acc, hw::proxy_stationary>(cfg, l, em, ws) ==
-          hw::map_layer_reference<Acc, hw::proxy_stationary>(cfg, l, em));
+    CHECK(bt::map_layer<Acc, hw::proxy_stationary>(cfg, l, em, ws) == hw::map_layer_reference<Acc, hw::proxy_stationary>(cfg, l, em));
   }
 }
 
@@ -208,8 +200,8 @@ static_assert(fixed_params::N == 8 && fixed_params::M == 16 && fixed_params::cap
               fixed_params::cap_a == 8192 * 8 / 2 && fixed_params::cap_o == 8192 * 8 / 2 && fixed_params::if_width == 64);
 static_assert(sizeof(fixed_params) < sizeof(hw::layer_params));
 
-TEST_CASE_TEMPLATE("a compile-time configuration maps every layer exactly like the same run-time one", C,
-                   hw::reference_fixed_config, small_fixed, wide_fixed) {
+TEST_CASE_TEMPLATE("a compile-time configuration maps every layer exactly like the same run-time one", C, hw::reference_fixed_config,
+                   small_fixed, wide_fixed) {
   const C fixed{};
   const hw::accel_config run = hw::to_runtime(fixed);
   const hw::energy_model em = hw::make_energy_model(run);

@@ -14,8 +14,9 @@ namespace hw = jaq::hw;
 
 // The CUDA scorer is a later issue: asking for it is a compile-time error, not a silent fallback.
 template <class B>
-concept can_map_on = requires(B b, const hw::accel_config& c, std::span<const hw::layer> l,
-                              const hw::energy_model& em) { bt::map_layers(b, c, l, em); };
+concept can_map_on = requires(B b, const hw::accel_config& c, std::span<const hw::layer> l, const hw::energy_model& em) {
+  bt::map_layers(b, c, l, em);
+};
 static_assert(can_map_on<jaq::serial_backend>);
 static_assert(can_map_on<jaq::tbb_backend>);
 static_assert(!can_map_on<jaq::cuda_backend>, "the CUDA backend has no BatchTile scorer yet");
@@ -52,8 +53,7 @@ TEST_CASE("map_grid equals map_layers per configuration") {
 
 TEST_CASE("the first failing layer's error is rethrown after the others ran") {
   const hw::accel_config cfg = hw::reference_config();
-  std::vector<hw::layer> layers(6, hw::layer{.name = "ok", .K = 3, .O = 8, .S = 1, .IC = 16,
-                                             .OC = 32, .B = 1});
+  std::vector<hw::layer> layers(6, hw::layer{.name = "ok", .K = 3, .O = 8, .S = 1, .IC = 16, .OC = 32, .B = 1});
   layers[2].name = "bad2";
   layers[2].iprec = 0;
   layers[4].name = "bad4";

@@ -19,8 +19,7 @@ TEST_CASE("the order table is itertools.permutations order, as hw::loop_order nu
   for (int o = 0; o < bt::detail::num_orders; ++o) {
     const hw::loop_order ref = hw::loop_order::from_index(o);
     for (int pos = 0; pos < 5; ++pos)
-      CHECK(static_cast<int>(orders[static_cast<std::size_t>(o)][static_cast<std::size_t>(pos)]) ==
-            static_cast<int>(ref[pos]));
+      CHECK(static_cast<int>(orders[static_cast<std::size_t>(o)][static_cast<std::size_t>(pos)]) == static_cast<int>(ref[pos]));
   }
   for (int l = 0; l < 5; ++l) {
     const auto lp = static_cast<hw::loop>(l);

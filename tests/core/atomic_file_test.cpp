@@ -87,8 +87,7 @@ TEST_CASE("atomic_file: a truncated checked file says how many bytes were declar
   fs::resize_file(p, full - 5);
   const auto m = message_of([&] { jaq::read_checked_file(p, fmt); });
   CHECK(contains(m, p.string()));
-  CHECK(contains(m, "truncated: header declares " + std::to_string(full - 32) + " payload bytes, found " +
-                        std::to_string(full - 37)));
+  CHECK(contains(m, "truncated: header declares " + std::to_string(full - 32) + " payload bytes, found " + std::to_string(full - 37)));
   fs::resize_file(p, 10);
   CHECK(contains(message_of([&] { jaq::read_checked_file(p, fmt); }), "truncated: expected a 32-byte header, found 10 bytes"));
 }
@@ -111,8 +110,7 @@ TEST_CASE("atomic_file: wrong magic, wrong version and a flipped byte are each r
 TEST_CASE("atomic_file: byte_reader names the item it could not read, and leftover bytes") {
   jaq::byte_reader r("f.bin", sample_payload());
   r.get<std::int64_t>("step");
-  CHECK_THROWS_WITH(r.get_vector<float>("lr as vector"),
-                    doctest::Contains("f.bin: truncated: reading lr as vector at offset 16"));
+  CHECK_THROWS_WITH(r.get_vector<float>("lr as vector"), doctest::Contains("f.bin: truncated: reading lr as vector at offset 16"));
   jaq::byte_reader r2("f.bin", sample_payload());
   r2.get<std::int64_t>("step");
   r2.get<double>("lr");

@@ -17,8 +17,8 @@ TEST_CASE("integers and numbers, strictly") {
   CHECK(jaq::parse_int_list("2,3, 4", "w", "--bits") == std::vector<std::int64_t>{2, 3, 4});
   CHECK(jaq::parse_int_list("-1", "w", "--bits") == std::vector<std::int64_t>{-1});
   CHECK(jaq::parse_number_list("0.1,1,+1e1", "w", "--sweep") == std::vector<double>{0.1, 1, 10});
-  CHECK_THROWS_WITH_AS(jaq::parse_int_list("2,3.5", "command line", "--bits"),
-                       "command line: --bits: '3.5' in '2,3.5' is not an integer", jaq::config_error);
+  CHECK_THROWS_WITH_AS(jaq::parse_int_list("2,3.5", "command line", "--bits"), "command line: --bits: '3.5' in '2,3.5' is not an integer",
+                       jaq::config_error);
   CHECK_THROWS_WITH_AS(jaq::parse_int_list("2,x", "command line", "--bits"), "command line: --bits: 'x' in '2,x' is not an integer",
                        jaq::config_error);
   CHECK_THROWS_WITH_AS(jaq::parse_number_list("1,1e", "c", "--l"), "c: --l: '1e' in '1,1e' is not a number", jaq::config_error);

@@ -84,14 +84,11 @@ TEST_CASE("a nested call from a pool's worker runs in the same arena and visits 
   CHECK(inner.load() == 64);
 }
 
-TEST_CASE("a negative thread count is a config_error") {
-  CHECK_THROWS_AS(jaq::thread_pool(-1), jaq::config_error);
-}
+TEST_CASE("a negative thread count is a config_error") { CHECK_THROWS_AS(jaq::thread_pool(-1), jaq::config_error); }
 
 static_assert(jaq::backend<jaq::serial_backend>);
 static_assert(jaq::host_backend<jaq::tbb_backend>);
 static_assert(!jaq::host_backend<jaq::cuda_backend>);
 static_assert(!jaq::backend<int>, "an arbitrary type is not a backend");
 static_assert(!std::is_copy_constructible_v<jaq::thread_pool>, "backends hold a pool's address");
-static_assert(jaq::tbb_backend{2}.threads == 2 && jaq::tbb_backend{2}.pool == nullptr,
-              "tbb_backend{n} still means n threads, no pool");
+static_assert(jaq::tbb_backend{2}.threads == 2 && jaq::tbb_backend{2}.pool == nullptr, "tbb_backend{n} still means n threads, no pool");

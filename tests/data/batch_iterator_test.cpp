@@ -87,8 +87,7 @@ TEST_CASE("batch_iterator: drop_last drops the short batch") {
 
 TEST_CASE("batch_iterator: a non-positive batch size or an empty dataset is a config_error") {
   const auto d = numbered(3);
-  CHECK_THROWS_WITH(jaq::data::batch_iterator(d, {.batch_size = 0}),
-                    "batch_config: batch_size: must be positive, got 0");
+  CHECK_THROWS_WITH(jaq::data::batch_iterator(d, {.batch_size = 0}), "batch_config: batch_size: must be positive, got 0");
   CHECK_THROWS_AS(jaq::data::batch_iterator(numbered(0), {.batch_size = 2}), jaq::config_error);
   CHECK_THROWS_WITH(jaq::data::batch_iterator(d, {.batch_size = 4, .drop_last = true}),
                     "numbered: batch_size: with drop_last, 4 is more than the 3 images: no batch at all");

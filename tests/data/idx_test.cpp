@@ -181,8 +181,7 @@ TEST_CASE("idx: wrong image dimensions against the spec are rejected") {
   const auto dir = jaq::test::temp_dir("idx_dims");
   jaq::test::write_gz(dir / "img.gz", idx_images(5, 3, 4, pixels5()));
   jaq::test::write_gz(dir / "lab.gz", idx_labels(labels5));
-  const auto m = message_of(
-      [&] { jaq::data::load_idx(dir / "img.gz", dir / "lab.gz", {.rows = 28, .cols = 28}); });
+  const auto m = message_of([&] { jaq::data::load_idx(dir / "img.gz", dir / "lab.gz", {.rows = 28, .cols = 28}); });
   CHECK(contains(m, (dir / "img.gz").string()));
   CHECK(contains(m, "expected 28x28, found 3x4"));
 }

@@ -45,13 +45,11 @@ TEST_CASE("subset: random stratified is balanced, in file order, and seeded") {
   CHECK(std::is_sorted(sa.images.begin(), sa.images.end()));
   CHECK(sa.images == sb.images);
   CHECK(sa.images != sc.images);
-  for (std::int64_t i = 0; i < sa.size(); ++i)
-    CHECK(sa.labels[i] == d.labels[static_cast<std::size_t>(sa.images[i])]);
+  for (std::int64_t i = 0; i < sa.size(); ++i) CHECK(sa.labels[i] == d.labels[static_cast<std::size_t>(sa.images[i])]);
 }
 
 TEST_CASE("subset: asking more per class than a class holds names the class") {
-  CHECK_THROWS_WITH(jaq::data::stratified(thirty(), 9),
-                    "thirty: images per class: asked for 9 of class 1, which has only 8");
+  CHECK_THROWS_WITH(jaq::data::stratified(thirty(), 9), "thirty: images per class: asked for 9 of class 1, which has only 8");
 }
 
 TEST_CASE("subset: select copies given indices and rejects one out of range") {

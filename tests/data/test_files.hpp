@@ -33,8 +33,7 @@ inline void put_be32(std::vector<std::uint8_t>& b, std::uint32_t v) {
 
 /// idx image bytes: magic 2051, (n, rows, cols), then pixels.
 inline std::vector<std::uint8_t> idx_images(std::uint32_t n, std::uint32_t rows, std::uint32_t cols,
-                                            const std::vector<std::uint8_t>& pixels,
-                                            std::uint32_t magic = 2051) {
+                                            const std::vector<std::uint8_t>& pixels, std::uint32_t magic = 2051) {
   std::vector<std::uint8_t> b;
   put_be32(b, magic);
   put_be32(b, n);
@@ -45,8 +44,7 @@ inline std::vector<std::uint8_t> idx_images(std::uint32_t n, std::uint32_t rows,
 }
 
 /// idx label bytes: magic 2049, (n), then labels.
-inline std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels,
-                                            std::uint32_t magic = 2049) {
+inline std::vector<std::uint8_t> idx_labels(const std::vector<std::uint8_t>& labels, std::uint32_t magic = 2049) {
   std::vector<std::uint8_t> b;
   put_be32(b, magic);
   put_be32(b, static_cast<std::uint32_t>(labels.size()));
@@ -73,8 +71,6 @@ inline void append_gz_member(const std::filesystem::path& p, const std::vector<s
 }
 
 /// Cuts a file down to its first `keep` bytes.
-inline void truncate_to(const std::filesystem::path& p, std::uintmax_t keep) {
-  std::filesystem::resize_file(p, keep);
-}
+inline void truncate_to(const std::filesystem::path& p, std::uintmax_t keep) { std::filesystem::resize_file(p, keep); }
 
 }  // namespace jaq::test

@@ -14,7 +14,9 @@ static_assert(hw::to_runtime(hw::reference_fixed_config{}) == hw::reference_conf
 // The fixed configuration's capacities are compile-time constants.
 static_assert(hw::wbuf_cap_bits(hw::reference_fixed_config{}) == 65536 * 4);
 template <std::int64_t N, std::int64_t IfWidth>
-concept fixed_config_ok = requires { typename hw::fixed_accel_config<N, 32, 1, 1, 1, IfWidth>; };
+concept fixed_config_ok = requires {
+  typename hw::fixed_accel_config<N, 32, 1, 1, 1, IfWidth>;
+};
 static_assert(fixed_config_ok<16, 192>);
 static_assert(!fixed_config_ok<0, 192>);
 static_assert(!fixed_config_ok<16, 0>);
@@ -41,12 +43,10 @@ TEST_CASE("validate names the field and value of a bad configuration") {
   hw::accel_config c = hw::reference_config();
   CHECK_NOTHROW(hw::validate(c));
   c.obuf_bytes = 0;
-  CHECK_THROWS_WITH_AS(hw::validate(c, "a.json"), "a.json: obuf_bytes: must be positive, got 0",
-                       jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::validate(c, "a.json"), "a.json: obuf_bytes: must be positive, got 0", jaq::config_error);
   c = hw::reference_config();
   c.N = -4;
-  CHECK_THROWS_WITH_AS(hw::validate(c, "a.json"), "a.json: N: must be positive, got -4",
-                       jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::validate(c, "a.json"), "a.json: N: must be positive, got -4", jaq::config_error);
   c = hw::reference_config();
   c.frequency_hz = 0;
   CHECK_THROWS_AS(hw::validate(c), jaq::config_error);

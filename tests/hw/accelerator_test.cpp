@@ -14,7 +14,9 @@ static_assert(!hw::accelerator<int>);
 static_assert(!hw::accelerator<not_a_tag>);
 // Invalid templates: not powers of two, min above max, above 16 bits.
 template <int PMax, int PMin>
-concept bitfusion_ok = requires { typename hw::bitfusion<PMax, PMin>; };
+concept bitfusion_ok = requires {
+  typename hw::bitfusion<PMax, PMin>;
+};
 static_assert(bitfusion_ok<8, 2> && bitfusion_ok<16, 1>);
 static_assert(!bitfusion_ok<6, 2>);
 static_assert(!bitfusion_ok<8, 3>);

@@ -11,24 +11,35 @@ namespace hw = jaq::hw;
 
 namespace {
 // The issue's hand case: 3x3 conv, O=7, S=1, IC=1, OC=8, B=1, 8/8 bits.
-hw::layer hand_layer() {
-  return {.name = "hand", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1};
-}
+hw::layer hand_layer() { return {.name = "hand", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1}; }
 // Reference config: pf(8/8) = 1, N*pf = 16, M = 32; caps 262144 / 131072 / 65536 bits.
 hw::layer_params hand_params() { return hw::make_params(hw::reference_config(), hand_layer()); }
 
 // Made-up parameters for the walk and stall cases: caps of 100 bits, if_width 10.
 hw::layer_params toy_params() {
   hw::layer_params p{};
-  p.K = 1; p.O = 1; p.S = 1; p.IC = 1; p.OC = 1; p.B = 1;
-  p.im2col = false; p.ip = 8; p.wp = 8; p.pf = 1; p.N = 1; p.M = 1; p.npf = 1;
-  p.cap_w = 100; p.cap_a = 100; p.cap_o = 100; p.if_width = 10;
+  p.K = 1;
+  p.O = 1;
+  p.S = 1;
+  p.IC = 1;
+  p.OC = 1;
+  p.B = 1;
+  p.im2col = false;
+  p.ip = 8;
+  p.wp = 8;
+  p.pf = 1;
+  p.N = 1;
+  p.M = 1;
+  p.npf = 1;
+  p.cap_w = 100;
+  p.cap_a = 100;
+  p.cap_o = 100;
+  p.if_width = 10;
   return p;
 }
 // counts: B 2, OW 3, OH 1, IC 4, OC 5
 hw::tiling toy_tiling() {
-  return {.b = 1, .num_b = 2, .ow = 1, .num_ow = 3, .oh = 1, .num_oh = 1, .ic = 1, .num_ic = 4,
-          .oc = 1, .num_oc = 5};
+  return {.b = 1, .num_b = 2, .ow = 1, .num_ow = 3, .oh = 1, .num_oh = 1, .ic = 1, .num_ic = 4, .oc = 1, .num_oc = 5};
 }
 hw::loop_order order(const char* s) { return *hw::loop_order::parse(s); }
 }  // namespace
@@ -51,7 +62,7 @@ TEST_CASE("tile sizes are powers of two (times M for oc) capped at the full size
   CHECK(hw::tile_sizes(7, 1) == std::vector<std::int64_t>{1, 2, 4, 7});
   CHECK(hw::tile_sizes(8, 1) == std::vector<std::int64_t>{1, 2, 4, 8});
   CHECK(hw::tile_sizes(1, 1) == std::vector<std::int64_t>{1});
-  CHECK(hw::tile_sizes(8, 32) == std::vector<std::int64_t>{8});          // OC below M
+  CHECK(hw::tile_sizes(8, 32) == std::vector<std::int64_t>{8});  // OC below M
   CHECK(hw::tile_sizes(100, 32) == std::vector<std::int64_t>{32, 64, 100});
   CHECK(hw::tile_sizes(64, 32) == std::vector<std::int64_t>{32, 64});
 }
@@ -61,14 +72,13 @@ TEST_CASE("candidates are visited b, then o, then ic, then oc innermost") {
   const hw::layer l{.name = "n", .K = 1, .O = 2, .S = 1, .IC = 2, .OC = 64, .B = 2};
   const auto c = hw::tiling_candidates(hw::make_params(hw::reference_config(), l));
   REQUIRE(c.size() == 16);
-  CHECK(c[0] == hw::tiling{.b = 1, .num_b = 2, .ow = 1, .num_ow = 2, .oh = 1, .num_oh = 2,
-                           .ic = 1, .num_ic = 2, .oc = 32, .num_oc = 2});
-  CHECK(c[1].oc == 64);   // oc moves first
+  CHECK(c[0] == hw::tiling{.b = 1, .num_b = 2, .ow = 1, .num_ow = 2, .oh = 1, .num_oh = 2, .ic = 1, .num_ic = 2, .oc = 32, .num_oc = 2});
+  CHECK(c[1].oc == 64);  // oc moves first
   CHECK(c[1].num_oc == 1);
-  CHECK(c[2].ic == 2);    // then ic
-  CHECK(c[4].ow == 2);    // then o (ow == oh)
+  CHECK(c[2].ic == 2);  // then ic
+  CHECK(c[4].ow == 2);  // then o (ow == oh)
   CHECK(c[4].oh == 2);
-  CHECK(c[8].b == 2);     // b outermost
+  CHECK(c[8].b == 2);  // b outermost
   // im2col: oc steps in powers of two, not multiples of M
   hw::layer li = l;
   li.im2col = true;
@@ -146,10 +156,14 @@ TEST_CASE("promotion walk: demoted buffers are multiplied by every outer loop") 
   //   OH(1): w 200; a 80 (max 80); o 600
   //   OW(3): w x3 = 600 (demoted, untouched, still multiplied); a 240: demoted; o 1800
   //   B(2):  w 1200; a 480; o 3600
-  const hw::dram_walk w = hw::promotion_walk(toy_params(), toy_tiling(), {10, 20, 30},
-                                             order("B>OW>OH>IC>OC"));
-  CHECK(w == hw::dram_walk{.write_w = 1200, .write_a = 480, .write_o = 3600, .read_o = 3600,
-                           .max_write_w = 50, .max_write_a = 80, .max_write_o = 30,
+  const hw::dram_walk w = hw::promotion_walk(toy_params(), toy_tiling(), {10, 20, 30}, order("B>OW>OH>IC>OC"));
+  CHECK(w == hw::dram_walk{.write_w = 1200,
+                           .write_a = 480,
+                           .write_o = 3600,
+                           .read_o = 3600,
+                           .max_write_w = 50,
+                           .max_write_a = 80,
+                           .max_write_o = 30,
                            .max_read_o = 30});
   CHECK(w.dram_rd() == 1200 + 480 + 3600);
   CHECK(w.dram_wr() == 3600);
@@ -162,10 +176,14 @@ TEST_CASE("promotion walk: untouched loops are skipped only while a buffer is pr
   //   OH(1): a 120; o 180
   //   IC(4): w 40 (max 40); a 480; o (demoted, untouched) 720
   //   OC(5): w 200: demoted; a (demoted, untouched) 2400; o 3600
-  const hw::dram_walk w = hw::promotion_walk(toy_params(), toy_tiling(), {10, 20, 30},
-                                             order("OC>IC>OH>OW>B"));
-  CHECK(w == hw::dram_walk{.write_w = 200, .write_a = 2400, .write_o = 3600, .read_o = 3600,
-                           .max_write_w = 40, .max_write_a = 40, .max_write_o = 60,
+  const hw::dram_walk w = hw::promotion_walk(toy_params(), toy_tiling(), {10, 20, 30}, order("OC>IC>OH>OW>B"));
+  CHECK(w == hw::dram_walk{.write_w = 200,
+                           .write_a = 2400,
+                           .write_o = 3600,
+                           .read_o = 3600,
+                           .max_write_w = 40,
+                           .max_write_a = 40,
+                           .max_write_o = 60,
                            .max_read_o = 60});
 }
 
@@ -212,8 +230,7 @@ TEST_CASE("stationary proxies of the hand case pick OS") {
   CHECK(x.is == 9088128);
   CHECK(x.os == 3662848);
   CHECK(x.ws == 9068544);
-  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) ==
-        hw::stationary::output);
+  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) == hw::stationary::output);
 }
 
 TEST_CASE("stationary proxies on a 1x1 array pick IS or WS by the precisions") {
@@ -232,8 +249,7 @@ TEST_CASE("stationary proxies on a 1x1 array pick IS or WS by the precisions") {
   CHECK(x.is == 192);
   CHECK(x.os == 192);
   CHECK(x.ws == 168);
-  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) ==
-        hw::stationary::weight);
+  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) == hw::stationary::weight);
   // M = 4 (is = 4), ws = 1: IS = 8 + 4*40 = 168, OS = 4*(32+16) = 192, WS = 4*(8+40) = 192: IS
   p.M = 4;
   t.b = 1;
@@ -241,8 +257,7 @@ TEST_CASE("stationary proxies on a 1x1 array pick IS or WS by the precisions") {
   CHECK(x.is == 168);
   CHECK(x.os == 192);
   CHECK(x.ws == 192);
-  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) ==
-        hw::stationary::input);
+  CHECK(hw::dataflow_traits<hw::proxy_stationary>::choose(x.is, x.os, x.ws) == hw::stationary::input);
 }
 
 TEST_CASE("SRAM accesses of the hand case under each scheme") {
@@ -252,16 +267,13 @@ TEST_CASE("SRAM accesses of the hand case under each scheme") {
   const hw::dram_walk w = hw::promotion_walk(p, t, hw::tile_bits(p, t), order("B>OW>OH>IC>OC"));
   // IS: act_rd 9*49*8 = 3528; out += 9*49*8*32 = 112896; wgt_rd 9*49*8*8 = 28224
   CHECK(hw::sram_accesses(p, t, w, hw::stationary::input) ==
-        hw::sram_traffic{.wgt_rd = 28224, .wgt_wr = 1024, .act_rd = 3528, .act_wr = 648,
-                         .out_rd = 163072, .out_wr = 163072});
+        hw::sram_traffic{.wgt_rd = 28224, .wgt_wr = 1024, .act_rd = 3528, .act_wr = 648, .out_rd = 163072, .out_wr = 163072});
   // OS: act_rd 8*49*9*8 = 28224; out += 8*49*32 = 12544; wgt_rd 8*49*9*8 = 28224
   CHECK(hw::sram_accesses(p, t, w, hw::stationary::output) ==
-        hw::sram_traffic{.wgt_rd = 28224, .wgt_wr = 1024, .act_rd = 28224, .act_wr = 648,
-                         .out_rd = 62720, .out_wr = 62720});
+        hw::sram_traffic{.wgt_rd = 28224, .wgt_wr = 1024, .act_rd = 28224, .act_wr = 648, .out_rd = 62720, .out_wr = 62720});
   // WS: act_rd 9*8*49*8 = 28224; out += 9*8*49*32 = 112896; wgt_rd 9*8*8 = 576
   CHECK(hw::sram_accesses(p, t, w, hw::stationary::weight) ==
-        hw::sram_traffic{.wgt_rd = 576, .wgt_wr = 1024, .act_rd = 28224, .act_wr = 648,
-                         .out_rd = 163072, .out_wr = 163072});
+        hw::sram_traffic{.wgt_rd = 576, .wgt_wr = 1024, .act_rd = 28224, .act_wr = 648, .out_rd = 163072, .out_wr = 163072});
 }
 
 TEST_CASE("energy is one left-to-right chain; its parts are reported apart") {
@@ -307,8 +319,7 @@ TEST_CASE("the intermediate structures print themselves") {
   const hw::tile_footprint f = hw::tile_bits(p, t);
   const hw::dram_walk w = hw::promotion_walk(p, t, f, order("B>OW>OH>IC>OC"));
   std::ostringstream os;
-  os << f << w << hw::stall_cycles(p, w, 441) << hw::proxies(p, t)
-     << hw::sram_accesses(p, t, w, hw::stationary::output) << p;
+  os << f << w << hw::stall_cycles(p, w, 441) << hw::proxies(p, t) << hw::sram_accesses(p, t, w, hw::stationary::output) << p;
   CHECK(os.str() ==
         "tile_footprint{w=1024, a=648, o=50176 bits}"
         "dram_walk{write w/a/o=1024/648/50176, read o=50176, max write w/a/o=1024/648/50176, max read o=50176}"

@@ -25,8 +25,7 @@ TEST_CASE("the proxy policy picks the smallest proxy, ties IS then OS then WS") 
   CHECK(df::choose(2, 3, 2) == hw::stationary::input);   // IS == WS: IS
 }
 
-TEST_CASE_TEMPLATE("a fixed policy ignores the proxies", Df, hw::input_stationary,
-                   hw::output_stationary, hw::weight_stationary) {
+TEST_CASE_TEMPLATE("a fixed policy ignores the proxies", Df, hw::input_stationary, hw::output_stationary, hw::weight_stationary) {
   const hw::stationary a = hw::dataflow_traits<Df>::choose(1, 2, 3);
   const hw::stationary b = hw::dataflow_traits<Df>::choose(3, 2, 1);
   CHECK(a == b);

@@ -42,8 +42,7 @@ TEST_CASE("the core energy per cycle is 3673500 * (N*M) / 16 / 500e6, left to ri
 }
 
 TEST_CASE("a compile-time configuration gives the same energy model") {
-  CHECK(hw::make_energy_model(hw::reference_fixed_config{}) ==
-        hw::make_energy_model(hw::reference_config()));
+  CHECK(hw::make_energy_model(hw::reference_fixed_config{}) == hw::make_energy_model(hw::reference_config()));
 }
 
 TEST_CASE("buffers whose banks fall between rows are flagged, never clamped") {

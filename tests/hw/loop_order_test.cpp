@@ -57,14 +57,9 @@ TEST_CASE("parse rejects anything but the five loops once each") {
 
 TEST_CASE("each loop touches the data the spec says") {
   using hw::loop;
-  CHECK((hw::touches_activations(loop::B) && hw::touches_outputs(loop::B) &&
-         !hw::touches_weights(loop::B)));
-  CHECK((hw::touches_activations(loop::OW) && hw::touches_outputs(loop::OW) &&
-         !hw::touches_weights(loop::OW)));
-  CHECK((hw::touches_activations(loop::OH) && hw::touches_outputs(loop::OH) &&
-         !hw::touches_weights(loop::OH)));
-  CHECK((hw::touches_activations(loop::IC) && hw::touches_weights(loop::IC) &&
-         !hw::touches_outputs(loop::IC)));
-  CHECK((hw::touches_weights(loop::OC) && hw::touches_outputs(loop::OC) &&
-         !hw::touches_activations(loop::OC)));
+  CHECK((hw::touches_activations(loop::B) && hw::touches_outputs(loop::B) && !hw::touches_weights(loop::B)));
+  CHECK((hw::touches_activations(loop::OW) && hw::touches_outputs(loop::OW) && !hw::touches_weights(loop::OW)));
+  CHECK((hw::touches_activations(loop::OH) && hw::touches_outputs(loop::OH) && !hw::touches_weights(loop::OH)));
+  CHECK((hw::touches_activations(loop::IC) && hw::touches_weights(loop::IC) && !hw::touches_outputs(loop::IC)));
+  CHECK((hw::touches_weights(loop::OC) && hw::touches_outputs(loop::OC) && !hw::touches_activations(loop::OC)));
 }

@@ -7,10 +7,8 @@
 namespace hw = jaq::hw;
 
 TEST_CASE("a mapping error names the layer and the overflowing buffer") {
-  const hw::mapping_error e{.layer = "fc", .which = hw::buffer::ibuf, .required_bits = 4096,
-                            .capacity_bits = 256};
-  CHECK(e.message() ==
-        "layer 'fc': no tiling fits IBUF (smallest tile needs 4096 bits, half the buffer holds 256)");
+  const hw::mapping_error e{.layer = "fc", .which = hw::buffer::ibuf, .required_bits = 4096, .capacity_bits = 256};
+  CHECK(e.message() == "layer 'fc': no tiling fits IBUF (smallest tile needs 4096 bits, half the buffer holds 256)");
 }
 
 TEST_CASE("a mapping result holds a mapping or an error") {

@@ -24,10 +24,9 @@ hw::layer_mapping map_ok(const hw::layer& l, const hw::accel_config& c = hw::ref
   REQUIRE(r.ok());
   return r.value();
 }
-hw::tiling tl(std::int64_t b, std::int64_t nb, std::int64_t o, std::int64_t no, std::int64_t ic,
-              std::int64_t nic, std::int64_t oc, std::int64_t noc) {
-  return {.b = b, .num_b = nb, .ow = o, .num_ow = no, .oh = o, .num_oh = no, .ic = ic,
-          .num_ic = nic, .oc = oc, .num_oc = noc};
+hw::tiling tl(std::int64_t b, std::int64_t nb, std::int64_t o, std::int64_t no, std::int64_t ic, std::int64_t nic, std::int64_t oc,
+              std::int64_t noc) {
+  return {.b = b, .num_b = nb, .ow = o, .num_ow = no, .oh = o, .num_oh = no, .ic = ic, .num_ic = nic, .oc = oc, .num_oc = noc};
 }
 }  // namespace
 
@@ -77,8 +76,7 @@ TEST_CASE("the issue's 3x3 conv: 441 compute + 533 stall = 974 cycles") {
 TEST_CASE("the same conv at 4/4 bits: pf 4 shrinks the weight and activation tiles") {
   // pf = 4, N*pf = 64: w = ceil(9/64)*64*8*4 = 2048; a = 81*4 = 324; o = 50176.
   // Compute 441 (ceil(1/64) = 1); latency ceil(52548/192) + 262 = 274 + 262 = 536: 977 cycles.
-  const hw::layer_mapping m = map_ok(
-      {.name = "h4", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1, .iprec = 4, .wprec = 4});
+  const hw::layer_mapping m = map_ok({.name = "h4", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1, .iprec = 4, .wprec = 4});
   CHECK(m.compute_cycles == 441);
   CHECK(m.stall_cycles == 536);
   CHECK(m.total_cycles == 977);
@@ -115,8 +113,7 @@ TEST_CASE("im2col: equal cycles and energy keep the first tiling in nest order")
   // multiply them to 864 and 4096 (both still fit): the same walk maxima, the same 54 stall, and
   // the same SRAM counts (OS: act_rd 4*4*27*8 = 3456 either way), so the same energy. It comes
   // first in nest order (o = 1 before o = 2), so it wins.
-  const hw::layer_mapping m = map_ok(
-      {.name = "first", .K = 3, .O = 2, .S = 1, .IC = 3, .OC = 4, .B = 1, .im2col = true});
+  const hw::layer_mapping m = map_ok({.name = "first", .K = 3, .O = 2, .S = 1, .IC = 3, .OC = 4, .B = 1, .im2col = true});
   CHECK(m.tile == tl(1, 1, 1, 2, 3, 1, 4, 1));
   CHECK(m.total_cycles == 62);
   CHECK(m.compute_cycles == 8);
@@ -138,24 +135,81 @@ TEST_CASE("cross-checked layers: ResNet shapes, batch 16, 2/2 and 4/2 bits, huge
   };
   const row rows[] = {
       {{.name = "l2c1", .K = 3, .O = 28, .S = 2, .IC = 64, .OC = 128, .B = 1},
-       tl(1, 1, 4, 7, 32, 2, 32, 4), "B>IC>OC>OW>OH", 113560, 112896, 664, 15140864, 6422528,
-       462422016, 589824, 462422016, 8128512, 12845056, 12845056, 389681.342408832},
+       tl(1, 1, 4, 7, 32, 2, 32, 4),
+       "B>IC>OC>OW>OH",
+       113560,
+       112896,
+       664,
+       15140864,
+       6422528,
+       462422016,
+       589824,
+       462422016,
+       8128512,
+       12845056,
+       12845056,
+       389681.342408832},
       {{.name = "l1b16", .K = 3, .O = 56, .S = 1, .IC = 64, .OC = 64, .B = 16, .iprec = 2, .wprec = 2},
-       tl(1, 16, 8, 7, 64, 1, 32, 2), "B>OW>OH>IC>OC", 1123201, 903168, 220033, 112893952,
-       102760448, 3699376128, 98304, 3699376128, 10035200, 205520896, 205520896,
+       tl(1, 16, 8, 7, 64, 1, 32, 2),
+       "B>OW>OH>IC>OC",
+       1123201,
+       903168,
+       220033,
+       112893952,
+       102760448,
+       3699376128,
+       98304,
+       3699376128,
+       10035200,
+       205520896,
+       205520896,
        3769190.388387328},
-      {{.name = "conv1", .K = 7, .O = 112, .S = 2, .IC = 3, .OC = 64, .B = 1, .im2col = true,
-        .iprec = 4, .wprec = 2},
-       tl(1, 1, 1, 112, 3, 1, 32, 2), "B>OW>OH>IC>OC", 306193, 50176, 256017, 33098752, 25690112,
-       236027904, 32768, 472055808, 7375872, 51380224, 51380224, 933045.8705328},
+      {{.name = "conv1", .K = 7, .O = 112, .S = 2, .IC = 3, .OC = 64, .B = 1, .im2col = true, .iprec = 4, .wprec = 2},
+       tl(1, 1, 1, 112, 3, 1, 32, 2),
+       "B>OW>OH>IC>OC",
+       306193,
+       50176,
+       256017,
+       33098752,
+       25690112,
+       236027904,
+       32768,
+       472055808,
+       7375872,
+       51380224,
+       51380224,
+       933045.8705328},
       {{.name = "fc42", .K = 1, .O = 1, .S = 1, .IC = 512, .OC = 1000, .B = 1, .iprec = 4, .wprec = 2},
-       tl(1, 1, 1, 1, 128, 4, 1000, 1), "B>OW>OH>IC>OC", 5686, 128, 5558, 1058816, 32768, 1024000,
-       1024000, 2048000, 2048, 160768, 160768, 16594.45816576},
+       tl(1, 1, 1, 1, 128, 4, 1000, 1),
+       "B>OW>OH>IC>OC",
+       5686,
+       128,
+       5558,
+       1058816,
+       32768,
+       1024000,
+       1024000,
+       2048000,
+       2048,
+       160768,
+       160768,
+       16594.45816576},
       // huge: counts up to ~8e13, compute 1.9e10 cycles
       {{.name = "huge", .K = 3, .O = 256, .S = 1, .IC = 1024, .OC = 1024, .B = 16},
-       tl(1, 16, 2, 128, 32, 32, 32, 32), "IC>OC>B>OW>OH", 19327353281, 19327352832, 449,
-       2199098753024, 1099511627776, 79164837199872, 75497472, 79164837199872, 1099511627776,
-       2199023255552, 2199023255552, 60781425563.57446},
+       tl(1, 16, 2, 128, 32, 32, 32, 32),
+       "IC>OC>B>OW>OH",
+       19327353281,
+       19327352832,
+       449,
+       2199098753024,
+       1099511627776,
+       79164837199872,
+       75497472,
+       79164837199872,
+       1099511627776,
+       2199023255552,
+       2199023255552,
+       60781425563.57446},
   };
   for (const row& r : rows) {
     CAPTURE(r.l);
@@ -239,9 +293,7 @@ TEST_CASE("across orders the first order reaching the best (cycles, energy) wins
 
 TEST_CASE("on random layers and configurations the reference follows the selection rule") {
   jaq::rng g(20261126);
-  auto pick = [&](std::initializer_list<std::int64_t> v) {
-    return *(v.begin() + static_cast<std::ptrdiff_t>(g.below(v.size())));
-  };
+  auto pick = [&](std::initializer_list<std::int64_t> v) { return *(v.begin() + static_cast<std::ptrdiff_t>(g.below(v.size()))); };
   for (int i = 0; i < 60; ++i) {
     hw::accel_config c;
     c.N = pick({2, 4, 8, 16, 32, 12});
@@ -271,26 +323,21 @@ TEST_CASE("a layer no tiling fits is an error value naming the layer and the buf
   hw::accel_config c = hw::reference_config();
   c.wbuf_bytes = 64;
   hw::energy_model em = ref_em();  // table lookups are not the point here
-  const hw::mapping_result r =
-      hw::map_layer_reference(c, {.name = "fc_tiny", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 64, .B = 1}, em);
+  const hw::mapping_result r = hw::map_layer_reference(c, {.name = "fc_tiny", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 64, .B = 1}, em);
   REQUIRE_FALSE(r.ok());
-  CHECK(r.error() == hw::mapping_error{.layer = "fc_tiny", .which = hw::buffer::wbuf,
-                                       .required_bits = 4096, .capacity_bits = 256});
-  CHECK_THROWS_WITH_AS(r.value(), doctest::Contains("layer 'fc_tiny': no tiling fits WBUF"),
-                       jaq::hardware_error);
+  CHECK(r.error() == hw::mapping_error{.layer = "fc_tiny", .which = hw::buffer::wbuf, .required_bits = 4096, .capacity_bits = 256});
+  CHECK_THROWS_WITH_AS(r.value(), doctest::Contains("layer 'fc_tiny': no tiling fits WBUF"), jaq::hardware_error);
   // IBUF 16 B (cap 64 bits): the smallest activation tile of an 11x11 kernel is 121*8 = 968 bits.
   c = hw::reference_config();
   c.ibuf_bytes = 16;
-  const hw::mapping_result ri =
-      hw::map_layer_reference(c, {.name = "k11", .K = 11, .O = 4, .S = 4, .IC = 3, .OC = 8, .B = 1}, em);
+  const hw::mapping_result ri = hw::map_layer_reference(c, {.name = "k11", .K = 11, .O = 4, .S = 4, .IC = 3, .OC = 8, .B = 1}, em);
   REQUIRE_FALSE(ri.ok());
   CHECK(ri.error().which == hw::buffer::ibuf);
   CHECK(ri.error().required_bits == 968);
   // OBUF 64 B (cap 256 bits): one output pixel of 32 columns of 32 bits is 1024 bits.
   c = hw::reference_config();
   c.obuf_bytes = 64;
-  const hw::mapping_result ro =
-      hw::map_layer_reference(c, {.name = "o", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, em);
+  const hw::mapping_result ro = hw::map_layer_reference(c, {.name = "o", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, em);
   REQUIRE_FALSE(ro.ok());
   CHECK(ro.error().which == hw::buffer::obuf);
   CHECK(ro.error().required_bits == 1024);
@@ -300,23 +347,20 @@ TEST_CASE("a layer no tiling fits is an error value naming the layer and the buf
 }
 
 TEST_CASE("a layer too large for exact 64-bit counts throws, naming it") {
-  const hw::layer l{.name = "galaxy", .K = 7, .O = 4096, .S = 1, .IC = 65536, .OC = 65536,
-                    .B = 4096};
-  CHECK_THROWS_WITH_AS(hw::map_layer_reference(hw::reference_config(), l, ref_em()),
-                       doctest::Contains("layer 'galaxy'"), jaq::hardware_error);
+  const hw::layer l{.name = "galaxy", .K = 7, .O = 4096, .S = 1, .IC = 65536, .OC = 65536, .B = 4096};
+  CHECK_THROWS_WITH_AS(hw::map_layer_reference(hw::reference_config(), l, ref_em()), doctest::Contains("layer 'galaxy'"),
+                       jaq::hardware_error);
 }
 
 TEST_CASE("a malformed layer throws config_error") {
-  CHECK_THROWS_AS(hw::map_layer_reference(hw::reference_config(),
-                                          {.name = "z", .K = 0, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1},
-                                          ref_em()),
-                  jaq::config_error);
+  CHECK_THROWS_AS(
+      hw::map_layer_reference(hw::reference_config(), {.name = "z", .K = 0, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, ref_em()),
+      jaq::config_error);
 }
 
 TEST_CASE("a precision wider than the array's pmax is a config_error, not a division by zero") {
   // bitfusion<4, 4> fuses 4-bit bricks: an 8-bit operand gives floor(4/8) = 0 products per unit.
-  const hw::layer l{.name = "wide", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1,
-                    .iprec = 8, .wprec = 8};
+  const hw::layer l{.name = "wide", .K = 3, .O = 7, .S = 1, .IC = 1, .OC = 8, .B = 1, .iprec = 8, .wprec = 8};
   CHECK_THROWS_WITH_AS((hw::map_layer_reference<hw::bitfusion<4, 4>>(hw::reference_config(), l)),
                        doctest::Contains("layer wide: iprec/wprec: 8/8 exceeds"), jaq::config_error);
   hw::layer ok = l;
@@ -344,8 +388,7 @@ TEST_CASE("groups: each of g groups maps as IC/g -> OC/g; every count scales by 
   c.total_cycles = m.total_cycles;
   c.dram_rd = m.dram_rd_bits;
   c.dram_wr = m.dram_wr_bits;
-  c.sram = {m.wbuf_rd_bits, m.wbuf_wr_bits, m.ibuf_rd_bits, m.ibuf_wr_bits, m.obuf_rd_bits,
-            m.obuf_wr_bits};
+  c.sram = {m.wbuf_rd_bits, m.wbuf_wr_bits, m.ibuf_rd_bits, m.ibuf_wr_bits, m.obuf_rd_bits, m.obuf_wr_bits};
   CHECK(m.energy_nJ == hw::energy_of(c, ref_em()).total);
   // a grouped conv (g = 2) of 64 -> 128 maps as two 32 -> 64 convs
   const hw::layer g2{.name = "g2", .K = 3, .O = 14, .S = 1, .IC = 64, .OC = 128, .B = 1, .groups = 2};
@@ -362,19 +405,16 @@ TEST_CASE("groups = 1 is the original model: group_layer is the identity") {
 }
 
 TEST_CASE("a compile-time configuration maps exactly like the same run-time one") {
-  const hw::layer l{.name = "x", .K = 3, .O = 28, .S = 1, .IC = 64, .OC = 64, .B = 1, .iprec = 4,
-                    .wprec = 4};
-  CHECK(hw::map_layer_reference(hw::reference_fixed_config{}, l) ==
-        hw::map_layer_reference(hw::reference_config(), l));
+  const hw::layer l{.name = "x", .K = 3, .O = 28, .S = 1, .IC = 64, .OC = 64, .B = 1, .iprec = 4, .wprec = 4};
+  CHECK(hw::map_layer_reference(hw::reference_fixed_config{}, l) == hw::map_layer_reference(hw::reference_config(), l));
   using small = hw::fixed_accel_config<8, 16, 16384, 8192, 8192, 64>;
   CHECK(hw::map_layer_reference(small{}, l) == hw::map_layer_reference(hw::to_runtime(small{}), l));
 }
 
-TEST_CASE_TEMPLATE("a fixed dataflow maps with its scheme everywhere", Df, hw::input_stationary,
-                   hw::output_stationary, hw::weight_stationary) {
+TEST_CASE_TEMPLATE("a fixed dataflow maps with its scheme everywhere", Df, hw::input_stationary, hw::output_stationary,
+                   hw::weight_stationary) {
   const hw::layer l{.name = "x", .K = 3, .O = 14, .S = 1, .IC = 32, .OC = 64, .B = 1};
-  const hw::layer_mapping m =
-      hw::map_layer_reference<hw::bitfusion<>, Df>(hw::reference_config(), l, ref_em()).value();
+  const hw::layer_mapping m = hw::map_layer_reference<hw::bitfusion<>, Df>(hw::reference_config(), l, ref_em()).value();
   CHECK(m.scheme == hw::dataflow_traits<Df>::choose(0, 0, 0));
   // cycles do not depend on the scheme; SRAM counts do
   const hw::layer_mapping p = map_ok(l);
@@ -406,36 +446,28 @@ struct sweep {
 }  // namespace
 
 TEST_CASE_TEMPLATE("bit-width x dataflow: an FC layer of N*pf inputs takes one compute cycle", S,
-                   sweep<hw::fixed_precision<8, 8>, hw::proxy_stationary>,
-                   sweep<hw::fixed_precision<4, 4>, hw::proxy_stationary>,
-                   sweep<hw::fixed_precision<2, 2>, hw::input_stationary>,
-                   sweep<hw::fixed_precision<4, 2>, hw::output_stationary>,
-                   sweep<hw::fixed_precision<8, 2>, hw::weight_stationary>,
-                   sweep<hw::fixed_precision<1, 3>, hw::proxy_stationary>) {
+                   sweep<hw::fixed_precision<8, 8>, hw::proxy_stationary>, sweep<hw::fixed_precision<4, 4>, hw::proxy_stationary>,
+                   sweep<hw::fixed_precision<2, 2>, hw::input_stationary>, sweep<hw::fixed_precision<4, 2>, hw::output_stationary>,
+                   sweep<hw::fixed_precision<8, 2>, hw::weight_stationary>, sweep<hw::fixed_precision<1, 3>, hw::proxy_stationary>) {
   // IC = N * pf (16 * pf) and OC = M (32): the whole layer is one tile, ic = IC, oc = OC, and
   // one cycle: ceil(IC / (N*pf)) = 1 row pass, ceil(OC / M) = 1 column pass. The weight tile is
   // 16*pf * 32 * wp bits; DRAM carries weights, IC*ip activation bits and 32*32 output bits.
   constexpr hw::precision_pair p = typename S::precision{};
   const std::int64_t pf = hw::traits<hw::bitfusion<>>::fusion(p.iprec, p.wprec);
-  const hw::layer l{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 16 * pf, .OC = 32, .B = 1,
-                    .iprec = p.iprec, .wprec = p.wprec};
-  const hw::layer_mapping m =
-      hw::map_layer_reference<hw::bitfusion<>, typename S::flow>(hw::reference_config(), l, ref_em())
-          .value();
+  const hw::layer l{.name = "fc", .K = 1, .O = 1, .S = 1, .IC = 16 * pf, .OC = 32, .B = 1, .iprec = p.iprec, .wprec = p.wprec};
+  const hw::layer_mapping m = hw::map_layer_reference<hw::bitfusion<>, typename S::flow>(hw::reference_config(), l, ref_em()).value();
   CHECK(m.compute_cycles == 1);
   CHECK(m.tile == tl(1, 1, 1, 1, 16 * pf, 1, 32, 1));
   const std::int64_t w = 16 * pf * 32 * p.wprec, a = 16 * pf * p.iprec, o = 32 * 32;
   CHECK(m.dram_rd_bits == w + a + o);
   CHECK(m.dram_wr_bits == o);
   CHECK(m.stall_cycles == (w + a + o + 191) / 192 + (o + 191) / 192);
-  if (!std::is_same_v<typename S::flow, hw::proxy_stationary>)
-    CHECK(m.scheme == hw::dataflow_traits<typename S::flow>::choose(0, 0, 0));
+  if (!std::is_same_v<typename S::flow, hw::proxy_stationary>) CHECK(m.scheme == hw::dataflow_traits<typename S::flow>::choose(0, 0, 0));
 }
 
 TEST_CASE("a malformed configuration throws config_error before any search") {
   hw::accel_config c = hw::reference_config();
   c.if_width = 0;
-  CHECK_THROWS_WITH_AS(
-      hw::map_layer_reference(c, {.name = "x", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, ref_em()),
-      "accel_config: if_width: must be positive, got 0", jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::map_layer_reference(c, {.name = "x", .K = 1, .O = 1, .S = 1, .IC = 1, .OC = 1, .B = 1}, ref_em()),
+                       "accel_config: if_width: must be positive, got 0", jaq::config_error);
 }

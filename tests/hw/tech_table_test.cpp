@@ -104,12 +104,11 @@ TEST_CASE("a bank size outside the table is extrapolated from the two nearest ro
   const hw::sram_figures lo = t.sram(64, 0);  // below 128: line through 128 and 1024
   CHECK(lo.fit == hw::table_fit::extrapolated);
   const double u = std::log(64.0 / 128.0) / std::log(1024.0 / 128.0);  // -1/3
-  CHECK(lo.read_nJ == doctest::Approx(0.0006837010000000001 *
-                                      std::pow(0.00113324 / 0.0006837010000000001, u)).epsilon(1e-13));
+  CHECK(lo.read_nJ == doctest::Approx(0.0006837010000000001 * std::pow(0.00113324 / 0.0006837010000000001, u)).epsilon(1e-13));
   const hw::sram_figures hi = t.sram(65536, 0);  // above 16384: line through 8192 and 16384
   CHECK(hi.fit == hw::table_fit::extrapolated);
-  CHECK(hi.read_nJ == doctest::Approx(0.009981700000000001 * (0.009981700000000001 / 0.00639163) *
-                                      (0.009981700000000001 / 0.00639163)).epsilon(1e-13));
+  CHECK(hi.read_nJ ==
+        doctest::Approx(0.009981700000000001 * (0.009981700000000001 / 0.00639163) * (0.009981700000000001 / 0.00639163)).epsilon(1e-13));
 }
 
 TEST_CASE("lookups that cannot be answered throw hardware_error") {
@@ -128,22 +127,21 @@ TEST_CASE("loading a bad table names the file, line and field") {
     out << "size_bytes,block_bytes,rw_ports,technology_um,read_energy_nJ,write_energy_nJ,area_mm2,"
            "leak_power_mW,access_time_ns\n128,4,0,0.045,abc,1,1,1,1\n";
   }
-  CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
-                       "bad_sram_table.csv:2: read_energy_nJ: expected a number, got 'abc'", jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth), "bad_sram_table.csv:2: read_energy_nJ: expected a number, got 'abc'",
+                       jaq::config_error);
   {
     std::ofstream out(path);
     out << "size_bytes,block_bytes\n128,4\n";
   }
   CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
-                       "bad_sram_table.csv: rw_ports: missing column (the header has: size_bytes, block_bytes)",
-                       jaq::config_error);
+                       "bad_sram_table.csv: rw_ports: missing column (the header has: size_bytes, block_bytes)", jaq::config_error);
   {
     std::ofstream out(path);
     out << "size_bytes,block_bytes,rw_ports,technology_um,read_energy_nJ,write_energy_nJ,area_mm2,"
            "leak_power_mW,access_time_ns\n128,4,0,0.045,inf,1,1,1,1\n";
   }
-  CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth),
-                       "bad_sram_table.csv:2: read_energy_nJ: expected a finite number, got 'inf'", jaq::config_error);
+  CHECK_THROWS_WITH_AS(hw::tech_tables::load(path, kSynth), "bad_sram_table.csv:2: read_energy_nJ: expected a finite number, got 'inf'",
+                       jaq::config_error);
   CHECK_THROWS_AS(hw::tech_tables::load("no_such_file.csv", kSynth), jaq::data_error);
   std::remove(path.c_str());
 }

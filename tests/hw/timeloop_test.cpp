@@ -115,7 +115,7 @@ TEST_CASE("every layer's factors multiply to its problem, which covers the layer
     ++checked;
   }
   CHECK(checked >= 130);  // of 139: ResNet-18 at four settings, MobileNetV2-CIFAR, two odd layers
-  CHECK(padded > 0);  // some layers do not divide into whole tiles (the padding is exercised)
+  CHECK(padded > 0);      // some layers do not divide into whole tiles (the padding is exercised)
 }
 
 TEST_CASE("the YAML gives the structure's instance, factors and permutations, the units and the version") {

@@ -4,8 +4,8 @@
 
 #include <doctest/doctest.h>
 
-#include <xtensor/xsort.hpp>
 #include <xtensor/xmath.hpp>
+#include <xtensor/xsort.hpp>
 
 #include "jaq/hw/networks.hpp"
 #include "jaq/hw/reference_mapper.hpp"

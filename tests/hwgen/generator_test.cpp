@@ -37,8 +37,7 @@ hg::search_space small_space() {
           .if_width = {64, 128, 192, 256}};
 }
 
-const hg::objective goal{.lambda_latency = 1.0, .lambda_energy = 1.0, .lambda_area = 0.25,
-                         .area_budget_mm2 = 1.5};
+const hg::objective goal{.lambda_latency = 1.0, .lambda_energy = 1.0, .lambda_area = 0.25, .area_budget_mm2 = 1.5};
 
 // Every state tensor of a and b, by name, is bit-identical.
 void check_same_state(hg::generator& a, hg::generator& b) {
@@ -49,8 +48,7 @@ void check_same_state(hg::generator& a, hg::generator& b) {
     REQUIRE(sa[k].name == sb[k].name);
     REQUIRE(sa[k].value->shape() == sb[k].value->shape());
     int differ = 0;
-    for (std::int64_t i = 0; i < sa[k].value->size(); ++i)
-      differ += (*sa[k].value)[i] != (*sb[k].value)[i];
+    for (std::int64_t i = 0; i < sa[k].value->size(); ++i) differ += (*sa[k].value)[i] != (*sb[k].value)[i];
     CHECK(differ == 0);
   }
 }
@@ -93,8 +91,7 @@ TEST_CASE("learning, not luck: the optimum is found for most seeds") {
   int found = 0;
   for (std::uint64_t seed = 1; seed <= 10; ++seed) {
     jaq::rng gen(seed);
-    const auto r = hg::generate(jaq::serial_backend{}, small_space(), ev,
-                                {.iterations = 40, .batch = 16}, gen);
+    const auto r = hg::generate(jaq::serial_backend{}, small_space(), ev, {.iterations = 40, .batch = 16}, gen);
     found += r.best.cost == opt.cost;
   }
   CHECK(found >= 8);
@@ -136,10 +133,8 @@ TEST_CASE("infeasible samples are counted and never kept as the best") {
 TEST_CASE("malformed options are config_errors") {
   const hg::cost_evaluator ev(small_net(), goal);
   jaq::rng gen(1);
-  CHECK_THROWS_AS(hg::generate(jaq::serial_backend{}, small_space(), ev, {.iterations = 0}, gen),
-                  jaq::config_error);
-  CHECK_THROWS_AS(hg::generate(jaq::serial_backend{}, small_space(), ev, {.batch = 1}, gen),
-                  jaq::config_error);
+  CHECK_THROWS_AS(hg::generate(jaq::serial_backend{}, small_space(), ev, {.iterations = 0}, gen), jaq::config_error);
+  CHECK_THROWS_AS(hg::generate(jaq::serial_backend{}, small_space(), ev, {.batch = 1}, gen), jaq::config_error);
   CHECK_THROWS_AS(hg::generator(small_space(), {.learning_rate = 0}, gen), jaq::config_error);
 }
 
@@ -157,7 +152,7 @@ TEST_CASE("two run() calls of N/2 iterations equal one of N: policy, Adam, best 
   CHECK(one.iterations_done() == n);
   CHECK(two.iterations_done() == n);
   CHECK(first.history.size() == static_cast<std::size_t>(n / 2));  // per call
-  CHECK(second.history.front().iteration == n / 2);                  // counted over calls
+  CHECK(second.history.front().iteration == n / 2);                // counted over calls
   check_same_state(one, two);
   CHECK(g1() == g2());  // the same random numbers were drawn
   hg::generator_result r2 = first;
@@ -196,8 +191,7 @@ TEST_CASE("state() round-trips through a checkpoint: a restored generator contin
   hg::generator a(small_space(), o, gen);
   a.run(jaq::serial_backend{}, ev, 5, gen);
   const std::filesystem::path file =
-      std::filesystem::path(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") /
-      "hwgen_generator_state.jaqckpt";
+      std::filesystem::path(std::getenv("TEST_TMPDIR") ? std::getenv("TEST_TMPDIR") : "/tmp") / "hwgen_generator_state.jaqckpt";
   jaq::save_checkpoint(file, a.state());
   jaq::rng gen_b = gen;  // the caller keeps the rng's state beside the checkpoint
 

@@ -31,8 +31,7 @@ TEST_CASE("the reference configuration costs the sum of the lambdas") {
 TEST_CASE("latency and energy are the reference mapper's per-layer sums, area is hw::area_of") {
   const auto layers = small_net();
   hg::cost_evaluator ev(layers, {});
-  const hw::accel_config c{.N = 8, .M = 16, .wbuf_bytes = 32768, .ibuf_bytes = 16384,
-                           .obuf_bytes = 8192, .if_width = 128};
+  const hw::accel_config c{.N = 8, .M = 16, .wbuf_bytes = 32768, .ibuf_bytes = 16384, .obuf_bytes = 8192, .if_width = 128};
   const auto s = ev.score(jaq::tbb_backend{2}, std::span<const hw::accel_config>(&c, 1))[0];
   REQUIRE(s.feasible);
   double lat = 0, en = 0;
@@ -98,10 +97,8 @@ TEST_CASE("a configuration repeated in a batch scores as it does alone, infeasib
 TEST_CASE("over the area budget, or a layer that fits nowhere: infeasible, with the reason") {
   hg::cost_evaluator ev(small_net(), {.area_budget_mm2 = 1.0});
   const std::vector<hw::accel_config> cs{
-      {.N = 64, .M = 128, .wbuf_bytes = 262144, .ibuf_bytes = 131072, .obuf_bytes = 65536,
-       .if_width = 192},  // large
-      {.N = 4, .M = 8, .wbuf_bytes = 16, .ibuf_bytes = 16384, .obuf_bytes = 8192,
-       .if_width = 64}};  // WBUF too small for any weight tile
+      {.N = 64, .M = 128, .wbuf_bytes = 262144, .ibuf_bytes = 131072, .obuf_bytes = 65536, .if_width = 192},  // large
+      {.N = 4, .M = 8, .wbuf_bytes = 16, .ibuf_bytes = 16384, .obuf_bytes = 8192, .if_width = 64}};  // WBUF too small for any weight tile
   const auto s = ev.score(jaq::serial_backend{}, cs);
   CHECK_FALSE(s[0].feasible);
   CHECK(s[0].reason.find("budget") != std::string::npos);
@@ -110,9 +107,7 @@ TEST_CASE("over the area budget, or a layer that fits nowhere: infeasible, with 
 }
 
 TEST_CASE("a malformed objective is a config_error naming the field") {
-  CHECK_THROWS_WITH_AS(hg::cost_evaluator(small_net(), {.lambda_energy = -1}),
-                       doctest::Contains("lambda_energy"), jaq::config_error);
-  CHECK_THROWS_WITH_AS(hg::cost_evaluator(small_net(), {.area_budget_mm2 = 0}),
-                       doctest::Contains("area_budget_mm2"), jaq::config_error);
+  CHECK_THROWS_WITH_AS(hg::cost_evaluator(small_net(), {.lambda_energy = -1}), doctest::Contains("lambda_energy"), jaq::config_error);
+  CHECK_THROWS_WITH_AS(hg::cost_evaluator(small_net(), {.area_budget_mm2 = 0}), doctest::Contains("area_budget_mm2"), jaq::config_error);
   CHECK_THROWS_AS(hg::cost_evaluator({}, {}), jaq::config_error);
 }

@@ -92,6 +92,5 @@ TEST_CASE("jaq::optim::adam steps down the gradient: a head's favoured logit ris
 TEST_CASE("a malformed spec is a config_error") {
   jaq::rng g(4);
   CHECK_THROWS_AS(hg::policy_mlp({.inputs = 0, .hidden = 4, .heads = {2}}, g), jaq::config_error);
-  CHECK_THROWS_AS(hg::policy_mlp({.inputs = 2, .hidden = 4, .heads = {2, 0}}, g),
-                  jaq::config_error);
+  CHECK_THROWS_AS(hg::policy_mlp({.inputs = 2, .hidden = 4, .heads = {2, 0}}, g), jaq::config_error);
 }

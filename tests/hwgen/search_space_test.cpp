@@ -10,8 +10,8 @@
 namespace hg = jaq::hwgen;
 
 TEST_CASE("nth enumerates every configuration once, N slowest, and decode reads the lists") {
-  hg::search_space s{.N = {8, 16}, .M = {16, 32, 64}, .wbuf_bytes = {32768},
-                     .ibuf_bytes = {16384, 32768}, .obuf_bytes = {8192}, .if_width = {64, 192}};
+  hg::search_space s{
+      .N = {8, 16}, .M = {16, 32, 64}, .wbuf_bytes = {32768}, .ibuf_bytes = {16384, 32768}, .obuf_bytes = {8192}, .if_width = {64, 192}};
   CHECK(s.count() == 24);
   std::set<std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t>> seen;
   for (std::int64_t k = 0; k < s.count(); ++k) {
@@ -34,8 +34,7 @@ TEST_CASE("the default space holds the reference configuration") {
   const hg::search_space s = hg::default_space();
   hg::validate(s);
   bool found = false;
-  for (std::int64_t k = 0; k < s.count(); ++k)
-    found = found || s.decode(s.nth(k)) == jaq::hw::reference_config();
+  for (std::int64_t k = 0; k < s.count(); ++k) found = found || s.decode(s.nth(k)) == jaq::hw::reference_config();
   CHECK(found);
 }
 

@@ -43,8 +43,11 @@ TEST_CASE("a derived network exports to a checked ONNX model with Q/DQ around ev
   jaq::rng gen(3);
   // blocks: 8->8 residual expand, 8->8 grouped residual (shuffle), 8->12 stride-2 skip (a conv), 12->12 identity skip
   jaq::nas::derived_net<float> net(sp, {.ops = {"k3_e3", "k3_e1_g2", "skip", "skip"}, .bits = {2, 3, 4, 4}}, gen);
-  jaq::quant::quantized_model<float> q(net, {.method = jaq::quant::method::lsq, .first_bits = 8, .last_bits = 8,
-                                             .layer_bits = net.layer_bits(), .layer_act_bits = net.layer_act_bits()});
+  jaq::quant::quantized_model<float> q(net, {.method = jaq::quant::method::lsq,
+                                             .first_bits = 8,
+                                             .last_bits = 8,
+                                             .layer_bits = net.layer_bits(),
+                                             .layer_act_bits = net.layer_act_bits()});
   CHECK_THROWS_WITH_AS(jaq::io::to_onnx(net, q, {.mean = {0.5f}, .stddev = {0.25f}}), doctest::Contains("not initialised"),
                        jaq::config_error);
   // one training step initialises every activation step
@@ -113,5 +116,5 @@ TEST_CASE("a derived network exports to a checked ONNX model with Q/DQ around ev
     CHECK(init.at(lq.name + ".input_scale")->float_data(0) == lq.s_a->value[0]);
   }
   CHECK(init.at("stem.input_zero_point")->data_type() == onnx::TensorProto::INT8);  // a signed input: int8 codes
-  CHECK(init.at("fc.input_zero_point")->data_type() == onnx::TensorProto::UINT8);  // after the head's ReLU: uint8
+  CHECK(init.at("fc.input_zero_point")->data_type() == onnx::TensorProto::UINT8);   // after the head's ReLU: uint8
 }

@@ -28,11 +28,9 @@ TEST_CASE("ties in |gamma| go to the lower channel index") {
 
 TEST_CASE("K outside (0, 100] is an error naming the layer and the value") {
   const std::vector<float> gamma{1.0f, 2.0f};
-  CHECK_THROWS_WITH_AS(top_channels(gamma, 0.0, "blocks.2.project"),
-                       "blocks.2.project: csq K: keep percentage 0 is outside (0, 100]",
+  CHECK_THROWS_WITH_AS(top_channels(gamma, 0.0, "blocks.2.project"), "blocks.2.project: csq K: keep percentage 0 is outside (0, 100]",
                        jaq::config_error);
-  CHECK_THROWS_WITH_AS(top_channels(gamma, 120.0, "fc"),
-                       "fc: csq K: keep percentage 120 is outside (0, 100]", jaq::config_error);
+  CHECK_THROWS_WITH_AS(top_channels(gamma, 120.0, "fc"), "fc: csq K: keep percentage 120 is outside (0, 100]", jaq::config_error);
   CHECK_THROWS_AS(top_channels(gamma, -5.0, "fc"), jaq::config_error);
   CHECK_THROWS_WITH_AS((csq_config{.keep_percent = 20, .refresh_epochs = 0}.validate("net")),
                        "net: csq E: refresh every 0 epochs (must be >= 1)", jaq::config_error);
@@ -40,8 +38,7 @@ TEST_CASE("K outside (0, 100] is an error naming the layer and the value") {
 
 TEST_CASE("a layer with no BatchNorm before it cannot be ranked") {
   CHECK_THROWS_WITH_AS(top_channels({}, 20.0, "conv1"),
-                       "conv1: csq: no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)",
-                       jaq::config_error);
+                       "conv1: csq: no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)", jaq::config_error);
 }
 
 TEST_CASE("the mask is due at epoch 0 and every E epochs") {

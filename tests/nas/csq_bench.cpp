@@ -93,8 +93,8 @@ int main(int argc, char** argv) {
     }
     std::sort(ms.begin(), ms.end());
     const double med = ms.empty() ? 0 : (ms.size() % 2 ? ms[ms.size() / 2] : 0.5 * (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]));
-    std::printf("jaq model=%s mode=%s batch=%lld step_ms=%.3f peak_backward_bytes=%zu peak_rss_mb=%.1f base_rss_mb=%.1f\n",
-                model.c_str(), mode.c_str(), static_cast<long long>(batch), med, tp.peak_bytes(), rss_mb(), base);
+    std::printf("jaq model=%s mode=%s batch=%lld step_ms=%.3f peak_backward_bytes=%zu peak_rss_mb=%.1f base_rss_mb=%.1f\n", model.c_str(),
+                mode.c_str(), static_cast<long long>(batch), med, tp.peak_bytes(), rss_mb(), base);
     return 0;
   } catch (const jaq::error& e) {
     std::cerr << "csq_bench: error: " << e.what() << std::endl;

@@ -19,8 +19,8 @@ TEST_CASE("temperature schedule decays geometrically to its floor") {
   std::ostringstream os;
   os << t;
   CHECK(os.str() == "tau(4 * 0.5^epoch, min 0.75)");
-  CHECK_THROWS_WITH_AS(temperature_schedule{.initial = 0}.validate("search"),
-                       "search: tau.initial: 0.000000 (must be > 0)", jaq::config_error);
+  CHECK_THROWS_WITH_AS(temperature_schedule{.initial = 0}.validate("search"), "search: tau.initial: 0.000000 (must be > 0)",
+                       jaq::config_error);
   CHECK_THROWS_AS(temperature_schedule{.decay = 1.5}.validate("search"), jaq::config_error);
 }
 

@@ -65,7 +65,8 @@ jaq::var<T> gather_axis(jaq::tape<T>& tp, jaq::var<T> x, int axis, std::vector<i
     auto& g = ctx.grad_input(0);
     for (std::int64_t o = 0; o < outer; ++o)
       for (std::int64_t j = 0; j < k; ++j)
-        for (std::int64_t i = 0; i < inner; ++i) g[(o * dim + idx[std::size_t(j)]) * inner + i] += ctx.grad_output()[(o * k + j) * inner + i];
+        for (std::int64_t i = 0; i < inner; ++i)
+          g[(o * dim + idx[std::size_t(j)]) * inner + i] += ctx.grad_output()[(o * k + j) * inner + i];
   });
 }
 
@@ -99,8 +100,8 @@ struct result {
 // which quantizes the selected channels as a tensor of their own (so LSQ's gradient scale counts
 // the selected slice, as CSQ defines it)
 // pwvals (non-empty): separate weight widths, pw = pwvals, p the activation widths' weights
-result run(const problem& pr, const channel_mask& mask, const std::vector<double>& pvals, bool fused,
-           int variant_naive = 0, const std::vector<double>& pwvals = {}) {
+result run(const problem& pr, const channel_mask& mask, const std::vector<double>& pvals, bool fused, int variant_naive = 0,
+           const std::vector<double>& pwvals = {}) {
   jaq::rng r(7);
   const std::int64_t co = pr.groups > 1 ? pr.c : pr.co;
   auto xt = rand_tensor<double>({pr.c, pr.n, pr.h, pr.w}, r, 1.0, true);
@@ -146,8 +147,8 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
       return scatter_axis0(tp, jaq::conv2d(tp, q, gather_axis(tp, wq, 0, mask.selected), o), mask.selected, pr.c);
     };
     for (int b = 0; b < 4; ++b) {
-      what.push_back(lsq_quantize(tp, w, sw[std::size_t(b)],
-                                  {.bits = bits[std::size_t(b)], .is_signed = true, .per_channel = true, .name = "w"}));
+      what.push_back(
+          lsq_quantize(tp, w, sw[std::size_t(b)], {.bits = bits[std::size_t(b)], .is_signed = true, .per_channel = true, .name = "w"}));
       ysel.push_back(selected(b, what.back()));
     }
     // shared: y = conv(x_U, sum_b p_b what_b) + sum_b p_b conv(Qa_b(x)_S, what_b); separate:
@@ -283,8 +284,10 @@ TEST_CASE("backward stores one full-precision copy of the unselected channels, n
     }
     const std::size_t before = tp.held_bytes();
     const mixed_conv_spec spec{.conv = {.padding = 1}, .name = "conv"};
-    if (naive) naive_mixed_conv2d(tp, x, tp.param(wp), p, sa, sw, spec);
-    else mixed_conv2d(tp, x, tp.param(wp), p, sa, sw, top_channels(gamma, k_percent, "conv"), spec);
+    if (naive)
+      naive_mixed_conv2d(tp, x, tp.param(wp), p, sa, sw, spec);
+    else
+      mixed_conv2d(tp, x, tp.param(wp), p, sa, sw, top_channels(gamma, k_percent, "conv"), spec);
     return tp.held_bytes() - before;
   };
   const std::size_t y = std::size_t(co) * plane;
@@ -302,10 +305,8 @@ TEST_CASE("bad search input names the layer and the value") {
   auto x = tp.constant(jaq::tensor<float>::full({2, 1, 4, 4}, 0.5f));
   auto w = tp.variable(jaq::tensor<float>::full({2, 2, 3, 3}, 0.1f));
   auto p = tp.constant(jaq::tensor<float>::full({2}, 0.5f));
-  std::vector<jaq::var<float>> sa{tp.variable(jaq::tensor<float>::full({1}, 0.1f)),
-                                  tp.variable(jaq::tensor<float>::full({1}, 0.1f))};
-  std::vector<jaq::var<float>> sw{tp.variable(jaq::tensor<float>::full({2}, 0.1f)),
-                                  tp.variable(jaq::tensor<float>::full({2}, 0.1f))};
+  std::vector<jaq::var<float>> sa{tp.variable(jaq::tensor<float>::full({1}, 0.1f)), tp.variable(jaq::tensor<float>::full({1}, 0.1f))};
+  std::vector<jaq::var<float>> sw{tp.variable(jaq::tensor<float>::full({2}, 0.1f)), tp.variable(jaq::tensor<float>::full({2}, 0.1f))};
   CHECK_THROWS_WITH_AS(mixed_conv2d(tp, x, w, p, sa, sw, channel_mask::all(2), {.bits = {2, 9}, .name = "blocks.0.conv"}),
                        "blocks.0.conv: bits: unsupported bit-width 9 (supported: 1,2,3,4,5,6,7,8)", jaq::config_error);
   CHECK_THROWS_AS(mixed_conv2d(tp, x, w, p, sa, sw, channel_mask::all(3), {.bits = {2, 4}, .name = "c"}), jaq::model_error);

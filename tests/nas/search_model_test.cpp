@@ -117,8 +117,8 @@ TEST_CASE("memory held for backward: CSQ below the naive supernet, growing with 
     search_model<float> s(m, {.csq = csq}, gen);
     return search_steps(m, s, 1, [](int) {}).peak;
   };
-  const std::size_t naive = peak(std::nullopt), k10 = peak(csq_config{.keep_percent = 10}),
-                    k20 = peak(csq_config{.keep_percent = 20}), k50 = peak(csq_config{.keep_percent = 50});
+  const std::size_t naive = peak(std::nullopt), k10 = peak(csq_config{.keep_percent = 10}), k20 = peak(csq_config{.keep_percent = 20}),
+                    k50 = peak(csq_config{.keep_percent = 50});
   MESSAGE("naive " << naive << ", K10 " << k10 << ", K20 " << k20 << ", K50 " << k50);
   CHECK(k10 < k20);
   CHECK(k20 < k50);
@@ -170,15 +170,13 @@ TEST_CASE("bad search input: a CSQ layer without a BatchNorm, K outside (0, 100]
   jaq::rng gen(1);
   no_bn_model m(gen);
   CHECK_THROWS_WITH_AS(search_model<float>(m, {.csq = csq_config{.keep_percent = 20}}, gen),
-                       "conv3: csq: no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)",
-                       jaq::config_error);
+                       "conv3: csq: no BatchNorm produces this layer's input (CSQ ranks channels by its |gamma|)", jaq::config_error);
   CHECK_NOTHROW(search_model<float>(m, {}, gen));  // without CSQ no BatchNorm is needed
   jaq::nn::small_cnn<float> sm({}, gen);
   CHECK_THROWS_WITH_AS(search_model<float>(sm, {.csq = csq_config{.keep_percent = 150}}, gen),
                        "small-cnn: csq K: keep percentage 150 is outside (0, 100]", jaq::config_error);
   CHECK_THROWS_WITH_AS(search_model<float>(sm, {.bits = {2, 9}}, gen),
-                       "small-cnn: bits: unsupported bit-width 9 (supported: 1,2,3,4,5,6,7,8)",
-                       jaq::config_error);
+                       "small-cnn: bits: unsupported bit-width 9 (supported: 1,2,3,4,5,6,7,8)", jaq::config_error);
   CHECK(parse_bits("2,3,4,8") == std::vector<int>{2, 3, 4, 8});
   CHECK_THROWS_WITH_AS(parse_bits("2,x"), "bit list: bits: 'x' in '2,x' is not an integer", jaq::config_error);
 }

@@ -20,8 +20,8 @@ TEST_CASE("parse_op reads the nine candidates and refuses anything else, naming 
 }
 
 TEST_CASE("blocks follow the stages: first block of a stage has its stride, sizes round up") {
-  space_config s{.image_size = 28, .stem_channels = 8, .stage_channels = {8, 16, 24}, .stage_blocks = {1, 2, 1},
-                 .stage_strides = {1, 2, 2}};
+  space_config s{
+      .image_size = 28, .stem_channels = 8, .stage_channels = {8, 16, 24}, .stage_blocks = {1, 2, 1}, .stage_strides = {1, 2, 2}};
   const auto b = s.blocks();
   REQUIRE(b.size() == 4);
   CHECK(b[0].in_channels == 8);
@@ -56,9 +56,10 @@ TEST_CASE("validate names the field of a malformed space") {
 TEST_CASE("a derived architecture must have one valid entry per block") {
   const space_config s{.stage_channels = {8}, .stage_blocks = {2}, .stage_strides = {1}};
   derived_arch{.ops = {"k3_e1", "skip"}, .bits = {2, 4}}.validate(s, "d.json");
-  CHECK_THROWS_WITH_AS((derived_arch{.ops = {"k3_e1"}, .bits = {2}}.validate(s, "d.json")), doctest::Contains("2 blocks"), jaq::config_error);
+  CHECK_THROWS_WITH_AS((derived_arch{.ops = {"k3_e1"}, .bits = {2}}.validate(s, "d.json")), doctest::Contains("2 blocks"),
+                       jaq::config_error);
   CHECK_THROWS_WITH_AS((derived_arch{.ops = {"k3_e1", "nope"}, .bits = {2, 2}}.validate(s, "d.json")), doctest::Contains("nope"),
                        jaq::config_error);
-  CHECK_THROWS_WITH_AS((derived_arch{.ops = {"k3_e1", "skip"}, .bits = {2, 9}}.validate(s, "d.json")),
-                       doctest::Contains("blocks[1].bits"), jaq::config_error);
+  CHECK_THROWS_WITH_AS((derived_arch{.ops = {"k3_e1", "skip"}, .bits = {2, 9}}.validate(s, "d.json")), doctest::Contains("blocks[1].bits"),
+                       jaq::config_error);
 }

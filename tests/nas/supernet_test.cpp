@@ -21,8 +21,15 @@ using namespace jaq::nas;
 namespace {
 
 space_config tiny_space() {
-  return {.name = "tiny", .in_channels = 1, .image_size = 8, .classes = 3, .stem_channels = 4, .stage_channels = {4, 8},
-          .stage_blocks = {1, 1}, .stage_strides = {1, 2}, .head_channels = 8};
+  return {.name = "tiny",
+          .in_channels = 1,
+          .image_size = 8,
+          .classes = 3,
+          .stem_channels = 4,
+          .stage_channels = {4, 8},
+          .stage_blocks = {1, 1},
+          .stage_strides = {1, 2},
+          .head_channels = 8};
 }
 
 jaq::tensor<float> images(std::int64_t n, jaq::rng& r) {
@@ -113,11 +120,10 @@ TEST_CASE("gumbel_mixture: finite differences of the sampled weights through bet
     CAPTURE(top2);
     std::vector<jaq::tensor<double>> in;
     in.push_back(beta.clone());
-    auto res = jaq::gradcheck(
-        [&](jaq::tape<double>& tp, std::span<const jaq::var<double>> v) {
-          return gumbel_mixture(tp, v[0], sample(v[0].value(), top2), tau);
-        },
-        in);
+    auto res =
+        jaq::gradcheck([&](jaq::tape<double>& tp,
+                           std::span<const jaq::var<double>> v) { return gumbel_mixture(tp, v[0], sample(v[0].value(), top2), tau); },
+                       in);
     CHECK_MESSAGE(res.ok, res);
   }
   // and the library's own sampler gives these weights for this noise

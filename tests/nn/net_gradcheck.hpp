@@ -15,8 +15,7 @@
 
 namespace jaq::test {
 
-inline double network_loss(jaq::nn::model<double>& m, const jaq::tensor<double>& x, const std::vector<std::int32_t>& y,
-                           bool backward) {
+inline double network_loss(jaq::nn::model<double>& m, const jaq::tensor<double>& x, const std::vector<std::int32_t>& y, bool backward) {
   jaq::tape<double> tp;
   auto loss = jaq::cross_entropy(tp, m.forward(tp, tp.constant(x.clone())), std::span<const std::int32_t>(y));
   const double l = loss.value()[0];
@@ -25,8 +24,8 @@ inline double network_loss(jaq::nn::model<double>& m, const jaq::tensor<double>&
 }
 
 /// Returns the number of sampled elements whose gradient disagrees; prints each.
-inline int check_network_gradients(jaq::nn::model<double>& m, const jaq::tensor<double>& x,
-                                   const std::vector<std::int32_t>& y, int samples_per_param = 6) {
+inline int check_network_gradients(jaq::nn::model<double>& m, const jaq::tensor<double>& x, const std::vector<std::int32_t>& y,
+                                   int samples_per_param = 6) {
   for (auto* p : m.parameters()) p->zero_grad();
   network_loss(m, x, y, true);
   jaq::rng gen(99);

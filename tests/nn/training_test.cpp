@@ -152,7 +152,8 @@ namespace {
 
 jaq::data::dataset random_images(std::int64_t n, std::uint64_t seed) {
   jaq::rng r(seed);
-  jaq::data::dataset ds{.name = "random", .shape = {.channels = 1, .height = 28, .width = 28}, .num_classes = 10, .images = {}, .labels = {}};
+  jaq::data::dataset ds{
+      .name = "random", .shape = {.channels = 1, .height = 28, .width = 28}, .num_classes = 10, .images = {}, .labels = {}};
   for (std::int64_t i = 0; i < n * 28 * 28; ++i) ds.images.push_back(float(r.normal()));
   for (std::int64_t i = 0; i < n; ++i) ds.labels.push_back(std::int32_t(i % 10));
   return ds;

@@ -37,8 +37,14 @@ TEST_CASE("input and weight quantizers are applied without editing the layer, an
   jaq::rng gen(6);
   jaq::nn::linear<float> fc({.in_features = 4, .out_features = 2}, "fc", gen);
   int calls = 0;
-  fc.input_quantizer = [&](jaq::tape<float>& tp, jaq::var<float> v) { ++calls; return round_half(tp, v); };
-  fc.weight_quantizer = [&](jaq::tape<float>& tp, jaq::var<float> v) { ++calls; return round_half(tp, v); };
+  fc.input_quantizer = [&](jaq::tape<float>& tp, jaq::var<float> v) {
+    ++calls;
+    return round_half(tp, v);
+  };
+  fc.weight_quantizer = [&](jaq::tape<float>& tp, jaq::var<float> v) {
+    ++calls;
+    return round_half(tp, v);
+  };
   jaq::tape<float> tp;
   auto xt = jaq::test::random_tensor<float>({3, 4}, gen);
   auto y = fc.forward(tp, tp.constant(xt.clone()));
@@ -77,8 +83,7 @@ TEST_CASE("forward_override replaces a layer's computation and can reuse compute
 
 TEST_CASE("layer specs are validated and printable") {
   jaq::rng gen(8);
-  CHECK_THROWS_AS(jaq::nn::conv2d<float>({.in_channels = 3, .out_channels = 4, .kernel = 3, .groups = 2}, "bad", gen),
-                  jaq::config_error);
+  CHECK_THROWS_AS(jaq::nn::conv2d<float>({.in_channels = 3, .out_channels = 4, .kernel = 3, .groups = 2}, "bad", gen), jaq::config_error);
   std::ostringstream os;
   os << jaq::nn::conv2d_spec{.in_channels = 16, .out_channels = 32, .kernel = 3, .stride = 2, .padding = 1};
   CHECK(os.str() == "conv3x3(16->32, stride 2, padding 1, groups 1)");

@@ -15,7 +15,9 @@ static_assert(candidates::contains(3) && !candidates::contains(5) && !candidates
 static_assert(candidates::index_of(8) == 3 && candidates::index_of(1) == -1);
 
 template <int... W>
-concept valid_set = requires { bit_set<W...>::size; };
+concept valid_set = requires {
+  bit_set<W...>::size;
+};
 static_assert(valid_set<2, 3, 4, 8>);
 static_assert(!valid_set<0, 2>, "width 0 is rejected");
 static_assert(!valid_set<2, 9>, "width 9 is rejected");
@@ -38,10 +40,8 @@ TEST_CASE("dispatch calls the instantiation for the run-time width, with the wid
 
 TEST_CASE("dispatch rejects a width outside the set naming the layer and the value") {
   CHECK_THROWS_WITH_AS(candidates::dispatch(9, "blocks.1.conv", [](auto b) { return b(); }),
-                       "blocks.1.conv: bits: unsupported bit-width 9 (supported: 2,3,4,8)",
-                       jaq::config_error);
-  CHECK_THROWS_WITH_AS(candidates::check(0, "fc"),
-                       "fc: bits: unsupported bit-width 0 (supported: 2,3,4,8)", jaq::config_error);
+                       "blocks.1.conv: bits: unsupported bit-width 9 (supported: 2,3,4,8)", jaq::config_error);
+  CHECK_THROWS_WITH_AS(candidates::check(0, "fc"), "fc: bits: unsupported bit-width 0 (supported: 2,3,4,8)", jaq::config_error);
   CHECK_THROWS_AS(candidates::check(5, "fc"), jaq::config_error);
 }
 

@@ -33,15 +33,13 @@ TEST_CASE("lsq_quantize: activation step gradient with N per example (default) a
     jaq::tape<double> tp;
     auto x = tp.variable(make<double>({2, 3}, {0.2, 0.9, 2.0, 0.0, 1.3, 0.74}));  // (N, F)
     auto s = tp.variable(make<double>({1}, {0.5}));
-    auto xq = lsq_quantize(tp, x, s,
-                           {.bits = 2, .is_signed = false, .count = count, .batch_axis = 0, .name = "a"});
+    auto xq = lsq_quantize(tp, x, s, {.bits = 2, .is_signed = false, .count = count, .batch_axis = 0, .name = "a"});
     const std::vector<double> want{0, 1.0, 1.5, 0, 1.5, 0.5};
     for (int i = 0; i < 6; ++i) CHECK(xq.value()[i] == want[std::size_t(i)]);
     tp.backward(weighted_sum(tp, xq, std::vector<double>(6, 1.0)));
     const std::vector<double> gx{1, 1, 0, 1, 1, 1};
     for (int i = 0; i < 6; ++i) CHECK(x.grad()[i] == gx[std::size_t(i)]);
-    CHECK(s.grad()[0] == doctest::Approx(count == lsq_count::per_example ? 0.906667 : 2.72 / std::sqrt(18.0))
-                            .epsilon(1e-5));
+    CHECK(s.grad()[0] == doctest::Approx(count == lsq_count::per_example ? 0.906667 : 2.72 / std::sqrt(18.0)).epsilon(1e-5));
   }
 }
 
@@ -54,8 +52,7 @@ TEST_CASE("lsq_quantize per output channel: each channel's step gets its own sca
   auto w = tp.variable(make<double>({2, 1, 2, 3}, wv));  // (Co, Ci, kh, kw)
   auto s = tp.variable(make<double>({2}, {0.3, 0.7}));
   auto wq = lsq_quantize(tp, w, s, {.bits = 3, .is_signed = true, .per_channel = true, .name = "conv"});
-  for (std::size_t k = 0; k < wv.size(); ++k)
-    CHECK(wq.value()[std::int64_t(k)] == lsq_value(wv[k], k < 6 ? 0.3 : 0.7, 4, 3));
+  for (std::size_t k = 0; k < wv.size(); ++k) CHECK(wq.value()[std::int64_t(k)] == lsq_value(wv[k], k < 6 ? 0.3 : 0.7, 4, 3));
   tp.backward(weighted_sum(tp, wq, c));
   for (int ch = 0; ch < 2; ++ch) {
     double raw = 0;
@@ -125,12 +122,11 @@ TEST_CASE("bad quantizer input names the layer and the value") {
   auto s = tp.variable(make<float>({1}, {0.5f}));
   CHECK_THROWS_WITH_AS(lsq_quantize(tp, x, s, {.bits = 9, .name = "conv3.input"}),
                        "conv3.input: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
-  CHECK_THROWS_WITH_AS(pact_quantize(tp, x, s, {.bits = 0, .name = "relu2"}),
-                       "relu2: bits: unsupported bit-width 0 (must be 1..8)", jaq::config_error);
+  CHECK_THROWS_WITH_AS(pact_quantize(tp, x, s, {.bits = 0, .name = "relu2"}), "relu2: bits: unsupported bit-width 0 (must be 1..8)",
+                       jaq::config_error);
   CHECK_THROWS_AS(minmax_quantize(tp, x, {.bits = 12, .name = "w"}), jaq::config_error);
   auto bad = tp.variable(make<float>({1}, {0.0f}));
-  CHECK_THROWS_WITH_AS(lsq_quantize(tp, x, bad, {.bits = 4, .name = "fc"}),
-                       "fc: lsq step must be > 0, got 0.000000", jaq::model_error);
+  CHECK_THROWS_WITH_AS(lsq_quantize(tp, x, bad, {.bits = 4, .name = "fc"}), "fc: lsq step must be > 0, got 0.000000", jaq::model_error);
   auto two = tp.variable(make<float>({2}, {0.1f, 0.2f}));
   CHECK_THROWS_AS(lsq_quantize(tp, x, two, {.bits = 4, .name = "fc"}), jaq::model_error);
 }
@@ -146,6 +142,6 @@ TEST_CASE("dorefa_quantize on the tape: the spec vector and the surrogate gradie
   CHECK(q.value()[0] == doctest::Approx(1.0 / 3.0));
   CHECK(q.value()[1] == doctest::Approx(-1.0 / 3.0));
   CHECK(q.value()[2] == 1.0);
-  CHECK_THROWS_WITH_AS(jaq::quant::dorefa_quantize(tp, w, {.bits = 9, .name = "fc.weight"}),
-                       doctest::Contains("fc.weight"), jaq::config_error);
+  CHECK_THROWS_WITH_AS(jaq::quant::dorefa_quantize(tp, w, {.bits = 9, .name = "fc.weight"}), doctest::Contains("fc.weight"),
+                       jaq::config_error);
 }

@@ -17,9 +17,13 @@ static_assert(grid<signed_grid<1>> && grid<unsigned_grid<8>>);
 static_assert(!grid<int>);
 
 template <int B>
-concept signed_grid_exists = requires { signed_grid<B>::q_p; };
+concept signed_grid_exists = requires {
+  signed_grid<B>::q_p;
+};
 template <int B>
-concept unsigned_grid_exists = requires { unsigned_grid<B>::q_p; };
+concept unsigned_grid_exists = requires {
+  unsigned_grid<B>::q_p;
+};
 static_assert(!signed_grid_exists<0> && !signed_grid_exists<9>, "bit-widths outside 1..8 are rejected");
 static_assert(!unsigned_grid_exists<0> && !unsigned_grid_exists<9>);
 static_assert(signed_grid_exists<1> && unsigned_grid_exists<8>);
@@ -31,12 +35,9 @@ TEST_CASE("qrange::of agrees with the compile-time grids") {
 }
 
 TEST_CASE("qrange::of rejects bit-widths 0 and 9 naming the layer and the value") {
-  CHECK_THROWS_WITH_AS(qrange::of(9, true, "conv2.weight"),
-                       "conv2.weight: bits: unsupported bit-width 9 (must be 1..8)",
+  CHECK_THROWS_WITH_AS(qrange::of(9, true, "conv2.weight"), "conv2.weight: bits: unsupported bit-width 9 (must be 1..8)",
                        jaq::config_error);
-  CHECK_THROWS_WITH_AS(qrange::of(0, false, "conv1.input"),
-                       "conv1.input: bits: unsupported bit-width 0 (must be 1..8)",
-                       jaq::config_error);
+  CHECK_THROWS_WITH_AS(qrange::of(0, false, "conv1.input"), "conv1.input: bits: unsupported bit-width 0 (must be 1..8)", jaq::config_error);
 }
 
 TEST_CASE("qrange prints its grid") {

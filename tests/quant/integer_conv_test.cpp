@@ -18,8 +18,7 @@ namespace {
 // The fake-quant forward as a float GEMM computes it: sum of code products held in float, in an
 // order unlike the integer loop (reduction index reversed and split into two interleaved partial
 // sums, as a blocked/vectorised GEMM would), then the shared rescale.
-std::vector<float> conv2d_float_codes(const conv_geometry& g, const std::vector<float>& a,
-                                      const std::vector<float>& w) {
+std::vector<float> conv2d_float_codes(const conv_geometry& g, const std::vector<float>& a, const std::vector<float>& w) {
   const int ho = g.ho, wo = g.wo;
   std::vector<float> out(static_cast<std::size_t>(g.output_size()));
   const int k = g.kh;
@@ -34,8 +33,7 @@ std::vector<float> conv2d_float_codes(const conv_geometry& g, const std::vector<
               for (int kx = k - 1; kx >= 0; --kx, ++t) {
                 const int iy = y * g.stride - g.pad + ky, ix = x * g.stride - g.pad + kx;
                 if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-                const float p = a[((std::size_t(n) * g.c + c) * g.h + iy) * g.w + ix] *
-                                w[((std::size_t(o) * g.c + c) * k + ky) * k + kx];
+                const float p = a[((std::size_t(n) * g.c + c) * g.h + iy) * g.w + ix] * w[((std::size_t(o) * g.c + c) * k + ky) * k + kx];
                 (t % 2 ? odd : even) += p;
               }
           out[((std::size_t(n) * g.co + o) * ho + y) * wo + x] = even + odd;
@@ -51,10 +49,10 @@ struct pair_of {
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("integer reference conv == fake-quant conv forward, bit for bit", P,
-                   pair_of<unsigned_grid<2>, signed_grid<2>>, pair_of<unsigned_grid<3>, signed_grid<3>>,
-                   pair_of<unsigned_grid<4>, signed_grid<4>>, pair_of<unsigned_grid<8>, signed_grid<8>>,
-                   pair_of<signed_grid<8>, signed_grid<8>>, pair_of<unsigned_grid<4>, signed_grid<8>>) {
+TEST_CASE_TEMPLATE("integer reference conv == fake-quant conv forward, bit for bit", P, pair_of<unsigned_grid<2>, signed_grid<2>>,
+                   pair_of<unsigned_grid<3>, signed_grid<3>>, pair_of<unsigned_grid<4>, signed_grid<4>>,
+                   pair_of<unsigned_grid<8>, signed_grid<8>>, pair_of<signed_grid<8>, signed_grid<8>>,
+                   pair_of<unsigned_grid<4>, signed_grid<8>>) {
   using GA = typename P::act;
   using GW = typename P::wgt;
   const conv_geometry g = jaq::conv_geometry::of({.c = 6, .n = 2, .h = 7, .w = 6, .kh = 3, .kw = 3, .stride = 2, .pad = 1, .co = 5});
@@ -74,8 +72,7 @@ TEST_CASE_TEMPLATE("integer reference conv == fake-quant conv forward, bit for b
   lsq_codes<GA>(x, s_a, a_codes);
   for (int o = 0; o < g.co; ++o) {
     const std::size_t k = std::size_t(g.reduction());
-    lsq_codes<GW>(std::span<const float>(w).subspan(o * k, k), s_w[std::size_t(o)],
-                  std::span<std::int8_t>(w_codes).subspan(o * k, k));
+    lsq_codes<GW>(std::span<const float>(w).subspan(o * k, k), s_w[std::size_t(o)], std::span<std::int8_t>(w_codes).subspan(o * k, k));
   }
   std::vector<std::int32_t> acc(std::size_t(g.output_size()));
   conv2d_int32<typename GA::storage>(g, a_codes, w_codes, acc);
@@ -111,8 +108,7 @@ TEST_CASE_TEMPLATE("integer reference conv == fake-quant conv forward, bit for b
   const std::size_t spatial = acc.size() / (std::size_t(g.n) * g.co);
   for (std::size_t i = 0; i < acc.size(); ++i) {
     const float b = bias[(i / spatial) % std::size_t(g.co)];
-    REQUIRE(std::fabs(double(direct[i] + b) - double(y_int[i])) <=
-            double(g.reduction() + 4) * u * (double(mag[i]) + std::fabs(b)) + 1e-30);
+    REQUIRE(std::fabs(double(direct[i] + b) - double(y_int[i])) <= double(g.reduction() + 4) * u * (double(mag[i]) + std::fabs(b)) + 1e-30);
   }
 }
 
@@ -157,8 +153,7 @@ std::vector<V> swap_batch_channel(const std::vector<V>& v, int a, int b, std::in
   std::vector<V> out(v.size());
   for (int i = 0; i < a; ++i)
     for (int j = 0; j < b; ++j)
-      for (std::int64_t p = 0; p < plane; ++p)
-        out[(std::size_t(j) * a + i) * plane + p] = v[(std::size_t(i) * b + j) * plane + p];
+      for (std::int64_t p = 0; p < plane; ++p) out[(std::size_t(j) * a + i) * plane + p] = v[(std::size_t(i) * b + j) * plane + p];
   return out;
 }
 
@@ -183,17 +178,16 @@ void check_fast_equals_reference(const conv_geometry& g, jaq::rng& gen, int thre
 
 }  // namespace
 
-TEST_CASE_TEMPLATE("fast channel-major integer conv == the naive reference on random shapes", A, std::int8_t,
-                   std::uint8_t) {
+TEST_CASE_TEMPLATE("fast channel-major integer conv == the naive reference on random shapes", A, std::int8_t, std::uint8_t) {
   jaq::rng gen(11);
   const std::vector<conv_geometry> fixed = {
       jaq::conv_geometry::of({.c = 3, .n = 2, .h = 8, .w = 8, .kh = 3, .kw = 3, .pad = 1, .co = 4}),
       jaq::conv_geometry::of({.c = 5, .n = 3, .h = 9, .w = 7, .kh = 3, .kw = 3, .stride = 2, .pad = 1, .co = 6}),
-      jaq::conv_geometry::of({.c = 4, .n = 9, .h = 28, .w = 28, .kh = 3, .kw = 3, .pad = 1, .co = 7}),  // 2+ chunks, > 256 columns
-      jaq::conv_geometry::of({.c = 8, .n = 2, .h = 6, .w = 6, .kh = 1, .kw = 1, .co = 6, .groups = 2}),      // grouped 1x1
+      jaq::conv_geometry::of({.c = 4, .n = 9, .h = 28, .w = 28, .kh = 3, .kw = 3, .pad = 1, .co = 7}),   // 2+ chunks, > 256 columns
+      jaq::conv_geometry::of({.c = 8, .n = 2, .h = 6, .w = 6, .kh = 1, .kw = 1, .co = 6, .groups = 2}),  // grouped 1x1
       jaq::conv_geometry::of({.c = 6, .n = 2, .h = 7, .w = 7, .kh = 3, .kw = 3, .stride = 2, .pad = 1, .co = 6, .groups = 6}),  // depthwise
       jaq::conv_geometry::of({.c = 5, .n = 3, .h = 11, .w = 11, .kh = 5, .kw = 5, .pad = 2, .co = 5, .groups = 5}),  // depthwise 5x5
-      jaq::conv_geometry::of({.c = 4, .n = 1, .h = 5, .w = 5, .kh = 5, .kw = 5, .pad = 0, .co = 8}),     // one output pixel
+      jaq::conv_geometry::of({.c = 4, .n = 1, .h = 5, .w = 5, .kh = 5, .kw = 5, .pad = 0, .co = 8}),                 // one output pixel
       jaq::conv_geometry::of({.c = 6, .n = 2, .h = 6, .w = 5, .kh = 3, .kw = 3, .stride = 2, .pad = 2, .co = 9, .groups = 3}),
   };
   for (const auto& g : fixed) {

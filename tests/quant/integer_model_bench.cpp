@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
   jaq::nn::mbconv_small<float> m({}, gen);
   jaq::quant::quant_config c{.method = jaq::quant::method::lsq};
   const int widths[] = {2, 3, 4, 8};
-  for (std::size_t i = 1; i + 1 < m.sites().size(); ++i)
-    c.layer_bits.emplace_back(m.sites()[i].layer->name, widths[(i - 1) % 4]);
+  for (std::size_t i = 1; i + 1 < m.sites().size(); ++i) c.layer_bits.emplace_back(m.sites()[i].layer->name, widths[(i - 1) % 4]);
   jaq::quant::quantized_model<float> q(m, c);
   std::cout << q;
 
@@ -46,8 +45,7 @@ int main(int argc, char** argv) {
     q.project();
     ++s;
   }
-  std::cout << steps << " training steps in "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
+  std::cout << steps << " training steps in " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() << " s\n";
 
   const auto r = jaq::quant::compare_predictions<float>(m, q, fm.test, {.batch_size = 500, .threads = threads});
   std::cout << r << '\n';

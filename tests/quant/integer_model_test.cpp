@@ -2,9 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <algorithm>
 #include <map>
 #include <memory>
 #include <span>
@@ -76,8 +76,8 @@ jaq::tensor<float> random_images(jaq::rng& gen, std::int64_t n, std::int64_t h) 
 
 // A few SGD steps on random images and labels: the steps, weights and running statistics move
 // away from their initial values.
-void train_a_little(jaq::nn::model<float>& m, quantized_model<float>& q, jaq::rng& gen, std::int64_t classes,
-                    std::int64_t h, int steps = 4) {
+void train_a_little(jaq::nn::model<float>& m, quantized_model<float>& q, jaq::rng& gen, std::int64_t classes, std::int64_t h,
+                    int steps = 4) {
   jaq::optim::sgd<float> opt(q.parameters(m.parameters()), {.lr = 0.05, .momentum = 0.9});
   jaq::tape<float> tp({.threads = 2});
   m.set_training(true);
@@ -115,8 +115,8 @@ struct recorder {
       layer* l = site.layer;
       previous.emplace_back(l, l->forward_override);
       l->forward_override = [this, prev = l->forward_override](jaq::tape<float>& tp, jaq::var<float> x, layer& self) {
-        jaq::var<float> y = prev ? prev(tp, x, self)
-                                 : self.compute(tp, jaq::nn::apply(self.input_quantizer, tp, x), self.quantized_weight(tp));
+        jaq::var<float> y =
+            prev ? prev(tp, x, self) : self.compute(tp, jaq::nn::apply(self.input_quantizer, tp, x), self.quantized_weight(tp));
         out[self.name] = y.value().clone();
         return y;
       };

@@ -24,8 +24,8 @@ std::vector<float> inputs(float s, int q_n, int q_p, std::size_t n, std::uint64_
   jaq::rng gen(seed);
   std::vector<float> v;
   const float inf = std::numeric_limits<float>::infinity();
-  for (float e : {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, float(q_p), float(-q_n), float(q_p) + 0.5f,
-                  float(-q_n) - 0.5f, float(q_p) - 0.5f, 1e30f, -1e30f, 8388608.0f, 8388609.0f})
+  for (float e : {0.0f, -0.0f, 0.5f, -0.5f, 1.5f, -1.5f, 2.5f, -2.5f, float(q_p), float(-q_n), float(q_p) + 0.5f, float(-q_n) - 0.5f,
+                  float(q_p) - 0.5f, 1e30f, -1e30f, 8388608.0f, 8388609.0f})
     v.push_back(e * s);
   v.push_back(inf);
   v.push_back(-inf);
@@ -46,38 +46,38 @@ void check_grid(float s) {
     for (auto& x : g) x = float(gen.normal());
     g[1] = -0.0f;
     for (const bool avx2 : {false, true}) {  // the portable rows, then the AVX2 copies where the CPU has them
-    CAPTURE(avx2);
-    std::vector<float> codes(v.size()), vals(v.size()), ste(v.size(), 3.0f), ste2(v.size(), 3.0f);
-    detail::lsq_code_row<QN, QP>(v.data(), s, 1.0f, m, codes.data(), avx2);
-    detail::lsq_code_row<QN, QP>(v.data(), s, s, m, vals.data(), avx2);
-    detail::lsq_ste_row<QN, QP>(v.data(), s, g.data(), m, ste.data(), true);
-    const double sum = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, ste2.data(), false, avx2);
-    double ref_sum = 0.0;
-    bool finite = true;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      CAPTURE(i);
-      CAPTURE(v[i]);
-      CHECK(same_bits(codes[i], lsq_code(v[i], s, QN, QP)));
-      CHECK(same_bits(vals[i], lsq_value(v[i], s, QN, QP)));
-      CHECK(same_bits(ste[i], g[i] * lsq_grad_input(v[i], s, QN, QP)));
-      CHECK(same_bits(ste2[i], 3.0f + g[i] * lsq_grad_input(v[i], s, QN, QP)));
-      const double t = double(g[i]) * double(lsq_grad_step(v[i], s, QN, QP));
-      finite = finite && std::isfinite(t);
-      ref_sum += t;
-    }
-    if (finite) {
-      CHECK(sum == doctest::Approx(ref_sum).epsilon(1e-12));
-    } else {
-      CHECK(std::isnan(sum) == std::isnan(ref_sum));
-    }
-    if (avx2) {  // both paths: the same bits, the double step sums included
-      std::vector<float> c0(v.size()), s0(v.size(), 3.0f);
-      detail::lsq_code_row<QN, QP>(v.data(), s, s, m, c0.data(), false);
-      const double p0 = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, s0.data(), false, false);
-      for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(c0[i], vals[i]));
-      for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(s0[i], ste2[i]));
-      if (finite) CHECK(std::bit_cast<std::uint64_t>(p0) == std::bit_cast<std::uint64_t>(sum));
-    }
+      CAPTURE(avx2);
+      std::vector<float> codes(v.size()), vals(v.size()), ste(v.size(), 3.0f), ste2(v.size(), 3.0f);
+      detail::lsq_code_row<QN, QP>(v.data(), s, 1.0f, m, codes.data(), avx2);
+      detail::lsq_code_row<QN, QP>(v.data(), s, s, m, vals.data(), avx2);
+      detail::lsq_ste_row<QN, QP>(v.data(), s, g.data(), m, ste.data(), true);
+      const double sum = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, ste2.data(), false, avx2);
+      double ref_sum = 0.0;
+      bool finite = true;
+      for (std::size_t i = 0; i < v.size(); ++i) {
+        CAPTURE(i);
+        CAPTURE(v[i]);
+        CHECK(same_bits(codes[i], lsq_code(v[i], s, QN, QP)));
+        CHECK(same_bits(vals[i], lsq_value(v[i], s, QN, QP)));
+        CHECK(same_bits(ste[i], g[i] * lsq_grad_input(v[i], s, QN, QP)));
+        CHECK(same_bits(ste2[i], 3.0f + g[i] * lsq_grad_input(v[i], s, QN, QP)));
+        const double t = double(g[i]) * double(lsq_grad_step(v[i], s, QN, QP));
+        finite = finite && std::isfinite(t);
+        ref_sum += t;
+      }
+      if (finite) {
+        CHECK(sum == doctest::Approx(ref_sum).epsilon(1e-12));
+      } else {
+        CHECK(std::isnan(sum) == std::isnan(ref_sum));
+      }
+      if (avx2) {  // both paths: the same bits, the double step sums included
+        std::vector<float> c0(v.size()), s0(v.size(), 3.0f);
+        detail::lsq_code_row<QN, QP>(v.data(), s, s, m, c0.data(), false);
+        const double p0 = detail::lsq_ste_step_row<QN, QP>(v.data(), s, g.data(), m, s0.data(), false, false);
+        for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(c0[i], vals[i]));
+        for (std::size_t i = 0; i < v.size(); ++i) CHECK(same_bits(s0[i], ste2[i]));
+        if (finite) CHECK(std::bit_cast<std::uint64_t>(p0) == std::bit_cast<std::uint64_t>(sum));
+      }
     }
     // the step sum without NaN and infinities (every input finite)
     std::vector<float> fin;
@@ -85,8 +85,7 @@ void check_grid(float s) {
       if (std::isfinite(x) && std::fabs(x) < 1e20f) fin.push_back(x);
     double r2 = 0.0;
     for (std::size_t i = 0; i < fin.size(); ++i) r2 += double(g[i]) * double(lsq_grad_step(fin[i], s, QN, QP));
-    CHECK(detail::lsq_step_row<QN, QP>(fin.data(), s, g.data(), std::int64_t(fin.size())) ==
-          doctest::Approx(r2).epsilon(1e-12));
+    CHECK(detail::lsq_step_row<QN, QP>(fin.data(), s, g.data(), std::int64_t(fin.size())) == doctest::Approx(r2).epsilon(1e-12));
   }
 }
 
@@ -95,9 +94,9 @@ void check_grid(float s) {
 TEST_CASE("vector round_half_even equals the scalar one on ties, boundaries and non-finite values") {
   std::vector<float> xs;
   for (int i = -1000; i <= 1000; ++i) xs.push_back(float(i) * 0.25f);
-  for (float e : {8388607.5f, 8388608.0f, -8388607.5f, 1e30f, -1e30f, -0.0f, 0.49999997f, -0.49999997f,
-                  std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
-                  std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min()})
+  for (float e :
+       {8388607.5f, 8388608.0f, -8388607.5f, 1e30f, -1e30f, -0.0f, 0.49999997f, -0.49999997f, std::numeric_limits<float>::infinity(),
+        -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::denorm_min()})
     xs.push_back(e);
   while (xs.size() % detail::flanes) xs.push_back(1.5f);
   for (std::size_t i = 0; i < xs.size(); i += std::size_t(detail::flanes)) {

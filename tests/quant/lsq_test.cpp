@@ -25,7 +25,7 @@ TEST_CASE("LSQ weights, spec vector: signed 2-bit, s = 0.5") {
 }
 
 TEST_CASE("LSQ activations, spec vector: unsigned 2-bit, both N conventions") {
-  using G = unsigned_grid<2>;  // Q_P = 3
+  using G = unsigned_grid<2>;                                       // Q_P = 3
   const std::vector<float> x{0.2f, 0.9f, 2.0f, 0.0f, 1.3f, 0.74f};  // (batch 2, 3 features)
   std::vector<float> out(6), g_in(6);
   lsq_forward<G>(x, 0.5f, out);
@@ -44,8 +44,8 @@ TEST_CASE("LSQ activations, spec vector: unsigned 2-bit, both N conventions") {
 
 TEST_CASE("LSQ: the clip boundary passes the input gradient, just beyond it does not") {
   const float s = 0.25f;
-  CHECK(lsq_grad_input(7 * s, s, 8, 7) == 1.0f);     // v/s == Q_P
-  CHECK(lsq_grad_input(-8 * s, s, 8, 7) == 1.0f);    // v/s == -Q_N
+  CHECK(lsq_grad_input(7 * s, s, 8, 7) == 1.0f);   // v/s == Q_P
+  CHECK(lsq_grad_input(-8 * s, s, 8, 7) == 1.0f);  // v/s == -Q_N
   CHECK(lsq_grad_input(7.01f * s, s, 8, 7) == 0.0f);
   CHECK(lsq_grad_input(-8.01f * s, s, 8, 7) == 0.0f);
   CHECK(lsq_grad_step(7 * s, s, 8, 7) == 7.0f);
@@ -66,17 +66,15 @@ TEST_CASE("LSQ: finite differences agree with the step gradient where v_hat is d
       const double s = g.uniform(0.05, 1.0);
       const double v = (g.uniform() < 0.5 ? -1 : 1) * s * (r.q_p + 1.5 + g.uniform(0, 10));
       const double h = 1e-3 * s;
-      const double fd = (lsq_value(float(v), float(s + h), r.q_n, r.q_p) -
-                         lsq_value(float(v), float(s - h), r.q_n, r.q_p)) / (2 * h);
+      const double fd = (lsq_value(float(v), float(s + h), r.q_n, r.q_p) - lsq_value(float(v), float(s - h), r.q_n, r.q_p)) / (2 * h);
       REQUIRE(fd == doctest::Approx(lsq_grad_step(float(v), float(s), r.q_n, r.q_p)).epsilon(1e-3));
       REQUIRE(lsq_grad_input(float(v), float(s), r.q_n, r.q_p) == 0.0f);
     }
   }
 }
 
-TEST_CASE_TEMPLATE("LSQ span kernels equal the scalar definitions for every width", G,
-                   signed_grid<2>, signed_grid<3>, signed_grid<4>, signed_grid<8>,
-                   unsigned_grid<2>, unsigned_grid<4>, unsigned_grid<8>) {
+TEST_CASE_TEMPLATE("LSQ span kernels equal the scalar definitions for every width", G, signed_grid<2>, signed_grid<3>, signed_grid<4>,
+                   signed_grid<8>, unsigned_grid<2>, unsigned_grid<4>, unsigned_grid<8>) {
   jaq::rng g(5);
   std::vector<float> v(1000), gout(1000), out(1000), gin(1000);
   for (auto& x : v) x = float(g.normal());
@@ -133,8 +131,6 @@ TEST_CASE("LSQ run-time width reaches the compile-time kernel through bit_set::d
   std::vector<float> out(3);
   bit_set<2, 3, 4, 8>::dispatch(2, "layer", [&](auto b) { lsq_forward<signed_grid<b()>>(v, 0.5f, out); });
   CHECK(out == std::vector<float>{0.5f, -1.0f, 0.5f});
-  auto run = [&](int bits) {
-    bit_set<2, 3, 4, 8>::dispatch(bits, "layer", [&](auto b) { lsq_forward<signed_grid<b()>>(v, 0.5f, out); });
-  };
+  auto run = [&](int bits) { bit_set<2, 3, 4, 8>::dispatch(bits, "layer", [&](auto b) { lsq_forward<signed_grid<b()>>(v, 0.5f, out); }); };
   CHECK_THROWS_AS(run(9), jaq::config_error);
 }

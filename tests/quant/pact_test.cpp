@@ -27,9 +27,9 @@ TEST_CASE("PACT spec vector: k = 2, alpha = 2") {
 
 TEST_CASE("PACT has no division term: d/dalpha is 0 for every x below alpha") {
   for (float x : {0.0f, 0.1f, 0.7f, 1.3f, 1.999f}) CHECK(pact_grad_alpha(x, 2.0f) == 0.0f);
-  CHECK(pact_grad_input(0.0f, 2.0f) == 1.0f);   // 0 <= x
-  CHECK(pact_grad_input(2.0f, 2.0f) == 0.0f);   // x < alpha is strict
-  CHECK(pact_grad_alpha(2.0f, 2.0f) == 1.0f);   // x >= alpha
+  CHECK(pact_grad_input(0.0f, 2.0f) == 1.0f);  // 0 <= x
+  CHECK(pact_grad_input(2.0f, 2.0f) == 0.0f);  // x < alpha is strict
+  CHECK(pact_grad_alpha(2.0f, 2.0f) == 1.0f);  // x >= alpha
 }
 
 TEST_CASE("PACT: finite differences agree where the function is differentiable (x >= alpha or x < 0)") {
@@ -39,10 +39,8 @@ TEST_CASE("PACT: finite differences agree where the function is differentiable (
     const double x = g.uniform() < 0.5 ? a + g.uniform(0.01, 3) : -g.uniform(0.01, 3);
     const double h = 1e-4;
     const int levels = 15;
-    const double fa = (pact_value(float(x), float(a + h), levels) -
-                       pact_value(float(x), float(a - h), levels)) / (2 * h);
-    const double fx = (pact_value(float(x + h), float(a), levels) -
-                       pact_value(float(x - h), float(a), levels)) / (2 * h);
+    const double fa = (pact_value(float(x), float(a + h), levels) - pact_value(float(x), float(a - h), levels)) / (2 * h);
+    const double fx = (pact_value(float(x + h), float(a), levels) - pact_value(float(x - h), float(a), levels)) / (2 * h);
     REQUIRE(fa == doctest::Approx(pact_grad_alpha(float(x), float(a))).epsilon(1e-2));
     REQUIRE(fx == doctest::Approx(pact_grad_input(float(x), float(a))));
   }
@@ -68,9 +66,9 @@ TEST_CASE("PACT is the unsigned grid of step alpha / (2^k - 1), clipped at alpha
 TEST_CASE("PACT evaluates the published formula in its order: exact ties round half to even") {
   // y * (2^k - 1) / alpha, left to right; float(2/7) rounds up, so y / (alpha / L) would miss
   // these ties (3.4999999 -> 3). Values from an independent PyTorch transcription of the spec.
-  CHECK(pact_code(1.0f, 2.0f, 7) == 4.0f);                    // 3.5 -> 4
-  CHECK(pact_value(1.0f, 2.0f, 7) == 4.0f * 2.0f / 7.0f);      // 1.1428572
-  CHECK(pact_code(1.5714285f, 2.0f, 7) == 6.0f);               // * 7 / 2 = 5.5 in float -> 6
+  CHECK(pact_code(1.0f, 2.0f, 7) == 4.0f);                 // 3.5 -> 4
+  CHECK(pact_value(1.0f, 2.0f, 7) == 4.0f * 2.0f / 7.0f);  // 1.1428572
+  CHECK(pact_code(1.5714285f, 2.0f, 7) == 6.0f);           // * 7 / 2 = 5.5 in float -> 6
   CHECK(pact_code(1.6433334f, 1.7f, 15) == 15.0f);
   CHECK(pact_value(1.6433334f, 1.7f, 15) == doctest::Approx(1.7f));
   // and the spec's worked vector: k = 2, alpha = 2, x = [-0.5, 0.7, 3.0] -> [0, 0.6667, 2.0]

@@ -32,9 +32,10 @@ std::vector<T> randv(std::size_t n, jaq::rng& r, double scale, bool positive) {
 // The quantized conv forward with int8/uint8 codes and int32 accumulation, in jaq's (C, N, H, W)
 // layout: transpose to NCHW, integer reference, rescale, transpose back.
 template <class GA, class GW>
-std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, const std::vector<float>& w,
-                                   float sa, const std::vector<float>& sw) {
-  const conv_geometry g = jaq::conv_geometry::of({.c = s.ci, .n = s.n, .h = s.h, .w = s.w, .kh = s.k, .kw = s.k, .stride = s.stride, .pad = s.pad, .co = s.co, .groups = s.groups});
+std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, const std::vector<float>& w, float sa,
+                                   const std::vector<float>& sw) {
+  const conv_geometry g = jaq::conv_geometry::of(
+      {.c = s.ci, .n = s.n, .h = s.h, .w = s.w, .kh = s.k, .kw = s.k, .stride = s.stride, .pad = s.pad, .co = s.co, .groups = s.groups});
   const std::size_t hw = std::size_t(s.h) * s.w;
   std::vector<typename GA::storage> a(x.size());
   for (int c = 0; c < s.ci; ++c)
@@ -44,8 +45,7 @@ std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, 
             typename GA::storage(lsq_code(x[(std::size_t(c) * s.n + n) * hw + i], sa, GA::q_n, GA::q_p));
   std::vector<std::int8_t> wc(w.size());
   const std::size_t per = w.size() / std::size_t(s.co);
-  for (std::size_t i = 0; i < w.size(); ++i)
-    wc[i] = std::int8_t(lsq_code(w[i], sw.size() == 1 ? sw[0] : sw[i / per], GW::q_n, GW::q_p));
+  for (std::size_t i = 0; i < w.size(); ++i) wc[i] = std::int8_t(lsq_code(w[i], sw.size() == 1 ? sw[0] : sw[i / per], GW::q_n, GW::q_p));
   std::vector<std::int32_t> acc(std::size_t(g.output_size()));
   conv2d_int32<typename GA::storage>(g, a, wc, acc);
   std::vector<float> y(acc.size());
@@ -55,8 +55,7 @@ std::vector<float> integer_forward(const setup& s, const std::vector<float>& x, 
   const std::size_t ohw = std::size_t(g.ho) * g.wo;
   for (int n = 0; n < s.n; ++n)
     for (int o = 0; o < s.co; ++o)
-      for (std::size_t i = 0; i < ohw; ++i)
-        out[(std::size_t(o) * s.n + n) * ohw + i] = y[(std::size_t(n) * s.co + o) * ohw + i];
+      for (std::size_t i = 0; i < ohw; ++i) out[(std::size_t(o) * s.n + n) * ohw + i] = y[(std::size_t(n) * s.co + o) * ohw + i];
   return out;
 }
 
@@ -121,17 +120,16 @@ TEST_CASE("qconv2d backward == lsq_quantize -> conv2d <- lsq_quantize, every gra
       auto sa = tp.variable(make<double>({1}, {0.4}));
       auto sw = tp.variable(make<double>({co}, {0.2, 0.3, 0.25, 0.5}));
       auto y = fused ? qconv2d(tp, xv, wv, sa, sw, spec)
-                     : jaq::conv2d(tp, lsq_quantize(tp, xv, sa, spec.act), lsq_quantize(tp, wv, sw, spec.weight),
-                                   spec.conv);
+                     : jaq::conv2d(tp, lsq_quantize(tp, xv, sa, spec.act), lsq_quantize(tp, wv, sw, spec.weight), spec.conv);
       outs[fused].assign(y.value().begin(), y.value().end());
       tp.backward(weighted_sum(tp, y, c));
       for (auto* v : {&xv, &wv, &sa, &sw}) grads[fused][v - &xv].assign(v->grad().begin(), v->grad().end());
     }
-    for (std::size_t i = 0; i < outs[0].size(); ++i) REQUIRE_MESSAGE(outs[1][i] == doctest::Approx(outs[0][i]).epsilon(1e-12), groups << " " << i << " " << (outs[1][i] - outs[0][i]));
+    for (std::size_t i = 0; i < outs[0].size(); ++i)
+      REQUIRE_MESSAGE(outs[1][i] == doctest::Approx(outs[0][i]).epsilon(1e-12), groups << " " << i << " " << (outs[1][i] - outs[0][i]));
     for (int k2 = 0; k2 < 4; ++k2) {
       REQUIRE(grads[0][k2].size() == grads[1][k2].size());
-      for (std::size_t i = 0; i < grads[0][k2].size(); ++i)
-        REQUIRE(grads[1][k2][i] == doctest::Approx(grads[0][k2][i]).epsilon(1e-10));
+      for (std::size_t i = 0; i < grads[0][k2].size(); ++i) REQUIRE(grads[1][k2][i] == doctest::Approx(grads[0][k2][i]).epsilon(1e-10));
     }
   }
 }
@@ -157,8 +155,7 @@ TEST_CASE("qconv2d rejects bad widths and step shapes naming the layer") {
   qconv_spec bad{};
   bad.weight.bits = 9;
   bad.weight.name = "conv4.weight";
-  CHECK_THROWS_WITH_AS(qconv2d(tp, x, w, sa, sw, bad), "conv4.weight: bits: unsupported bit-width 9 (must be 1..8)",
-                       jaq::config_error);
+  CHECK_THROWS_WITH_AS(qconv2d(tp, x, w, sa, sw, bad), "conv4.weight: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
   auto sw2 = tp.variable(jaq::tensor<float>::full({2}, 0.1f));
   CHECK_THROWS_AS(qconv2d(tp, x, w, sa, sw2, qconv_spec{}), jaq::model_error);
 }

@@ -86,8 +86,7 @@ TEST_CASE("2-bit LSQ, PACT and min/max variants train too") {
 
 TEST_CASE("per-layer widths: layer_bits sets weights and activations, layer_act_bits then the activations alone") {
   std::string layout;
-  CHECK(train_loss_drop({.method = method::lsq, .wbits = 4, .abits = 4, .layer_bits = {{"conv2", 2}},
-                         .layer_act_bits = {{"conv2", 3}}},
+  CHECK(train_loss_drop({.method = method::lsq, .wbits = 4, .abits = 4, .layer_bits = {{"conv2", 2}}, .layer_act_bits = {{"conv2", 3}}},
                         &layout) > 0.2);
   CHECK(layout.find("conv2: w2 a3 unsigned (lsq)") != std::string::npos);
   jaq::rng gen(1);
@@ -102,8 +101,8 @@ TEST_CASE("quantizer options are checked") {
                        jaq::config_error);
   jaq::rng gen(1);
   jaq::nn::small_cnn<float> m({}, gen);
-  CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.wbits = 9}),
-                       "small-cnn: wbits: bits: unsupported bit-width 9 (must be 1..8)", jaq::config_error);
+  CHECK_THROWS_WITH_AS(quantized_model<float>(m, {.wbits = 9}), "small-cnn: wbits: bits: unsupported bit-width 9 (must be 1..8)",
+                       jaq::config_error);
   CHECK_THROWS_AS(quantized_model<float>(m, {.abits = 0}), jaq::config_error);
 }
 

@@ -26,8 +26,7 @@ TEST_CASE("round_half_even matches std::nearbyint in the default mode, and ignor
   jaq::rng g(3);
   for (int i = 0; i < 100000; ++i) {
     // halves and quarters hit the ties; the wide range covers large magnitudes
-    const float x = i % 3 == 0 ? float(int(g.below(2000)) - 1000) * 0.5f
-                               : float(g.uniform(-1e7, 1e7) * (i % 2 ? 1e-6 : 1.0));
+    const float x = i % 3 == 0 ? float(int(g.below(2000)) - 1000) * 0.5f : float(g.uniform(-1e7, 1e7) * (i % 2 ? 1e-6 : 1.0));
     REQUIRE(round_half_even(x) == std::nearbyint(x));
   }
   std::fesetround(FE_UPWARD);

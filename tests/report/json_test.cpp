@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include <cstdlib>
 #include <unistd.h>
+#include <cstdlib>
 
 namespace fs = std::filesystem;
 
@@ -40,8 +40,7 @@ TEST_CASE("json: json_get names the field for a missing field or a wrong type") 
   CHECK(jaq::report::json_get<int>(j, "pe_rows", "accel.json") == 16);
   CHECK(jaq::report::json_get<std::string>(j, "name", "accel.json") == "bitfusion");
   CHECK_THROWS_WITH(jaq::report::json_get<int>(j, "pe_cols", "accel.json"), "accel.json: pe_cols: missing");
-  CHECK_THROWS_WITH(jaq::report::json_get<double>(j, "freq", "accel.json"),
-                    "accel.json: freq: must be a number, got \"fast\"");
+  CHECK_THROWS_WITH(jaq::report::json_get<double>(j, "freq", "accel.json"), "accel.json: freq: must be a number, got \"fast\"");
   CHECK(jaq::report::json_get_or<int>(j, "pe_cols", "accel.json", 8) == 8);
   CHECK_THROWS_WITH(jaq::report::json_get<int>(nlohmann::json::array(), "x", "a.json"),
                     "a.json: x: expected an object holding it, found array");

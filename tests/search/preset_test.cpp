@@ -51,7 +51,8 @@ TEST_CASE("a malformed preset names the file and the field") {
   bad(R"({"name": "x", "search": {"mode": "joined"}})", "search: mode");
   bad(R"({"name": "x", "search": {"mode": 3}})", "mode");
   bad(R"({"name": "x", "search": {"mode": "sequential", "uniform_bits": 9}})", "uniform_bits");
-  const auto seq = js::parse_preset(nlohmann::json::parse(R"({"name": "x", "search": {"mode": "sequential", "lambda_flops": 0.5}})"), "p.json");
+  const auto seq =
+      js::parse_preset(nlohmann::json::parse(R"({"name": "x", "search": {"mode": "sequential", "lambda_flops": 0.5}})"), "p.json");
   CHECK(seq.search.mode == js::search_mode::sequential);
   CHECK(seq.search.lambda_flops == 0.5);
   CHECK(seq.search.uniform_bits == 4);

@@ -1,7 +1,7 @@
 #include "jaq/search/joint_search.hpp"
 
-#include <algorithm>
 #include <doctest/doctest.h>
+#include <algorithm>
 
 #include <cmath>
 #include <filesystem>
@@ -24,8 +24,15 @@ using jaq::nas::space_config;
 namespace {
 
 space_config two_blocks() {
-  return {.name = "toy2", .in_channels = 1, .image_size = 8, .classes = 3, .stem_channels = 4, .stage_channels = {4, 8},
-          .stage_blocks = {1, 1}, .stage_strides = {1, 2}, .head_channels = 16};
+  return {.name = "toy2",
+          .in_channels = 1,
+          .image_size = 8,
+          .classes = 3,
+          .stem_channels = 4,
+          .stage_channels = {4, 8},
+          .stage_blocks = {1, 1},
+          .stage_strides = {1, 2},
+          .head_channels = 16};
 }
 
 js::search_settings quick_settings() {
@@ -47,8 +54,8 @@ js::search_settings quick_settings() {
 
 // Latency (s) and energy (nJ) of `layers` mapped one by one by BatchTile on `cfg`, summed in order.
 std::pair<double, double> mapped_sum(const jaq::hw::accel_config& cfg, const std::vector<jaq::hw::layer>& layers) {
-  const auto r = jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(layers),
-                                            jaq::hw::make_energy_model(cfg));
+  const auto r =
+      jaq::batchtile::map_layers(jaq::serial_backend{}, cfg, std::span<const jaq::hw::layer>(layers), jaq::hw::make_energy_model(cfg));
   double lat = 0, en = 0;
   for (const auto& m : r) {
     lat += m.value().latency_s;
@@ -288,18 +295,24 @@ TEST_CASE("settings: bad values are errors naming the field") {
   bad([](js::search_settings& s) { s.area_budget_mm2 = -1; }, "area_budget_mm2");
   bad([](js::search_settings& s) { s.epochs = 0; }, "epochs");
   bad([](js::search_settings& s) { s.csq_percent = 120; }, "csq");
-  bad([](js::search_settings& s) {
-    s.latency_budget_ms = 1;
-    s.lambdas.lambda_latency = 0;
-  }, "lambda_latency");
-  bad([](js::search_settings& s) {
-    s.mode = js::search_mode::sequential;
-    s.uniform_bits = 9;
-  }, "uniform_bits");
-  bad([](js::search_settings& s) {
-    s.mode = js::search_mode::sequential;
-    s.latency_budget_ms = 1;
-  }, "latency_budget_ms");
+  bad(
+      [](js::search_settings& s) {
+        s.latency_budget_ms = 1;
+        s.lambdas.lambda_latency = 0;
+      },
+      "lambda_latency");
+  bad(
+      [](js::search_settings& s) {
+        s.mode = js::search_mode::sequential;
+        s.uniform_bits = 9;
+      },
+      "uniform_bits");
+  bad(
+      [](js::search_settings& s) {
+        s.mode = js::search_mode::sequential;
+        s.latency_budget_ms = 1;
+      },
+      "latency_budget_ms");
   CHECK_THROWS_WITH_AS(js::parse_mode("joined", "p.json"), doctest::Contains("mode"), jaq::config_error);
   auto s = quick_settings();
   s.mode = js::search_mode::sequential;

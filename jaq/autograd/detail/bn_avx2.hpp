@@ -38,9 +38,7 @@ inline bool available() {
   const __m256 yv = _mm256_loadu_ps(y + i);
   return _mm256_and_ps(_mm256_and_ps(_mm256_cmp_ps(yv, zero, _CMP_GT_OQ), _mm256_cmp_ps(yv, top, _CMP_LT_OQ)), g);
 }
-inline float pass1(float g, const float* y, std::int64_t i, float hi) {
-  return (!y || (y[i] > 0.0f && y[i] < hi)) ? g : 0.0f;
-}
+inline float pass1(float g, const float* y, std::int64_t i, float hi) { return (!y || (y[i] > 0.0f && y[i] < hi)) ? g : 0.0f; }
 
 /// sum(x - shift) and sum((x - shift)^2).
 [[gnu::target("avx2,fma")]] inline void shifted_moments(const float* x, std::int64_t m, float shift, double& s1, double& s2) {
@@ -82,8 +80,8 @@ inline float pass1(float g, const float* y, std::int64_t i, float hi) {
 }
 
 /// sum(g') and sum(g' * (x - mean)), g' = the gradient passed by the clamp.
-[[gnu::target("avx2,fma")]] inline void grad_moments(const float* g, const float* x, std::int64_t m, float mean, double& sg,
-                                                     double& sgx, const float* y, float hi) {
+[[gnu::target("avx2,fma")]] inline void grad_moments(const float* g, const float* x, std::int64_t m, float mean, double& sg, double& sgx,
+                                                     const float* y, float hi) {
   sg = 0.0;
   sgx = 0.0;
   const __m256 mu = _mm256_set1_ps(mean), zero = _mm256_setzero_ps(), top = _mm256_set1_ps(hi);
@@ -108,8 +106,8 @@ inline float pass1(float g, const float* y, std::int64_t i, float hi) {
 }
 
 /// out (+)= a * (g' - k1 - k2 * (x - mean)): the training-mode input gradient.
-[[gnu::target("avx2,fma")]] inline void input_grad(const float* g, const float* x, const float* y, float hi, std::int64_t m,
-                                                   float a, float k1, float k2, float mean, float* out, bool overwrite) {
+[[gnu::target("avx2,fma")]] inline void input_grad(const float* g, const float* x, const float* y, float hi, std::int64_t m, float a,
+                                                   float k1, float k2, float mean, float* out, bool overwrite) {
   const __m256 av = _mm256_set1_ps(a), k1v = _mm256_set1_ps(k1), k2v = _mm256_set1_ps(k2), mu = _mm256_set1_ps(mean),
                zero = _mm256_setzero_ps(), top = _mm256_set1_ps(hi);
   std::int64_t i = 0;

@@ -52,16 +52,25 @@ namespace detail {
 inline conv_geometry conv_check(const char* op, const jaq::shape& xs, const jaq::shape& ws, const conv2d_options& o) {
   auto fail = [&](const std::string& why) {
     std::ostringstream os;
-    os << op << ": input " << xs << " (C, N, H, W), weight " << ws << " (Co, Ci/groups, kh, kw), options " << o << ": "
-       << why;
+    os << op << ": input " << xs << " (C, N, H, W), weight " << ws << " (Co, Ci/groups, kh, kw), options " << o << ": " << why;
     throw model_error(os.str());
   };
   if (xs.rank != 4 || ws.rank != 4) fail("both must have rank 4");
   if (o.stride < 1 || o.padding < 0 || o.groups < 1) fail("stride >= 1, padding >= 0, groups >= 1 required");
   if (xs[0] % o.groups || ws[0] % o.groups) fail("groups must divide in and out channels");
   if (ws[1] * o.groups != xs[0]) fail("weight's second extent must be in channels / groups");
-  conv_geometry g{.c = xs[0], .n = xs[1], .h = xs[2], .w = xs[3], .kh = ws[2], .kw = ws[3],
-                  .stride = o.stride, .pad = o.padding, .ho = 0, .wo = 0, .co = ws[0], .groups = o.groups};
+  conv_geometry g{.c = xs[0],
+                  .n = xs[1],
+                  .h = xs[2],
+                  .w = xs[3],
+                  .kh = ws[2],
+                  .kw = ws[3],
+                  .stride = o.stride,
+                  .pad = o.padding,
+                  .ho = 0,
+                  .wo = 0,
+                  .co = ws[0],
+                  .groups = o.groups};
   if (g.h + 2 * g.pad < g.kh || g.w + 2 * g.pad < g.kw) fail("kernel larger than padded input");
   g.ho = (g.h + 2 * g.pad - g.kh) / g.stride + 1;
   g.wo = (g.w + 2 * g.pad - g.kw) / g.stride + 1;
@@ -69,9 +78,7 @@ inline conv_geometry conv_check(const char* op, const jaq::shape& xs, const jaq:
 }
 
 /// Depthwise (groups = C = Co, one filter per channel): the direct kernel, not a GEMM per channel.
-inline bool is_depthwise(const conv_geometry& g, std::int64_t co, std::int64_t groups) {
-  return groups > 1 && groups == g.c && co == g.c;
-}
+inline bool is_depthwise(const conv_geometry& g, std::int64_t co, std::int64_t groups) { return groups > 1 && groups == g.c && co == g.c; }
 
 /// A 1x1, stride-1, unpadded convolution: x itself is its column matrix.
 inline bool is_pointwise(const conv_geometry& g) { return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0; }
@@ -87,8 +94,8 @@ bool planes_contiguous(const conv_geometry& g, const T* const* x) {
 /// The column matrix of images [n0, n1) and its leading dimension: x itself for a pointwise
 /// conv on contiguous planes, else built in scratch slot 0 (through the phase planes, slot 2).
 template <scalar T>
-const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* const* x, bool direct, std::int64_t n0,
-                       std::int64_t n1, std::int64_t& ld) {
+const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* const* x, bool direct, std::int64_t n0, std::int64_t n1,
+                       std::int64_t& ld) {
   if (direct) {
     ld = g.cols();
     return x[0] + n0 * g.ho * g.wo;
@@ -104,8 +111,7 @@ const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* c
 
 /// y = conv(x, w), overwriting y (Co, N, Ho, Wo).
 template <scalar T, host_backend B>
-void conv_forward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t groups, const T* const* x, const T* w,
-                  T* y) {
+void conv_forward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t groups, const T* const* x, const T* w, T* y) {
   if (is_depthwise(g, co, groups)) return depthwise_forward(exec, g, x, w, y);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, howo = g.ho * g.wo, ncols = g.cols();
   const std::int64_t chunk = images_per_chunk(g), nchunks = (g.n + chunk - 1) / chunk;
@@ -117,8 +123,7 @@ void conv_forward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t 
     std::int64_t ld = 0;
     const T* col = chunk_columns(g, L, x, direct, n0, n1, ld);
     for (std::int64_t gi = 0; gi < groups; ++gi)
-      gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, col + gi * kg * ld, ld, T(0),
-           y + gi * cog * ncols + n0 * howo, ncols);
+      gemm(false, false, cog, cc, kg, T(1), w + gi * cog * kg, kg, col + gi * kg * ld, ld, T(0), y + gi * cog * ncols + n0 * howo, ncols);
   });
 }
 
@@ -127,8 +132,8 @@ void conv_forward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t 
 ///   gx (C, N, H, W) = dL/dx, read from w (gx null: skipped, w unread).
 /// Each output is overwritten or added to, as its flag says.
 template <scalar T, host_backend B>
-void conv_backward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t groups, const T* const* x,
-                   const T* w, const T* gy, T* gw, bool gw_overwrite, T* gx, bool gx_overwrite) {
+void conv_backward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t groups, const T* const* x, const T* w, const T* gy, T* gw,
+                   bool gw_overwrite, T* gx, bool gx_overwrite) {
   if (!gw && !gx) return;
   if (is_depthwise(g, co, groups)) {
     if (gx && gx_overwrite) std::fill(gx, gx + g.c * g.n * g.h * g.w, T(0));
@@ -147,20 +152,20 @@ void conv_backward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t
       const T* col = chunk_columns(g, L, x, direct, n0, n1, ld);
       T* pw = part.data() + ci * m;
       for (std::int64_t gi = 0; gi < groups; ++gi)
-        gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * ncols + n0 * howo, ncols, col + gi * kg * ld, ld, T(0),
-             pw + gi * cog * kg, kg);
+        gemm(false, true, cog, kg, cc, T(1), gy + gi * cog * ncols + n0 * howo, ncols, col + gi * kg * ld, ld, T(0), pw + gi * cog * kg,
+             kg);
     }
-    if (gx) {  // dcol_g = W_g^T gY_g, then col2im
+    if (gx) {           // dcol_g = W_g^T gY_g, then col2im
       if (pointwise) {  // dcol is gx itself
         for (std::int64_t gi = 0; gi < groups; ++gi)
-          gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo, ncols,
-               gx_overwrite ? T(0) : T(1), gx + gi * kg * ncols + n0 * howo, ncols);
+          gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo, ncols, gx_overwrite ? T(0) : T(1),
+               gx + gi * kg * ncols + n0 * howo, ncols);
         return;
       }
       T* dcol = scratch<T>(1, static_cast<std::size_t>(g.rows() * cc));
       for (std::int64_t gi = 0; gi < groups; ++gi)
-        gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo, ncols, T(0),
-             dcol + gi * kg * cc, cc);
+        gemm(true, false, kg, cc, cog, T(1), w + gi * cog * kg, kg, gy + gi * cog * ncols + n0 * howo, ncols, T(0), dcol + gi * kg * cc,
+             cc);
       const std::size_t phn = static_cast<std::size_t>(g.c * (n1 - n0) * L.plane());
       T* gph = scratch<T>(2, phn);  // the input's phases are no longer needed
       std::fill(gph, gph + phn, T(0));

@@ -70,8 +70,7 @@ void depthwise_forward(B exec, const conv_geometry& g, const T* const* x, const 
 /// (simd::lane_sum) over every image, totalled in a fixed order at the end: the same result for
 /// every thread count.
 template <scalar T, host_backend B>
-void depthwise_backward(B exec, const conv_geometry& g, const T* const* x, const T* w, const T* gy, T* gw,
-                        bool gw_overwrite, T* gx) {
+void depthwise_backward(B exec, const conv_geometry& g, const T* const* x, const T* w, const T* gy, T* gw, bool gw_overwrite, T* gx) {
   const std::int64_t hw = g.h * g.w, howo = g.ho * g.wo, kk = g.kh * g.kw;
   const dw_plan P(g);
   parallel_for(exec, 0, g.c, [&](std::int64_t c) {
@@ -118,8 +117,7 @@ void depthwise_forward(B exec, const conv_geometry& g, const T* x, const T* w, T
 }
 
 template <scalar T, host_backend B>
-void depthwise_backward(B exec, const conv_geometry& g, const T* x, const T* w, const T* gy, T* gw,
-                        bool gw_overwrite, T* gx) {
+void depthwise_backward(B exec, const conv_geometry& g, const T* x, const T* w, const T* gy, T* gw, bool gw_overwrite, T* gx) {
   depthwise_backward(exec, g, channel_planes(g, x).data(), w, gy, gw, gw_overwrite, gx);
 }
 

@@ -28,8 +28,7 @@ void clamp_forward(Backend exec, const T* x, T* y, std::int64_t n, T hi) {
 
 /// gx[i] (+)= gy[i] where 0 < y[i] < hi (the clamp passes the gradient), else 0.
 template <scalar T, host_backend Backend>
-void clamp_backward(Backend exec, const T* y, const T* gy, T* gx, std::int64_t n, T hi,
-                    bool overwrite) {
+void clamp_backward(Backend exec, const T* y, const T* gy, T* gx, std::int64_t n, T hi, bool overwrite) {
   using B = simd::batch<T>;
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
   parallel_for_chunks(exec, 0, n, elementwise_grain, [&](std::int64_t lo, std::int64_t end) {

@@ -25,8 +25,7 @@ namespace jaq::detail {
 using jaq::conv_geometry;  // jaq/core/conv_geometry.hpp: the one geometry
 
 // Output columns ox whose input column ox*s - p + k lies in [0, extent).
-inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t extent, std::int64_t out,
-                        std::int64_t& lo, std::int64_t& hi) {
+inline void valid_range(const conv_geometry& g, std::int64_t k, std::int64_t extent, std::int64_t out, std::int64_t& lo, std::int64_t& hi) {
   lo = std::min(out, std::max<std::int64_t>(0, (g.pad - k + g.stride - 1) / g.stride));
   hi = std::max(lo, std::min(out, (extent + g.pad - k + g.stride - 1) / g.stride));
 }
@@ -182,8 +181,7 @@ void image_phases(const conv_geometry& g, const phase_layout& L, const T* src, T
 /// ph (C, n1-n0, s*s phases, hq, wq) <- the images [n0, n1) of the channel planes x[c] (each
 /// (N, H, W)), zero-padded and split.
 template <scalar T>
-void build_phases(const conv_geometry& g, const phase_layout& L, const T* const* x, std::int64_t n0, std::int64_t n1,
-                  T* ph) {
+void build_phases(const conv_geometry& g, const phase_layout& L, const T* const* x, std::int64_t n0, std::int64_t n1, T* ph) {
   const std::int64_t hw = g.h * g.w, cn = n1 - n0;
   for (std::int64_t c = 0; c < g.c; ++c)
     for (std::int64_t n = n0; n < n1; ++n) image_phases(g, L, x[c] + n * hw, ph + (c * cn + (n - n0)) * L.plane());
@@ -283,6 +281,5 @@ inline std::int64_t images_per_chunk(const conv_geometry& g) {
   const std::int64_t per_image = std::max<std::int64_t>(1, g.rows() * g.ho * g.wo);
   return std::clamp<std::int64_t>((std::int64_t{1} << 17) / per_image, 1, std::max<std::int64_t>(1, g.n));
 }
-
 
 }  // namespace jaq::detail

@@ -78,8 +78,8 @@ T pass_clamp(T g, const T* y, std::int64_t i, T hi) {
 
 /// sum(g') and sum(g' * (x - mean)) over m elements, g' = pass_clamp(g, y, hi).
 template <scalar T>
-void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx, const T* y = nullptr,
-                  T hi = T(0), bool allow_avx2 = true) {
+void grad_moments(const T* g, const T* x, std::int64_t m, T mean, double& sg, double& sgx, const T* y = nullptr, T hi = T(0),
+                  bool allow_avx2 = true) {
   if constexpr (std::is_same_v<T, float>)
     if (use_avx2<T>(allow_avx2)) return avx2::grad_moments(g, x, m, mean, sg, sgx, y, hi);
   using B = simd::batch<T>;
@@ -128,8 +128,8 @@ void affine(const T* x, T* y, std::int64_t m, T a, T b, bool clamp = false, T hi
 /// Batch norm's training-mode input gradient: out (+)= a * (g' - k1 - k2 * (x - mean)),
 /// g' = pass_clamp(g, y, hi) (y == nullptr: no clamp).
 template <scalar T>
-void bn_input_grad(const T* g, const T* x, const T* y, T hi, std::int64_t m, T a, T k1, T k2, T mean, T* out,
-                   bool overwrite, bool allow_avx2 = true) {
+void bn_input_grad(const T* g, const T* x, const T* y, T hi, std::int64_t m, T a, T k1, T k2, T mean, T* out, bool overwrite,
+                   bool allow_avx2 = true) {
   if constexpr (std::is_same_v<T, float>)
     if (use_avx2<T>(allow_avx2)) return avx2::input_grad(g, x, y, hi, m, a, k1, k2, mean, out, overwrite);
   using B = simd::batch<T>;

@@ -22,8 +22,7 @@ var<T> clamp_op(tape<T>& tp, var<T> x, T hi, const char* name) {
     if (!ctx.needs_grad(0)) return;
     bool overwrite = false;
     tensor<T>& gx = ctx.grad_input_for_write(0, overwrite);
-    clamp_backward(ctx.exec(), ctx.output().data(), ctx.grad_output().data(), gx.data(), gx.size(),
-                   hi, overwrite);
+    clamp_backward(ctx.exec(), ctx.output().data(), ctx.grad_output().data(), gx.data(), gx.size(), hi, overwrite);
   });
 }
 }  // namespace detail

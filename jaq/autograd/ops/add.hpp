@@ -13,8 +13,7 @@ namespace jaq {
 
 template <scalar T>
 var<T> add(tape<T>& tp, var<T> a, var<T> b) {
-  if (!(a.shape() == b.shape()))
-    throw model_error("add: shapes differ: " + a.shape().str() + " vs " + b.shape().str());
+  if (!(a.shape() == b.shape())) throw model_error("add: shapes differ: " + a.shape().str() + " vs " + b.shape().str());
   tensor<T> y(a.shape());
   detail::add(tp.exec(), a.value().data(), b.value().data(), y.data(), y.size());
   return tp.record("add", std::move(y), {a, b}, [](backward_context<T>& ctx) {

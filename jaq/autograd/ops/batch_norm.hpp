@@ -54,23 +54,20 @@ struct batch_norm_state {
 };
 
 template <scalar T>
-var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_state<T>& state,
-                  batch_norm_options o = {}) {
+var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_state<T>& state, batch_norm_options o = {}) {
   const jaq::shape& xs = x.shape();
-  if (xs.rank < 2)
-    throw model_error("batch_norm: input " + xs.str() + " must be (C, ...) with rank >= 2");
+  if (xs.rank < 2) throw model_error("batch_norm: input " + xs.str() + " must be (C, ...) with rank >= 2");
   const std::int64_t c = xs[0], m = xs.numel() / c;
   auto chk = [&](const jaq::shape& s, const char* what) {
     if (s.rank != 1 || s[0] != c)
-      throw model_error(std::string("batch_norm: ") + what + " " + s.str() + " does not match " +
-                        std::to_string(c) + " channels of input " + xs.str());
+      throw model_error(std::string("batch_norm: ") + what + " " + s.str() + " does not match " + std::to_string(c) +
+                        " channels of input " + xs.str());
   };
   chk(gamma.shape(), "gamma");
   chk(beta.shape(), "beta");
   chk(state.running_mean.shape(), "running_mean");
   chk(state.running_var.shape(), "running_var");
-  if (o.training && m < 2)
-    throw model_error("batch_norm: training needs more than one value per channel, input " + xs.str());
+  if (o.training && m < 2) throw model_error("batch_norm: training needs more than one value per channel, input " + xs.str());
 
   const bool clamp = o.activation != fused_activation::none;
   const T hi = o.activation == fused_activation::relu6 ? T(6) : std::numeric_limits<T>::infinity();
@@ -90,8 +87,8 @@ var<T> batch_norm(tape<T>& tp, var<T> x, var<T> gamma, var<T> beta, batch_norm_s
       mean = static_cast<T>(static_cast<double>(xc[0]) + d);
       var = static_cast<T>(v);
       state.running_mean[ch] = static_cast<T>((1 - o.momentum) * state.running_mean[ch] + o.momentum * mean);
-      state.running_var[ch] = static_cast<T>((1 - o.momentum) * state.running_var[ch] +
-                                             o.momentum * v * static_cast<double>(m) / static_cast<double>(m - 1));
+      state.running_var[ch] =
+          static_cast<T>((1 - o.momentum) * state.running_var[ch] + o.momentum * v * static_cast<double>(m) / static_cast<double>(m - 1));
     } else {
       mean = state.running_mean[ch];
       var = state.running_var[ch];

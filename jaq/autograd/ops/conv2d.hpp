@@ -24,8 +24,7 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
   const detail::conv_geometry g = detail::conv_check("conv2d", x.shape(), w.shape(), o);
   const std::int64_t co = w.shape()[0], groups = o.groups;
   tensor<T> y(jaq::shape{co, g.n, g.ho, g.wo});  // (Co, N, Ho, Wo)
-  detail::conv_forward(tp.exec(), g, co, groups, detail::channel_planes(g, x.value().data()).data(), w.value().data(),
-                       y.data());
+  detail::conv_forward(tp.exec(), g, co, groups, detail::channel_planes(g, x.value().data()).data(), w.value().data(), y.data());
   // Nothing saved beyond the input the tape holds: backward rebuilds each chunk's column matrix.
   return tp.record(detail::is_depthwise(g, co, groups) ? "conv2d_depthwise" : "conv2d", std::move(y), {x, w},
                    [g, co, groups](backward_context<T>& ctx) {
@@ -33,8 +32,8 @@ var<T> conv2d(tape<T>& tp, var<T> x, var<T> w, conv2d_options o = {}) {
                      T* gw = ctx.needs_grad(1) ? ctx.grad_input_for_write(1, gw_ow).data() : nullptr;
                      T* gx = ctx.needs_grad(0) ? ctx.grad_input_for_write(0, gx_ow).data() : nullptr;
                      const auto planes = detail::channel_planes(g, ctx.input(0).data());
-                     detail::conv_backward(ctx.exec(), g, co, groups, planes.data(), ctx.input(1).data(),
-                                           ctx.grad_output().data(), gw, gw_ow, gx, gx_ow);
+                     detail::conv_backward(ctx.exec(), g, co, groups, planes.data(), ctx.input(1).data(), ctx.grad_output().data(), gw,
+                                           gw_ow, gx, gx_ow);
                    });
 }
 

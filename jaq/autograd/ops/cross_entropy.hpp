@@ -21,8 +21,7 @@ template <scalar T>
 var<T> cross_entropy(tape<T>& tp, var<T> logits, std::span<const std::int32_t> labels) {
   const jaq::shape& s = logits.shape();
   if (s.rank != 2 || s[0] != static_cast<std::int64_t>(labels.size()))
-    throw model_error("cross_entropy: logits " + s.str() + " do not match " +
-                      std::to_string(labels.size()) + " labels (want (N, K))");
+    throw model_error("cross_entropy: logits " + s.str() + " do not match " + std::to_string(labels.size()) + " labels (want (N, K))");
   const std::int64_t n = s[0], k = s[1];
   const T* z = logits.value().data();
   tensor<T> prob(s);  // softmax, saved for backward
@@ -30,8 +29,8 @@ var<T> cross_entropy(tape<T>& tp, var<T> logits, std::span<const std::int32_t> l
   for (std::int64_t i = 0; i < n; ++i) {
     const std::int32_t y = labels[static_cast<std::size_t>(i)];
     if (y < 0 || y >= k)
-      throw model_error("cross_entropy: label " + std::to_string(y) + " at index " +
-                        std::to_string(i) + " is outside [0, " + std::to_string(k) + ")");
+      throw model_error("cross_entropy: label " + std::to_string(y) + " at index " + std::to_string(i) + " is outside [0, " +
+                        std::to_string(k) + ")");
     const T* zi = z + i * k;
     const T mx = *std::max_element(zi, zi + k);
     T sum = T(0);
@@ -46,18 +45,19 @@ var<T> cross_entropy(tape<T>& tp, var<T> logits, std::span<const std::int32_t> l
   if (nb) saved.push_back(std::move(prob));
   // Labels are ints, not activations: captured by value (N * 4 bytes, not counted).
   std::vector<std::int32_t> lab(labels.begin(), labels.end());
-  return tp.record("cross_entropy", std::move(loss), {logits},
-                   [n, k, lab = std::move(lab)](backward_context<T>& ctx) {
-                     if (!ctx.needs_grad(0)) return;
-                     const T scale = ctx.grad_output()[0] / static_cast<T>(n);
-                     const tensor<T>& p = ctx.saved(0);
-                     tensor<T>& g = ctx.grad_input(0);
-                     for (std::int64_t i = 0; i < n; ++i) {
-                       for (std::int64_t j = 0; j < k; ++j) g[i * k + j] += scale * p[i * k + j];
-                       g[i * k + lab[static_cast<std::size_t>(i)]] -= scale;
-                     }
-                   },
-                   std::move(saved));
+  return tp.record(
+      "cross_entropy", std::move(loss), {logits},
+      [n, k, lab = std::move(lab)](backward_context<T>& ctx) {
+        if (!ctx.needs_grad(0)) return;
+        const T scale = ctx.grad_output()[0] / static_cast<T>(n);
+        const tensor<T>& p = ctx.saved(0);
+        tensor<T>& g = ctx.grad_input(0);
+        for (std::int64_t i = 0; i < n; ++i) {
+          for (std::int64_t j = 0; j < k; ++j) g[i * k + j] += scale * p[i * k + j];
+          g[i * k + lab[static_cast<std::size_t>(i)]] -= scale;
+        }
+      },
+      std::move(saved));
 }
 
 /// Number of rows of logits (N, K) whose arg-max equals the label (first maximum wins).

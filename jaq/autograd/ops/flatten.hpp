@@ -40,8 +40,7 @@ var<T> flatten(tape<T>& tp, var<T> x) {
   tensor<T> y(jaq::shape{n, c * hw});
   const T* xv = x.value().data();
   for (std::int64_t ch = 0; ch < c; ++ch)
-    for (std::int64_t i = 0; i < n; ++i)
-      std::copy(xv + (ch * n + i) * hw, xv + (ch * n + i + 1) * hw, y.data() + i * c * hw + ch * hw);
+    for (std::int64_t i = 0; i < n; ++i) std::copy(xv + (ch * n + i) * hw, xv + (ch * n + i + 1) * hw, y.data() + i * c * hw + ch * hw);
   return tp.record("flatten", std::move(y), {x}, [c, n, hw](backward_context<T>& ctx) {
     if (!ctx.needs_grad(0)) return;
     tensor<T>& gx = ctx.grad_input(0);

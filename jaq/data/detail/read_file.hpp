@@ -99,8 +99,7 @@ inline file_bytes read_all(const std::filesystem::path& path) {
   out.compressed = gzdirect(f) == 0;
   gzclose(f);
   if (code != Z_OK && code != Z_STREAM_END) {
-    throw data_error(name, "truncated or corrupt gzip file after " + std::to_string(used) +
-                               " decompressed bytes (" + msg + ")");
+    throw data_error(name, "truncated or corrupt gzip file after " + std::to_string(used) + " decompressed bytes (" + msg + ")");
   }
   out.size = used;
   return out;

@@ -34,16 +34,35 @@ namespace jaq::hw {
 
 /// The numeric columns of a list of mapping results, one row per layer (zeros where none fits).
 struct mapping_arrays {
-  std::vector<std::string> names;    ///< layer names, one per row
+  std::vector<std::string> names;       ///< layer names, one per row
   xt::xtensor<std::int64_t, 2> counts;  ///< (layers, count_columns().size())
   xt::xtensor<double, 2> energies;      ///< (layers, energy_columns().size()), nJ
   xt::xtensor<bool, 1> ok;              ///< the layer mapped (else its row is zeros)
 
   static const std::vector<std::string>& count_columns() {
-    static const std::vector<std::string> c = {
-        "b", "num_b", "ow", "num_ow", "oh", "num_oh", "ic", "num_ic", "oc", "num_oc", "order_index", "groups",
-        "total_cycles", "compute_cycles", "stall_cycles", "dram_rd_bits", "dram_wr_bits", "wbuf_rd_bits", "wbuf_wr_bits",
-        "ibuf_rd_bits", "ibuf_wr_bits", "obuf_rd_bits", "obuf_wr_bits"};
+    static const std::vector<std::string> c = {"b",
+                                               "num_b",
+                                               "ow",
+                                               "num_ow",
+                                               "oh",
+                                               "num_oh",
+                                               "ic",
+                                               "num_ic",
+                                               "oc",
+                                               "num_oc",
+                                               "order_index",
+                                               "groups",
+                                               "total_cycles",
+                                               "compute_cycles",
+                                               "stall_cycles",
+                                               "dram_rd_bits",
+                                               "dram_wr_bits",
+                                               "wbuf_rd_bits",
+                                               "wbuf_wr_bits",
+                                               "ibuf_rd_bits",
+                                               "ibuf_wr_bits",
+                                               "obuf_rd_bits",
+                                               "obuf_wr_bits"};
     return c;
   }
   static const std::vector<std::string>& energy_columns() {
@@ -77,10 +96,29 @@ inline mapping_arrays to_xtensor(const std::vector<mapping_result>& results, con
     if (!results[i].ok()) continue;
     const layer_mapping& m = results[i].value();
     const tiling& t = m.tile;
-    const std::array<std::int64_t, 23> c = {t.b, t.num_b, t.ow, t.num_ow, t.oh, t.num_oh, t.ic, t.num_ic, t.oc, t.num_oc,
-                                            m.order.index(), m.groups, m.total_cycles, m.compute_cycles, m.stall_cycles,
-                                            m.dram_rd_bits, m.dram_wr_bits, m.wbuf_rd_bits, m.wbuf_wr_bits, m.ibuf_rd_bits,
-                                            m.ibuf_wr_bits, m.obuf_rd_bits, m.obuf_wr_bits};
+    const std::array<std::int64_t, 23> c = {t.b,
+                                            t.num_b,
+                                            t.ow,
+                                            t.num_ow,
+                                            t.oh,
+                                            t.num_oh,
+                                            t.ic,
+                                            t.num_ic,
+                                            t.oc,
+                                            t.num_oc,
+                                            m.order.index(),
+                                            m.groups,
+                                            m.total_cycles,
+                                            m.compute_cycles,
+                                            m.stall_cycles,
+                                            m.dram_rd_bits,
+                                            m.dram_wr_bits,
+                                            m.wbuf_rd_bits,
+                                            m.wbuf_wr_bits,
+                                            m.ibuf_rd_bits,
+                                            m.ibuf_wr_bits,
+                                            m.obuf_rd_bits,
+                                            m.obuf_wr_bits};
     static_assert(c.size() == 23);
     for (std::size_t k = 0; k < nc; ++k) a.counts(i, k) = c[k];
     const std::array<double, 4> e = {m.energy_nJ, m.energy_core_nJ, m.energy_sram_nJ, m.energy_dram_nJ};
@@ -111,7 +149,8 @@ std::vector<layer> layers_from_xtensor(const E& a, const std::string& prefix = "
     layer l{.name = prefix + std::to_string(r), .K = v(0), .O = v(1), .S = v(2), .IC = v(3), .OC = v(4), .B = v(5)};
     for (std::size_t k : {0u, 1u, 2u, 3u, 4u, 5u, 9u})
       if (v(k) < 1 || v(k) > max_layer_dim)
-        throw config_error(where, layer_array_columns()[k], "must be in 1.." + std::to_string(max_layer_dim) + ", got " + std::to_string(v(k)));
+        throw config_error(where, layer_array_columns()[k],
+                           "must be in 1.." + std::to_string(max_layer_dim) + ", got " + std::to_string(v(k)));
     if (v(6) != 0 && v(6) != 1) throw config_error(where, "im2col", "must be 0 or 1, got " + std::to_string(v(6)));
     for (std::size_t k : {7u, 8u})
       if (!valid_bits(v(k))) throw config_error(where, layer_array_columns()[k], "precision must be in 1..8, got " + std::to_string(v(k)));
@@ -120,7 +159,8 @@ std::vector<layer> layers_from_xtensor(const E& a, const std::string& prefix = "
     l.wprec = static_cast<int>(v(8));
     l.groups = v(9);
     if (l.IC % l.groups != 0 || l.OC % l.groups != 0)
-      throw config_error(where, "groups", std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) + " and OC=" + std::to_string(l.OC));
+      throw config_error(where, "groups",
+                         std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) + " and OC=" + std::to_string(l.OC));
     out.push_back(std::move(l));
   }
   return out;

@@ -37,14 +37,12 @@ inline bool available() {
 
 template <int QN, int QP>
 [[gnu::target("avx2")]] inline void code_row(const float* v, float s, float mult, std::int64_t n, float* out) {
-  const __m256 sb = _mm256_set1_ps(s), mb = _mm256_set1_ps(mult), lo = _mm256_set1_ps(-float(QN)),
-               hi = _mm256_set1_ps(float(QP));
+  const __m256 sb = _mm256_set1_ps(s), mb = _mm256_set1_ps(mult), lo = _mm256_set1_ps(-float(QN)), hi = _mm256_set1_ps(float(QP));
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 r = _mm256_div_ps(_mm256_loadu_ps(v + i), sb);
     // r < lo ? lo : (r > hi ? hi : r), NaN passing through
-    const __m256 c = _mm256_blendv_ps(_mm256_blendv_ps(r, hi, _mm256_cmp_ps(r, hi, _CMP_GT_OQ)), lo,
-                                      _mm256_cmp_ps(r, lo, _CMP_LT_OQ));
+    const __m256 c = _mm256_blendv_ps(_mm256_blendv_ps(r, hi, _mm256_cmp_ps(r, hi, _CMP_GT_OQ)), lo, _mm256_cmp_ps(r, lo, _CMP_LT_OQ));
     _mm256_storeu_ps(out + i, _mm256_mul_ps(round8(c), mb));
   }
   for (; i < n; ++i) out[i] = quant::lsq_code(v[i], s, QN, QP) * mult;
@@ -53,21 +51,19 @@ template <int QN, int QP>
 /// Returns the unscaled step-gradient sum of the row, adding its 8 partials into acc; writes or
 /// adds the STE gradient into gv when given.
 template <int QN, int QP>
-[[gnu::target("avx2")]] inline void ste_step_row(const float* v, float s, const float* ghat, std::int64_t n, float* gv,
-                                                 bool overwrite, double (&acc)[8]) {
-  const __m256 sb = _mm256_set1_ps(s), lo = _mm256_set1_ps(-float(QN)), hi = _mm256_set1_ps(float(QP)),
-               one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+[[gnu::target("avx2")]] inline void ste_step_row(const float* v, float s, const float* ghat, std::int64_t n, float* gv, bool overwrite,
+                                                 double (&acc)[8]) {
+  const __m256 sb = _mm256_set1_ps(s), lo = _mm256_set1_ps(-float(QN)), hi = _mm256_set1_ps(float(QP)), one = _mm256_set1_ps(1.0f),
+               zero = _mm256_setzero_ps();
   __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();  // lanes 0-3 and 4-7 of acc
   std::int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 r = _mm256_div_ps(_mm256_loadu_ps(v + i), sb);
     const __m256 g = _mm256_loadu_ps(ghat + i);
-    const __m256 st = _mm256_blendv_ps(_mm256_blendv_ps(_mm256_sub_ps(round8(r), r), hi, _mm256_cmp_ps(r, hi, _CMP_GE_OQ)),
-                                       lo, _mm256_cmp_ps(r, lo, _CMP_LE_OQ));
-    a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)),
-                                         _mm256_cvtps_pd(_mm256_castps256_ps128(st))));
-    a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)),
-                                         _mm256_cvtps_pd(_mm256_extractf128_ps(st, 1))));
+    const __m256 st = _mm256_blendv_ps(_mm256_blendv_ps(_mm256_sub_ps(round8(r), r), hi, _mm256_cmp_ps(r, hi, _CMP_GE_OQ)), lo,
+                                       _mm256_cmp_ps(r, lo, _CMP_LE_OQ));
+    a0 = _mm256_add_pd(a0, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(g)), _mm256_cvtps_pd(_mm256_castps256_ps128(st))));
+    a1 = _mm256_add_pd(a1, _mm256_mul_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(g, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(st, 1))));
     if (gv) {
       const __m256 in = _mm256_and_ps(_mm256_cmp_ps(r, lo, _CMP_GE_OQ), _mm256_cmp_ps(r, hi, _CMP_LE_OQ));
       __m256 d = _mm256_mul_ps(g, _mm256_blendv_ps(zero, one, in));

@@ -41,7 +41,7 @@ inline fbatch round_lanes(fbatch x) {
   const fbatch one(1.0f), half(0.5f);
   const fbatch t = xsimd::to_float(xsimd::to_int(x));  // truncation, whatever the rounding mode
   const fbatch f = xsimd::select(t > x, t - one, t);   // floor
-  const fbatch d = x - f;                               // exact
+  const fbatch d = x - f;                              // exact
   const fbatch h = f * half;
   const auto odd = xsimd::to_float(xsimd::to_int(h)) != h;
   const auto up = (d > half) | ((d == half) & odd);
@@ -74,9 +74,7 @@ inline void add_products(const float* g, const float* st, std::int64_t n, double
   for (int j = 0; i < n; ++i, ++j) acc[j] += double(g[i]) * double(st[i]);
 }
 
-inline double total(const double (&acc)[8]) {
-  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-}
+inline double total(const double (&acc)[8]) { return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])); }
 
 inline constexpr std::int64_t step_block = 256;  // elements per step-gradient block (stack buffer)
 
@@ -89,8 +87,7 @@ void lsq_code_row(const T* v, T s, T mult, std::int64_t n, T* out, bool allow_av
     if (allow_avx2 && avx2::available()) return avx2::code_row<QN, QP>(v, s, mult, n, out);
 #endif
     const fbatch sb(s), mb(mult);
-    for (; i + flanes <= n; i += flanes)
-      (code_lanes<QN, QP>(fbatch::load_unaligned(v + i), sb) * mb).store_unaligned(out + i);
+    for (; i + flanes <= n; i += flanes) (code_lanes<QN, QP>(fbatch::load_unaligned(v + i), sb) * mb).store_unaligned(out + i);
   }
   for (; i < n; ++i) out[i] = quant::lsq_code(v[i], s, QN, QP) * mult;
 }
@@ -181,19 +178,18 @@ void for_row_pieces(B ex, std::int64_t n, std::int64_t inner, F&& f) {
   if (n <= 0 || inner <= 0) return;
   const std::int64_t piece = std::min(inner, quant_grain), per = (inner + piece - 1) / piece;
   const std::int64_t pieces = (n / inner) * per;
-  parallel_for_chunks(ex, 0, pieces, std::max<std::int64_t>(1, quant_grain / piece),
-                      [&](std::int64_t k0, std::int64_t k1) {
-                        for (std::int64_t k = k0; k < k1; ++k) {
-                          const std::int64_t c = k / per, lo = c * inner + (k % per) * piece;
-                          f(lo, std::min(lo + piece, (c + 1) * inner), c, k);
-                        }
-                      });
+  parallel_for_chunks(ex, 0, pieces, std::max<std::int64_t>(1, quant_grain / piece), [&](std::int64_t k0, std::int64_t k1) {
+    for (std::int64_t k = k0; k < k1; ++k) {
+      const std::int64_t c = k / per, lo = c * inner + (k % per) * piece;
+      f(lo, std::min(lo + piece, (c + 1) * inner), c, k);
+    }
+  });
 }
 
 /// out[i] = lsq_code(v[i], s[i / inner]) (times s[i / inner] when `values`), grid of r.
 template <host_backend B, class T>
-void lsq_codes_into(B ex, const qrange& r, const std::string& where, const T* v, const T* s, std::int64_t n,
-                    std::int64_t inner, T* out, bool values = false) {
+void lsq_codes_into(B ex, const qrange& r, const std::string& where, const T* v, const T* s, std::int64_t n, std::int64_t inner, T* out,
+                    bool values = false) {
   with_grid(r.bits, r.is_signed, where, [&](auto grid) {
     using G = decltype(grid);
     for_row_pieces(ex, n, inner, [&](std::int64_t lo, std::int64_t hi, std::int64_t c, std::int64_t) {
@@ -205,8 +201,8 @@ void lsq_codes_into(B ex, const qrange& r, const std::string& where, const T* v,
 /// The LSQ chain rule from dL/dv_hat, rows of `inner` elements with step s[row]:
 /// gv (+)= ghat * STE (gv may be null); gs[row] += g * sum ghat * d v_hat/d s (gs may be null).
 template <host_backend B, class T>
-void lsq_chain(B ex, const qrange& r, const std::string& where, const T* v, const T* s, std::int64_t n,
-               std::int64_t inner, const T* ghat, T* gv, bool overwrite, T* gs, double g) {
+void lsq_chain(B ex, const qrange& r, const std::string& where, const T* v, const T* s, std::int64_t n, std::int64_t inner, const T* ghat,
+               T* gv, bool overwrite, T* gs, double g) {
   if ((!gv && !gs) || n <= 0 || inner <= 0) return;
   with_grid(r.bits, r.is_signed, where, [&](auto grid) {
     using G = decltype(grid);

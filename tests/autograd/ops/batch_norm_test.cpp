@@ -44,7 +44,10 @@ TEST_CASE("batch_norm in evaluation uses the running statistics and leaves them 
   st.running_var[1] = 0.25;
   tape<double> tp;
   jaq::tensor<double> x({2, 1, 1, 2});
-  x[0] = 3; x[1] = 1; x[2] = -2; x[3] = -1;
+  x[0] = 3;
+  x[1] = 1;
+  x[2] = -2;
+  x[3] = -1;
   auto y = jaq::batch_norm(tp, tp.constant(std::move(x)), tp.constant(jaq::tensor<double>::full({2}, 1.0)),
                            tp.constant(jaq::tensor<double>::zeros({2})), st, {.training = false, .eps = 0.0});
   CHECK(y.value()[0] == doctest::Approx(1.0));
@@ -66,10 +69,12 @@ TEST_CASE("batch_norm passes the finite-difference check in training and evaluat
     auto st = jaq::batch_norm_state<double>::fresh(3);
     st.running_mean.fill(0.3);
     st.running_var.fill(1.7);
-    auto r = jaq::gradcheck([&](tape<double>& tp, std::span<const var<double>> v) {
-      auto s = jaq::batch_norm_state<double>{st.running_mean.clone(), st.running_var.clone()};
-      return jaq::batch_norm(tp, v[0], v[1], v[2], s, {.training = training});
-    }, in);
+    auto r = jaq::gradcheck(
+        [&](tape<double>& tp, std::span<const var<double>> v) {
+          auto s = jaq::batch_norm_state<double>{st.running_mean.clone(), st.running_var.clone()};
+          return jaq::batch_norm(tp, v[0], v[1], v[2], s, {.training = training});
+        },
+        in);
     CHECK_MESSAGE(r.ok, r);
   }
 }

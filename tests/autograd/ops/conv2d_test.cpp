@@ -20,8 +20,8 @@ struct conv_case {
 };
 
 // The obvious direct convolution, channel-major, in double.
-std::vector<double> reference_conv(const jaq::tensor<float>& x, const jaq::tensor<float>& wt, const conv_case& c,
-                                   std::int64_t ho, std::int64_t wo) {
+std::vector<double> reference_conv(const jaq::tensor<float>& x, const jaq::tensor<float>& wt, const conv_case& c, std::int64_t ho,
+                                   std::int64_t wo) {
   std::vector<double> y(static_cast<std::size_t>(c.co * c.n * ho * wo), 0.0);
   const std::int64_t cig = c.ci / c.groups, cog = c.co / c.groups;
   for (std::int64_t o = 0; o < c.co; ++o)
@@ -48,14 +48,14 @@ const conv_case cases[] = {
     {.ci = 3, .co = 4, .n = 2, .h = 7, .w = 6, .k = 3, .stride = 2, .padding = 1, .groups = 1},
     {.ci = 2, .co = 3, .n = 2, .h = 6, .w = 6, .k = 3, .stride = 1, .padding = 0, .groups = 1},
     {.ci = 4, .co = 6, .n = 2, .h = 5, .w = 5, .k = 3, .stride = 1, .padding = 1, .groups = 2},
-    {.ci = 4, .co = 4, .n = 2, .h = 6, .w = 5, .k = 3, .stride = 2, .padding = 1, .groups = 4},  // depthwise
-    {.ci = 3, .co = 3, .n = 2, .h = 7, .w = 7, .k = 5, .stride = 1, .padding = 2, .groups = 3},  // depthwise 5x5
-    {.ci = 3, .co = 3, .n = 2, .h = 9, .w = 7, .k = 5, .stride = 2, .padding = 2, .groups = 3},  // depthwise 5x5 s2
-    {.ci = 2, .co = 2, .n = 3, .h = 7, .w = 8, .k = 3, .stride = 2, .padding = 0, .groups = 2},  // depthwise s2 pad 0
-    {.ci = 2, .co = 2, .n = 1, .h = 8, .w = 10, .k = 3, .stride = 3, .padding = 1, .groups = 2}, // depthwise s3
-    {.ci = 4, .co = 5, .n = 3, .h = 4, .w = 3, .k = 1, .stride = 1, .padding = 0, .groups = 1},  // pointwise
-    {.ci = 4, .co = 6, .n = 2, .h = 4, .w = 4, .k = 1, .stride = 1, .padding = 0, .groups = 2},  // grouped 1x1
-    {.ci = 2, .co = 2, .n = 1, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},  // strided 1x1
+    {.ci = 4, .co = 4, .n = 2, .h = 6, .w = 5, .k = 3, .stride = 2, .padding = 1, .groups = 4},   // depthwise
+    {.ci = 3, .co = 3, .n = 2, .h = 7, .w = 7, .k = 5, .stride = 1, .padding = 2, .groups = 3},   // depthwise 5x5
+    {.ci = 3, .co = 3, .n = 2, .h = 9, .w = 7, .k = 5, .stride = 2, .padding = 2, .groups = 3},   // depthwise 5x5 s2
+    {.ci = 2, .co = 2, .n = 3, .h = 7, .w = 8, .k = 3, .stride = 2, .padding = 0, .groups = 2},   // depthwise s2 pad 0
+    {.ci = 2, .co = 2, .n = 1, .h = 8, .w = 10, .k = 3, .stride = 3, .padding = 1, .groups = 2},  // depthwise s3
+    {.ci = 4, .co = 5, .n = 3, .h = 4, .w = 3, .k = 1, .stride = 1, .padding = 0, .groups = 1},   // pointwise
+    {.ci = 4, .co = 6, .n = 2, .h = 4, .w = 4, .k = 1, .stride = 1, .padding = 0, .groups = 2},   // grouped 1x1
+    {.ci = 2, .co = 2, .n = 1, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},   // strided 1x1
 };
 
 std::string describe(const conv_case& c) {
@@ -76,8 +76,8 @@ TEST_CASE("conv2d matches the direct convolution for every option, 1 and 2 threa
     const auto ref = reference_conv(xt, wt, c, ho, wo);
     for (int threads : {1, 2}) {
       tape<float> tp({.threads = threads});
-      auto y = jaq::conv2d(tp, tp.constant(xt.clone()), tp.constant(wt.clone()),
-                           {.stride = c.stride, .padding = c.padding, .groups = c.groups});
+      auto y =
+          jaq::conv2d(tp, tp.constant(xt.clone()), tp.constant(wt.clone()), {.stride = c.stride, .padding = c.padding, .groups = c.groups});
       REQUIRE(y.shape() == jaq::shape{c.co, c.n, ho, wo});
       double worst = 0;
       for (std::size_t i = 0; i < ref.size(); ++i) worst = std::max(worst, std::abs(ref[i] - y.value()[static_cast<std::int64_t>(i)]));
@@ -105,20 +105,22 @@ TEST_CASE("conv2d adds its input gradient to another consumer's (both orders)") 
   in.push_back(jaq::test::random_tensor<double>({2, 2, 5, 5}, gen));
   in.push_back(jaq::test::random_tensor<double>({3, 2, 3, 3}, gen));
   in.push_back(jaq::test::random_tensor<double>({2, 2, 1, 1}, gen));
-  auto r = jaq::gradcheck([&](tape<double>& tp, std::span<const var<double>> v) {
-    auto a = jaq::conv2d(tp, v[0], v[1], {.stride = 2, .padding = 1});   // (3, 2, 3, 3)
-    auto b = jaq::conv2d(tp, v[0], v[2]);                                 // pointwise (2, 2, 5, 5)
-    auto c = jaq::conv2d(tp, b, v[1], {.stride = 2, .padding = 1});
-    jaq::tensor<double> s(jaq::shape{1});
-    s[0] = 0;
-    for (std::int64_t i = 0; i < a.value().size(); ++i) s[0] += a.value()[i] * c.value()[i];
-    return tp.record("dot", std::move(s), {a, c}, [](jaq::backward_context<double>& ctx) {
-      for (std::size_t k = 0; k < 2; ++k) {
-        auto& g = ctx.grad_input(k);
-        for (std::int64_t i = 0; i < g.size(); ++i) g[i] += ctx.grad_output()[0] * ctx.input(1 - k)[i];
-      }
-    });
-  }, in);
+  auto r = jaq::gradcheck(
+      [&](tape<double>& tp, std::span<const var<double>> v) {
+        auto a = jaq::conv2d(tp, v[0], v[1], {.stride = 2, .padding = 1});  // (3, 2, 3, 3)
+        auto b = jaq::conv2d(tp, v[0], v[2]);                               // pointwise (2, 2, 5, 5)
+        auto c = jaq::conv2d(tp, b, v[1], {.stride = 2, .padding = 1});
+        jaq::tensor<double> s(jaq::shape{1});
+        s[0] = 0;
+        for (std::int64_t i = 0; i < a.value().size(); ++i) s[0] += a.value()[i] * c.value()[i];
+        return tp.record("dot", std::move(s), {a, c}, [](jaq::backward_context<double>& ctx) {
+          for (std::size_t k = 0; k < 2; ++k) {
+            auto& g = ctx.grad_input(k);
+            for (std::int64_t i = 0; i < g.size(); ++i) g[i] += ctx.grad_output()[0] * ctx.input(1 - k)[i];
+          }
+        });
+      },
+      in);
   CHECK_MESSAGE(r.ok, r);
 }
 
@@ -222,8 +224,9 @@ TEST_CASE("conv2d's float gradients through the vectorised stride-2 path match t
   }
 }
 
-TEST_CASE("the engine on scattered channel planes: serial and pool backends give the same bits, "
-          "forward and both gradients match the double reference") {
+TEST_CASE(
+    "the engine on scattered channel planes: serial and pool backends give the same bits, "
+    "forward and both gradients match the double reference") {
   jaq::rng gen(99);
   for (const conv_case& c : cases) {
     CAPTURE(describe(c));
@@ -247,8 +250,8 @@ TEST_CASE("the engine on scattered channel planes: serial and pool backends give
       result r{std::vector<float>(std::size_t(gy.size())), std::vector<float>(std::size_t(wt.size()), 5.0f),
                std::vector<float>(std::size_t(x.size()), 7.0f)};
       jaq::detail::conv_forward(backend, g, c.co, c.groups, planes.data(), wt.data(), r.y.data());
-      jaq::detail::conv_backward(backend, g, c.co, c.groups, planes.data(), wt.data(), gy.data(), r.gw.data(), true,
-                                 r.gx.data(), false);  // gx adds to its 7s
+      jaq::detail::conv_backward(backend, g, c.co, c.groups, planes.data(), wt.data(), gy.data(), r.gw.data(), true, r.gx.data(),
+                                 false);  // gx adds to its 7s
       return r;
     };
     const result s = run(jaq::serial_backend{});

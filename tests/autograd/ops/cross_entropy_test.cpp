@@ -27,9 +27,8 @@ TEST_CASE("cross_entropy passes the finite-difference check and is stable for la
   std::vector<jaq::tensor<double>> in;
   in.push_back(jaq::test::random_tensor<double>({5, 4}, gen, -3, 3));
   std::vector<std::int32_t> y{0, 3, 1, 1, 2};
-  auto r = jaq::gradcheck([&](tape<double>& tp, std::span<const var<double>> v) {
-    return jaq::cross_entropy(tp, v[0], std::span<const std::int32_t>(y));
-  }, in);
+  auto r = jaq::gradcheck(
+      [&](tape<double>& tp, std::span<const var<double>> v) { return jaq::cross_entropy(tp, v[0], std::span<const std::int32_t>(y)); }, in);
   CHECK_MESSAGE(r.ok, r);
   tape<float> tp;
   auto big = tp.constant(jaq::tensor<float>::full({1, 3}, 1000.0f));
@@ -48,7 +47,10 @@ TEST_CASE("cross_entropy rejects a label outside the classes, naming it") {
 
 TEST_CASE("count_correct counts arg-max hits") {
   jaq::tensor<float> z({2, 2});
-  z[0] = 1; z[1] = 0; z[2] = 0; z[3] = 1;
+  z[0] = 1;
+  z[1] = 0;
+  z[2] = 0;
+  z[3] = 1;
   std::vector<std::int32_t> y{0, 0};
   CHECK(jaq::count_correct(z, std::span<const std::int32_t>(y)) == 1);
 }

@@ -14,9 +14,9 @@ TEST_CASE("global_avg_pool averages each channel of each sample into (N, C)") {
   for (std::int64_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i);
   auto y = jaq::global_avg_pool(tp, tp.constant(std::move(x)));
   REQUIRE(y.shape() == jaq::shape{3, 2});
-  CHECK(y.value()[0] == 0.5f);   // n0 c0: (0 + 1) / 2
-  CHECK(y.value()[1] == 6.5f);   // n0 c1: (6 + 7) / 2
-  CHECK(y.value()[2] == 2.5f);   // n1 c0
+  CHECK(y.value()[0] == 0.5f);  // n0 c0: (0 + 1) / 2
+  CHECK(y.value()[1] == 6.5f);  // n0 c1: (6 + 7) / 2
+  CHECK(y.value()[2] == 2.5f);  // n1 c0
 }
 
 TEST_CASE("global_avg_pool passes the finite-difference check") {
