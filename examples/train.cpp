@@ -100,7 +100,7 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--export-onnx", o.export_onnx,
                  "also write the trained network as an ONNX model to this file (LSQ --quant/--derived or full precision), "
                  "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
-  app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (not a --mixed search)");
+  app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (a --mixed search too)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
   jaq::nas::add_train_flags(app, o.quant);
@@ -145,7 +145,12 @@ nlohmann::json run_identity(const train_options& o) {
           {"abits", o.quant.abits},
           {"first_bits", o.quant.first_bits},
           {"last_bits", o.quant.last_bits},
-          {"derived", o.quant.derived}};
+          {"derived", o.quant.derived},
+          {"mixed", o.quant.mixed},
+          {"csq", o.quant.csq_given ? o.quant.csq : 0.0},
+          {"csq_every", o.quant.csq_every},
+          {"fused_naive", o.quant.fused_naive},
+          {"tau", {o.quant.tau, o.quant.tau_decay, o.quant.tau_min}}};
 }
 
 /// The generator of epoch e's batch order: a function of (seed, epoch) alone, so a resumed run
@@ -192,17 +197,13 @@ epoch_metrics epoch_from_json(const nlohmann::json& j) {
 const char* const train_state_format = "jaq train checkpoint";
 
 /// checkpoint-step<N>.jaqckpt (parameters, optimizer state), then train_state.json naming it
-/// and where the run stands, each atomically and the manifest last, then the previous
-/// checkpoint file removed: a reader (and --resume) sees the previous state or this one, never a
+/// and where the run stands, each atomically and the manifest last, then every other
+/// checkpoint-step file removed (the previous one, and one a kill between the manifest and the
+/// removal left behind): a reader (and --resume) sees the previous state or this one, never a
 /// mix, whenever the process dies.
 void save_run(const train_options& o, const std::vector<jaq::named_tensor<float>>& state, const run_progress& p) {
   const std::filesystem::path dir(o.out), manifest = dir / "train_state.json";
   std::filesystem::create_directories(dir);
-  std::string previous;
-  try {
-    previous = jaq::report::read_json(manifest).at("checkpoint").get<std::string>();
-  } catch (const std::exception&) {  // none yet, or not ours: nothing to remove
-  }
   const std::string file = "checkpoint-step" + std::to_string(p.step) + ".jaqckpt";
   jaq::save_checkpoint(dir / file, state);
   nlohmann::json j{{"format", train_state_format},
@@ -221,8 +222,11 @@ void save_run(const train_options& o, const std::vector<jaq::named_tensor<float>
                    {"step_ms", p.step_ms}};
   for (const auto& m : p.epochs) j["epochs"].push_back(to_json(m));
   jaq::report::write_json(manifest, j);
-  if (!previous.empty() && previous != file && previous.find('/') == std::string::npos && previous.rfind("checkpoint-step", 0) == 0)
-    std::filesystem::remove(dir / previous);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name != file && name.rfind("checkpoint-step", 0) == 0 && e.path().extension() == ".jaqckpt") std::filesystem::remove(e.path(), ec);
+  }
 }
 
 /// Restores what save_run wrote into `state` and returns where the run stood. data_error naming
@@ -287,9 +291,6 @@ int run(const train_options& o) {
   std::cout << *model << std::flush;
   jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
   if (qs.active()) std::cout << qs << std::flush;
-  if (o.resume && qs.search())
-    throw jaq::config_error("command line", "--resume",
-                            "resumes full-precision and --quant/--derived training: a --mixed search's state is not checkpointed");
   const std::int64_t per_epoch = jaq::data::batch_iterator(data.train, {.batch_size = o.batch}).batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
@@ -304,6 +305,8 @@ int run(const train_options& o) {
     auto st = model->state();
     if (qs.fixed())
       for (auto& e : qs.fixed()->state()) st.push_back(e);
+    if (qs.search())  // a --mixed search: logits, per-width steps, flags, CSQ masks, the architecture optimizer
+      for (auto& e : qs.search()->state()) st.push_back(e);
     for (auto& e : opt.state()) st.push_back(e);
     return st;
   };
@@ -312,13 +315,14 @@ int run(const train_options& o) {
   if (o.resume) {
     p = load_run(o, snapshot());
     if (qs.fixed()) qs.fixed()->restore_state();
+    if (qs.search()) qs.search()->restore_state();
     std::cout << "resumed " << o.out << " at step " << p.step << " of " << per_epoch * o.epochs << " (" << p.epochs.size()
               << " epochs done)\n";
   }
   jaq::data::batch b;
   for (int e = int(p.step / per_epoch); e < o.epochs && p.step < total; ++e) {
     if (p.current.epoch != e + 1) p.start_epoch(e + 1);
-    qs.begin_epoch(e);
+    qs.begin_epoch(e, p.current.steps > 0);  // resumed inside the epoch: its masks come from the checkpoint
     jaq::rng order = epoch_order(o.seed, e);
     jaq::data::batch_iterator it(data.train, {.batch_size = o.batch}, order);
     for (std::int64_t s = 0; s < p.current.steps; ++s) it.next(b);  // the batches done before the checkpoint
@@ -372,11 +376,7 @@ int run(const train_options& o) {
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = run_identity(o);  // every flag the run depended on: those a resume must match, and these
-  j["config"].update({{"threads", o.threads},
-                      {"max_steps", o.max_steps},
-                      {"data_dir", o.data_dir},
-                      {"mixed", o.quant.mixed},
-                      {"csq", o.quant.csq_given ? o.quant.csq : 0.0}});
+  j["config"].update({{"threads", o.threads}, {"max_steps", o.max_steps}, {"data_dir", o.data_dir}});
   j["epochs"] = nlohmann::json::array();
   std::ostringstream csv;
   jaq::report::csv_writer w(csv, {"epoch", "steps", "train_loss", "train_accuracy", "test_accuracy", "seconds"});

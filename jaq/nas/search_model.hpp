@@ -86,7 +86,7 @@ class search_model {
   search_model(nn::model<T>& m, search_config c, rng& gen)
       : model_(m),
         cfg_(std::move(c)),
-        gen_(gen.split()),
+        sample_seed_(gen()),  // one draw of the caller's generator, as split() took
         fixed_(m, {.method = quant::method::lsq, .first_bits = cfg_.first_bits, .last_bits = cfg_.last_bits, .first_last_only = true}) {
     cfg_.validate(m.name());
     const auto& sites = m.sites();
@@ -124,9 +124,11 @@ class search_model {
   }
 
   /// Temperature for the epoch; recomputes the CSQ masks when due (epoch 0, E, 2E, ...).
-  void begin_epoch(int epoch) {
+  /// `resumed`: the epoch continues from a checkpoint taken inside it, whose masks were restored
+  /// (recomputing them from the trained gamma would change the run).
+  void begin_epoch(int epoch, bool resumed = false) {
     tau_ = cfg_.tau.at(epoch);
-    if (cfg_.csq && mask_due(epoch, *cfg_.csq))
+    if (cfg_.csq && mask_due(epoch, *cfg_.csq) && !resumed)
       for (auto& l : layers_) {
         const auto& g = l.input_bn->gamma.value;
         std::vector<float> gamma(g.begin(), g.end());
@@ -135,11 +137,53 @@ class search_model {
   }
 
   /// Weight step (even) or architecture step (odd); draws each layer's Gumbel sample.
+  /// Step s draws from a stream of its own, seeded from (seed, s): a resumed run draws what an
+  /// uninterrupted one draws, with no generator state to checkpoint.
   void begin_step(std::int64_t step) {
     arch_step_ = step % 2 == 1;
+    rng gen(sample_seed_ + 0x9E3779B97F4A7C15ull * static_cast<std::uint64_t>(step + 1));
     for (auto& l : layers_) {
       std::vector<float> beta(l.beta.value.begin(), l.beta.value.end());
-      l.sample = gumbel_sample_weights(beta, tau_, arch_step_ ? sampling::top2 : sampling::soft, gen_);
+      l.sample = gumbel_sample_weights(beta, tau_, arch_step_ ? sampling::top2 : sampling::soft, gen);
+    }
+  }
+
+  /// Everything a checkpoint needs to continue the search exactly: the fixed first/last layers'
+  /// quantizer state, each search layer's logits, per-width steps, flags (initialised, signed)
+  /// and CSQ mask, and the architecture optimizer's moments. Packs the flags and masks at each
+  /// call; after load_checkpoint of these entries, call restore_state().
+  std::vector<named_tensor<T>> state() {
+    std::vector<named_tensor<T>> out = fixed_.state();
+    for (auto& l : layers_) {
+      l.packed = tensor<T>(jaq::shape{2});
+      l.packed[0] = T(l.initialized);
+      l.packed[1] = T(l.act_signed);
+      l.mask_state = tensor<T>::zeros(jaq::shape{std::int64_t(l.mask.is_selected.size())});
+      for (std::size_t c = 0; c < l.mask.is_selected.size(); ++c) l.mask_state[std::int64_t(c)] = T(l.mask.is_selected[c] ? 1 : 0);
+      out.push_back({l.beta.name, &l.beta.value});
+      for (std::size_t b = 0; b < cfg_.bits.size(); ++b) {
+        out.push_back({l.s_a[b].name, &l.s_a[b].value});
+        out.push_back({l.s_w[b].name, &l.s_w[b].value});
+      }
+      out.push_back({l.name + ".search_flags", &l.packed});
+      out.push_back({l.name + ".csq_mask", &l.mask_state});
+    }
+    for (auto& e : arch_opt_->state()) out.push_back(e);
+    return out;
+  }
+  /// Unpacks what state() packed, after a load_checkpoint into its entries.
+  void restore_state() {
+    fixed_.restore_state();
+    for (auto& l : layers_) {
+      l.initialized = l.packed[0] != T(0);
+      l.act_signed = l.packed[1] != T(0);
+      channel_mask m;
+      m.is_selected.assign(std::size_t(l.mask_state.size()), 0);
+      for (std::int64_t c = 0; c < l.mask_state.size(); ++c) {
+        m.is_selected[std::size_t(c)] = l.mask_state[c] != T(0);
+        (m.is_selected[std::size_t(c)] ? m.selected : m.unselected).push_back(int(c));
+      }
+      l.mask = std::move(m);
     }
   }
   bool arch_step() const { return arch_step_; }
@@ -208,6 +252,7 @@ class search_model {
     gumbel_weights sample;
     bool initialized = false;
     bool act_signed = false;
+    tensor<T> packed, mask_state;  // state()'s packed flags and mask
   };
 
   static std::size_t argmax(const tensor<T>& v) {
@@ -279,7 +324,7 @@ class search_model {
 
   nn::model<T>& model_;
   search_config cfg_;
-  rng gen_;
+  std::uint64_t sample_seed_;
   quant::quantized_model<T> fixed_;
   std::deque<layer_state> layers_;
   std::unique_ptr<optim::adam<T>> arch_opt_;

@@ -154,8 +154,9 @@ class train_session {
     return model_params;
   }
 
-  void begin_epoch(int epoch) {
-    if (search_) search_->begin_epoch(epoch);
+  /// `resumed`: the epoch continues from a checkpoint taken inside it.
+  void begin_epoch(int epoch, bool resumed = false) {
+    if (search_) search_->begin_epoch(epoch, resumed);
   }
   void begin_step(std::int64_t step) {
     if (search_) search_->begin_step(step);

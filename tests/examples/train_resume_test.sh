@@ -66,11 +66,21 @@ cmp whole/checkpoint.jaqckpt many/checkpoint.jaqckpt || fail "after $kills kills
 expect_error "train_state.json: no checkpoint here" "$TRAIN" "${run[@]}" --max-steps 150 --out empty --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --lr 0.05 --max-steps 150 --out whole --resume
 expect_error "--checkpoint-every" "$TRAIN" "${run[@]}" --checkpoint-every -5 --out neg
-expect_error "a --mixed search's state is not checkpointed" "$TRAIN" "${run[@]}" --mixed 2,4 --max-steps 150 --out whole --resume
+expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --mixed 2,4 --max-steps 150 --out whole --resume
 expect_error "checkpoint of another run" "$TRAIN" "${run[@]}" --quant lsq --bits 4 --max-steps 150 --out whole --resume
 
-# quantization-aware training (LSQ steps and activation grids) resumes exactly too
-for q in lsq; do
+# a --mixed search with CSQ (logits, per-width steps, flags, masks, the architecture optimizer)
+# resumes to the same end: the same checkpoint bytes and the same derived precision
+mixed=(--mixed 2,4 --csq 20 --epochs 2)
+"$TRAIN" "${run[@]}" "${mixed[@]}" --max-steps 40 --out m_whole > /dev/null
+"$TRAIN" "${run[@]}" "${mixed[@]}" --max-steps 15 --out m_parts > /dev/null
+"$TRAIN" "${run[@]}" "${mixed[@]}" --max-steps 40 --out m_parts --resume > m_parts2.log
+grep -q "resumed m_parts at step 15" m_parts2.log || { cat m_parts2.log; fail "--mixed: no resume line"; }
+cmp m_whole/checkpoint.jaqckpt m_parts/checkpoint.jaqckpt || fail "--mixed --csq resumed: checkpoint differs"
+cmp m_whole/derived.json m_parts/derived.json || fail "--mixed --csq resumed: derived precision differs"
+
+# quantization-aware training (LSQ steps, PACT clips, activation grids) resumes exactly too
+for q in lsq pact; do
   "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 40 --out q_whole_$q > /dev/null
   "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 15 --out q_parts_$q > /dev/null
   "$TRAIN" "${run[@]}" --quant $q --bits 3 --max-steps 40 --out q_parts_$q --resume > /dev/null
