@@ -422,12 +422,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
     jaq::io::write_onnx(out / "model.onnx", jaq::io::to_onnx(*r.net, *r.quant, norm,
                                                              {.settings = command_line + " (preset " + p.name + ", seed " +
                                                                           std::to_string(p.search.seed) + ")"}));
-    r.net->set_training(false);
-    const auto pred = jaq::quant::detail::predict_all(*r.net, test, {.batch_size = 500, .threads = o.threads});
-    std::ostringstream pcsv;
-    jaq::report::csv_writer pw(pcsv, {"index", "label", "prediction"});
-    for (std::size_t i = 0; i < pred.size(); ++i) pw.row(static_cast<std::int64_t>(i), test.labels[i], pred[i]);
-    jaq::write_file_atomic(out / "predictions.csv", pcsv.str());
+    jaq::io::write_predictions_csv(out / "predictions.csv", *r.net, test, {.batch_size = 500, .threads = o.threads});
   }
 
   std::vector<double> searched_bits;

@@ -408,12 +408,8 @@ int run(const train_options& o) {
     // predictions on the same test images to check a runtime against.
     jaq::io::write_onnx(o.export_onnx, jaq::io::to_onnx(*model, qs.fixed(), data.test.shape.height,
                                                         jaq::data::fashion_mnist_normalization(), {.settings = command_line}));
-    model->set_training(false);
-    const auto pred = jaq::quant::detail::predict_all(*model, data.test, {.batch_size = 250, .threads = o.threads});
-    std::ostringstream pcsv;
-    jaq::report::csv_writer pw(pcsv, {"index", "label", "prediction"});
-    for (std::size_t i = 0; i < pred.size(); ++i) pw.row(static_cast<std::int64_t>(i), data.test.labels[i], pred[i]);
-    jaq::write_file_atomic(std::filesystem::path(o.out) / "predictions.csv", pcsv.str());
+    jaq::io::write_predictions_csv(std::filesystem::path(o.out) / "predictions.csv", *model, data.test,
+                                   {.batch_size = 250, .threads = o.threads});
     std::cout << "wrote " << o.export_onnx << " (ONNX) and " << o.out << "/predictions.csv\n";
   }
   char line[200];

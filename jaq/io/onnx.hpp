@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,7 @@
 #include "jaq/quant/bit_set.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/quant/quantize_model.hpp"
+#include "jaq/report/csv.hpp"
 #include "jaq/version.hpp"
 
 namespace jaq::io {
@@ -408,6 +410,19 @@ inline ::onnx::ModelProto to_onnx(const nn::model<float>& net, const quant::quan
 inline ::onnx::ModelProto to_onnx(const nas::derived_net<float>& net, const quant::quantized_model<float>& q,
                                   const data::normalization& norm, const onnx_options& opt = {}) {
   return to_onnx(net, &q, net.space().image_size, norm, opt);
+}
+
+/// jaq's own predictions of `net` on `ds` (evaluation mode, the fake-quant forward if a quantizer
+/// is installed) as CSV `index,label,prediction`, written atomically: what tools/onnx_check.py
+/// compares a runtime's predictions with. Leaves `net` in evaluation mode.
+inline void write_predictions_csv(const std::filesystem::path& path, nn::model<float>& net, const data::dataset& ds,
+                                  const nn::eval_options& o = {}) {
+  net.set_training(false);
+  const auto pred = quant::detail::predict_all(net, ds, o);
+  std::ostringstream csv;
+  report::csv_writer w(csv, {"index", "label", "prediction"});
+  for (std::size_t i = 0; i < pred.size(); ++i) w.row(static_cast<std::int64_t>(i), ds.labels[i], pred[i]);
+  write_file_atomic(path, csv.str());
 }
 
 /// Writes `m` to `path` atomically.
