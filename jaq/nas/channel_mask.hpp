@@ -62,6 +62,24 @@ struct channel_mask {
     return m;
   }
 
+  /// The mask as one value per channel, 1 for a selected one, into `out` (indexed by channel,
+  /// channels() long, e.g. a jaq::tensor): what checkpoints hold.
+  template <class Flags>
+  void write_flags(Flags& out) const {
+    for (int c = 0; c < channels(); ++c) out[c] = is_selected[std::size_t(c)] ? 1 : 0;
+  }
+  /// The mask back from write_flags' values (nonzero: selected).
+  template <class Flags>
+  static channel_mask from_flags(const Flags& flags, std::int64_t channels) {
+    channel_mask m;
+    m.is_selected.assign(std::size_t(channels), 0);
+    for (std::int64_t c = 0; c < channels; ++c) {
+      m.is_selected[std::size_t(c)] = flags[c] != 0;
+      (m.is_selected[std::size_t(c)] ? m.selected : m.unselected).push_back(int(c));
+    }
+    return m;
+  }
+
   friend bool operator==(const channel_mask& a, const channel_mask& b) { return a.is_selected == b.is_selected; }
   friend std::ostream& operator<<(std::ostream& os, const channel_mask& m) {
     os << m.selected.size() << "/" << m.channels() << " channels {";

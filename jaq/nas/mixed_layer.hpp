@@ -87,15 +87,7 @@ class mixed_layer {
     set_mask(top_channels(std::vector<float>(g.begin(), g.end()), keep_percent, name()));
   }
   /// Rebuilds the mask from its checkpointed form (after load_checkpoint of append_state()).
-  void restore_mask() {
-    channel_mask m;
-    m.is_selected.assign(std::size_t(mask_state_.size()), 0);
-    for (std::int64_t c = 0; c < mask_state_.size(); ++c) {
-      m.is_selected[std::size_t(c)] = mask_state_[c] != T(0);
-      (m.is_selected[std::size_t(c)] ? m.selected : m.unselected).push_back(int(c));
-    }
-    mask_ = std::move(m);
-  }
+  void restore_mask() { mask_ = channel_mask::from_flags(mask_state_, mask_state_.size()); }
   void set_input_bn(nn::batch_norm<T>* bn) { input_bn_ = bn; }
 
   /// The step sizes (trained with the weights).
@@ -197,7 +189,7 @@ class mixed_layer {
   void set_mask(channel_mask m) {
     mask_ = std::move(m);
     mask_state_ = tensor<T>(jaq::shape{std::int64_t(mask_.channels())});
-    for (int c = 0; c < mask_.channels(); ++c) mask_state_[c] = mask_.is_selected[std::size_t(c)] ? T(1) : T(0);
+    mask_.write_flags(mask_state_);
   }
   conv2d_options opts() const { return {.stride = conv_->spec.stride, .padding = conv_->spec.padding, .groups = conv_->spec.groups}; }
   const channel_mask& all_channels() {

@@ -158,8 +158,8 @@ class search_model {
       l.packed = tensor<T>(jaq::shape{2});
       l.packed[0] = T(l.initialized);
       l.packed[1] = T(l.act_signed);
-      l.mask_state = tensor<T>::zeros(jaq::shape{std::int64_t(l.mask.is_selected.size())});
-      for (std::size_t c = 0; c < l.mask.is_selected.size(); ++c) l.mask_state[std::int64_t(c)] = T(l.mask.is_selected[c] ? 1 : 0);
+      l.mask_state = tensor<T>(jaq::shape{std::int64_t(l.mask.channels())});
+      l.mask.write_flags(l.mask_state);
       out.push_back({l.beta.name, &l.beta.value});
       for (std::size_t b = 0; b < cfg_.bits.size(); ++b) {
         out.push_back({l.s_a[b].name, &l.s_a[b].value});
@@ -177,13 +177,7 @@ class search_model {
     for (auto& l : layers_) {
       l.initialized = l.packed[0] != T(0);
       l.act_signed = l.packed[1] != T(0);
-      channel_mask m;
-      m.is_selected.assign(std::size_t(l.mask_state.size()), 0);
-      for (std::int64_t c = 0; c < l.mask_state.size(); ++c) {
-        m.is_selected[std::size_t(c)] = l.mask_state[c] != T(0);
-        (m.is_selected[std::size_t(c)] ? m.selected : m.unselected).push_back(int(c));
-      }
-      l.mask = std::move(m);
+      l.mask = channel_mask::from_flags(l.mask_state, l.mask_state.size());
     }
   }
   bool arch_step() const { return arch_step_; }
