@@ -100,7 +100,7 @@ std::string json_expected() {
   else if constexpr (std::is_same_v<T, std::string>)
     return "a string";
   else if constexpr (detail::is_std_vector<T>::value)
-    return "an array of " + json_expected<typename T::value_type>() + "s";
+    return "an array each of whose items is " + json_expected<typename T::value_type>();
   else
     return "a value of another type";
 }

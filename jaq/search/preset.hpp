@@ -50,13 +50,7 @@ class field_reader {
     seen_.insert(name);
     const auto it = j_.find(name);
     if (it == j_.end()) return;
-    if (!report::json_holds<T>(*it))
-      throw config_error(where_, name, "wrong type: " + it->dump() + " (expected " + report::json_expected<T>() + ")");
-    try {
-      out = it->template get<T>();
-    } catch (const nlohmann::json::exception&) {
-      throw config_error(where_, name, "wrong type: " + it->dump());
-    }
+    out = report::json_get<T>(j_, name, where_);  // the one typed read: a value that does not fit T is refused
   }
   /// A number where "inf" (or a missing field) means no limit.
   void get_limit(const char* name, double& out) {
