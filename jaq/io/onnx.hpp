@@ -40,6 +40,7 @@
 #include "jaq/nn/mbconv_small.hpp"
 #include "jaq/nn/small_cnn.hpp"
 #include "jaq/quant/bit_set.hpp"
+#include "jaq/quant/grid.hpp"
 #include "jaq/quant/integer_model.hpp"
 #include "jaq/quant/quantize_model.hpp"
 #include "jaq/report/csv.hpp"
@@ -117,6 +118,13 @@ class graph_builder {
   ::onnx::GraphProto& g_;
 };
 
+/// A tensor's shape as ONNX dims.
+inline std::vector<std::int64_t> dims_of(const tensor<float>& t) {
+  std::vector<std::int64_t> d;
+  for (int i = 0; i < t.shape().rank; ++i) d.push_back(t.shape()[i]);
+  return d;
+}
+
 /// Writes `net` (its forward, layer for layer) into a graph.
 class onnx_writer {
  public:
@@ -131,8 +139,8 @@ class onnx_writer {
   std::string quantize_input(const std::string& x, const layer_quant& lq) {
     const float s = lq.s_a->value[0];
     const bool sgn = lq.act_signed;
-    const int qn = sgn ? 1 << (lq.abits - 1) : 0;
-    const int qp = sgn ? (1 << (lq.abits - 1)) - 1 : (1 << lq.abits) - 1;
+    const quant::qrange g = quant::qrange::of(lq.abits, sgn, lq.name + ".input");
+    const int qn = g.q_n, qp = g.q_p;
     std::string in = x;
     if (lq.abits < 8) {  // an 8-bit container saturates to its own range only
       const std::string lo = b_.scalar(lq.name + ".input_min", -float(qn) * s), hi = b_.scalar(lq.name + ".input_max", float(qp) * s);
@@ -156,9 +164,7 @@ class onnx_writer {
       const auto c = quant::detail::lsq_integer_codes<G>(tbb_backend{1}, w.data(), sw.data(), w.size(), w.size() / steps);
       for (std::size_t i = 0; i < c.size(); ++i) codes[i] = c[i];
     });
-    std::vector<std::int64_t> dims;
-    for (int d = 0; d < w.shape().rank; ++d) dims.push_back(w.shape()[d]);
-    const std::string wc = b_.bytes(lq.name + ".weight_codes", dims, codes, true);
+    const std::string wc = b_.bytes(lq.name + ".weight_codes", dims_of(w), codes, true);
     const bool per_channel = steps > 1;
     const std::string scale =
         per_channel ? b_.floats(lq.name + ".weight_scale", {steps}, sw.data(), steps) : b_.scalar(lq.name + ".weight_scale", sw[0]);
@@ -310,9 +316,7 @@ class onnx_writer {
 
   /// A full-precision weight as a float initializer.
   std::string weight(const std::string& layer, const tensor<float>& w) {
-    std::vector<std::int64_t> dims;
-    for (int d = 0; d < w.shape().rank; ++d) dims.push_back(w.shape()[d]);
-    return b_.floats(layer + ".weight", dims, w.data(), w.size());
+    return b_.floats(layer + ".weight", dims_of(w), w.data(), w.size());
   }
 
   graph_builder b_;
