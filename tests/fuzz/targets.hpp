@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <span>
 #include <sstream>
@@ -80,22 +81,27 @@ inline void bit_list(std::string_view bytes) {
   expect_jaq_errors([&] { (void)jaq::nas::parse_bits(std::string(bytes), "fuzz"); });
 }
 
+/// The readers that take a path get each input as this process's file for `tag`, rewritten per
+/// input from `parts` (one file per target and process: no growth, no clash between workers).
+inline std::filesystem::path input_file(const char* tag, std::initializer_list<std::string_view> parts) {
+  static std::map<std::string, std::filesystem::path> paths;
+  auto& path = paths[tag];
+  if (path.empty()) path = std::filesystem::temp_directory_path() / ("jaq_fuzz_" + std::string(tag) + "_" + std::to_string(::getpid()));
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  for (std::string_view p : parts) out.write(p.data(), std::streamsize(p.size()));
+  return path;
+}
+
 /// The checkpoint reader behind a valid checked-file header (magic, size, checksum), so the
 /// bytes reach the entry parser rather than stopping at the checksum. The header is built here
 /// rather than by write_checked_file, whose fsync and rename would cost more than the parse.
 inline void checkpoint(std::string_view bytes) {
-  static const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("jaq_fuzz_checkpoint_" + std::to_string(::getpid()) + ".jaqckpt");
   jaq::detail::checked_header h{};
   std::memcpy(h.magic, jaq::checkpoint_format.magic.data(), jaq::checkpoint_format.magic.size());
   h.version = jaq::checkpoint_format.version;
   h.payload_bytes = bytes.size();
   h.checksum = jaq::detail::fnv1a64(bytes);
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(&h), sizeof h);
-    out.write(bytes.data(), std::streamsize(bytes.size()));
-  }
+  const auto path = input_file("checkpoint", {std::string_view(reinterpret_cast<const char*>(&h), sizeof h), bytes});
   jaq::tensor<float> a(jaq::shape{2, 3}), b(jaq::shape{4});
   const std::vector<jaq::named_tensor<float>> entries{{"a", &a}, {"b", &b}};
   expect_jaq_errors([&] { jaq::load_checkpoint(path, entries); });
@@ -119,19 +125,9 @@ inline void idx(std::string_view bytes) {
   expect_jaq_errors([&] { (void)jaq::data::detail::parse_idx("fuzz-labels", b, 0x00000801u, "labels"); });
 }
 
-/// `bytes` as a file of its own (per process), for the readers that take a path.
-inline std::filesystem::path as_file(std::string_view bytes, const char* tag) {
-  const std::filesystem::path path =
-      std::filesystem::temp_directory_path() / ("jaq_fuzz_" + std::string(tag) + "_" + std::to_string(::getpid()));
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), std::streamsize(bytes.size()));
-  return path;
-}
-
 /// A CIFAR-10 binary batch (raw or gzip-compressed: the reader decompresses what starts with gzip's magic).
 inline void cifar(std::string_view bytes) {
-  static const std::filesystem::path path = as_file("", "cifar");
-  { std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size())); }
+  const auto path = input_file("cifar", {bytes});
   expect_jaq_errors([&] {
     const auto ds = jaq::data::load_cifar10_files({path}, "fuzz-cifar");
     (void)ds.size();
@@ -140,13 +136,12 @@ inline void cifar(std::string_view bytes) {
 
 /// derived.json, read against the default preset's space (what `search` and `train --derived` read).
 inline void derived(std::string_view bytes) {
-  static const std::filesystem::path path = as_file("", "derived");
   static const jaq::nas::space_config space = [] {
     jaq::search::preset p;
     p.space.name = "fuzz";
     return p.space;
   }();
-  { std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size())); }
+  const auto path = input_file("derived", {bytes});
   expect_jaq_errors([&] { (void)jaq::search::read_derived_arch(path, space); });
 }
 
