@@ -146,22 +146,24 @@ std::vector<layer> layers_from_xtensor(const E& a, const std::string& prefix = "
   for (std::size_t r = 0; r < shape[0]; ++r) {
     const std::string where = "layers_from_xtensor: row " + std::to_string(r);
     auto v = [&](std::size_t k) { return static_cast<std::int64_t>(a(r, k)); };
-    layer l{.name = prefix + std::to_string(r), .K = v(0), .O = v(1), .S = v(2), .IC = v(3), .OC = v(4), .B = v(5)};
-    for (std::size_t k : {0u, 1u, 2u, 3u, 4u, 5u, 9u})
-      if (v(k) < 1 || v(k) > max_layer_dim)
-        throw config_error(where, layer_array_columns()[k],
-                           "must be in 1.." + std::to_string(max_layer_dim) + ", got " + std::to_string(v(k)));
+    // the flag and the precisions are checked before narrowing to layer's fields (a huge value
+    // would wrap into 1..8); sizes and groups by hw::validate, the rule every layer meets
     if (v(6) != 0 && v(6) != 1) throw config_error(where, "im2col", "must be 0 or 1, got " + std::to_string(v(6)));
     for (std::size_t k : {7u, 8u})
       if (!valid_bits(v(k))) throw config_error(where, layer_array_columns()[k], "precision must be in 1..8, got " + std::to_string(v(k)));
-    l.im2col = v(6) == 1;
-    l.iprec = static_cast<int>(v(7));
-    l.wprec = static_cast<int>(v(8));
-    l.groups = v(9);
-    if (l.IC % l.groups != 0 || l.OC % l.groups != 0)
-      throw config_error(where, "groups",
-                         std::to_string(l.groups) + " does not divide IC=" + std::to_string(l.IC) + " and OC=" + std::to_string(l.OC));
-    out.push_back(std::move(l));
+    const layer l{.name = prefix + std::to_string(r),
+                  .K = v(0),
+                  .O = v(1),
+                  .S = v(2),
+                  .IC = v(3),
+                  .OC = v(4),
+                  .B = v(5),
+                  .im2col = v(6) == 1,
+                  .iprec = static_cast<int>(v(7)),
+                  .wprec = static_cast<int>(v(8)),
+                  .groups = v(9)};
+    validate(l, where);
+    out.push_back(l);
   }
   return out;
 }
