@@ -4,11 +4,13 @@
 // the reference N=16, M=32, 64/32/16 KiB, 192-bit DRAM, 500 MHz) and writes one CSV row per
 // layer: the best tiling and loop order with cycles, energies (17 significant digits) and bit
 // counts. The search is BatchTile (jaq/batchtile: vectorised, pruned, parallel over layers);
-// `--engine reference` uses the exhaustive scalar reference (jaq/hw) instead. `--check` runs the
+// `--engine reference` uses the exhaustive scalar reference (jaq/hw) instead. `--device cuda`
+// scores BatchTile's pairs on the GPU (kernels/, the same answers); `auto` uses a GPU when there
+// is one and says which it chose; the default is the CPU. `--check` runs the
 // reference as well and fails unless every field of every row agrees. The whole run's wall time
 // goes to stderr.
 //
-//   bazel run //examples:map -- --layers L.csv [--accel A.json] [--out R.csv] [--threads T]
+//   bazel run //examples:map -- --layers L.csv [--accel A.json] [--out R.csv] [--threads T] [--device auto]
 //   bazel run //examples:map -- --network resnet18 --batch 16 --prec 4/4,8/2
 //
 // Exit status: 0 ok, 1 bad input (message names file, line/field, value), 3 some layer fits no
@@ -39,6 +41,8 @@
 #include "jaq/hw/reference_mapper.hpp"
 #include "jaq/hw/tech_table.hpp"
 #include "jaq/hw/timeloop.hpp"
+#include "kernels/batchtile.hpp"
+#include "kernels/device.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -75,7 +79,7 @@ std::vector<jaq::hw::mapping_result> map_reference(const jaq::hw::accel_config& 
 int map_main(int argc, char** argv) {
   CLI::App app{"Best BitFusion mapping of every layer (BitFusion cost model, exhaustive search)"};
   app.option_defaults()->always_capture_default();  // --help shows every default
-  std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8";
+  std::string layers_csv, network, accel_json, out_path, engine = "batchtile", precs = "8/8", device = "cpu";
   std::string sram_csv, synth_csv, timeloop_dir;
   int threads = 0;
   std::int64_t batch = 1;
@@ -98,6 +102,8 @@ int map_main(int argc, char** argv) {
       ->excludes(opt_layers);
   app.add_option("--sram-csv", sram_csv, "CACTI SRAM table (default: embedded 45 nm)");
   app.add_option("--synth-csv", synth_csv, "systolic-array synthesis table (default: embedded)");
+  app.add_option("--device", device, "where BatchTile scores: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   app.add_flag("--check", check, "also run the scalar reference and compare every field");
   app.add_option("--timeloop", timeloop_dir, "also write each layer's problem and mapping as Timeloop YAML into this folder");
   CLI11_PARSE(app, argc, argv);
@@ -156,8 +162,17 @@ int map_main(int argc, char** argv) {
 
   std::vector<jaq::hw::mapping_result> results;
   try {
+    jaq::cuda::device_choice where;
+    if (engine == "batchtile") {
+      where = jaq::cuda::choose_device(device);
+      if (device != "cpu") std::cerr << "map: " << where.note << "\n";
+    } else if (device == "cuda") {
+      throw jaq::config_error("--device", "device", "cuda runs BatchTile; --engine reference runs on the CPU only");
+    }
     if (engine == "reference")
       results = map_reference(cfg, layers, em, threads);
+    else if (where.kind == jaq::cuda::device_kind::cuda)
+      results = jaq::cuda::map_layers(jaq::cuda_backend{0}, cfg, std::span<const jaq::hw::layer>(layers), em);
     else
       results = jaq::batchtile::map_layers(jaq::tbb_backend{threads}, cfg, layers, em);
   } catch (const jaq::error& e) {
@@ -203,7 +218,7 @@ int map_main(int argc, char** argv) {
     std::cerr << "map: note: SRAM energies read from the CACTI table: WBUF " << em.wbuf_fit << ", IBUF " << em.ibuf_fit << ", OBUF "
               << em.obuf_fit << "\n";
   std::cerr << "map: " << layers.size() << " layers, engine " << engine << ", " << (threads ? std::to_string(threads) : std::string("all"))
-            << " threads, wall " << wall_ms << " ms\n";
+            << " threads" << (device == "cpu" ? "" : ", --device " + device) << ", wall " << wall_ms << " ms\n";
 
   int status = 0;
   for (const auto& r : results)

@@ -1,9 +1,10 @@
 // jaq/batchtile/map_layers.hpp: BatchTile over many layers and configurations, in parallel.
 //
 // The execution backend is the first template parameter (STYLE #4): serial_backend and
-// tbb_backend run map_layer on the host, in parallel across layers and configurations; a
-// cuda_backend scorer of the same candidate batches comes with kernels/ and is refused here at
-// compile time. Results are in input order and do not depend on the backend or thread count;
+// tbb_backend run map_layer on the host, in parallel across layers and configurations. A
+// device backend goes through `device_mapper<B>`, the seam a device library fills: including
+// kernels/batchtile.hpp fills it for cuda_backend (every pair scored on the GPU, the same
+// answers); without that header a cuda_backend call does not compile. Results are in input order and do not depend on the backend or thread count;
 // if layers throw (malformed, too large), the error of the first such layer in input order is
 // rethrown after all have run.
 //
@@ -82,6 +83,19 @@ hw::mapping_result map_cached(const C& cfg, const hw::layer& l, const hw::energy
 
 }  // namespace detail
 
+/// The seam for backends that do not run on the host: a device library specialises it with
+/// static `map_layers<Acc, Flow>(backend, cfg, layers, em, cache, stats)` and
+/// `map_grid<Acc, Flow>(backend, configs, layers, cache, stats)` (kernels/batchtile.hpp does,
+/// for cuda_backend).
+template <class B>
+struct device_mapper;
+
+/// A backend whose device_mapper is filled in (its header is included).
+template <class B>
+concept has_device_mapper = backend<B> && !host_backend<B> && requires {
+  sizeof(device_mapper<B>);
+};
+
 /// Layers per parallel task: fine-grained, so that work stealing balances uneven layers and busy
 /// cores (workspaces are pooled, so a task costs no allocation).
 inline constexpr std::int64_t layers_per_task = 2;
@@ -129,6 +143,23 @@ requires host_backend<B> std::vector<std::vector<hw::mapping_result>> map_grid(B
     for (std::size_t l = 0; l < layers.size(); ++l) r[c].push_back(std::move(*flat[c * layers.size() + l]));
   }
   return r;
+}
+
+/// map_layers on a device backend, through its device_mapper (same results as on the host).
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, class B, hw::accel_config_like C>
+requires has_device_mapper<B> std::vector<hw::mapping_result> map_layers(B backend, const C& cfg, std::span<const hw::layer> layers,
+                                                                         const hw::energy_model& em, mapping_cache* cache = nullptr,
+                                                                         map_stats* stats = nullptr) {
+  return device_mapper<B>::template map_layers<Acc, Flow>(backend, cfg, layers, em, cache, stats);
+}
+
+/// map_grid on a device backend, through its device_mapper.
+template <hw::accelerator Acc = hw::bitfusion<>, hw::dataflow Flow = hw::proxy_stationary, class B>
+requires has_device_mapper<B> std::vector<std::vector<hw::mapping_result>> map_grid(B backend, std::span<const hw::accel_config> configs,
+                                                                                    std::span<const hw::layer> layers,
+                                                                                    mapping_cache* cache = nullptr,
+                                                                                    map_stats* stats = nullptr) {
+  return device_mapper<B>::template map_grid<Acc, Flow>(backend, configs, layers, cache, stats);
 }
 
 }  // namespace jaq::batchtile

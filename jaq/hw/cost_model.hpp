@@ -4,7 +4,8 @@
 // Every function here is the spec's text in code, on exact 64-bit integers (a layer whose counts
 // could leave the int64 range is refused up front by `check_exact_range`). BatchTile and the
 // exhaustive reference mapper both build on these, so they agree by construction where they share
-// them and are tested against each other where they do not.
+// them and are tested against each other where they do not. The per-candidate functions are
+// JAQ_HOST_DEVICE: the CUDA BatchTile kernel (kernels/batchtile.cu) scores with these very ones.
 //
 //   auto p = jaq::hw::make_params<jaq::hw::bitfusion<>>(cfg, l);     // l: groups == 1
 //   for (const jaq::hw::tiling& t : jaq::hw::tiling_candidates(p))   // nest order b, o, ic, oc
@@ -147,7 +148,7 @@ candidate_axes candidate_tiles(const basic_layer_params<Sz>& p) {
 
 /// A tiling from its four tile sizes (ow = oh = o), counts ceil(full / tile).
 template <class Sz>
-tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t b, std::int64_t o, std::int64_t ic, std::int64_t oc) {
+JAQ_HOST_DEVICE tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t b, std::int64_t o, std::int64_t ic, std::int64_t oc) {
   return {.b = b,
           .num_b = ceil_div(p.B, b),
           .ow = o,
@@ -182,7 +183,7 @@ struct tile_footprint {
 };
 
 template <class Sz>
-tile_footprint tile_bits(const basic_layer_params<Sz>& p, const tiling& t) {
+JAQ_HOST_DEVICE tile_footprint tile_bits(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t w = ceil_div(p.K * p.K * t.ic, p.npf) * p.npf * t.oc * p.wp;
   const std::int64_t a =
       p.im2col ? t.ow * t.oh * p.K * p.K * t.ic * t.b * p.ip : (p.K + (t.ow - 1) * p.S) * (p.K + (t.oh - 1) * p.S) * t.ic * t.b * p.ip;
@@ -192,19 +193,19 @@ tile_footprint tile_bits(const basic_layer_params<Sz>& p, const tiling& t) {
 
 /// A tiling is dropped if any tile is strictly greater than half its buffer.
 template <class Sz>
-bool fits(const basic_layer_params<Sz>& p, const tile_footprint& f) {
+JAQ_HOST_DEVICE bool fits(const basic_layer_params<Sz>& p, const tile_footprint& f) {
   return f.w <= p.cap_w && f.a <= p.cap_a && f.o <= p.cap_o;
 }
 
 // ---- compute cycles ----------------------------------------------------------------------
 
 template <class Sz>
-std::int64_t compute_cycles_per_tile(const basic_layer_params<Sz>& p, const tiling& t) {
+JAQ_HOST_DEVICE std::int64_t compute_cycles_per_tile(const basic_layer_params<Sz>& p, const tiling& t) {
   if (p.im2col) return t.b * t.oh * t.ow * ceil_div(t.oc, p.M) * ceil_div(p.K * p.K * t.ic, p.npf);
   return t.b * ceil_div(t.oc, p.M) * t.ow * t.oh * p.K * p.K * ceil_div(t.ic, p.npf);
 }
 template <class Sz>
-std::int64_t compute_cycles(const basic_layer_params<Sz>& p, const tiling& t) {
+JAQ_HOST_DEVICE std::int64_t compute_cycles(const basic_layer_params<Sz>& p, const tiling& t) {
   return compute_cycles_per_tile(p, t) * t.tiles();
 }
 
@@ -215,8 +216,8 @@ struct dram_walk {
   std::int64_t write_w, write_a, write_o;  // final write[wgt], write[act], write[out]
   std::int64_t read_o;                     // final read[out]
   std::int64_t max_write_w, max_write_a, max_write_o, max_read_o;
-  std::int64_t dram_rd() const { return write_w + write_a + write_o; }
-  std::int64_t dram_wr() const { return read_o; }
+  JAQ_HOST_DEVICE std::int64_t dram_rd() const { return write_w + write_a + write_o; }
+  JAQ_HOST_DEVICE std::int64_t dram_wr() const { return read_o; }
   friend bool operator==(const dram_walk&, const dram_walk&) = default;
 };
 
@@ -239,7 +240,8 @@ constexpr std::int64_t loop_count(const tiling& t, loop l) {
 
 /// The promotion walk, innermost loop first, exactly as the spec words it.
 template <class Sz>
-dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const tile_footprint& f, const loop_order& order) {
+JAQ_HOST_DEVICE dram_walk promotion_walk(const basic_layer_params<Sz>& p, const tiling& t, const tile_footprint& f,
+                                         const loop_order& order) {
   // buffers: 0 wgt, 1 act, 2 out
   std::int64_t write[3] = {f.w, f.a, f.o};
   std::int64_t read_out = f.o;
@@ -275,7 +277,7 @@ struct stall_breakdown {
 };
 
 template <class Sz>
-stall_breakdown stall_cycles(const basic_layer_params<Sz>& p, const dram_walk& w, std::int64_t compute) {
+JAQ_HOST_DEVICE stall_breakdown stall_cycles(const basic_layer_params<Sz>& p, const dram_walk& w, std::int64_t compute) {
   stall_breakdown s{};
   s.initial = w.max_write_w + w.max_write_a + w.max_write_o;
   s.final_ = w.max_read_o;
@@ -294,7 +296,7 @@ struct stationary_proxies {
 };
 
 template <class Sz>
-stationary_proxies proxies(const basic_layer_params<Sz>& p, const tiling& t) {
+JAQ_HOST_DEVICE stationary_proxies proxies(const basic_layer_params<Sz>& p, const tiling& t) {
   const std::int64_t is_loop = ceil_div(t.oc, p.M) * p.M;
   const std::int64_t os_loop = p.im2col ? ceil_div(p.K * p.K * t.ic, p.npf) * p.npf : ceil_div(t.ic, p.npf) * p.npf * p.K * p.K;
   const std::int64_t ws_loop = t.b * t.oh * t.ow;
@@ -309,7 +311,7 @@ struct sram_traffic {
 };
 
 template <class Sz>
-sram_traffic sram_accesses(const basic_layer_params<Sz>& p, const tiling& t, const dram_walk& w, stationary scheme) {
+JAQ_HOST_DEVICE sram_traffic sram_accesses(const basic_layer_params<Sz>& p, const tiling& t, const dram_walk& w, stationary scheme) {
   const std::int64_t T = t.tiles();
   const std::int64_t P = t.oh * t.ow * t.b;
   const std::int64_t R = p.K * p.K * t.ic;
@@ -351,7 +353,7 @@ struct candidate_cost {
 
 /// Scores one fitting tiling under one loop order (the capacity filter is the caller's).
 template <dataflow Df = proxy_stationary, class Sz>
-candidate_cost evaluate(const basic_layer_params<Sz>& p, const tiling& t, const loop_order& order) {
+JAQ_HOST_DEVICE candidate_cost evaluate(const basic_layer_params<Sz>& p, const tiling& t, const loop_order& order) {
   const tile_footprint f = tile_bits(p, t);
   const std::int64_t compute = compute_cycles(p, t);
   const dram_walk w = promotion_walk(p, t, f, order);
@@ -377,7 +379,7 @@ struct energy_breakdown {
 
 /// The spec's energy formula, summed in its order, one product per statement and no fused
 /// multiply-add, so that every caller gets the same double.
-JAQ_NO_FP_CONTRACT inline energy_breakdown energy_of(const candidate_cost& c, const energy_model& em) {
+JAQ_NO_FP_CONTRACT JAQ_HOST_DEVICE inline energy_breakdown energy_of(const candidate_cost& c, const energy_model& em) {
   const double t_core = static_cast<double>(c.total_cycles - c.stall_cycles) * em.core_nJ_per_cycle;
   const double t_wr = static_cast<double>(c.sram.wgt_rd) * em.wbuf_rd;
   const double t_ww = static_cast<double>(c.sram.wgt_wr) * em.wbuf_wr;

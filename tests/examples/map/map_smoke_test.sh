@@ -64,4 +64,24 @@ set -e
 [[ $rc -eq 3 ]] || { cat "$T/err"; fail "no-fit exit $rc"; }
 grep -q "^hand,,,,,,,,,,,,,,,,,,,,,,,,,,,\"layer 'hand': no tiling fits WBUF" "$T/R4.csv" || fail "no-fit row"
 grep -q "layer 'hand': no tiling fits WBUF" "$T/err" || fail "no-fit stderr"
+
+# --device: auto says what it chose and gives the CPU's file; cuda without a GPU is a clear error
+# (exit 1, naming the flag); with one (a GPU machine), the GPU's file equals the CPU's.
+"$BIN" --network resnet18 --prec 4/4 > "$T/D0.csv" 2> /dev/null
+"$BIN" --network resnet18 --prec 4/4 --device auto > "$T/D1.csv" 2> "$T/err" || { cat "$T/err"; fail "--device auto"; }
+cmp -s "$T/D0.csv" "$T/D1.csv" || fail "--device auto changed the CSV"
+grep -Eq '^map: device: (cpu \(--device auto: no CUDA device: .+\)|cuda \(.+\))$' "$T/err" || { cat "$T/err"; fail "--device auto note"; }
+set +e
+"$BIN" --network resnet18 --prec 4/4 --device cuda > "$T/D2.csv" 2> "$T/err"; rc=$?
+set -e
+if grep -q '^map: device: cuda' "$T/err"; then
+  [[ $rc -eq 0 ]] && cmp -s "$T/D0.csv" "$T/D2.csv" || fail "the GPU's mapping differs from the CPU's"
+else
+  [[ $rc -eq 1 ]] && grep -q -- "--device: device: cuda was asked for, but no CUDA device: .*; use --device cpu or auto" "$T/err" \
+    || { cat "$T/err"; fail "--device cuda without a GPU: exit $rc"; }
+fi
+set +e
+"$BIN" --network resnet18 --engine reference --device cuda > /dev/null 2> "$T/err"; rc=$?
+set -e
+[[ $rc -eq 1 ]] && grep -q "reference runs on the CPU only" "$T/err" || { cat "$T/err"; fail "--engine reference --device cuda"; }
 echo "PASS"

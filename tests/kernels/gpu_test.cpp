@@ -1,0 +1,173 @@
+// Every CUDA kernel against the CPU path, on random inputs (needs a GPU: tagged gpu and manual;
+// tools/device_check.sh builds and runs it on a GPU machine without Bazel).
+//   - BatchTile: cuda::map_layers / map_grid == batchtile's, field for field (integers exact,
+//     energies equal as doubles), every dataflow, errors in the same order.
+//   - fake quantization: forward values and input gradients bit-identical to the CPU's scalar
+//     definitions; step-size and clip gradients within 1e-12 relative of the CPU's double sums.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "jaq/batchtile/map_layers.hpp"
+#include "jaq/core/rng.hpp"
+#include "jaq/hw/networks.hpp"
+#include "jaq/quant/lsq.hpp"
+#include "jaq/quant/minmax.hpp"
+#include "jaq/quant/pact.hpp"
+#include "kernels/batchtile.hpp"
+#include "kernels/device.hpp"
+#include "kernels/fake_quant.hpp"
+#include "tests/batchtile/random_cases.hpp"
+
+namespace bt = jaq::batchtile;
+namespace cu = jaq::cuda;
+namespace hw = jaq::hw;
+namespace q = jaq::quant;
+
+namespace {
+
+bool have_gpu() {
+  const cu::device_probe pr = cu::probe();
+  if (pr.count == 0) MESSAGE("skipped: " << pr.reason);
+  return pr.count > 0;
+}
+
+std::vector<float> random_floats(jaq::rng& g, std::size_t n, float scale) {
+  std::vector<float> v(n);
+  for (float& x : v) x = static_cast<float>((g.uniform() * 2.0 - 1.0) * scale);
+  return v;
+}
+
+template <class T>
+cu::device_array<T> to_device(const std::vector<T>& h) {
+  cu::device_array<T> d(h.size());
+  cu::check(d.upload(h));
+  return d;
+}
+
+template <class T>
+std::vector<T> to_host(const cu::device_array<T>& d) {
+  std::vector<T> h(d.size());
+  cu::check(d.download(h));
+  return h;
+}
+
+template <class Flow>
+void check_grid(std::uint64_t seed) {
+  jaq::rng g(seed);
+  std::vector<hw::accel_config> configs;
+  for (int c = 0; c < 8; ++c) configs.push_back(bt::testing::random_config(g));
+  std::vector<hw::layer> layers;
+  for (int i = 0; i < 40; ++i) layers.push_back(bt::testing::random_layer(g, i));
+  bt::map_stats s_cpu, s_gpu;
+  const auto cpu = bt::map_grid<hw::bitfusion<>, Flow>(jaq::tbb_backend{}, configs, layers, nullptr, &s_cpu);
+  const auto gpu = cu::map_grid<hw::bitfusion<>, Flow>(jaq::cuda_backend{}, configs, layers, nullptr, &s_gpu);
+  REQUIRE(gpu.size() == cpu.size());
+  for (std::size_t c = 0; c < cpu.size(); ++c)
+    for (std::size_t l = 0; l < layers.size(); ++l) {
+      CAPTURE(configs[c]);
+      CAPTURE(layers[l]);
+      CHECK(gpu[c][l] == cpu[c][l]);
+    }
+  CHECK(s_gpu.candidates == s_cpu.candidates);
+}
+
+}  // namespace
+
+TEST_CASE("BatchTile on the GPU == BatchTile on the CPU: ResNet-18 rows at batch 1 and 16") {
+  if (!have_gpu()) return;
+  const hw::accel_config cfg = hw::reference_config();
+  const hw::energy_model em = hw::make_energy_model(cfg);
+  for (int batch : {1, 16}) {
+    const auto net = hw::networks::resnet18({.batch = batch, .precision = {.iprec = 4, .wprec = 4}});
+    const std::vector<hw::layer> layers(net.begin(), net.end());
+    const auto cpu = bt::map_layers(jaq::tbb_backend{}, cfg, std::span<const hw::layer>(layers), em);
+    const auto gpu = cu::map_layers(jaq::cuda_backend{}, cfg, std::span<const hw::layer>(layers), em);
+    CHECK(gpu == cpu);
+  }
+}
+
+TEST_CASE("BatchTile on the GPU == CPU on random configurations x layers, every dataflow, one launch each") {
+  if (!have_gpu()) return;
+  check_grid<hw::proxy_stationary>(31);
+  check_grid<hw::input_stationary>(32);
+  check_grid<hw::output_stationary>(33);
+  check_grid<hw::weight_stationary>(34);
+}
+
+TEST_CASE("LSQ forward and backward, per tensor and per channel") {
+  if (!have_gpu()) return;
+  jaq::rng g(7);
+  for (int bits : {2, 3, 4, 8}) {
+    for (bool is_signed : {true, false}) {
+      const q::qrange r = q::qrange::of(bits, is_signed, "gpu_test");
+      const std::size_t channels = 13, inner = 4099, n = channels * inner;
+      const auto x = random_floats(g, n, 2.0f), go = random_floats(g, n, 1.0f);
+      std::vector<float> s(channels);
+      for (float& v : s) v = static_cast<float>(0.01 + g.uniform() * 0.3);
+      auto dx = to_device(x), dg = to_device(go), ds_pc = to_device(s);
+      auto ds1 = to_device(std::vector<float>{s[0]});
+      cu::device_array<float> dy(n), dgi(n);
+      cu::device_array<double> dstep(channels);
+
+      cu::check(cu::lsq_forward(dx.data(), static_cast<std::int64_t>(n), ds1.data(), r, dy.data()));
+      const auto y = to_host(dy);
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(y[i] == q::lsq_value(x[i], s[0], r.q_n, r.q_p));
+
+      cu::check(cu::lsq_backward(dx.data(), dg.data(), static_cast<std::int64_t>(n), ds1.data(), r, dgi.data(), dstep.data()));
+      double ref = 0;
+      for (std::size_t i = 0; i < n; ++i) ref += double(go[i]) * double(q::lsq_grad_step(x[i], s[0], r.q_n, r.q_p));
+      const auto gi = to_host(dgi);
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(gi[i] == go[i] * q::lsq_grad_input(x[i], s[0], r.q_n, r.q_p));
+      CHECK(to_host(dstep)[0] == doctest::Approx(ref).epsilon(1e-12));
+
+      cu::check(cu::lsq_forward_per_channel(dx.data(), channels, inner, ds_pc.data(), r, dy.data()));
+      const auto ypc = to_host(dy);
+      for (std::size_t i = 0; i < n; ++i) REQUIRE(ypc[i] == q::lsq_value(x[i], s[i / inner], r.q_n, r.q_p));
+      cu::check(cu::lsq_backward_per_channel(dx.data(), dg.data(), channels, inner, ds_pc.data(), r, dgi.data(), dstep.data()));
+      const auto step_pc = to_host(dstep);
+      for (std::size_t c = 0; c < channels; ++c) {
+        double rc = 0;
+        for (std::size_t i = c * inner; i < (c + 1) * inner; ++i) rc += double(go[i]) * double(q::lsq_grad_step(x[i], s[c], r.q_n, r.q_p));
+        CHECK(step_pc[c] == doctest::Approx(rc).epsilon(1e-12));
+      }
+    }
+  }
+}
+
+TEST_CASE("PACT and min/max forward and backward") {
+  if (!have_gpu()) return;
+  jaq::rng g(8);
+  const std::size_t n = 100003;
+  const auto x = random_floats(g, n, 3.0f), go = random_floats(g, n, 1.0f);
+  auto dx = to_device(x), dg = to_device(go);
+  cu::device_array<float> dy(n), dgi(n), range(2);
+  cu::device_array<double> dalpha(1);
+  for (int bits : {2, 4, 8}) {
+    const int levels = (1 << bits) - 1;
+    const float alpha = 1.7f;
+    auto da = to_device(std::vector<float>{alpha});
+    cu::check(cu::pact_forward(dx.data(), n, da.data(), levels, dy.data()));
+    const auto y = to_host(dy);
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(y[i] == q::pact_value(x[i], alpha, levels));
+    cu::check(cu::pact_backward(dx.data(), dg.data(), n, da.data(), dgi.data(), dalpha.data()));
+    double ref = 0;
+    for (std::size_t i = 0; i < n; ++i) ref += double(go[i]) * double(q::pact_grad_alpha(x[i], alpha));
+    const auto gi = to_host(dgi);
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(gi[i] == go[i] * q::pact_grad_input(x[i], alpha));
+    CHECK(to_host(dalpha)[0] == doctest::Approx(ref).epsilon(1e-12));
+
+    cu::check(cu::minmax_range(dx.data(), n, range.data()));
+    const auto rr = to_host(range);
+    const q::minmax_range cpu_r = q::minmax_of(x);
+    CHECK(rr[0] == cpu_r.lo);
+    CHECK(rr[1] == cpu_r.hi);
+    cu::check(cu::minmax_forward(dx.data(), n, range.data(), levels, dy.data()));
+    const auto ym = to_host(dy);
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(ym[i] == q::minmax_value(x[i], cpu_r.lo, cpu_r.hi, levels));
+    cu::check(cu::minmax_backward(dx.data(), dg.data(), n, range.data(), dgi.data()));
+    const auto gm = to_host(dgi);
+    for (std::size_t i = 0; i < n; ++i) REQUIRE(gm[i] == go[i] * q::minmax_grad_input(x[i], cpu_r.lo, cpu_r.hi));
+  }
+}
