@@ -10,7 +10,8 @@
 // configuration, writes it as JSON (loadable by `//examples:map --accel`), and checks its own
 // result: the best configuration's latency and energy are recomputed with the exhaustive scalar
 // reference mapper and must be equal; with --brute-force, the whole space is scored too and the
-// gap to the true optimum is printed.
+// gap to the true optimum is printed. `--device cuda` scores the proposals on the GPU (the same
+// scores, so the same search); `auto` uses a GPU when there is one and says which it chose.
 //
 //   bazel run -c opt //examples:hwgen -- --network searchspace22 --iterations 100 --out best.json
 #include <CLI/CLI.hpp>
@@ -36,6 +37,8 @@
 #include "jaq/hwgen/generator.hpp"
 #include "jaq/report/csv.hpp"
 #include "jaq/report/plot.hpp"
+#include "kernels/batchtile.hpp"
+#include "kernels/device.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -46,7 +49,7 @@ int main(int argc, char** argv) {
       "Hardware generation: a policy network searching BitFusion configurations, "
       "scored with BatchTile"};
   app.option_defaults()->always_capture_default();  // --help shows every default
-  std::string network = "searchspace22", out_path;
+  std::string network = "searchspace22", out_path, device = "cpu";
   int iterations = 100, batch_size = 16, threads = 0, iprec = 8, wprec = 8, log_every = 10;
   std::uint64_t seed = 1;
   double lr = 0.01, lat = 1, en = 1, area = 1, budget = std::numeric_limits<double>::infinity();
@@ -68,6 +71,8 @@ int main(int argc, char** argv) {
                  "write the best configuration as JSON here, with the cost per iteration beside it "
                  "(<out>.history.csv, <out>.png)");
   app.add_flag("--brute-force", brute, "also score every configuration of the space");
+  app.add_option("--device", device, "where BatchTile scores: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one)")
+      ->check(CLI::IsMember({"cpu", "cuda", "auto"}));
   CLI11_PARSE(app, argc, argv);
   out_path = jaq_examples::from_caller_dir(out_path);
 
@@ -83,6 +88,9 @@ int main(int argc, char** argv) {
         *layers, {.lambda_latency = lat, .lambda_energy = en, .lambda_area = area, .area_budget_mm2 = budget}, &cache);
     std::cout << network << ": " << layers->size() << " layers at " << iprec << "/" << wprec << "; " << space << "\nreference "
               << ev.reference() << "\n";
+    const jaq::cuda::device_choice where = jaq::cuda::choose_device(device);
+    if (device != "cpu") std::cout << where.note << "\n";
+    const bool on_gpu = where.kind == jaq::cuda::device_kind::cuda;
     jaq::thread_pool pool(threads);  // one TBB arena for the whole search
     const jaq::tbb_backend tbb = pool.backend();
     jaq::rng gen(seed);
@@ -93,7 +101,7 @@ int main(int argc, char** argv) {
     jaq::hwgen::generator_result r;
     while (g.iterations_done() < iterations) {
       const int n = static_cast<int>(std::min<std::int64_t>(log_every, iterations - g.iterations_done()));
-      r.append(g.run(tbb, ev, n, gen));
+      r.append(on_gpu ? g.run(jaq::cuda_backend{0}, ev, n, gen) : g.run(tbb, ev, n, gen));
       for (auto l = r.history.end() - n; l != r.history.end(); ++l)
         if (l->iteration % log_every == 0 || l->iteration + 1 == iterations) std::cout << *l << std::endl;
     }
@@ -118,7 +126,8 @@ int main(int argc, char** argv) {
     std::cout << "check: the reference mapper gives the same latency and energy\n";
     if (brute) {
       const auto t1 = std::chrono::steady_clock::now();
-      const auto [opt, choice] = jaq::hwgen::brute_force(tbb, space, ev);
+      const auto [opt, choice] =
+          on_gpu ? jaq::hwgen::brute_force(jaq::cuda_backend{0}, space, ev) : jaq::hwgen::brute_force(tbb, space, ev);
       const double bs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
       std::cout << "brute force over " << space.count() << " configurations (" << bs << " s): " << opt << "\ngenerator's best is "
                 << r.best.cost / opt.cost << "x the optimum's cost\n";

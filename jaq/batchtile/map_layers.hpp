@@ -96,6 +96,10 @@ concept has_device_mapper = backend<B> && !host_backend<B> && requires {
   sizeof(device_mapper<B>);
 };
 
+/// A backend map_layers and map_grid run on: a host backend, or a device one whose mapper is in.
+template <class B>
+concept mapping_backend = host_backend<B> || has_device_mapper<B>;
+
 /// Layers per parallel task: fine-grained, so that work stealing balances uneven layers and busy
 /// cores (workspaces are pooled, so a task costs no allocation).
 inline constexpr std::int64_t layers_per_task = 2;

@@ -160,8 +160,8 @@ class generator {
   /// the network may change between calls). The result's best, best_choice, history and counts
   /// are this call's; the policy and Adam carry on. Each log line is flushed as written.
   template <class B>
-  requires host_backend<B> generator_result run(B backend, const cost_evaluator& eval, int iterations, rng& gen,
-                                                std::ostream* log = nullptr) {
+  requires batchtile::mapping_backend<B> generator_result run(B backend, const cost_evaluator& eval, int iterations, rng& gen,
+                                                              std::ostream* log = nullptr) {
     if (iterations < 0) throw config_error("generator::run", "iterations", std::to_string(iterations) + " (must be >= 0)");
     const std::vector<double> x = network_features(eval.layers());
     JAQ_ASSERT(x.size() == net_->inputs());
@@ -302,8 +302,8 @@ class generator {
 /// Runs the search once: generator(space, opt, gen).run(backend, eval, opt.iterations, gen, log).
 /// Throws config_error for a malformed space or options.
 template <class B>
-requires host_backend<B> generator_result generate(B backend, const search_space& space, const cost_evaluator& eval,
-                                                   const generator_options& opt, rng& gen, std::ostream* log = nullptr) {
+requires batchtile::mapping_backend<B> generator_result generate(B backend, const search_space& space, const cost_evaluator& eval,
+                                                                 const generator_options& opt, rng& gen, std::ostream* log = nullptr) {
   generator g(space, opt, gen);
   return g.run(backend, eval, opt.iterations, gen, log);
 }
@@ -312,7 +312,8 @@ requires host_backend<B> generator_result generate(B backend, const search_space
 /// is tested against). Returns the best feasible one (the first in row-major order on ties)
 /// and its choice; best.feasible is false if none is.
 template <class B>
-requires host_backend<B> std::pair<config_score, choice> brute_force(B backend, const search_space& space, const cost_evaluator& eval) {
+requires batchtile::mapping_backend<B> std::pair<config_score, choice> brute_force(B backend, const search_space& space,
+                                                                                   const cost_evaluator& eval) {
   validate(space);
   const std::int64_t n = space.count();
   std::vector<hw::accel_config> configs;

@@ -94,7 +94,7 @@ class cost_evaluator {
 
   /// Scores every configuration (parallel across configurations and layers on `backend`).
   template <class B>
-  requires host_backend<B> std::vector<config_score> score(B backend, std::span<const hw::accel_config> configs)
+  requires batchtile::mapping_backend<B> std::vector<config_score> score(B backend, std::span<const hw::accel_config> configs)
   const {
     std::vector<config_score> s = raw(backend, configs, /*check_budget=*/true);
     for (config_score& c : s)

@@ -12,6 +12,8 @@
 #include "jaq/batchtile/map_layers.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/hw/networks.hpp"
+#include "jaq/hwgen/objective.hpp"
+#include "jaq/hwgen/search_space.hpp"
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/minmax.hpp"
 #include "jaq/quant/pact.hpp"
@@ -94,6 +96,26 @@ TEST_CASE("BatchTile on the GPU == CPU on random configurations x layers, every 
   check_grid<hw::input_stationary>(32);
   check_grid<hw::output_stationary>(33);
   check_grid<hw::weight_stationary>(34);
+}
+
+TEST_CASE("the hardware generator's scores on the GPU equal the CPU's (the seam, through hwgen)") {
+  if (!have_gpu()) return;
+  const auto layers = hw::networks::search_space_22({.batch = 1, .precision = {.iprec = 4, .wprec = 4}});
+  const jaq::hwgen::cost_evaluator ev(layers, {.area_budget_mm2 = 3});
+  const jaq::hwgen::search_space space = jaq::hwgen::default_space();
+  std::vector<hw::accel_config> configs;
+  for (std::int64_t k = 0; k < space.count(); k += 97) configs.push_back(space.decode(space.nth(k)));
+  const auto cpu = ev.score(jaq::tbb_backend{}, configs);
+  const auto gpu = ev.score(jaq::cuda_backend{}, configs);
+  REQUIRE(gpu.size() == cpu.size());
+  for (std::size_t i = 0; i < cpu.size(); ++i) {
+    CAPTURE(cpu[i]);
+    CHECK(gpu[i].feasible == cpu[i].feasible);
+    CHECK(gpu[i].latency_s == cpu[i].latency_s);
+    CHECK(gpu[i].energy_nJ == cpu[i].energy_nJ);
+    CHECK(gpu[i].cost == cpu[i].cost);
+    CHECK(gpu[i].reason == cpu[i].reason);
+  }
 }
 
 TEST_CASE("LSQ forward and backward, per tensor and per channel") {

@@ -28,4 +28,20 @@ rc=$?
 set -e
 [[ $rc == 2 ]] || fail "unknown network exit $rc"
 grep -q "nosuchnet" "$T/err2" || fail "error does not name the network"
+
+# --device auto: the same search wherever it scores (the GPU's scores are the CPU's), one line
+# saying where; --device cuda without a GPU: a clear error naming the flag, exit 2.
+"$BIN" --network mobilenetv2-cifar --iterations 4 --batch 6 --threads 1 --seed 3 \
+  --area-budget 4 --device auto > "$T/out3" 2> /dev/null || fail "--device auto failed"
+grep -Eq '^device: (cpu \(--device auto: no CUDA device: .+\)|cuda \(.+\))$' "$T/out3" || fail "no device line"
+diff <(grep -v 'wall time\|cache_stats' "$T/out2") <(grep -v 'wall time\|cache_stats\|^device: ' "$T/out3") > /dev/null \
+  || fail "--device auto changed the search"
+set +e
+"$BIN" --network mobilenetv2-cifar --iterations 1 --batch 2 --device cuda > "$T/out4" 2> "$T/err4"
+rc=$?
+set -e
+if ! grep -q '^device: cuda' "$T/out4"; then
+  [[ $rc == 2 ]] && grep -q "cuda was asked for, but no CUDA device: .*; use --device cpu or auto" "$T/err4" \
+    || { cat "$T/err4"; fail "--device cuda without a GPU: exit $rc"; }
+fi
 echo "hwgen smoke test passed"
