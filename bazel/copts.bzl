@@ -6,7 +6,6 @@ JAQ_COPTS = [
     # The tree builds warning-free with GCC 12 (Debian's, CI's): keep it so.
     "-Werror",
     "-Wno-unused-parameter",
-    "-Wno-sign-compare",
     # Designated initialisers that leave a defaulted member out are the point of named configs.
     "-Wno-missing-field-initializers",
 ]

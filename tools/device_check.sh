@@ -32,7 +32,7 @@ NVCC_FLAGS=(-std=c++20 -O3 --fmad=false --expt-relaxed-constexpr -Xcompiler=-fPI
   -gencode=arch=compute_90,code=sm_90 -gencode=arch=compute_90,code=compute_90 -DNDEBUG -Werror=all-warnings)
 INC=(-I. -isystem "$H/include" -isystem "$CUDA/include")
 CXX=${CXX:-g++}
-CXXFLAGS=(-std=c++20 -O2 -DJAQ_ENABLE_ASSERTS=1 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-missing-field-initializers)
+CXXFLAGS=(-std=c++20 -O2 -DJAQ_ENABLE_ASSERTS=1 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
 LIBS=(-L"$CUDA/lib64" -lcudart_static -L"$H/lib" -ltbb -ldl -lpthread -lrt)
 
 t0=$(date +%s)
