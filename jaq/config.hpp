@@ -40,6 +40,21 @@
 #define JAQ_ASSERT(cond) ((void)0)
 #endif
 
+// JAQ_TSAN is 1 in a ThreadSanitizer build (GCC's -fsanitize=thread defines __SANITIZE_THREAD__,
+// clang answers __has_feature). jaq/core/parallel.hpp then tells TSan about the happens-before
+// edges oneTBB's own synchronisation provides, which TSan cannot see in Debian's uninstrumented
+// libtbb.
+#if defined(__SANITIZE_THREAD__)
+#define JAQ_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define JAQ_TSAN 1
+#endif
+#endif
+#ifndef JAQ_TSAN
+#define JAQ_TSAN 0
+#endif
+
 // JAQ_NO_FP_CONTRACT keeps a function's floating-point sums exactly as written (no fused
 // multiply-add), for results that must match a specified summation order bit for bit (the
 // cost model's energies) under -march=native too. GCC honours it per function; clang contracts

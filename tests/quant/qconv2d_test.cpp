@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <tuple>
@@ -123,7 +124,8 @@ TEST_CASE("qconv2d backward == lsq_quantize -> conv2d <- lsq_quantize, every gra
                      : jaq::conv2d(tp, lsq_quantize(tp, xv, sa, spec.act), lsq_quantize(tp, wv, sw, spec.weight), spec.conv);
       outs[fused].assign(y.value().begin(), y.value().end());
       tp.backward(weighted_sum(tp, y, c));
-      for (auto* v : {&xv, &wv, &sa, &sw}) grads[fused][v - &xv].assign(v->grad().begin(), v->grad().end());
+      const std::array<jaq::var<double>*, 4> vars{&xv, &wv, &sa, &sw};  // (separate locals: index, not pointer difference)
+      for (std::size_t j = 0; j < vars.size(); ++j) grads[fused][j].assign(vars[j]->grad().begin(), vars[j]->grad().end());
     }
     for (std::size_t i = 0; i < outs[0].size(); ++i)
       REQUIRE_MESSAGE(outs[1][i] == doctest::Approx(outs[0][i]).epsilon(1e-12), groups << " " << i << " " << (outs[1][i] - outs[0][i]));
