@@ -3,6 +3,7 @@
 // programs' --device auto runs on the CPU and --device cuda is a clear error.
 #include <string>
 
+#include "kernels/csq.hpp"
 #include "kernels/detail/batchtile_launch.hpp"
 #include "kernels/device.hpp"
 #include "kernels/fake_quant.hpp"
@@ -43,5 +44,12 @@ status pact_backward(const float*, const float*, std::int64_t, const float*, flo
 status minmax_range(const float*, std::int64_t, float*) { return unavailable(); }
 status minmax_forward(const float*, std::int64_t, const float*, int, float*) { return unavailable(); }
 status minmax_backward(const float*, const float*, std::int64_t, const float*, float*) { return unavailable(); }
+status csq_stack_input(const csq_shape&, const float*, const csq_channel*, const float*, const quant::qrange*, float*) {
+  return unavailable();
+}
+status csq_stack_weights(const csq_shape&, const float*, const csq_channel*, const float*, const quant::qrange*, const float*,
+                         const std::int32_t*, std::int32_t, float*) {
+  return unavailable();
+}
 
 }  // namespace jaq::cuda

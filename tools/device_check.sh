@@ -38,7 +38,7 @@ LIBS=(-L"$CUDA/lib64" -lcudart_static -L"$H/lib" -ltbb -ldl -lpthread -lrt)
 t0=$(date +%s)
 echo "== build"
 objs=()
-for cu in kernels/batchtile.cu kernels/device.cu kernels/fake_quant.cu; do
+for cu in kernels/batchtile.cu kernels/csq.cu kernels/device.cu kernels/fake_quant.cu; do
   o="$B/$(basename "$cu" .cu).o"
   "$NVCC" "${NVCC_FLAGS[@]}" "${INC[@]}" -c "$cu" -o "$o" &
   objs+=("$o")

@@ -18,6 +18,7 @@
 #include "jaq/quant/minmax.hpp"
 #include "jaq/quant/pact.hpp"
 #include "kernels/batchtile.hpp"
+#include "kernels/csq.hpp"
 #include "kernels/device.hpp"
 #include "kernels/fake_quant.hpp"
 #include "tests/batchtile/random_cases.hpp"
@@ -191,5 +192,47 @@ TEST_CASE("PACT and min/max forward and backward") {
     cu::check(cu::minmax_backward(dx.data(), dg.data(), n, range.data(), dgi.data()));
     const auto gm = to_host(dgi);
     for (std::size_t i = 0; i < n; ++i) REQUIRE(gm[i] == go[i] * q::minmax_grad_input(x[i], cpu_r.lo, cpu_r.hi));
+  }
+}
+
+TEST_CASE("CSQ stacking on the GPU == the host twin, element for element (dense and depthwise)") {
+  if (!have_gpu()) return;
+  jaq::rng g(9);
+  for (bool depthwise : {false, true}) {
+    const std::int64_t c = 24, co = depthwise ? 24 : 16, plane = 2 * 9 * 9, kk = 9, cin_w = depthwise ? 1 : c, nb = 4;
+    const auto x = random_floats(g, std::size_t(c * plane), 2.0f), w = random_floats(g, std::size_t(co * cin_w * kk), 0.5f);
+    std::vector<float> s_a{0.6f, 0.26f, 0.12f, 0.01f}, s_w(std::size_t(nb * co)), p{0.0f, 0.65f, 0.35f, 0.0f};
+    for (float& v : s_w) v = static_cast<float>(0.01 + g.uniform() * 0.2);
+    std::vector<q::qrange> a_grid, w_grid;
+    for (int b : {2, 3, 4, 8}) {
+      a_grid.push_back(q::qrange::of(b, false, "a"));
+      w_grid.push_back(q::qrange::of(b, true, "w"));
+    }
+    const std::vector<std::int32_t> active{1, 2};
+    std::vector<cu::csq_channel> stack;
+    for (std::int64_t k = 0; k < c; ++k)
+      if (k % 5 != 0) stack.push_back({k, -1});
+    for (std::int32_t b : active)
+      for (std::int64_t k = 0; k < c; k += 5) stack.push_back({k, b});
+    const cu::csq_shape sh{.plane = plane,
+                           .co = co,
+                           .cin_w = cin_w,
+                           .kk = kk,
+                           .cs = std::int64_t(stack.size()),
+                           .nu = c - (c + 4) / 5,
+                           .depthwise = depthwise};
+    auto dx = to_device(x), dw = to_device(w), dsa = to_device(s_a), dsw = to_device(s_w), dp = to_device(p);
+    auto dstack = to_device(stack);
+    auto dag = to_device(a_grid), dwg = to_device(w_grid);
+    auto dact = to_device(active);
+    cu::device_array<float> dq(std::size_t(sh.q_size())), dws(std::size_t(sh.w_size()));
+    cu::check(cu::csq_stack_input(sh, dx.data(), dstack.data(), dsa.data(), dag.data(), dq.data()));
+    cu::check(cu::csq_stack_weights(sh, dw.data(), dstack.data(), dsw.data(), dwg.data(), dp.data(), dact.data(), 2, dws.data()));
+    const auto hq = to_host(dq), hws = to_host(dws);
+    for (std::int64_t i = 0; i < sh.q_size(); ++i)
+      REQUIRE(hq[std::size_t(i)] == cu::detail::csq_input_element(sh, x.data(), stack.data(), s_a.data(), a_grid.data(), i));
+    for (std::int64_t d = 0; d < sh.w_size(); ++d)
+      REQUIRE(hws[std::size_t(d)] ==
+              cu::detail::csq_weight_element(sh, w.data(), stack.data(), s_w.data(), w_grid.data(), p.data(), active.data(), 2, d));
   }
 }
