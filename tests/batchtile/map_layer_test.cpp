@@ -99,8 +99,8 @@ TEST_CASE("errors are the reference's: no fit, malformed layer, too large") {
   hw::layer bad = l;
   bad.wprec = 9;
   CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), bad), jaq::config_error);
-  hw::layer wide = l;  // 8 bits on an array of 4-bit bricks: fusion factor 0
-  CHECK_THROWS_AS((bt::map_layer<hw::bitfusion<4, 4>>(hw::reference_config(), wide)), jaq::config_error);
+  // l's 8 bits on an array of 4-bit bricks: fusion factor 0
+  CHECK_THROWS_AS((bt::map_layer<hw::bitfusion<4, 4>>(hw::reference_config(), l)), jaq::config_error);
   hw::layer huge{.name = "huge", .K = 7, .O = 1 << 20, .S = 1, .IC = 1 << 20, .OC = 1 << 20, .B = 1 << 20};
   CHECK_THROWS_AS(bt::map_layer(hw::reference_config(), huge), jaq::hardware_error);
 }

@@ -172,7 +172,9 @@ TEST_CASE("the checked-in corpus replays: every file parses or raises a jaq::err
   const std::filesystem::path root = "tests/fuzz/corpus";
   REQUIRE(std::filesystem::is_directory(root));
   std::size_t files = 0;
-  for (const auto& [name, f] : jaq_fuzz::all_targets()) {
+  for (const auto& target : jaq_fuzz::all_targets()) {
+    const std::string& name = target.first;  // (a structured binding cannot be captured by INFO's lambda before clang 16)
+    const auto& f = target.second;
     const auto dir = root / name;
     INFO("target " << name);
     REQUIRE(std::filesystem::is_directory(dir));
