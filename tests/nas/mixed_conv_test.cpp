@@ -255,8 +255,8 @@ TEST_CASE("top-2: only the two active candidates run; the others get no gradient
   CHECK(fused.grads[2][0] == 0.0);
   compare(fused, ref);
   for (int b : {0, 2}) {
-    for (double g : fused.grads[std::size_t(3 + b)]) CHECK(g == 0.0);
-    for (double g : fused.grads[std::size_t(7 + b)]) CHECK(g == 0.0);
+    for (double g : fused.grads[std::size_t(3) + std::size_t(b)]) CHECK(g == 0.0);
+    for (double g : fused.grads[std::size_t(7) + std::size_t(b)]) CHECK(g == 0.0);
   }
   compare(run(pr, channel_mask::all(6), p, true), run(pr, channel_mask::all(6), p, false, 1));
 }

@@ -254,7 +254,9 @@ TEST_CASE("supernet: CSQ masks keep K% of each searched convolution's input chan
   jaq::rng gen(1);
   supernet<float> net({.space = tiny_space(), .csq = csq_config{.keep_percent = 25}}, gen);
   net.begin_epoch(0);
-  for (const auto& [name, m] : net.masks()) {
+  for (const auto& entry : net.masks()) {
+    const auto& name = entry.first;  // (CAPTURE's lambda cannot capture a structured binding before clang 16)
+    const auto& m = entry.second;
     CAPTURE(name);
     CHECK(int(m.selected.size()) == kept_channels(m.channels(), 25));
   }

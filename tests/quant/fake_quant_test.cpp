@@ -58,7 +58,7 @@ TEST_CASE("lsq_quantize per output channel: each channel's step gets its own sca
     double raw = 0;
     const double st = ch ? 0.7 : 0.3;
     for (int i = 0; i < 6; ++i) {
-      const std::size_t k = std::size_t(ch * 6 + i);
+      const std::size_t k = std::size_t(ch) * 6 + std::size_t(i);
       CHECK(w.grad()[std::int64_t(k)] == c[k] * lsq_grad_input(wv[k], st, 4, 3));
       raw += c[k] * lsq_grad_step(wv[k], st, 4, 3);
     }

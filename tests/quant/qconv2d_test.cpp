@@ -103,7 +103,9 @@ TEST_CASE("qconv2d forward == integer reference (int8 codes, int32 accumulation)
 TEST_CASE("qconv2d backward == lsq_quantize -> conv2d <- lsq_quantize, every gradient") {
   // the last case is large enough (x: 4*8*24*24 > 16384 elements) for the one-pass parallel
   // activation gradient; the others take the simple loops
-  for (auto [groups, n, h] : {std::tuple{1, 2, 6}, std::tuple{4, 2, 6}, std::tuple{1, 8, 24}}) {
+  for (const auto& shape : {std::tuple{1, 2, 6}, std::tuple{4, 2, 6}, std::tuple{1, 8, 24}}) {
+    const auto [groups_b, n, h] = shape;
+    const int groups = groups_b;  // (a structured binding cannot be captured by doctest's message lambda before clang 16)
     jaq::rng r(33);
     const int ci = 4, w = h - 1, co = 4, k = 3;
     const auto x = randv<double>(std::size_t(ci) * n * h * w, r, 1.0, false);
