@@ -24,22 +24,14 @@
 #include "kernels/batchtile.hpp"
 #include "kernels/device.hpp"
 
+#include "bench/timing.hpp"
+
 namespace bt = jaq::batchtile;
 namespace hw = jaq::hw;
 
 namespace {
 
-template <class F>
-double median_ms(int reps, F&& f) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
+using jaq_bench::median_ms;
 
 std::vector<hw::layer> distinct(const std::vector<hw::layer>& v) {
   std::vector<hw::layer> out;

@@ -15,6 +15,8 @@
 #include "jaq/autograd/blas.hpp"
 #include "jaq/core/rng.hpp"
 
+#include "bench/timing.hpp"
+
 namespace {
 
 // C (M, N) = A (M, K) * B (K, N), row-major; blocked over k and j so B's panel stays in cache.
@@ -37,18 +39,6 @@ void own_gemm(int m, int n, int k, const float* a, const float* b, float* c) {
   }
 }
 
-template <class F>
-double median_ms(F&& f, int reps) {
-  std::vector<double> t;
-  for (int r = 0; r < reps; ++r) {
-    const auto t0 = std::chrono::steady_clock::now();
-    f();
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
-}
-
 }  // namespace
 
 int main(int, char** argv) {
@@ -68,12 +58,10 @@ int main(int, char** argv) {
     std::vector<float> a(std::size_t(s.m) * s.k), b(std::size_t(s.k) * s.n), c1(std::size_t(s.m) * s.n), c2(c1.size());
     for (auto& v : a) v = float(g.normal());
     for (auto& v : b) v = float(g.normal());
-    const double tb = median_ms(
-        [&] {
-          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, 0.0f, c1.data(), s.n);
-        },
-        21);
-    const double to = median_ms([&] { own_gemm(s.m, s.n, s.k, a.data(), b.data(), c2.data()); }, 21);
+    const double tb = jaq_bench::median_ms(21, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, 0.0f, c1.data(), s.n);
+    });
+    const double to = jaq_bench::median_ms(21, [&] { own_gemm(s.m, s.n, s.k, a.data(), b.data(), c2.data()); });
     float diff = 0;
     for (std::size_t i = 0; i < c1.size(); ++i) diff = std::max(diff, std::abs(c1[i] - c2[i]));
     std::printf("%-28s %12.3f %12.3f %7.2fx %10.2e\n", s.name, tb, to, to / tb, double(diff));

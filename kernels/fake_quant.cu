@@ -48,21 +48,36 @@ __global__ void lsq_fwd_pc(const float* x, std::int64_t channels, std::int64_t i
     out[i] = quant::lsq_value(x[i], s[i / inner], qn, qp);
 }
 
-/// Block b handles elements [b per_block, (b + 1) per_block) of [lo, lo + n): partial[b].
-__global__ void lsq_bwd_blocks(const float* x, const float* g, std::int64_t n, const float* s, int qn, int qp, float* grad_in,
-                               double* partial) {
-  const float step = s[0];
+/// The STE backward of one quantizer over [0, n) in blocks of per_block elements: grad_in[i] =
+/// g[i] * q.input(x[i]), and partial[b] = block b's sum of g[i] * q.param(x[i]) in double.
+template <class Q>
+__global__ void ste_bwd_blocks(Q q, const float* x, const float* g, std::int64_t n, float* grad_in, double* partial) {
   const std::int64_t lo = blockIdx.x * per_block;
   const std::int64_t hi = lo + per_block < n ? lo + per_block : n;
   double acc = 0;
   for (std::int64_t i = lo + threadIdx.x; i < hi; i += threads) {
     const float gi = g[i];
-    acc += double(gi) * double(quant::lsq_grad_step(x[i], step, qn, qp));
-    grad_in[i] = gi * quant::lsq_grad_input(x[i], step, qn, qp);
+    acc += double(gi) * double(q.param(x[i]));
+    grad_in[i] = gi * q.input(x[i]);
   }
   const double t = block_sum(acc);
   if (threadIdx.x == 0) partial[blockIdx.x] = t;
 }
+
+/// LSQ at the step s[0]: d/d s and d/d x of v_hat.
+struct lsq_ste {
+  const float* s;
+  int qn, qp;
+  __device__ float param(float v) const { return quant::lsq_grad_step(v, s[0], qn, qp); }
+  __device__ float input(float v) const { return quant::lsq_grad_input(v, s[0], qn, qp); }
+};
+
+/// PACT at the clip alpha[0]: d/d alpha and d/d x of y_q.
+struct pact_ste {
+  const float* alpha;
+  __device__ float param(float v) const { return quant::pact_grad_alpha(v, alpha[0]); }
+  __device__ float input(float v) const { return quant::pact_grad_input(v, alpha[0]); }
+};
 
 /// One block per channel.
 __global__ void lsq_bwd_pc(const float* x, const float* g, std::int64_t inner, const float* s, int qn, int qp, float* grad_in, double* ds) {
@@ -90,20 +105,6 @@ __global__ void pact_fwd(const float* x, std::int64_t n, const float* alpha, int
   const float a = alpha[0];
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x)
     out[i] = quant::pact_value(x[i], a, levels);
-}
-
-__global__ void pact_bwd_blocks(const float* x, const float* g, std::int64_t n, const float* alpha, float* grad_in, double* partial) {
-  const float a = alpha[0];
-  const std::int64_t lo = blockIdx.x * per_block;
-  const std::int64_t hi = lo + per_block < n ? lo + per_block : n;
-  double acc = 0;
-  for (std::int64_t i = lo + threadIdx.x; i < hi; i += threads) {
-    const float gi = g[i];
-    acc += double(gi) * double(quant::pact_grad_alpha(x[i], a));
-    grad_in[i] = gi * quant::pact_grad_input(x[i], a);
-  }
-  const double t = block_sum(acc);
-  if (threadIdx.x == 0) partial[blockIdx.x] = t;
 }
 
 /// range_part[2b], range_part[2b + 1]: min and max of block b's elements (same grouping as above).
@@ -191,7 +192,7 @@ status lsq_forward_per_channel(const float* x, std::int64_t channels, std::int64
 
 status lsq_backward(const float* x, const float* g, std::int64_t n, const float* s, quant::qrange q, float* grad_in, double* ds) {
   return reduce_in_blocks(n, ds, "lsq_backward", [&](unsigned blocks, double* partial) {
-    lsq_bwd_blocks<<<blocks, threads>>>(x, g, n, s, q.q_n, q.q_p, grad_in, partial);
+    ste_bwd_blocks<<<blocks, threads>>>(lsq_ste{s, q.q_n, q.q_p}, x, g, n, grad_in, partial);
   });
 }
 
@@ -211,7 +212,7 @@ status pact_forward(const float* x, std::int64_t n, const float* alpha, int leve
 
 status pact_backward(const float* x, const float* g, std::int64_t n, const float* alpha, float* grad_in, double* dalpha) {
   return reduce_in_blocks(n, dalpha, "pact_backward", [&](unsigned blocks, double* partial) {
-    pact_bwd_blocks<<<blocks, threads>>>(x, g, n, alpha, grad_in, partial);
+    ste_bwd_blocks<<<blocks, threads>>>(pact_ste{alpha}, x, g, n, grad_in, partial);
   });
 }
 
