@@ -83,11 +83,11 @@ std::vector<hw::mapping_result> map_items(Score&& score, std::span<const C> conf
       hw::validate(l);
       const hw::layer_params p = hw::make_params<Acc>(hw::to_runtime(cfg), hw::group_layer(l));
       st.layers += 1;
-      if (auto err = hw::no_fit_error(p, l.name)) {  // the first candidate has the smallest tiles
+      if (auto err = batchtile::detail::refuse_before_search(p, l.name)) {
         out[i] = *err;
+        if (cache) cache->insert(*keys[i], *out[i]);  // as batchtile's map_cached keeps every result
         continue;
       }
-      if (!batchtile::detail::certainly_exact(p)) hw::check_exact_range(p, l.name);
       jobs.push_back(make_job(p, em));
       job_item.push_back(i);
     } catch (...) {

@@ -23,7 +23,9 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <ostream>
+#include <string>
 #include <vector>
 
 #include "jaq/batchtile/build_candidates.hpp"
@@ -131,6 +133,17 @@ bool certainly_exact(const hw::basic_layer_params<Sz>& p) {
   return tile_max < limit && wT + aT + 2 * oT < limit && sram + oT < limit && comp < limit && prox < limit;
 }
 
+/// The reference's refusals before any search, in its order: the mapping_error value when no
+/// tiling fits (the first candidate has the smallest tile in every buffer, so it fits iff any
+/// does), else hardware_error when a count could leave int64 (hw::check_exact_range, asked only
+/// when certainly_exact cannot vouch for the layer). Shared with the CUDA path (kernels/).
+template <class Sz>
+std::optional<hw::mapping_error> refuse_before_search(const hw::basic_layer_params<Sz>& p, const std::string& name) {
+  if (auto err = hw::no_fit_error(p, name)) return err;
+  if (!certainly_exact(p)) hw::check_exact_range(p, name);
+  return std::nullopt;
+}
+
 }  // namespace detail
 
 /// The best mapping of layer `l` on `cfg`: equal to hw::map_layer_reference<Acc, Flow>(cfg, l,
@@ -146,25 +159,14 @@ hw::mapping_result map_layer(const C& cfg, const hw::layer& l, const hw::energy_
   const auto p = hw::make_params<Acc>(cfg, g);
   map_stats st;
   st.layers = 1;
-  // The reference's order: no tiling fits -> the error value; else too large -> it throws.
-  // An empty batch is exactly the no-fit case: the first candidate has the smallest tile in
-  // every buffer, so it fits iff any does.
-  if (!detail::certainly_exact(p)) {
-    if (auto err = hw::no_fit_error(p, l.name)) {
-      if (stats) *stats += st;
-      return *err;
-    }
-    hw::check_exact_range(p, l.name);
+  if (auto err = detail::refuse_before_search(p, l.name)) {
+    if (stats) *stats += st;
+    return *err;
   }
   candidate_batch& cb = ws.cb;
   build_candidates<Flow>(p, em, cb, /*group_by_key=*/opt.collapse_orders);
   const std::size_t n = cb.size();
-  if (n == 0) {
-    if (stats) *stats += st;
-    const auto err = hw::no_fit_error(p, l.name);
-    JAQ_ASSERT(err.has_value());
-    return *err;
-  }
+  JAQ_ASSERT(n > 0);  // the first candidate fits (refuse_before_search)
   st.candidates = static_cast<std::int64_t>(n);
   st.pairs_exhaustive = st.candidates * detail::num_orders;
   if (!cb.exact) {

@@ -127,12 +127,18 @@ basic_layer_params<sizes_of<C>> make_params(const C& c, const layer& l) {
 
 // ---- tiling candidates -------------------------------------------------------------------
 
-/// Tile sizes `min(2^i * step, full)` for i = 0, 1, ... until the cap is reached.
+/// Candidate tile size i of a loop of size `full` stepping from `step`: min(2^i * step, full).
+JAQ_HOST_DEVICE constexpr std::int64_t tile_size(std::int64_t full, std::int64_t step, int i) {
+  const std::int64_t t = step << i;
+  return t < full ? t : full;
+}
+
+/// Tile sizes tile_size(full, step, i) for i = 0, 1, ... until the cap is reached.
 inline std::vector<std::int64_t> tile_sizes(std::int64_t full, std::int64_t step) {
   std::vector<std::int64_t> out;
-  for (std::int64_t t = step;; t *= 2) {
-    out.push_back(t < full ? t : full);
-    if (t >= full) break;
+  for (int i = 0;; ++i) {
+    out.push_back(tile_size(full, step, i));
+    if ((step << i) >= full) break;
   }
   return out;
 }
@@ -159,6 +165,13 @@ JAQ_HOST_DEVICE tiling make_tiling(const basic_layer_params<Sz>& p, std::int64_t
           .num_ic = ceil_div(p.IC, ic),
           .oc = oc,
           .num_oc = ceil_div(p.OC, oc)};
+}
+
+/// The first candidate in nest order, the smallest tile of every loop:
+/// tiling_candidates(p).front() without listing the others.
+template <class Sz>
+JAQ_HOST_DEVICE tiling first_tiling(const basic_layer_params<Sz>& p) {
+  return make_tiling(p, tile_size(p.B, 1, 0), tile_size(p.O, 1, 0), tile_size(p.IC, 1, 0), tile_size(p.OC, p.im2col ? 1 : p.M, 0));
 }
 
 /// Every candidate tiling in nest order: b, then o, then ic, then oc (innermost).

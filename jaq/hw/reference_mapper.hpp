@@ -43,8 +43,7 @@ inline std::ostream& operator<<(std::ostream& os, const group_winner& w) {
 /// size grows with every tile dimension) overflows; nullopt when it fits.
 template <class Sz>
 std::optional<mapping_error> no_fit_error(const basic_layer_params<Sz>& p, const std::string& name) {
-  const std::vector<tiling> cands = tiling_candidates(p);
-  const tile_footprint f = tile_bits(p, cands.front());
+  const tile_footprint f = tile_bits(p, first_tiling(p));
   if (f.w > p.cap_w) return mapping_error{name, buffer::wbuf, f.w, p.cap_w};
   if (f.a > p.cap_a) return mapping_error{name, buffer::ibuf, f.a, p.cap_a};
   if (f.o > p.cap_o) return mapping_error{name, buffer::obuf, f.o, p.cap_o};

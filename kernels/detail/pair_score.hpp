@@ -54,13 +54,6 @@ JAQ_HOST_DEVICE inline bool before(const pair_key& a, const pair_key& b) {
   return a.nest < b.nest;
 }
 
-/// Candidate tile size i of a loop of size `full` stepping from `step`: min(step 2^i, full), as
-/// hw::tile_sizes lists them.
-JAQ_HOST_DEVICE inline std::int64_t tile_at(std::int64_t full, std::int64_t step, std::int32_t i) {
-  const std::int64_t t = step << i;
-  return t < full ? t : full;
-}
-
 /// The tiling with nest index `nest`.
 JAQ_HOST_DEVICE inline hw::tiling tiling_at(const map_job& j, std::int64_t nest) {
   std::int64_t r = nest;
@@ -71,7 +64,8 @@ JAQ_HOST_DEVICE inline hw::tiling tiling_at(const map_job& j, std::int64_t nest)
   const auto io = static_cast<std::int32_t>(r % j.no);
   const auto ib = static_cast<std::int32_t>(r / j.no);
   const hw::layer_params& p = j.p;
-  return hw::make_tiling(p, tile_at(p.B, 1, ib), tile_at(p.O, 1, io), tile_at(p.IC, 1, iic), tile_at(p.OC, p.im2col ? 1 : p.M, ioc));
+  return hw::make_tiling(p, hw::tile_size(p.B, 1, ib), hw::tile_size(p.O, 1, io), hw::tile_size(p.IC, 1, iic),
+                         hw::tile_size(p.OC, p.im2col ? 1 : p.M, ioc));
 }
 
 /// True when the tiling with nest index `nest` passes the capacity filter.

@@ -84,6 +84,17 @@ TEST_CASE("candidates are visited b, then o, then ic, then oc innermost") {
   li.im2col = true;
   const auto ci = hw::tiling_candidates(hw::make_params(hw::reference_config(), li));
   CHECK(ci.size() == 2 * 2 * 2 * 7);  // oc 1, 2, 4, ..., 64
+  // first_tiling is the first of them, built without listing them; tile_size(i) is tile_sizes[i]
+  CHECK(hw::first_tiling(hw::make_params(hw::reference_config(), l)) == c[0]);
+  CHECK(hw::first_tiling(hw::make_params(hw::reference_config(), li)) == ci[0]);
+  hw::layer small = l;
+  small.OC = 8;  // below M: the first oc tile is the whole OC
+  CHECK(hw::first_tiling(hw::make_params(hw::reference_config(), small)) ==
+        hw::tiling_candidates(hw::make_params(hw::reference_config(), small))[0]);
+  for (auto [full, step] : {std::pair<std::int64_t, std::int64_t>{7, 1}, {100, 32}, {8, 32}, {64, 32}}) {
+    const auto v = hw::tile_sizes(full, step);
+    for (std::size_t i = 0; i < v.size(); ++i) CHECK(hw::tile_size(full, step, int(i)) == v[i]);
+  }
 }
 
 TEST_CASE("counts are ceilings: a ragged last tile costs a full one") {
