@@ -17,12 +17,14 @@ NVCC = "/usr/local/cuda/bin/nvcc"
 # Exact arithmetic shared with the host: IEEE division and square root are nvcc's defaults;
 # --fmad=false keeps a*b+c unfused (the cost model's energies must equal the host's bit for bit,
 # and the host never contracts: JAQ_NO_FP_CONTRACT). --expt-relaxed-constexpr lets device code
-# call the constexpr helpers of jaq/hw (loop_order, std::array).
+# call the constexpr helpers of jaq/hw (loop_order, std::array). --extended-lambda: the training
+# program's element functions are __host__ __device__ lambdas (kernels/detail/train_program.hpp).
 NVCC_FLAGS = [
     "-std=c++20",
     "-O3",
     "--fmad=false",
     "--expt-relaxed-constexpr",
+    "--extended-lambda",
     "-Xcompiler=-fPIC",
     "-gencode=arch=compute_90,code=sm_90",
     "-gencode=arch=compute_90,code=compute_90",
@@ -49,7 +51,11 @@ def jaq_cuda_library(name, cu_srcs, hdrs, cu_hdrs, fallback_srcs, deps = [], **k
             name = obj.replace(".o", "_nvcc"),
             srcs = [src] + cu_hdrs + ["//:WORKSPACE"],
             outs = [obj],
-            cmd = "{nvcc} {flags} -I$$(dirname $(location //:WORKSPACE)) -c $(location {src}) -o $@".format(
+            # nvcc names its temporary files after its process id. Sandboxed actions have their own
+            # PID namespace (every nvcc is pid 2) but share /tmp, so two at once overwrite each
+            # other's files ("tmpxft_00000002_...cudafe1.cpp: No such file"): each gets its own TMPDIR.
+            cmd = ("T=$$(mktemp -d) && TMPDIR=$$T {nvcc} {flags} -I$$(dirname $(location //:WORKSPACE)) -c $(location {src}) -o $@; " +
+                   "rc=$$?; rm -rf $$T; exit $$rc").format(
                 nvcc = NVCC,
                 flags = " ".join(NVCC_FLAGS),
                 src = src,

@@ -1,12 +1,14 @@
-// kernels/no_cuda.cpp: kernels/device.hpp, batchtile and fake_quant launchers in a build without the
-// CUDA toolkit (`--define=jaq_cuda=off`): every call reports that no device can be used, so the
-// programs' --device auto runs on the CPU and --device cuda is a clear error.
+// kernels/no_cuda.cpp: kernels/device.hpp, the batchtile, fake_quant and csq launchers and the
+// device trainer in a build without the CUDA toolkit (`--define=jaq_cuda=off`): every call
+// reports that no device can be used, so the programs' --device auto runs on the CPU and
+// --device cuda is a clear error.
 #include <string>
 
 #include "kernels/csq.hpp"
 #include "kernels/detail/batchtile_launch.hpp"
 #include "kernels/device.hpp"
 #include "kernels/fake_quant.hpp"
+#include "kernels/train.hpp"
 
 namespace jaq::cuda {
 namespace {
@@ -49,6 +51,21 @@ status csq_stack_input(const csq_shape&, const float*, const csq_channel*, const
 }
 status csq_stack_weights(const csq_shape&, const float*, const csq_channel*, const float*, const quant::qrange*, const float*,
                          const std::int32_t*, std::int32_t, float*) {
+  return unavailable();
+}
+
+struct device_trainer::impl {
+  train::net nt;
+  std::int64_t max_batch = 0;
+};
+device_trainer::device_trainer(train::net, std::int64_t, int) { throw error(std::string("CUDA: ") + why); }
+device_trainer::~device_trainer() = default;
+const train::net& device_trainer::net() const { return p_->nt; }
+std::int64_t device_trainer::max_batch() const { return p_->max_batch; }
+status device_trainer::set_state(std::span<const float>, std::span<const float>, std::span<const float>) { return unavailable(); }
+status device_trainer::get_state(std::span<float>, std::span<float>, std::span<float>) const { return unavailable(); }
+status device_trainer::get_grads(std::span<float>) const { return unavailable(); }
+status device_trainer::step(std::span<const float>, std::span<const std::int32_t>, float, const train::sgd_settings&, train::step_stats&) {
   return unavailable();
 }
 

@@ -1,0 +1,78 @@
+// kernels/detail/train_net.hpp: a network as the device training engine runs it: values (the
+// tensors of one forward pass), parameters, and the ops between them, in forward order. Plain
+// data, no jaq::nn types: kernels/train_model.hpp builds it from a jaq::nn model (and its LSQ
+// quantization), and kernels/detail/train_program.hpp runs it on an executor (the GPU, or the
+// host twin that the CPU tests run).
+//
+// Layouts are the CPU engine's: feature maps (C, N, H, W), features (N, F), weights (Co, Ci/g, k, k)
+// and (out, in), so parameters and gradients compare element for element with jaq's.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace jaq::cuda::train {
+
+enum class op_kind : std::int32_t { conv, batch_norm, add, global_avg_pool, linear };
+enum class activation : std::int32_t { none, relu, relu6 };
+
+/// LSQ fake quantization of a weighted layer: its input per tensor, its weight per output
+/// channel (or per tensor), as jaq::quant::quantized_model installs it (method lsq).
+struct lsq_layer {
+  bool on = false;
+  int a_qn = 0, a_qp = 0;           ///< the input's grid
+  int w_qn = 0, w_qp = 0;           ///< the weight's grid
+  bool w_per_channel = true;        ///< one weight step per output channel (else one)
+  int s_a = -1, s_w = -1;           ///< parameter indices of the steps
+  double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P)
+};
+
+/// One op. Extents are per image; the batch size is given when the program runs.
+struct op {
+  op_kind kind = op_kind::conv;
+  int in = -1, in2 = -1, out = -1;  ///< value indices (in2: add's second operand)
+  int weight = -1, bias = -1;       ///< conv/linear: weight (and linear's bias); batch_norm: gamma, beta
+  int stats = -1;                   ///< batch_norm: its index among the net's batch norms
+  std::int64_t c_in = 0, c_out = 0, kernel = 1, stride = 1, pad = 0, groups = 1;
+  std::int64_t h = 1, w = 1, oh = 1, ow = 1;  ///< conv: input and output extents; bn, gap: h, w
+  activation act = activation::none;          ///< batch_norm's fused activation
+  double eps = 1e-5, momentum = 0.1;          ///< batch_norm
+  lsq_layer q;                                ///< conv, linear
+  std::string name;                           ///< the layer, for messages
+};
+
+struct value {
+  std::int64_t per_image = 0;  ///< elements per image (C H W, or F)
+};
+
+struct param {
+  std::string name;
+  std::int64_t size = 0;
+  bool is_step = false;  ///< an LSQ step: kept >= min_step after each update
+};
+
+struct net {
+  std::vector<value> values;              ///< values[0]: the input images
+  std::vector<param> params;              ///< in the optimizer's order
+  std::vector<op> ops;                    ///< forward order
+  std::vector<std::int64_t> bn_channels;  ///< channels of each batch norm (its running statistics)
+  int logits = -1;                        ///< the value holding (N, classes)
+  std::int64_t classes = 0;
+};
+
+/// Optimizer settings of a training step: jaq::optim::sgd's (PyTorch's SGD).
+struct sgd_settings {
+  float momentum = 0.9f;
+  float weight_decay = 0.0f;
+  bool nesterov = false;
+  float min_step = 1e-6f;  ///< quantized_model::project()'s floor for LSQ steps
+};
+
+/// What a step reports.
+struct step_stats {
+  double loss = 0;           ///< mean cross-entropy over the batch
+  std::int64_t correct = 0;  ///< arg-max hits
+};
+
+}  // namespace jaq::cuda::train

@@ -1,0 +1,557 @@
+// kernels/detail/train_program.hpp: one training step of a train::net (forward, cross-entropy,
+// backward, SGD), written once over an executor. kernels/train.cu runs it with the CUDA
+// executor (kernels launched back to back on one stream, cuBLAS for the GEMMs, nothing copied
+// to the host but the loss and the hit count); kernels/detail/host_exec.hpp is the host twin
+// that the CPU tests run, against jaq's own engine.
+//
+// An executor provides:
+//   buffer<T>, alloc<T>(n)                        storage (device memory, or a host vector)
+//   for_each(n, f)                                f(i) for i in [0, n), in any order
+//   row_sums(rows, len, f, out)                   out[r] = sum_i f(r, i), in double, fixed grouping
+//   gemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc) C = op(A) op(B), row-major, float
+//   zero(p, n), upload(dst, src, n), download(dst, src, n)
+// Every element function is JAQ_HOST_DEVICE and captures only scalars and pointers.
+//
+// What each op computes (the CPU's definitions, docs in kernels/README.md):
+//   conv       LSQ(x) (*) LSQ(w): im2col + GEMM per group, or a direct depthwise kernel
+//   batch_norm training statistics (biased variance, running: unbiased), fused ReLU/ReLU6
+//   add, global_avg_pool, linear (LSQ on input and weight), softmax cross-entropy (mean)
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "jaq/config.hpp"
+#include "jaq/quant/lsq.hpp"
+#include "kernels/detail/train_net.hpp"
+
+namespace jaq::cuda::train {
+
+/// A network's whole training state on an executor: parameters, their gradients and momentum in
+/// three arenas of the same layout, the forward values and their gradients, running statistics,
+/// and per-op saved tensors. Sized for batches of up to max_batch images.
+template <class Exec>
+struct program {
+  template <class T>
+  using buffer = typename Exec::template buffer<T>;
+
+  Exec& ex;
+  net nt;
+  std::int64_t max_batch;
+  std::vector<std::int64_t> p_off, v_off, bn_off;  // arena offsets (params, values, bn stats)
+  std::int64_t p_total = 0, v_total = 0, bn_total = 0;
+  buffer<float> params, grads, momentum, values, vgrads, running;  // running: mean then var per bn
+  std::vector<buffer<float>> xq, wq;                               // per op: quantized input, weight
+  std::vector<buffer<float>> bn_stats;                             // per op: mean, 1/std (2 C)
+  buffer<float> col, gcol, gxq, gwq;                               // scratch shared by the ops
+  buffer<double> sums, sums2;                                      // reduction outputs
+  buffer<std::int32_t> labels;
+  buffer<double> row_loss;  // per image: loss, hit (2 N)
+
+  program(Exec& e, net n, std::int64_t batch) : ex(e), nt(std::move(n)), max_batch(batch) {
+    for (const auto& p : nt.params) {
+      p_off.push_back(p_total);
+      p_total += p.size;
+    }
+    for (const auto& v : nt.values) {
+      v_off.push_back(v_total);
+      v_total += v.per_image * max_batch;
+    }
+    for (std::int64_t c : nt.bn_channels) {
+      bn_off.push_back(bn_total);
+      bn_total += 2 * c;
+    }
+    params = ex.template alloc<float>(p_total);
+    grads = ex.template alloc<float>(p_total);
+    momentum = ex.template alloc<float>(p_total);
+    values = ex.template alloc<float>(v_total);
+    vgrads = ex.template alloc<float>(v_total);
+    running = ex.template alloc<float>(std::max<std::int64_t>(bn_total, 1));
+    ex.zero(momentum.data(), p_total);
+    std::int64_t col_max = 1, gx_max = 1, w_max = 1, red_max = 1;
+    for (const op& o : nt.ops) {
+      const bool weighted = o.kind == op_kind::conv || o.kind == op_kind::linear;
+      const std::int64_t in_size = weighted ? nt.values[o.in].per_image * max_batch : 0;
+      const std::int64_t w_size = weighted ? nt.params[o.weight].size : 0;
+      xq.push_back(ex.template alloc<float>(o.q.on ? in_size : 0));
+      wq.push_back(ex.template alloc<float>(o.q.on ? w_size : 0));
+      bn_stats.push_back(ex.template alloc<float>(o.kind == op_kind::batch_norm ? 2 * o.c_in : 0));
+      if (o.kind == op_kind::conv) {
+        col_max = std::max(col_max, o.c_in * o.kernel * o.kernel * max_batch * o.oh * o.ow);
+        gx_max = std::max(gx_max, in_size);
+        w_max = std::max(w_max, w_size);
+        red_max = std::max({red_max, o.c_out, o.c_in * o.kernel * o.kernel});
+      } else if (o.kind == op_kind::linear) {
+        gx_max = std::max(gx_max, in_size);
+        w_max = std::max(w_max, w_size);
+        red_max = std::max(red_max, o.c_out);
+      } else if (o.kind == op_kind::batch_norm) {
+        red_max = std::max(red_max, o.c_in);
+      } else if (o.kind == op_kind::global_avg_pool) {
+        red_max = std::max(red_max, o.c_in * max_batch);
+      }
+    }
+    col = ex.template alloc<float>(col_max);
+    gcol = ex.template alloc<float>(col_max);
+    gxq = ex.template alloc<float>(gx_max);
+    gwq = ex.template alloc<float>(w_max);
+    sums = ex.template alloc<double>(red_max);
+    sums2 = ex.template alloc<double>(red_max);
+    labels = ex.template alloc<std::int32_t>(max_batch);
+    row_loss = ex.template alloc<double>(2 * max_batch);
+  }
+
+  float* param(int i) { return params.data() + p_off[std::size_t(i)]; }
+  float* grad(int i) { return grads.data() + p_off[std::size_t(i)]; }
+  float* val(int i) { return values.data() + v_off[std::size_t(i)]; }
+  float* vgrad(int i) { return vgrads.data() + v_off[std::size_t(i)]; }
+
+  /// One step on n images (host pointers: n * image elements, channel-major (C, N, H, W) as
+  /// jaq::nn::batch_tensor gives them, and n labels): forward, loss, backward, SGD at lr.
+  step_stats step(const float* images, const std::int32_t* host_labels, std::int64_t n, float lr, const sgd_settings& opt) {
+    ex.upload(val(0), images, nt.values[0].per_image * n);
+    ex.upload(labels.data(), host_labels, n);
+    ex.zero(grads.data(), p_total);
+    ex.zero(vgrads.data(), v_total);
+    for (std::size_t i = 0; i < nt.ops.size(); ++i) forward(i, n);
+    const step_stats st = loss(n);
+    for (std::size_t i = nt.ops.size(); i-- > 0;) backward(i, n);
+    update(lr, opt);
+    return st;
+  }
+
+  // ---- forward ---------------------------------------------------------------------------------
+
+  void forward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    switch (o.kind) {
+      case op_kind::conv:
+        return conv_forward(i, n);
+      case op_kind::batch_norm:
+        return bn_forward(i, n);
+      case op_kind::add: {
+        const float* a = val(o.in);
+        const float* b = val(o.in2);
+        float* y = val(o.out);
+        ex.for_each(nt.values[o.out].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) { y[k] = a[k] + b[k]; });
+        return;
+      }
+      case op_kind::global_avg_pool: {
+        const std::int64_t c = o.c_in, hw = o.h * o.w;
+        const float* x = val(o.in);
+        float* y = val(o.out);
+        double* s = sums.data();
+        ex.row_sums(
+            c * n, hw, [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) { return double(x[r * hw + k]); }, s);
+        ex.for_each(c * n, [=] JAQ_HOST_DEVICE(std::int64_t r) {  // r = channel * n + image
+          y[(r % n) * c + r / n] = float(s[r] / double(hw));
+        });
+        return;
+      }
+      case op_kind::linear:
+        return linear_forward(i, n);
+    }
+  }
+
+  /// The layer's input and weight as the convolution reads them: LSQ values, or the originals.
+  const float* quantized_input(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const float* x = val(o.in);
+    if (!o.q.on) return x;
+    float* out = xq[i].data();
+    const float* s = param(o.q.s_a);
+    const int qn = o.q.a_qn, qp = o.q.a_qp;
+    ex.for_each(nt.values[o.in].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(x[k], s[0], qn, qp); });
+    return out;
+  }
+  const float* quantized_weight(std::size_t i) {
+    const op& o = nt.ops[i];
+    const float* w = param(o.weight);
+    if (!o.q.on) return w;
+    float* out = wq[i].data();
+    const float* s = param(o.q.s_w);
+    const int qn = o.q.w_qn, qp = o.q.w_qp;
+    const std::int64_t size = nt.params[o.weight].size, inner = o.q.w_per_channel ? size / o.c_out : size;
+    ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(w[k], s[k / inner], qn, qp); });
+    return out;
+  }
+  /// The input as forward read it (for backward): the saved LSQ values, or the input itself.
+  const float* saved_input(std::size_t i) { return nt.ops[i].q.on ? xq[i].data() : val(nt.ops[i].in); }
+  const float* saved_weight(std::size_t i) { return nt.ops[i].q.on ? wq[i].data() : param(nt.ops[i].weight); }
+
+  static bool depthwise(const op& o) { return o.groups > 1 && o.groups == o.c_in && o.groups == o.c_out; }
+  static bool pointwise(const op& o) { return o.kernel == 1 && o.stride == 1 && o.pad == 0; }
+
+  /// col (c_in k k, n oh ow) from x (c_in, n, h, w): row (ci, kh, kw), column (image, oy, ox).
+  void im2col(const op& o, std::int64_t n, const float* x, float* c) {
+    const std::int64_t k = o.kernel, s = o.stride, p = o.pad, h = o.h, w = o.w, oh = o.oh, ow = o.ow;
+    const std::int64_t cols = n * oh * ow;
+    ex.for_each(o.c_in * k * k * cols, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+      const std::int64_t row = e / cols, colm = e % cols;
+      const std::int64_t ci = row / (k * k), kh = row / k % k, kw = row % k;
+      const std::int64_t img = colm / (oh * ow), oy = colm / ow % oh, ox = colm % ow;
+      const std::int64_t iy = oy * s - p + kh, ix = ox * s - p + kw;
+      c[e] = iy >= 0 && iy < h && ix >= 0 && ix < w ? x[((ci * n + img) * h + iy) * w + ix] : 0.0f;
+    });
+  }
+
+  void conv_forward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const float* x = quantized_input(i, n);
+    const float* w = quantized_weight(i);
+    float* y = val(o.out);
+    const std::int64_t k = o.kernel, s = o.stride, p = o.pad, h = o.h, wd = o.w, oh = o.oh, ow = o.ow;
+    if (depthwise(o)) {
+      ex.for_each(o.c_out * n * oh * ow, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+        const std::int64_t ox = e % ow, oy = e / ow % oh, img = e / (ow * oh) % n, c = e / (ow * oh * n);
+        float acc = 0.0f;
+        for (std::int64_t kh = 0; kh < k; ++kh) {
+          const std::int64_t iy = oy * s - p + kh;
+          if (iy < 0 || iy >= h) continue;
+          for (std::int64_t kw = 0; kw < k; ++kw) {
+            const std::int64_t ix = ox * s - p + kw;
+            if (ix < 0 || ix >= wd) continue;
+            acc += w[(c * k + kh) * k + kw] * x[((c * n + img) * h + iy) * wd + ix];
+          }
+        }
+        y[e] = acc;
+      });
+      return;
+    }
+    const std::int64_t cols = n * oh * ow, icg = o.c_in / o.groups, ocg = o.c_out / o.groups, kk = icg * k * k;
+    const float* c = x;
+    if (!pointwise(o)) {
+      im2col(o, n, x, col.data());
+      c = col.data();
+    }
+    for (std::int64_t g = 0; g < o.groups; ++g)
+      ex.gemm(false, false, ocg, cols, kk, w + g * ocg * kk, kk, c + g * kk * cols, cols, y + g * ocg * cols, cols);
+  }
+
+  void bn_forward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const std::int64_t c = o.c_in, m = n * o.h * o.w;
+    const float* x = val(o.in);
+    float* y = val(o.out);
+    float* st = bn_stats[i].data();
+    float* rm = running.data() + bn_off[std::size_t(o.stats)];
+    float* rv = rm + c;
+    const float* gamma = param(o.weight);
+    const float* beta = param(o.bias);
+    double* s1 = sums.data();
+    double* s2 = sums2.data();
+    const double eps = o.eps, mom = o.momentum;
+    ex.row_sums(
+        c, m, [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) { return double(x[r * m + k]); }, s1);
+    ex.row_sums(
+        c, m,
+        [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) {
+          const double d = double(x[r * m + k]) - s1[r] / double(m);
+          return d * d;
+        },
+        s2);
+    ex.for_each(c, [=] JAQ_HOST_DEVICE(std::int64_t r) {
+      const double mean = s1[r] / double(m), var = s2[r] / double(m);
+      st[r] = float(mean);
+      st[c + r] = float(1.0 / sqrt(var + eps));
+      rm[r] = float((1 - mom) * double(rm[r]) + mom * mean);
+      rv[r] = float((1 - mom) * double(rv[r]) + mom * var * double(m) / double(m > 1 ? m - 1 : 1));
+    });
+    const int act = static_cast<int>(o.act);
+    ex.for_each(c * m, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+      const std::int64_t r = e / m;
+      float v = (x[e] - st[r]) * st[c + r] * gamma[r] + beta[r];
+      if (act != 0) v = v > 0.0f ? v : 0.0f;
+      if (act == 2) v = v < 6.0f ? v : 6.0f;
+      y[e] = v;
+    });
+  }
+
+  void linear_forward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const float* x = quantized_input(i, n);
+    const float* w = quantized_weight(i);
+    const float* b = param(o.bias);
+    float* y = val(o.out);
+    const std::int64_t f = o.c_in, out = o.c_out;
+    ex.gemm(false, true, n, out, f, x, f, w, f, y, out);
+    ex.for_each(n * out, [=] JAQ_HOST_DEVICE(std::int64_t e) { y[e] += b[e % out]; });
+  }
+
+  /// Softmax cross-entropy of the logits against the labels: the mean loss and the hits, and
+  /// d loss / d logits into the logits' gradient.
+  step_stats loss(std::int64_t n) {
+    const std::int64_t k = nt.classes;
+    const float* z = val(nt.logits);
+    float* gz = vgrad(nt.logits);
+    const std::int32_t* lab = labels.data();
+    double* rl = row_loss.data();
+    ex.for_each(n, [=] JAQ_HOST_DEVICE(std::int64_t r) {
+      const float* zr = z + r * k;
+      std::int64_t best = 0;
+      for (std::int64_t j = 1; j < k; ++j)
+        if (zr[j] > zr[best]) best = j;
+      const double mx = double(zr[best]);
+      double sum = 0;
+      for (std::int64_t j = 0; j < k; ++j) sum += exp(double(zr[j]) - mx);
+      const std::int32_t y = lab[r];
+      rl[r] = log(sum) + mx - double(zr[y]);
+      rl[n + r] = best == y ? 1.0 : 0.0;
+      for (std::int64_t j = 0; j < k; ++j) {
+        const double pj = exp(double(zr[j]) - mx) / sum;
+        gz[r * k + j] = float((pj - (j == y ? 1.0 : 0.0)) / double(n));
+      }
+    });
+    double* s = sums.data();
+    ex.row_sums(
+        2, n, [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t j) { return rl[r * n + j]; }, s);
+    double host[2] = {0, 0};
+    ex.download(host, s, 2);
+    return {.loss = host[0] / double(n), .correct = static_cast<std::int64_t>(host[1] + 0.5)};
+  }
+
+  // ---- backward --------------------------------------------------------------------------------
+
+  void backward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    switch (o.kind) {
+      case op_kind::conv:
+        return conv_backward(i, n);
+      case op_kind::batch_norm:
+        return bn_backward(i, n);
+      case op_kind::add: {
+        const float* g = vgrad(o.out);
+        float* ga = vgrad(o.in);
+        float* gb = vgrad(o.in2);
+        ex.for_each(nt.values[o.out].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+          ga[k] += g[k];
+          gb[k] += g[k];
+        });
+        return;
+      }
+      case op_kind::global_avg_pool: {
+        const std::int64_t c = o.c_in, hw = o.h * o.w;
+        const float* g = vgrad(o.out);
+        float* gx = vgrad(o.in);
+        ex.for_each(c * n * hw, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+          const std::int64_t r = e / hw;  // channel * n + image
+          gx[e] += g[(r % n) * c + r / n] / float(hw);
+        });
+        return;
+      }
+      case op_kind::linear:
+        return linear_backward(i, n);
+    }
+  }
+
+  /// d/d input of the layer from gxq (the gradient at the quantized input), and the activation
+  /// step's gradient; then the weight's from gwq.
+  void finish_weighted(std::size_t i, std::int64_t n, bool input_grad) {
+    const op& o = nt.ops[i];
+    if (input_grad) {
+      const float* x = val(o.in);
+      const float* g = gxq.data();
+      float* gx = vgrad(o.in);
+      const std::int64_t size = nt.values[o.in].per_image * n;
+      if (!o.q.on) {
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k]; });
+      } else {
+        const float* s = param(o.q.s_a);
+        const int qn = o.q.a_qn, qp = o.q.a_qp;
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::lsq_grad_input(x[k], s[0], qn, qp); });
+        reduce_step(g, x, size, 1, s, qn, qp, o.q.a_scale, grad(o.q.s_a));
+      }
+    } else if (o.q.on) {  // the image: no input gradient, but the input step still learns
+      // gxq is not computed for the first layer: its step gradient needs it, so it is built there.
+      reduce_step(gxq.data(), val(o.in), nt.values[o.in].per_image * n, 1, param(o.q.s_a), o.q.a_qn, o.q.a_qp, o.q.a_scale, grad(o.q.s_a));
+    }
+    const float* w = param(o.weight);
+    const float* g = gwq.data();
+    float* gw = grad(o.weight);
+    const std::int64_t size = nt.params[o.weight].size;
+    if (!o.q.on) {
+      ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gw[k] += g[k]; });
+      return;
+    }
+    const float* s = param(o.q.s_w);
+    const int qn = o.q.w_qn, qp = o.q.w_qp;
+    const std::int64_t rows = o.q.w_per_channel ? o.c_out : 1, inner = size / rows;
+    ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gw[k] += g[k] * quant::lsq_grad_input(w[k], s[k / inner], qn, qp); });
+    reduce_step(g, w, size, rows, s, qn, qp, o.q.w_scale, grad(o.q.s_w));
+  }
+
+  /// gs[r] += scale * sum over row r of g * d v_hat / d s (rows of size / rows elements).
+  void reduce_step(const float* g, const float* x, std::int64_t size, std::int64_t rows, const float* s, int qn, int qp, double scale,
+                   float* gs) {
+    const std::int64_t inner = size / rows;
+    double* out = sums.data();
+    ex.row_sums(
+        rows, inner,
+        [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) {
+          const std::int64_t e = r * inner + k;
+          return double(g[e]) * double(quant::lsq_grad_step(x[e], s[r], qn, qp));
+        },
+        out);
+    ex.for_each(rows, [=] JAQ_HOST_DEVICE(std::int64_t r) { gs[r] += float(out[r] * scale); });
+  }
+
+  void conv_backward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const bool input_grad = o.in != 0 || o.q.on;  // the first layer needs gxq only for its input step
+    const float* x = saved_input(i);
+    const float* w = saved_weight(i);
+    const float* gy = vgrad(o.out);
+    float* gw = gwq.data();
+    float* gx = gxq.data();
+    const std::int64_t k = o.kernel, s = o.stride, p = o.pad, h = o.h, wd = o.w, oh = o.oh, ow = o.ow;
+    if (depthwise(o)) {
+      const std::int64_t len = n * oh * ow;
+      ex.row_sums(
+          o.c_out * k * k, len,
+          [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t e) {
+            const std::int64_t c = r / (k * k), kh = r / k % k, kw = r % k;
+            const std::int64_t ox = e % ow, oy = e / ow % oh, img = e / (ow * oh);
+            const std::int64_t iy = oy * s - p + kh, ix = ox * s - p + kw;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= wd) return 0.0;
+            return double(gy[c * len + e]) * double(x[((c * n + img) * h + iy) * wd + ix]);
+          },
+          sums.data());
+      const double* sw = sums.data();
+      ex.for_each(o.c_out * k * k, [=] JAQ_HOST_DEVICE(std::int64_t r) { gw[r] = float(sw[r]); });
+      if (input_grad)
+        ex.for_each(o.c_in * n * h * wd, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+          const std::int64_t ix = e % wd, iy = e / wd % h, img = e / (wd * h) % n, c = e / (wd * h * n);
+          float acc = 0.0f;
+          for (std::int64_t kh = 0; kh < k; ++kh) {
+            const std::int64_t ty = iy + p - kh;
+            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
+            for (std::int64_t kw = 0; kw < k; ++kw) {
+              const std::int64_t tx = ix + p - kw;
+              if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
+              acc += w[(c * k + kh) * k + kw] * gy[((c * n + img) * oh + ty / s) * ow + tx / s];
+            }
+          }
+          gx[e] = acc;
+        });
+      finish_weighted(i, n, o.in != 0);
+      return;
+    }
+    const std::int64_t cols = n * oh * ow, icg = o.c_in / o.groups, ocg = o.c_out / o.groups, kk = icg * k * k;
+    const float* c = x;
+    if (!pointwise(o)) {
+      im2col(o, n, x, col.data());
+      c = col.data();
+    }
+    for (std::int64_t g = 0; g < o.groups; ++g)
+      ex.gemm(false, true, ocg, kk, cols, gy + g * ocg * cols, cols, c + g * kk * cols, cols, gw + g * ocg * kk, kk);
+    if (input_grad) {
+      float* gc = pointwise(o) ? gx : gcol.data();
+      for (std::int64_t g = 0; g < o.groups; ++g)
+        ex.gemm(true, false, kk, cols, ocg, w + g * ocg * kk, kk, gy + g * ocg * cols, cols, gc + g * kk * cols, cols);
+      if (!pointwise(o)) {  // col2im as a gather: each input element sums the columns that read it
+        const float* gcc = gcol.data();
+        ex.for_each(o.c_in * n * h * wd, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+          const std::int64_t ix = e % wd, iy = e / wd % h, img = e / (wd * h) % n, ci = e / (wd * h * n);
+          float acc = 0.0f;
+          for (std::int64_t kh = 0; kh < k; ++kh) {
+            const std::int64_t ty = iy + p - kh;
+            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
+            for (std::int64_t kw = 0; kw < k; ++kw) {
+              const std::int64_t tx = ix + p - kw;
+              if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
+              acc += gcc[((ci * k + kh) * k + kw) * cols + (img * oh + ty / s) * ow + tx / s];
+            }
+          }
+          gx[e] = acc;
+        });
+      }
+    }
+    finish_weighted(i, n, o.in != 0);
+  }
+
+  /// g' = g through the fused activation whose output was v: zero where the output was clamped.
+  JAQ_HOST_DEVICE static float through(int act, float v, float g) {
+    const bool pass = act == 0 || (v > 0.0f && (act != 2 || v < 6.0f));
+    return pass ? g : 0.0f;
+  }
+
+  void bn_backward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const std::int64_t c = o.c_in, m = n * o.h * o.w;
+    const float* x = val(o.in);
+    const float* y = val(o.out);
+    const float* gy = vgrad(o.out);
+    const float* st = bn_stats[i].data();
+    const float* gamma = param(o.weight);
+    float* gx = vgrad(o.in);
+    float* ggamma = grad(o.weight);
+    float* gbeta = grad(o.bias);
+    double* sb = sums.data();
+    double* sg = sums2.data();
+    const int act = static_cast<int>(o.act);
+    ex.row_sums(
+        c, m, [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) { return double(through(act, y[r * m + k], gy[r * m + k])); }, sb);
+    ex.row_sums(
+        c, m,
+        [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) {
+          const std::int64_t e = r * m + k;
+          return double(through(act, y[e], gy[e])) * double((x[e] - st[r]) * st[c + r]);
+        },
+        sg);
+    ex.for_each(c, [=] JAQ_HOST_DEVICE(std::int64_t r) {
+      gbeta[r] += float(sb[r]);
+      ggamma[r] += float(sg[r]);
+    });
+    ex.for_each(c * m, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+      const std::int64_t r = e / m;
+      const float xhat = (x[e] - st[r]) * st[c + r];
+      const double mean_g = sb[r] / double(m), mean_gx = sg[r] / double(m);
+      gx[e] += float(double(gamma[r] * st[c + r]) * (double(through(act, y[e], gy[e])) - mean_g - double(xhat) * mean_gx));
+    });
+  }
+
+  void linear_backward(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const float* x = saved_input(i);
+    const float* w = saved_weight(i);
+    const float* gy = vgrad(o.out);
+    const std::int64_t f = o.c_in, out = o.c_out;
+    ex.gemm(true, false, out, f, n, gy, out, x, f, gwq.data(), f);
+    ex.gemm(false, false, n, f, out, gy, out, w, f, gxq.data(), f);
+    double* sb = sums.data();
+    ex.row_sums(
+        out, n, [=] JAQ_HOST_DEVICE(std::int64_t r, std::int64_t k) { return double(gy[k * out + r]); }, sb);
+    float* gb = grad(o.bias);
+    ex.for_each(out, [=] JAQ_HOST_DEVICE(std::int64_t r) { gb[r] += float(sb[r]); });
+    finish_weighted(i, n, true);
+  }
+
+  // ---- the optimizer ---------------------------------------------------------------------------
+
+  /// jaq::optim::sgd's step over every parameter, then the LSQ steps floored at min_step.
+  void update(float lr, const sgd_settings& opt) {
+    float* w = params.data();
+    const float* g = grads.data();
+    float* b = momentum.data();
+    const float mom = opt.momentum, wdk = opt.weight_decay;
+    const bool use_mom = opt.momentum != 0.0f, nesterov = opt.nesterov;
+    ex.for_each(p_total, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+      float d = g[k] + wdk * w[k];
+      if (use_mom) {
+        b[k] = mom * b[k] + d;
+        d = nesterov ? d + mom * b[k] : b[k];
+      }
+      w[k] -= lr * d;
+    });
+    const float floor = opt.min_step;
+    for (std::size_t j = 0; j < nt.params.size(); ++j) {
+      if (!nt.params[j].is_step) continue;
+      float* s = param(int(j));
+      ex.for_each(nt.params[j].size, [=] JAQ_HOST_DEVICE(std::int64_t k) { s[k] = s[k] > floor ? s[k] : floor; });
+    }
+  }
+};
+
+}  // namespace jaq::cuda::train
