@@ -53,6 +53,8 @@
 #include "jaq/search/preset.hpp"
 #include "jaq/search/retrain.hpp"
 #include "jaq/version.hpp"
+#include "kernels/batchtile.hpp"  // jaq::cuda_backend's BatchTile mapper: --device cuda
+#include "kernels/device.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/out_flag.hpp"
@@ -76,6 +78,7 @@ struct options {
   std::string sweep_lambda;
   std::uint64_t seed = 1;
   int threads = 2;
+  std::string device = "cpu";  // where the hardware side runs (kernels/batchtile.hpp for cuda)
 };
 
 void add_flags(CLI::App& app, options& o) {
@@ -99,6 +102,9 @@ void add_flags(CLI::App& app, options& o) {
   app.add_flag("--resume", o.resume, "continue from the checkpoint in --out");
   app.add_option("--seed", o.seed, "seed of everything the run draws");
   app.add_option("--threads", o.threads, "worker threads");
+  app.add_option("--device", o.device,
+                 "where the hardware side (cost tables, the generator's scores) runs: cpu, cuda (a GPU, else an error) or auto; "
+                 "the same answers either way; the supernet trains on the CPU");
   app.add_flag("--quick", o.quick, "the preset's quick variant: a 1-2 minute run (smoke tests)");
   app.add_flag("--long", o.long_run, "the preset's long variant");
   app.add_flag("--no-retrain", o.no_retrain, "stop after the search (derived network and accelerator, no retraining)");
@@ -248,7 +254,8 @@ void plot(const jaq::report::plot_spec& spec, const fs::path& path, std::vector<
 }
 
 /// alpha and beta over the epochs, per-layer widths, cost over the epochs.
-std::vector<std::string> plots(const fs::path& out, const jaq::search::joint_search& js, const std::vector<jaq::hw::layer>& layers) {
+template <class JointSearch>
+std::vector<std::string> plots(const fs::path& out, const JointSearch& js, const std::vector<jaq::hw::layer>& layers) {
   std::vector<std::string> written;
   const auto& h = js.history();
   const auto d = js.derived();
@@ -328,7 +335,10 @@ struct run_result {
   double test_accuracy = NAN, integer_accuracy = NAN, edp = 0, latency_ms = 0, energy_uJ = 0, area_mm2 = 0, avg_bits = 0;
 };
 
-run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::split>& data, const options& o, const fs::path& out) {
+/// One search and its retraining; the hardware side on `hw` (tbb_backend or cuda_backend).
+template <class HwB>
+run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::split>& data, const options& o, const fs::path& out,
+                   HwB hw) {
   jaq::stopwatch wall;
   jaq_examples::check_out_dir(out);
   const fs::path ckpt = out / "checkpoint";
@@ -337,7 +347,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
             << (data ? "data: " + std::to_string(data->train.size()) + " training, " + std::to_string(data->test.size()) + " test images"
                      : std::string("no data set: the hardware side alone (cost tables, generator)"))
             << std::endl;
-  jaq::search::joint_search js(p.space, p.search, data ? &data->train : nullptr);
+  jaq::search::joint_search<HwB> js(p.space, p.search, data ? &data->train : nullptr, hw);
   if (o.resume) {
     js.load(ckpt, id);
     std::cout << "resumed from " << ckpt.string() << " after epoch " << js.epochs_done() << "/" << js.total_epochs()
@@ -459,7 +469,8 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
                  {"wall", wall_s},
                  {"hardware_share_of_search", train_s + hw_s > 0 ? hw_s / (train_s + hw_s) : 0.0},
                  {"hwgen_iterations", js.hwgen_iterations()},
-                 {"cost_table_ms", js.table().build_ms}};
+                 {"cost_table_ms", js.table().build_ms},
+                 {"hardware_device", jaq::backend_traits<HwB>::host ? "cpu" : "cuda"}};
   std::int64_t peak_backward = 0;
   for (const auto& r : js.history()) peak_backward = std::max(peak_backward, r.peak_backward_bytes);
   j["search_peak_backward_bytes"] = peak_backward;
@@ -482,8 +493,15 @@ int run(const options& o) {
   const auto data = load_data(p, o.data_dir);
   const fs::path out = o.out;
   jaq_examples::check_out_dir(out);
+  const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
+  if (o.device != "cpu")
+    std::cout << "search: " << where.note << "; the hardware side runs there, the supernet trains on the CPU" << std::endl;
+  auto run_one_on = [&](const jaq::search::preset& q, const fs::path& dir) {
+    return where.kind == jaq::cuda::device_kind::cuda ? run_one(q, data, o, dir, jaq::cuda_backend{0})
+                                                      : run_one(q, data, o, dir, jaq::tbb_backend{});
+  };
   if (o.sweep_lambda.empty()) {
-    const auto r = run_one(p, data, o, out);
+    const auto r = run_one_on(p, out);
     char line[400];
     std::snprintf(line, sizeof line,
                   "result: test_accuracy=%.4f integer_accuracy=%.4f avg_bits=%.3f latency_ms=%.5f energy_uJ=%.4f area_mm2=%.4f edp_Js=%.4g",
@@ -504,7 +522,7 @@ int run(const options& o) {
     q.search.lambdas.lambda_energy *= k;
     q.search.lambdas.lambda_area *= k;
     std::cout << "=== sweep: lambdas x " << k << std::endl;
-    const auto r = run_one(q, data, o, out / ("lambda-x" + jaq::search::detail::num(k)));
+    const auto r = run_one_on(q, out / ("lambda-x" + jaq::search::detail::num(k)));
     w.row(k, q.search.lambdas.lambda_latency, q.search.lambdas.lambda_energy, q.search.lambdas.lambda_area, r.test_accuracy,
           r.integer_accuracy, r.latency_ms, r.energy_uJ, r.area_mm2, r.edp, r.avg_bits);
     front.x.push_back(r.edp);

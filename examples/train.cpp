@@ -17,6 +17,7 @@
 //   bazel run //examples:train -- --epochs 3 --out /tmp/run --resume  # after a kill: from its last checkpoint
 //   bazel run //examples:train -- --quant lsq --bits 4        # QAT (jaq/quant; --wbits/--abits, pact, minmax)
 //   bazel run //examples:train -- --mixed 2,3,4,8 --csq 20    # mixed-precision search with CSQ (jaq/nas)
+//   bazel run //examples:train -- --device auto --quant lsq   # the step on a GPU when there is one (kernels/)
 #include <malloc.h>
 #include <CLI/CLI.hpp>
 
@@ -51,6 +52,9 @@
 #include "jaq/report/json.hpp"
 #include "jaq/report/plot.hpp"
 #include "jaq/version.hpp"
+#include "kernels/device.hpp"
+#include "kernels/train.hpp"
+#include "kernels/train_model.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -80,6 +84,7 @@ struct train_options {
   std::int64_t checkpoint_every = 0;  // also checkpoint every this many steps (0: at epoch ends only)
   jaq::nas::train_flags quant;        // --quant/--bits/--mixed/--csq: jaq/nas/train_session.hpp
   std::string export_onnx;            // the trained network as ONNX (jaq/io/onnx.hpp)
+  std::string device = "cpu";         // where the step runs: cpu, cuda, auto (kernels/train.hpp)
 };
 
 void add_flags(CLI::App& app, train_options& o) {
@@ -100,6 +105,9 @@ void add_flags(CLI::App& app, train_options& o) {
   app.add_option("--export-onnx", o.export_onnx,
                  "also write the trained network as an ONNX model to this file (LSQ --quant/--derived or full precision), "
                  "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
+  app.add_option("--device", o.device,
+                 "where the training step runs: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one); "
+                 "cuda trains full precision and --quant lsq, the CPU everything");
   app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (a --mixed search too)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
@@ -265,6 +273,25 @@ run_progress load_run(const train_options& o, const std::vector<jaq::named_tenso
   return p;
 }
 
+/// Whether the step runs on the GPU: --device cpu never, cuda always (config_error without a
+/// GPU, or for what the device engine does not train), auto when there is a GPU and the run is
+/// one the device trains (else on the CPU, saying why).
+bool use_device(const train_options& o, jaq::nas::train_session<float>& qs) {
+  const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
+  std::string why_not;
+  if (qs.search()) why_not = "a --mixed search trains on the CPU";
+  if (qs.fixed() && qs.fixed()->config().method != jaq::quant::method::lsq)
+    why_not =
+        std::string("--quant ") + jaq::quant::to_string(qs.fixed()->config().method) + " trains on the CPU (the device quantizes with lsq)";
+  if (where.kind == jaq::cuda::device_kind::cuda && !why_not.empty()) {
+    if (o.device == "cuda") throw jaq::config_error("command line", "--device", "cuda: " + why_not + "; use --device cpu or auto");
+    std::cout << "device: cpu (--device auto: " << why_not << ")\n";
+    return false;
+  }
+  if (o.device != "cpu") std::cout << where.note << "\n";
+  return where.kind == jaq::cuda::device_kind::cuda;
+}
+
 int run(const train_options& o) {
   jaq_examples::check_out_dir(o.out);  // before any work: a finished run is never lost to a bad --out
   if (!o.export_onnx.empty()) {
@@ -291,6 +318,7 @@ int run(const train_options& o) {
   std::cout << *model << std::flush;
   jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
   if (qs.active()) std::cout << qs << std::flush;
+  const bool on_device = use_device(o, qs);
   const std::int64_t per_epoch = jaq::data::batch_iterator(data.train, {.batch_size = o.batch}).batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
@@ -298,6 +326,13 @@ int run(const train_options& o) {
   jaq::optim::sgd<float> opt(qs.parameters(model->parameters()), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
   auto qopt = qs.optimizer(opt);  // the plain SGD step, or weight/architecture steps of a search
   jaq::tape<float> tp({.threads = o.threads});
+  // The GPU's step (kernels/train.hpp), made at the first batch: LSQ's activation steps come
+  // from that batch, as the CPU's first step would set them. Its state comes back into the
+  // model, the quantizer and the optimizer (sync) before anything reads them.
+  std::unique_ptr<jaq::cuda::model_trainer<jaq::cuda::device_trainer>> dev;
+  auto sync = [&] {
+    if (dev) dev->sync_to_model();
+  };
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
   // Everything a checkpoint holds: parameters and BatchNorm statistics, quantizer steps and
   // flags (packed anew at each call), the optimizer's buffers.
@@ -332,7 +367,12 @@ int run(const train_options& o) {
       if (!it.next(b)) break;  // epoch over
       opt.set_lr(lr(p.step));
       qs.begin_step(p.step);
-      const auto r = jaq::nn::train_step(*model, qopt, tp, b, p.step);
+      if (on_device && !dev) {
+        if (qs.fixed() && !qs.fixed()->layers().front().initialized) jaq::cuda::initialize_quantizers(*model, b);
+        dev = std::make_unique<jaq::cuda::model_trainer<jaq::cuda::device_trainer>>(
+            jaq::cuda::bind_model(*model, qs.fixed(), data.train.shape), opt, o.batch, 0);
+      }
+      const auto r = dev ? dev->step(b, p.step) : jaq::nn::train_step(*model, qopt, tp, b, p.step);
       const double secs = sw.lap();
       p.step_ms.push_back(secs * 1e3);
       p.loss.push_back(r.loss);
@@ -345,10 +385,12 @@ int run(const train_options& o) {
       ++p.step;
       ++p.current.steps;
       if (o.checkpoint_every > 0 && p.step % o.checkpoint_every == 0 && p.current.steps < per_epoch) {
+        sync();
         p.current.seconds += epoch_clock.lap();
         save_run(o, snapshot(), p);
       }
     }
+    sync();
     epoch_metrics m = p.current;
     m.seconds += epoch_clock.lap();
     m.train_loss = m.steps ? p.loss_sum / static_cast<double>(m.steps) : 0;
@@ -376,7 +418,8 @@ int run(const train_options& o) {
   nlohmann::json j;
   j["model"] = o.model;
   j["config"] = run_identity(o);  // every flag the run depended on: those a resume must match, and these
-  j["config"].update({{"threads", o.threads}, {"max_steps", o.max_steps}, {"data_dir", o.data_dir}});
+  j["config"].update(
+      {{"threads", o.threads}, {"max_steps", o.max_steps}, {"data_dir", o.data_dir}, {"device", on_device ? "cuda" : "cpu"}});
   j["epochs"] = nlohmann::json::array();
   std::ostringstream csv;
   jaq::report::csv_writer w(csv, {"epoch", "steps", "train_loss", "train_accuracy", "test_accuracy", "seconds"});

@@ -204,6 +204,7 @@ struct cost_weights;
 struct cost_reference;
 struct search_settings;
 struct epoch_record;
+template <class HwB>  // the hardware side's backend; joint_search.hpp gives the default (tbb_backend)
 class joint_search;
 struct retrain_settings;
 struct retrained;

@@ -30,6 +30,7 @@ before the first step (interpreter, torch, model, data), so peak - base is what 
   tools/bench_csq_torch.py                      # all models x modes x batch {128, 512}
   tools/bench_csq_torch.py --models small-cnn --modes fp32,csq --batches 128
   tools/bench_csq_torch.py --smoke              # a few tiny steps of every configuration + checks
+  tools/bench_csq_torch.py --device cuda --modes fp32,lsq4 --batches 256   # on the GPU (device_check.sh)
 """
 import argparse
 import math
@@ -204,7 +205,7 @@ MODES = ("fp32", "lsq4", "csq")
 
 # ---- one configuration -----------------------------------------------------------------------
 
-def run_one(model_name, mode, batch, steps, warmup, threads, seed):
+def run_one(model_name, mode, batch, steps, warmup, threads, seed, device="cpu"):
     torch.set_num_threads(threads)
     torch.set_num_interop_threads(1)
     torch.manual_seed(seed)
@@ -212,15 +213,19 @@ def run_one(model_name, mode, batch, steps, warmup, threads, seed):
     x = torch.randn(batch, 1, 28, 28)
     y = torch.randint(0, 10, (batch,))
     model(x[:2])  # initialise the LSQ steps from data before the optimiser sees them
+    model, x, y = model.to(device), x.to(device), y.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     base = rss_mb()
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     times, losses = [], []
     for i in range(warmup + steps):
+        sync()
         t0 = time.perf_counter()
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        sync()
         if i >= warmup:
             times.append((time.perf_counter() - t0) * 1e3)
         losses.append(loss.item())
@@ -253,6 +258,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where PyTorch trains (cuda: the GPU, synchronised per step)")
     ap.add_argument("--smoke", action="store_true", help="batch 8, 2 steps each, with checks")
     ap.add_argument("--fp32-fc", action="store_true", help="leave the classifier unquantized")
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "MODE", "BATCH"), help=argparse.SUPPRESS)
@@ -262,13 +268,14 @@ def main():
 
     if a.one:  # the child: one configuration
         model_name, mode, batch = a.one[0], a.one[1], int(a.one[2])
-        step_ms, peak, base, losses, model = run_one(model_name, mode, batch, a.steps, a.warmup, a.threads, a.seed)
+        step_ms, peak, base, losses, model = run_one(model_name, mode, batch, a.steps, a.warmup, a.threads, a.seed, a.device)
         if a.smoke:
             problems = smoke_checks(model, mode, losses)
             if problems:
                 sys.exit(f"smoke {model_name}/{mode}: " + "; ".join(problems))
+        gpu = f" device=cuda gpu_peak_mb={torch.cuda.max_memory_allocated() / 2**20:.1f}" if a.device == "cuda" else ""
         print(f"torch model={model_name} mode={mode} batch={batch} step_ms={step_ms:.3f} "
-              f"peak_rss_mb={peak:.1f} base_rss_mb={base:.1f}", flush=True)
+              f"peak_rss_mb={peak:.1f} base_rss_mb={base:.1f}{gpu}", flush=True)
         return
 
     models = a.models.split(",")
@@ -288,7 +295,7 @@ def main():
         for mode in modes:
             for batch in batches:
                 cmd = [sys.executable, __file__, "--one", model_name, mode, str(batch), "--steps", str(steps),
-                       "--warmup", str(warmup), "--threads", str(a.threads), "--seed", str(a.seed)]
+                       "--warmup", str(warmup), "--threads", str(a.threads), "--seed", str(a.seed), "--device", a.device]
                 if a.smoke:
                     cmd.append("--smoke")
                 if a.fp32_fc:

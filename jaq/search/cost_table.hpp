@@ -83,8 +83,8 @@ inline std::ostream& operator<<(std::ostream& os, const cost_table& t) {
 /// Maps every choice of `s` on `accel` with BatchTile. Throws config_error for a malformed
 /// space or configuration; an unmappable layer is reported in the result, not thrown.
 template <class B>
-requires host_backend<B> cost_table build_cost_table(B backend, const nas::space_config& s, const hw::accel_config& accel,
-                                                     std::int64_t batch, batchtile::mapping_cache* cache = nullptr) {
+requires batchtile::mapping_backend<B> cost_table build_cost_table(B backend, const nas::space_config& s, const hw::accel_config& accel,
+                                                                   std::int64_t batch, batchtile::mapping_cache* cache = nullptr) {
   const auto t0 = std::chrono::steady_clock::now();
   s.validate(s.name);
   hw::validate(accel, "accelerator");

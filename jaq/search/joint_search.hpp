@@ -25,9 +25,15 @@
 // checkpoint written atomically at each epoch end holds every tensor and figure that carries
 // over, so a run resumed after a kill gives the uninterrupted run's results.
 //
+// The hardware side (cost tables, the generator's scores) runs on the template's backend: by
+// default the search's own TBB arena; a device backend whose BatchTile mapper is included
+// (kernels/batchtile.hpp: jaq::cuda_backend) gives the same answers on a GPU, and this header
+// does not depend on it.
+//
 //   jaq::search::joint_search js(space, settings, &weight_and_arch_images);
 //   while (!js.finished()) { js.run_epoch(&std::cout); js.save(dir); }
 //   js.final_hardware();  auto d = js.derived();  auto m = js.mapping();
+//   jaq::search::joint_search<jaq::cuda_backend> on_gpu(space, settings, &images, jaq::cuda_backend{0});
 #pragma once
 
 #include <algorithm>
@@ -40,6 +46,7 @@
 #include <ostream>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -239,12 +246,18 @@ inline epoch_record epoch_record_from_json(const nlohmann::json& j) {
   return r;
 }
 
+template <class HwB = tbb_backend>
 class joint_search {
+  static_assert(batchtile::mapping_backend<HwB>,
+                "joint_search<HwB>: HwB must be a host backend or a device backend whose BatchTile mapper is included "
+                "(kernels/batchtile.hpp for jaq::cuda_backend)");
+
  public:
   /// `train` holds the images the search trains on (split in two here); null: no data, the
   /// hardware side alone (tables and the generator on the space's initial derived network).
-  joint_search(nas::space_config space, search_settings s, const data::dataset* train)
-      : space_(std::move(space)), set_(std::move(s)), pool_(set_.threads), cache_() {
+  /// `hw`: where the hardware side runs (tbb_backend: the search's own arena, whatever is given).
+  joint_search(nas::space_config space, search_settings s, const data::dataset* train, HwB hw = {})
+      : space_(std::move(space)), set_(std::move(s)), pool_(set_.threads), hw_(hw), cache_() {
     space_.validate(space_.name);
     set_.validate(space_.name);
     rng init(detail::stream_seed(set_.seed, 0, 1));
@@ -304,7 +317,13 @@ class joint_search {
     }
     return d;
   }
-  tbb_backend backend() const { return pool_.backend(); }
+  /// Where the hardware side runs.
+  HwB backend() const {
+    if constexpr (std::is_same_v<HwB, tbb_backend>)
+      return pool_.backend();
+    else
+      return hw_;
+  }
 
   /// Latency (s) and energy (nJ) of the derived network on the current accelerator.
   std::pair<double, double> derived_cost() const { return table_.network_cost(space_, derived()); }
@@ -660,6 +679,7 @@ class joint_search {
   nas::space_config space_;
   search_settings set_;
   mutable thread_pool pool_;  // one TBB arena for the whole search
+  HwB hw_;                    // the hardware side's backend (unused for tbb_backend: pool_'s)
   batchtile::mapping_cache cache_;
   std::unique_ptr<nas::supernet<float>> net_;
   std::vector<parameter<float>*> weight_params_, arch_params_;

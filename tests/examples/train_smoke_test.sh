@@ -34,4 +34,26 @@ if "$BIN" --model resnet --max-steps 1 --out "$OUT" > "$OUT.err" 2>&1; then echo
 grep -q "unknown model 'resnet'" "$OUT.err" || { cat "$OUT.err"; echo "FAIL: unknown model message"; exit 1; }
 if "$BIN" --data-dir /nonexistent --max-steps 1 --out "$OUT" > "$OUT.err" 2>&1; then echo "FAIL: missing data accepted"; exit 1; fi
 grep -q "/nonexistent" "$OUT.err" || { cat "$OUT.err"; echo "FAIL: missing data message"; exit 1; }
+
+# --device: auto says where the step runs (here, without a GPU: the CPU, and why) and trains as
+# the CPU does, bit for bit; cuda without a GPU, or for a run the device does not train, is a
+# clear error naming the flag. With a GPU (a GPU machine), cuda and auto train on it.
+rm -rf "$OUT"
+"$BIN" --max-steps 5 --batch 32 --every 5 --eval-images 200 --out "$OUT" > "$OUT.cpu" 2>&1 || { cat "$OUT.cpu"; echo "FAIL: cpu run"; exit 1; }
+rm -rf "$OUT"
+"$BIN" --max-steps 5 --batch 32 --every 5 --eval-images 200 --device auto --out "$OUT" > "$OUT.auto" 2>&1 || {
+  cat "$OUT.auto"; echo "FAIL: --device auto"; exit 1; }
+if grep -q '^device: cuda' "$OUT.auto"; then
+  grep -q '"device": "cuda"' "$OUT/metrics.json" || { echo "FAIL: metrics.json does not say cuda"; exit 1; }
+else
+  grep -Eq '^device: cpu \(--device auto: no CUDA device: .+\)$' "$OUT.auto" || { cat "$OUT.auto"; echo "FAIL: --device auto note"; exit 1; }
+  same() { grep '^epoch 1 done' "$1" | sed 's/, [0-9.e+-]* s$//'; }  # the line, less its wall time
+  diff <(same "$OUT.cpu") <(same "$OUT.auto") > /dev/null || {
+    echo "FAIL: --device auto on the CPU trained differently"; exit 1; }
+  if "$BIN" --max-steps 1 --device cuda --out "$OUT" > "$OUT.err" 2>&1; then echo "FAIL: --device cuda without a GPU accepted"; exit 1; fi
+  grep -q -- "--device: device: cuda was asked for, but no CUDA device: .*; use --device cpu or auto" "$OUT.err" || {
+    cat "$OUT.err"; echo "FAIL: --device cuda message"; exit 1; }
+fi
+if "$BIN" --max-steps 1 --device gpu --out "$OUT" > "$OUT.err" 2>&1; then echo "FAIL: --device gpu accepted"; exit 1; fi
+grep -q "'gpu' is not one of cpu, cuda, auto" "$OUT.err" || { cat "$OUT.err"; echo "FAIL: --device gpu message"; exit 1; }
 echo "PASS"

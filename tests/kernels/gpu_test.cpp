@@ -4,6 +4,11 @@
 //     energies equal as doubles), every dataflow, errors in the same order.
 //   - fake quantization: forward values and input gradients bit-identical to the CPU's scalar
 //     definitions; step-size and clip gradients within 1e-12 relative of the CPU's double sums.
+//   - the training engine: device_trainer against its host twin (which train_program_test checks
+//     against jaq's engine) on small-cnn and mbconv-small, fp32 and LSQ 4-bit: the first step's
+//     loss, hits and every gradient, and 20 steps' loss curves and final parameters. cuBLAS sums
+//     its products in another order than the twin's loops, so these agree to float rounding
+//     carried through a network (stated bounds below), not bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -21,7 +26,11 @@
 #include "kernels/csq.hpp"
 #include "kernels/device.hpp"
 #include "kernels/fake_quant.hpp"
+#include "kernels/host_trainer.hpp"
+#include "kernels/train.hpp"
+#include "kernels/train_model.hpp"
 #include "tests/batchtile/random_cases.hpp"
+#include "tests/kernels/train_cases.hpp"
 
 namespace bt = jaq::batchtile;
 namespace cu = jaq::cuda;
@@ -235,4 +244,63 @@ TEST_CASE("CSQ stacking on the GPU == the host twin, element for element (dense 
       REQUIRE(hws[std::size_t(d)] ==
               cu::detail::csq_weight_element(sh, w.data(), stack.data(), s_w.data(), w_grid.data(), p.data(), active.data(), 2, d));
   }
+}
+
+TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv-small, fp32 and LSQ 4-bit") {
+  if (!have_gpu()) return;
+  for (const char* name : {"small-cnn", "mbconv-small"})
+    for (const bool lsq : {false, true}) {
+      CAPTURE(name);
+      CAPTURE(lsq);
+      jaq::rng r(7);
+      const jaq::data::image_shape shape{1, 28, 28};
+      const std::int64_t n = 32;
+      std::vector<jaq::data::batch> batches;
+      for (int i = 0; i < 20; ++i) batches.push_back(jaq_test::random_batch(r, n, shape, 10));
+      auto host = jaq_test::make_test_model(name, lsq, batches[0], true);
+      auto dev = jaq_test::make_test_model(name, lsq, batches[0], true);
+      cu::model_trainer<cu::host_trainer> th(cu::bind_model(*host.model, host.quant.get(), shape), *host.opt, n);
+      cu::model_trainer<cu::device_trainer> td(cu::bind_model(*dev.model, dev.quant.get(), shape), *dev.opt, n, 0);
+      const auto a = th.step(batches[0], 0), d = td.step(batches[0], 0);
+      CHECK(d.loss == doctest::Approx(a.loss).epsilon(1e-4));
+      CHECK(d.correct == a.correct);
+      const std::size_t np = static_cast<std::size_t>(cu::train::param_elements(th.bound().net));
+      std::vector<float> gh(np), gd(np);
+      REQUIRE(th.trainer().get_grads(gh).ok());
+      REQUIRE(td.trainer().get_grads(gd).ok());
+      double s2 = 0;
+      for (float v : gh) s2 += double(v) * v;
+      const double floor = 1e-2 * std::sqrt(s2 / double(np));
+      std::size_t at = 0;
+      for (const auto& p : th.bound().net.params) {
+        CAPTURE(p.name);
+        CHECK(jaq_test::rel_err_floor(gd.data() + at, gh.data() + at, p.size, floor) < 1e-3);
+        at += static_cast<std::size_t>(p.size);
+      }
+      for (std::int64_t s = 1; s < 20; ++s) {
+        CAPTURE(s);
+        const auto x = th.step(batches[std::size_t(s)], s), y = td.step(batches[std::size_t(s)], s);
+        CHECK(std::fabs(y.loss - x.loss) <= 1e-3 * std::max(1.0, x.loss));
+      }
+      th.sync_to_model();
+      td.sync_to_model();
+      const auto ph = host.quant ? host.quant->parameters(host.model->parameters()) : host.model->parameters();
+      const auto pd = dev.quant ? dev.quant->parameters(dev.model->parameters()) : dev.model->parameters();
+      for (std::size_t k = 0; k < ph.size(); ++k) {
+        CAPTURE(ph[k]->name);
+        CHECK(jaq_test::rel_err(pd[k]->value.data(), ph[k]->value.data(), ph[k]->value.size()) < 1e-2);
+      }
+    }
+}
+
+TEST_CASE("the device trainer's errors: a bad batch is a status, not a crash") {
+  if (!have_gpu()) return;
+  jaq::rng gen(1);
+  jaq::nn::small_cnn<float> m({}, gen);
+  cu::device_trainer t(cu::bind_model(m, nullptr, {1, 28, 28}).net, 4, 0);
+  std::vector<float> img(4 * 784, 0.5f);
+  cu::train::step_stats st;
+  const auto bad = t.step(img, std::vector<std::int32_t>{0, 1, 10, 2}, 0.1f, {}, st);
+  CHECK_FALSE(bad.ok());
+  CHECK(bad.message.find("label 10") != std::string::npos);
 }

@@ -25,55 +25,16 @@
 #include "jaq/core/rng.hpp"
 #include "jaq/quant/qconv2d.hpp"
 #include "kernels/train_model.hpp"
+#include "tests/kernels/train_cases.hpp"
 
 namespace cu = jaq::cuda;
 namespace tr = jaq::cuda::train;
+using jaq_test::random_batch;
+using jaq_test::rel_err;
+using jaq_test::rel_err_floor;
+using jaq_test::rms;
 
 namespace {
-
-/// ||a - b|| / max(||b||, tiny): a tensor-level relative error.
-double rel_err(const float* a, const float* b, std::int64_t n) {
-  double d = 0, s = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    s += double(b[i]) * b[i];
-  }
-  return std::sqrt(d) / std::max(std::sqrt(s), 1e-12);
-}
-
-/// ||a - b|| / max(||b||, floor sqrt(n)): relative, except for a tensor far smaller than its
-/// kind's typical entry `floor` (a gradient that is zero in exact arithmetic, such as a
-/// BatchNorm shift followed by a 1x1 convolution and another BatchNorm, is rounding noise).
-double rel_err_floor(const float* a, const float* b, std::int64_t n, double floor) {
-  double d = 0, s = 0;
-  for (std::int64_t i = 0; i < n; ++i) {
-    d += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-    s += double(b[i]) * b[i];
-  }
-  return std::sqrt(d) / std::max({std::sqrt(s), floor * std::sqrt(double(n)), 1e-30});
-}
-
-/// Root mean square of every element of the tensors.
-double rms(const std::vector<const jaq::tensor<float>*>& ts) {
-  double s = 0;
-  std::int64_t n = 0;
-  for (const auto* t : ts) {
-    for (float v : *t) s += double(v) * v;
-    n += t->size();
-  }
-  return std::sqrt(s / double(std::max<std::int64_t>(n, 1)));
-}
-
-jaq::data::batch random_batch(jaq::rng& r, std::int64_t n, jaq::data::image_shape s, std::int32_t classes) {
-  jaq::data::batch b;
-  b.shape = s;
-  b.images.resize(static_cast<std::size_t>(n * s.elements()));
-  for (auto& v : b.images) v = static_cast<float>(r.normal());
-  for (std::int64_t i = 0; i < n; ++i) b.labels.push_back(std::min(classes - 1, static_cast<std::int32_t>(r.uniform() * classes)));
-  return b;
-}
-
-// ---- one convolution, by hand --------------------------------------------------------------------
 
 struct conv_case {
   std::int64_t ci, co, k, stride, pad, groups, h, w, n;
@@ -221,58 +182,16 @@ void check_conv_case(const conv_case& cc, bool lsq) {
 // ---- whole models ------------------------------------------------------------------------------
 
 struct model_pair {
-  std::unique_ptr<jaq::nn::model<float>> cpu, dev;
-  std::unique_ptr<jaq::quant::quantized_model<float>> qcpu, qdev;
-  std::unique_ptr<jaq::optim::sgd<float>> ocpu, odev;
+  jaq_test::test_model cpu, dev;
 };
 
-std::unique_ptr<jaq::nn::model<float>> build(const std::string& name, jaq::rng& gen) {
-  if (name == "small-cnn") return std::make_unique<jaq::nn::small_cnn<float>>(jaq::nn::small_cnn_config{}, gen);
-  return std::make_unique<jaq::nn::mbconv_small<float>>(
-      jaq::nn::mbconv_small_config{.blocks = {{.kernel = 3, .expansion = 1, .stride = 1, .out_channels = 16},
-                                              {.kernel = 3, .expansion = 4, .stride = 2, .out_channels = 24},
-                                              {.kernel = 5, .expansion = 4, .stride = 1, .out_channels = 24}},
-                                   .head_channels = 32},
-      gen);
-}
-
-/// The model, with its BatchNorms' gamma and beta drawn away from 1 and 0 (as after some
-/// training). With beta = 0 and quantized inputs, a convolution's many exact zeros sit at a
-/// channel mean of about 0, and whether ReLU passes them is decided by the last bit of that mean,
-/// which the two engines sum in different orders: a real discontinuity, not a difference of
-/// definitions, that would make the comparison a coin toss.
-std::unique_ptr<jaq::nn::model<float>> make(const std::string& name) {
-  jaq::rng gen(11);
-  std::unique_ptr<jaq::nn::model<float>> m = build(name, gen);
-  jaq::rng bn_gen(12);
-  for (auto* bn : m->batch_norms()) {
-    for (auto& v : bn->gamma.value) v = static_cast<float>(1.0 + 0.2 * bn_gen.normal());
-    for (auto& v : bn->beta.value) v = static_cast<float>(0.2 * bn_gen.normal());
-  }
-  return m;
-}
-
-const jaq::optim::sgd_config sgd_cfg{.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4};
-
 model_pair make_pair(const std::string& name, bool quantized, const jaq::data::batch& first) {
-  model_pair mp;
-  mp.cpu = make(name);
-  mp.dev = make(name);
-  const jaq::quant::quant_config qc{.method = jaq::quant::method::lsq, .wbits = 4, .abits = 4};
-  if (quantized) {
-    mp.qcpu = std::make_unique<jaq::quant::quantized_model<float>>(*mp.cpu, qc);
-    mp.qdev = std::make_unique<jaq::quant::quantized_model<float>>(*mp.dev, qc);
-    cu::initialize_quantizers(*mp.dev, first);
-  }
-  mp.ocpu = std::make_unique<jaq::optim::sgd<float>>(mp.qcpu ? mp.qcpu->parameters(mp.cpu->parameters()) : mp.cpu->parameters(), sgd_cfg);
-  mp.odev = std::make_unique<jaq::optim::sgd<float>>(mp.qdev ? mp.qdev->parameters(mp.dev->parameters()) : mp.dev->parameters(), sgd_cfg);
-  return mp;
+  return {jaq_test::make_test_model(name, quantized, first, false), jaq_test::make_test_model(name, quantized, first, true)};
 }
 
-/// The CPU's step as //examples:train takes it (LSQ steps projected after the update).
 jaq::nn::step_result cpu_step(model_pair& mp, jaq::tape<float>& tp, const jaq::data::batch& b, std::int64_t s) {
-  auto r = jaq::nn::train_step(*mp.cpu, *mp.ocpu, tp, b, s);
-  if (mp.qcpu) mp.qcpu->project();
+  auto r = jaq::nn::train_step(*mp.cpu.model, *mp.cpu.opt, tp, b, s);
+  if (mp.cpu.quant) mp.cpu.quant->project();
   return r;
 }
 
@@ -285,7 +204,7 @@ void check_model(const std::string& name, bool quantized, double grad_tol, doubl
   std::vector<jaq::data::batch> batches;
   for (int i = 0; i < 20; ++i) batches.push_back(random_batch(r, n, shape, 10));
   model_pair mp = make_pair(name, quantized, batches[0]);
-  cu::model_trainer<cu::host_trainer> t(cu::bind_model(*mp.dev, mp.qdev.get(), shape), *mp.odev, n);
+  cu::model_trainer<cu::host_trainer> t(cu::bind_model(*mp.dev.model, mp.dev.quant.get(), shape), *mp.dev.opt, n);
   jaq::tape<float> tp;
 
   // one step: loss, every gradient, the updated state
@@ -295,14 +214,14 @@ void check_model(const std::string& name, bool quantized, double grad_tol, doubl
   CHECK(rd.correct == rc.correct);
   CHECK(rd.count == n);
   const auto& bound = t.bound();
-  const auto cpu_params = mp.qcpu ? mp.qcpu->parameters(mp.cpu->parameters()) : mp.cpu->parameters();
+  const auto cpu_params = mp.cpu.quant ? mp.cpu.quant->parameters(mp.cpu.model->parameters()) : mp.cpu.model->parameters();
   REQUIRE(cpu_params.size() == bound.params.size());
   std::vector<float> g(static_cast<std::size_t>(tr::param_elements(bound.net)));
   REQUIRE(t.trainer().get_grads(g).ok());
   t.sync_to_model();
   std::vector<const jaq::tensor<float>*> all_grads, all_means;
   for (const auto* p : cpu_params) all_grads.push_back(&p->grad);
-  for (const auto* bn : mp.cpu->batch_norms()) all_means.push_back(&bn->state.running_mean);
+  for (const auto* bn : mp.cpu.model->batch_norms()) all_means.push_back(&bn->state.running_mean);
   const double grad_floor = 1e-2 * rms(all_grads), mean_floor = 1e-2 * rms(all_means);
   std::int64_t at = 0;
   for (std::size_t k = 0; k < cpu_params.size(); ++k) {
@@ -314,13 +233,13 @@ void check_model(const std::string& name, bool quantized, double grad_tol, doubl
     at += sz;
   }
   for (std::size_t j = 0; j < bound.bns.size(); ++j) {
-    const auto* c = mp.cpu->batch_norms()[j];
+    const auto* c = mp.cpu.model->batch_norms()[j];
     CAPTURE(c->name);
     CHECK(rel_err_floor(bound.bns[j]->state.running_mean.data(), c->state.running_mean.data(), c->channels(), mean_floor) < 1e-4);
     CHECK(rel_err(bound.bns[j]->state.running_var.data(), c->state.running_var.data(), c->channels()) < 1e-4);
   }
-  CHECK(mp.odev->steps() == mp.ocpu->steps());
-  const auto cm = mp.ocpu->state(), dm = mp.odev->state();
+  CHECK(mp.dev.opt->steps() == mp.cpu.opt->steps());
+  const auto cm = mp.cpu.opt->state(), dm = mp.dev.opt->state();
   for (std::size_t k = 1; k < cm.size(); ++k) {
     CAPTURE(cm[k].name);
     CHECK(rel_err_floor(dm[k].value->data(), cm[k].value->data(), cm[k].value->size(), grad_floor) < grad_tol);
@@ -330,8 +249,8 @@ void check_model(const std::string& name, bool quantized, double grad_tol, doubl
   for (std::int64_t s = 1; s < 20; ++s) {
     CAPTURE(s);
     const double lr = 0.05 * (1.0 - double(s) / 20.0);
-    mp.ocpu->set_lr(lr);
-    mp.odev->set_lr(lr);
+    mp.cpu.opt->set_lr(lr);
+    mp.dev.opt->set_lr(lr);
     const auto a = cpu_step(mp, tp, batches[std::size_t(s)], s);
     const auto d = t.step(batches[std::size_t(s)], s);
     CHECK(std::fabs(d.loss - a.loss) <= curve_tol * std::max(1.0, a.loss));
