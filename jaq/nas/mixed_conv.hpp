@@ -27,6 +27,7 @@
 //                                   {.conv = {.padding = 1}, .bits = {2, 3, 4, 8}, .name = "conv2"});
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
@@ -237,12 +238,22 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   } else {
     std::unique_ptr<T[]> ys(new T[std::size_t(cs * oplane)]);  // every element written by the conv
     jaq::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.get());
-    y.fill(T(0));
+    // each source channel: its first stacked channel copied, the others added in ascending j
+    // (the same sums as adding them all into zeros, without filling y first)
+    std::vector<char> seen(static_cast<std::size_t>(co), 0);
     for (std::int64_t j = 0; j < cs; ++j) {
-      T* dst = y.data() + stack[std::size_t(j)].source * oplane;
+      const std::int64_t src_c = stack[std::size_t(j)].source;
+      T* dst = y.data() + src_c * oplane;
       const T* src = ys.get() + j * oplane;
-      for (std::int64_t i = 0; i < oplane; ++i) dst[i] += src[i];
+      if (!seen[std::size_t(src_c)]) {
+        std::copy(src, src + oplane, dst);
+        seen[std::size_t(src_c)] = 1;
+      } else {
+        for (std::int64_t i = 0; i < oplane; ++i) dst[i] += src[i];
+      }
     }
+    for (std::int64_t c2 = 0; c2 < co; ++c2)
+      if (!seen[std::size_t(c2)]) std::fill(y.data() + c2 * oplane, y.data() + (c2 + 1) * oplane, T(0));
   }
 
   std::vector<var<T>> inputs{x, w, p};
@@ -284,14 +295,13 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         // X~ again: unselected channels from the input, quantized ones from the saved tensor
         const auto xplanes2 = stacked_planes(xv, ctx.saved(0).data());
         // gradient w.r.t. the stacked output channels
-        std::vector<T> gys;
+        std::unique_ptr<T[]> gys;  // every element written below
         const T* gstack = gy;
         if (depthwise) {
-          gys.resize(std::size_t(cs * oplane));
+          gys.reset(new T[std::size_t(cs * oplane)]);
           for (std::int64_t j = 0; j < cs; ++j)
-            std::copy(gy + stack[std::size_t(j)].source * oplane, gy + (stack[std::size_t(j)].source + 1) * oplane,
-                      gys.data() + j * oplane);
-          gstack = gys.data();
+            std::copy(gy + stack[std::size_t(j)].source * oplane, gy + (stack[std::size_t(j)].source + 1) * oplane, gys.get() + j * oplane);
+          gstack = gys.get();
         }
         const std::int64_t co_s = depthwise ? cs : co, groups_s = depthwise ? cs : 1;
         // W~ gradient -> p, w_hat_b -> w, s_w
@@ -361,7 +371,10 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
           }
         }
         if (need_x) {
-          T* gx = ctx.needs_grad(0) ? ctx.grad_input(0).data() : nullptr;
+          // gx is written, not zero-filled and added to, when this op is the first to give it a
+          // gradient (ow): each source channel's first stacked channel writes, the others add
+          bool ow = false;
+          T* gx = ctx.needs_grad(0) ? ctx.grad_input_for_write(0, ow).data() : nullptr;
           // Each stacked channel adds into its source channel. Source channels run in parallel,
           // each taking its stacked channels in ascending j (the serial order per element); the
           // step-gradient term of each j is kept apart and the terms added in j order below.
@@ -369,11 +382,16 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
           for (std::int64_t j = 0; j < cs; ++j) by_source[std::size_t(stack[std::size_t(j)].source)].push_back(j);
           std::vector<double> term(static_cast<std::size_t>(cs), 0.0);
           parallel_for(ex, 0, c, [&](std::int64_t src) {
+            bool write = ow;  // the first contribution to this source channel overwrites
             for (const std::int64_t j : by_source[std::size_t(src)]) {
               const auto& sc = stack[std::size_t(j)];
               const T* gj = gxs.get() + j * plane;
               if (sc.candidate < 0) {
-                if (gx) jaq::detail::add_row(gj, gx + src * plane, plane);  // gx += gj, vectorised
+                if (gx && write)
+                  std::copy(gj, gj + plane, gx + src * plane);
+                else if (gx)
+                  jaq::detail::add_row(gj, gx + src * plane, plane);  // gx += gj, vectorised
+                write = false;
                 continue;
               }
               const int b = sc.candidate;
@@ -381,9 +399,11 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
               quant::with_grid(spec.bits[std::size_t(b)], spec.act_signed, spec.name, [&](auto grid) {
                 using G = decltype(grid);
                 term[std::size_t(j)] =
-                    quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(xv + src * plane, s, gj, plane, gx ? gx + src * plane : nullptr, false);
+                    quant::detail::lsq_ste_step_row<G::q_n, G::q_p>(xv + src * plane, s, gj, plane, gx ? gx + src * plane : nullptr, write);
               });
+              write = false;
             }
+            if (gx && write) std::fill(gx + src * plane, gx + (src + 1) * plane, T(0));  // no stacked channel reads it
           });
           std::vector<double> gsa(static_cast<std::size_t>(nb), 0.0);
           for (std::int64_t j = 0; j < cs; ++j)

@@ -100,8 +100,10 @@ struct result {
 // which quantizes the selected channels as a tensor of their own (so LSQ's gradient scale counts
 // the selected slice, as CSQ defines it)
 // pwvals (non-empty): separate weight widths, pw = pwvals, p the activation widths' weights
+// reuse_x: x also feeds another term of the loss, recorded after the op (1: its gradient reaches x
+// first, so the op adds to it) or before it (2: the op writes x's gradient first)
 result run(const problem& pr, const channel_mask& mask, const std::vector<double>& pvals, bool fused, int variant_naive = 0,
-           const std::vector<double>& pwvals = {}) {
+           const std::vector<double>& pwvals = {}, int reuse_x = 0) {
   jaq::rng r(7);
   const std::int64_t co = pr.groups > 1 ? pr.c : pr.co;
   auto xt = rand_tensor<double>({pr.c, pr.n, pr.h, pr.w}, r, 1.0, true);
@@ -127,6 +129,11 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
     sw.push_back(tp.variable(std::move(s)));
   }
   const mixed_conv_spec spec{.conv = {.stride = 1, .padding = 1, .groups = pr.groups}, .bits = bits, .name = "l"};
+  std::vector<double> cx(std::size_t(x.value().size()));
+  jaq::rng rx(5);
+  for (auto& v : cx) v = rx.normal();
+  jaq::var<double> other;
+  if (reuse_x == 2) other = dot(tp, x, cx);
   jaq::var<double> y;
   if (fused) {
     y = mixed_conv2d(tp, x, w, p, sa, sw, mask, spec, pw);
@@ -178,7 +185,10 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
   if (pw) all.push_back(*pw);
   std::vector<std::size_t> sizes;
   for (auto& v : all) sizes.push_back(std::size_t(v.value().size()));
-  tp.backward(dot(tp, y, c));
+  auto loss = dot(tp, y, c);
+  if (reuse_x == 1) other = dot(tp, x, cx);
+  if (reuse_x) loss = jaq::add(tp, loss, other);
+  tp.backward(loss);
   for (std::size_t k = 0; k < all.size(); ++k) {
     auto& v = all[k];
     std::vector<double> g(sizes[k], 0.0);
@@ -207,6 +217,11 @@ TEST_CASE("CSQ mixed conv == its definition composed from quantize, conv and mix
     const auto mask = top_channels(gamma, 34.0, "l");  // ceil(0.34 * 6) = 3 channels: 1, 2, 4
     const std::vector<double> p{0.1, 0.2, 0.3, 0.4};
     compare(run(pr, mask, p, true), run(pr, mask, p, false));
+    // x read by another op too: the fused op's input gradient adds to, or is added to, the other's
+    for (int reuse : {1, 2}) {
+      CAPTURE(reuse);
+      compare(run(pr, mask, p, true, 0, {}, reuse), run(pr, mask, p, false, 0, {}, reuse));
+    }
   }
 }
 
