@@ -29,6 +29,27 @@
 
 namespace jaq::cuda::train {
 
+/// The output positions of a k x k window (stride s, padding p, output oh x ow) that read input
+/// (iy, ix): gather(iy, ix, term) sums term(kh, kw, oy, ox) over them, for the input gradients
+/// of the depthwise kernel and of col2im (gathers: no two threads write one element).
+struct window_taps {
+  std::int64_t k, s, p, oh, ow;
+  template <class F>
+  JAQ_HOST_DEVICE float gather(std::int64_t iy, std::int64_t ix, F term) const {
+    float acc = 0.0f;
+    for (std::int64_t kh = 0; kh < k; ++kh) {
+      const std::int64_t ty = iy + p - kh;
+      if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
+      for (std::int64_t kw = 0; kw < k; ++kw) {
+        const std::int64_t tx = ix + p - kw;
+        if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
+        acc += term(kh, kw, ty / s, tx / s);
+      }
+    }
+    return acc;
+  }
+};
+
 /// A network's whole training state on an executor: parameters, their gradients and momentum in
 /// three arenas of the same layout, the forward values and their gradients, running statistics,
 /// and per-op saved tensors. Sized for batches of up to max_batch images.
@@ -197,6 +218,13 @@ struct program {
     });
   }
 
+  /// The GEMM's column matrix of x: x itself for a 1x1 stride-1 convolution, else im2col.
+  const float* columns(const op& o, std::int64_t n, const float* x) {
+    if (pointwise(o)) return x;
+    im2col(o, n, x, col.data());
+    return col.data();
+  }
+
   void conv_forward(std::size_t i, std::int64_t n) {
     const op& o = nt.ops[i];
     const float* x = quantized_input(i, n);
@@ -221,11 +249,7 @@ struct program {
       return;
     }
     const std::int64_t cols = n * oh * ow, icg = o.c_in / o.groups, ocg = o.c_out / o.groups, kk = icg * k * k;
-    const float* c = x;
-    if (!pointwise(o)) {
-      im2col(o, n, x, col.data());
-      c = col.data();
-    }
+    const float* c = columns(o, n, x);
     for (std::int64_t g = 0; g < o.groups; ++g)
       ex.gemm(false, false, ocg, cols, kk, w + g * ocg * kk, kk, c + g * kk * cols, cols, y + g * ocg * cols, cols);
   }
@@ -406,6 +430,7 @@ struct program {
     float* gw = gwq.data();
     float* gx = gxq.data();
     const std::int64_t k = o.kernel, s = o.stride, p = o.pad, h = o.h, wd = o.w, oh = o.oh, ow = o.ow;
+    const window_taps taps{k, s, p, oh, ow};
     if (depthwise(o)) {
       const std::int64_t len = n * oh * ow;
       ex.row_sums(
@@ -423,27 +448,15 @@ struct program {
       if (input_grad)
         ex.for_each(o.c_in * n * h * wd, [=] JAQ_HOST_DEVICE(std::int64_t e) {
           const std::int64_t ix = e % wd, iy = e / wd % h, img = e / (wd * h) % n, c = e / (wd * h * n);
-          float acc = 0.0f;
-          for (std::int64_t kh = 0; kh < k; ++kh) {
-            const std::int64_t ty = iy + p - kh;
-            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
-            for (std::int64_t kw = 0; kw < k; ++kw) {
-              const std::int64_t tx = ix + p - kw;
-              if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
-              acc += w[(c * k + kh) * k + kw] * gy[((c * n + img) * oh + ty / s) * ow + tx / s];
-            }
-          }
-          gx[e] = acc;
+          gx[e] = taps.gather(iy, ix, [=](std::int64_t kh, std::int64_t kw, std::int64_t oy, std::int64_t ox) {
+            return w[(c * k + kh) * k + kw] * gy[((c * n + img) * oh + oy) * ow + ox];
+          });
         });
       finish_weighted(i, n, o.in != 0);
       return;
     }
     const std::int64_t cols = n * oh * ow, icg = o.c_in / o.groups, ocg = o.c_out / o.groups, kk = icg * k * k;
-    const float* c = x;
-    if (!pointwise(o)) {
-      im2col(o, n, x, col.data());
-      c = col.data();
-    }
+    const float* c = columns(o, n, x);
     for (std::int64_t g = 0; g < o.groups; ++g)
       ex.gemm(false, true, ocg, kk, cols, gy + g * ocg * cols, cols, c + g * kk * cols, cols, gw + g * ocg * kk, kk);
     if (input_grad) {
@@ -454,17 +467,9 @@ struct program {
         const float* gcc = gcol.data();
         ex.for_each(o.c_in * n * h * wd, [=] JAQ_HOST_DEVICE(std::int64_t e) {
           const std::int64_t ix = e % wd, iy = e / wd % h, img = e / (wd * h) % n, ci = e / (wd * h * n);
-          float acc = 0.0f;
-          for (std::int64_t kh = 0; kh < k; ++kh) {
-            const std::int64_t ty = iy + p - kh;
-            if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
-            for (std::int64_t kw = 0; kw < k; ++kw) {
-              const std::int64_t tx = ix + p - kw;
-              if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
-              acc += gcc[((ci * k + kh) * k + kw) * cols + (img * oh + ty / s) * ow + tx / s];
-            }
-          }
-          gx[e] = acc;
+          gx[e] = taps.gather(iy, ix, [=](std::int64_t kh, std::int64_t kw, std::int64_t oy, std::int64_t ox) {
+            return gcc[((ci * k + kh) * k + kw) * cols + (img * oh + oy) * ow + ox];
+          });
         });
       }
     }
