@@ -107,7 +107,7 @@ void add_flags(CLI::App& app, train_options& o) {
                  "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
   app.add_option("--device", o.device,
                  "where the training step runs: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one); "
-                 "cuda trains full precision and --quant lsq, the CPU everything");
+                 "cuda trains full precision, --quant lsq and pact, the CPU everything");
   app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (a --mixed search too)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
@@ -280,9 +280,9 @@ bool use_device(const train_options& o, jaq::nas::train_session<float>& qs) {
   const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
   std::string why_not;
   if (qs.search()) why_not = "a --mixed search trains on the CPU";
-  if (qs.fixed() && qs.fixed()->config().method != jaq::quant::method::lsq)
+  if (const auto* q = qs.fixed(); q && q->config().method != jaq::quant::method::lsq && q->config().method != jaq::quant::method::pact)
     why_not =
-        std::string("--quant ") + jaq::quant::to_string(qs.fixed()->config().method) + " trains on the CPU (the device quantizes with lsq)";
+        std::string("--quant ") + jaq::quant::to_string(q->config().method) + " trains on the CPU (the device quantizes with lsq and pact)";
   if (where.kind == jaq::cuda::device_kind::cuda && !why_not.empty()) {
     if (o.device == "cuda") throw jaq::config_error("command line", "--device", "cuda: " + why_not + "; use --device cpu or auto");
     std::cout << "device: cpu (--device auto: " << why_not << ")\n";

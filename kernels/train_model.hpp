@@ -1,6 +1,6 @@
-// kernels/train_model.hpp: a jaq::nn model (small-cnn, mbconv-small), with or without its LSQ
-// quantization (jaq::quant::quantized_model, method lsq), as the device training engine's
-// train::net, and its whole training state moved between the model and a trainer.
+// kernels/train_model.hpp: a jaq::nn model (small-cnn, mbconv-small), with or without its
+// quantization (jaq::quant::quantized_model, method lsq or pact), as the device training
+// engine's train::net, and its whole training state moved between the model and a trainer.
 //
 //   auto bound = jaq::cuda::bind_model(*model, &qm, {1, 28, 28});      // qm initialised (see below)
 //   jaq::cuda::model_trainer<jaq::cuda::device_trainer> t(std::move(bound), opt, 128, 0);
@@ -184,16 +184,18 @@ class net_builder {
     if (it == quant_.end()) return;  // full precision (or first_last_only leaves it so)
     const auto& info = it->second.info;
     used_[l.name] = true;
-    if (info.act_method != quant::method::lsq || info.weight_method != quant::method::lsq)
+    if ((info.act_method != quant::method::lsq && info.act_method != quant::method::pact) || info.weight_method != quant::method::lsq)
       throw config_error(l.name, "method",
-                         std::string("the device engine quantizes with LSQ, this layer uses ") + quant::to_string(info.act_method) + " / " +
-                             quant::to_string(info.weight_method));
+                         std::string("the device engine quantizes activations with LSQ or PACT and weights with LSQ, this layer uses ") +
+                             quant::to_string(info.act_method) + " / " + quant::to_string(info.weight_method));
     if (!info.initialized)
       throw config_error(l.name, "act_step", "not initialised yet: run jaq::cuda::initialize_quantizers on a first training batch");
-    const quant::qrange a = quant::qrange::of(info.abits, info.act_signed, l.name);
+    const bool pact = info.act_method == quant::method::pact;  // unsigned inputs only (quantized_model gives signed ones LSQ)
+    const quant::qrange a = quant::qrange::of(info.abits, pact ? false : info.act_signed, l.name);
     const quant::qrange w = quant::qrange::of(info.wbits, true, l.name);
     const std::int64_t wsize = l.weight.value.size(), co = l.weight.value.shape()[0];
     o.q = {.on = true,
+           .a_pact = pact,
            .a_qn = a.q_n,
            .a_qp = a.q_p,
            .w_qn = w.q_n,
@@ -201,7 +203,7 @@ class net_builder {
            .w_per_channel = info.per_channel,
            .s_a = param(*it->second.s_a),
            .s_w = param(*it->second.s_w),
-           .a_scale = quant::lsq_grad_scale(in_per_image, a.q_p),
+           .a_scale = pact ? 1.0 : quant::lsq_grad_scale(in_per_image, a.q_p),
            .w_scale = quant::lsq_grad_scale(info.per_channel ? wsize / co : wsize, w.q_p)};
   }
 
@@ -214,8 +216,8 @@ class net_builder {
 
 }  // namespace detail
 
-/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (LSQ,
-/// every layer initialised). config_error for a model or method the device engine does not run.
+/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (LSQ or
+/// PACT, every layer initialised). config_error for a model or method the device engine does not run.
 inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>* q, data::image_shape s) {
   detail::net_builder nb(m, q);
   auto x = nb.input(s);

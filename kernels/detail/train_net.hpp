@@ -17,15 +17,17 @@ namespace jaq::cuda::train {
 enum class op_kind : std::int32_t { conv, batch_norm, add, global_avg_pool, linear };
 enum class activation : std::int32_t { none, relu, relu6 };
 
-/// LSQ fake quantization of a weighted layer: its input per tensor, its weight per output
-/// channel (or per tensor), as jaq::quant::quantized_model installs it (method lsq).
+/// Fake quantization of a weighted layer as jaq::quant::quantized_model installs it (methods
+/// lsq and pact): its weight LSQ per output channel (or per tensor); its input LSQ per tensor,
+/// or PACT (a learned clip s_a, levels a_qp) where `a_pact`.
 struct lsq_layer {
   bool on = false;
+  bool a_pact = false;              ///< the input through PACT (s_a is its clip alpha), not LSQ
   int a_qn = 0, a_qp = 0;           ///< the input's grid
   int w_qn = 0, w_qp = 0;           ///< the weight's grid
   bool w_per_channel = true;        ///< one weight step per output channel (else one)
   int s_a = -1, s_w = -1;           ///< parameter indices of the steps
-  double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P)
+  double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P) (PACT: 1)
 };
 
 /// One op. Extents are per image; the batch size is given when the program runs.

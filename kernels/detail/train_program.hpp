@@ -13,9 +13,9 @@
 // Every element function is JAQ_HOST_DEVICE and captures only scalars and pointers.
 //
 // What each op computes (the CPU's definitions, docs in kernels/README.md):
-//   conv       LSQ(x) (*) LSQ(w): im2col + GEMM per group, or a direct depthwise kernel
+//   conv       LSQ(x) or PACT(x), (*) LSQ(w): im2col + GEMM per group, or a direct depthwise kernel
 //   batch_norm training statistics (biased variance, running: unbiased), fused ReLU/ReLU6
-//   add, global_avg_pool, linear (LSQ on input and weight), softmax cross-entropy (mean)
+//   add, global_avg_pool, linear (quantized as conv), softmax cross-entropy (mean)
 #pragma once
 
 #include <algorithm>
@@ -25,6 +25,7 @@
 
 #include "jaq/config.hpp"
 #include "jaq/quant/lsq.hpp"
+#include "jaq/quant/pact.hpp"
 #include "kernels/detail/train_net.hpp"
 
 namespace jaq::cuda::train {
@@ -184,7 +185,11 @@ struct program {
     float* out = xq[i].data();
     const float* s = param(o.q.s_a);
     const int qn = o.q.a_qn, qp = o.q.a_qp;
-    ex.for_each(nt.values[o.in].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(x[k], s[0], qn, qp); });
+    const std::int64_t size = nt.values[o.in].per_image * n;
+    if (o.q.a_pact)
+      ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::pact_value(x[k], s[0], qp); });
+    else
+      ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(x[k], s[0], qn, qp); });
     return out;
   }
   const float* quantized_weight(std::size_t i) {
@@ -381,15 +386,23 @@ struct program {
       const std::int64_t size = nt.values[o.in].per_image * n;
       if (!o.q.on) {
         ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k]; });
+      } else if (o.q.a_pact) {
+        const float* a = param(o.q.s_a);
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::pact_grad_input(x[k], a[0]); });
+        reduce_clip(g, x, size, a, grad(o.q.s_a));
       } else {
         const float* s = param(o.q.s_a);
         const int qn = o.q.a_qn, qp = o.q.a_qp;
         ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::lsq_grad_input(x[k], s[0], qn, qp); });
         reduce_step(g, x, size, 1, s, qn, qp, o.q.a_scale, grad(o.q.s_a));
       }
-    } else if (o.q.on) {  // the image: no input gradient, but the input step still learns
-      // gxq is not computed for the first layer: its step gradient needs it, so it is built there.
-      reduce_step(gxq.data(), val(o.in), nt.values[o.in].per_image * n, 1, param(o.q.s_a), o.q.a_qn, o.q.a_qp, o.q.a_scale, grad(o.q.s_a));
+    } else if (o.q.on) {  // the image: no input gradient, but the input's step still learns
+      // (the first layer computes gxq only for this)
+      const std::int64_t size = nt.values[o.in].per_image * n;
+      if (o.q.a_pact)
+        reduce_clip(gxq.data(), val(o.in), size, param(o.q.s_a), grad(o.q.s_a));
+      else
+        reduce_step(gxq.data(), val(o.in), size, 1, param(o.q.s_a), o.q.a_qn, o.q.a_qp, o.q.a_scale, grad(o.q.s_a));
     }
     const float* w = param(o.weight);
     const float* g = gwq.data();
@@ -419,6 +432,15 @@ struct program {
         },
         out);
     ex.for_each(rows, [=] JAQ_HOST_DEVICE(std::int64_t r) { gs[r] += float(out[r] * scale); });
+  }
+
+  /// ga[0] += the sum of g * d PACT(x) / d alpha.
+  void reduce_clip(const float* g, const float* x, std::int64_t size, const float* alpha, float* ga) {
+    double* out = sums.data();
+    ex.row_sums(
+        1, size,
+        [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return double(g[k]) * double(quant::pact_grad_alpha(x[k], alpha[0])); }, out);
+    ex.for_each(1, [=] JAQ_HOST_DEVICE(std::int64_t) { ga[0] += float(out[0]); });
   }
 
   void conv_backward(std::size_t i, std::int64_t n) {

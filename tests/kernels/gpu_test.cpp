@@ -5,7 +5,7 @@
 //   - fake quantization: forward values and input gradients bit-identical to the CPU's scalar
 //     definitions; step-size and clip gradients within 1e-12 relative of the CPU's double sums.
 //   - the training engine: device_trainer against its host twin (which train_program_test checks
-//     against jaq's engine) on small-cnn and mbconv-small, fp32 and LSQ 4-bit: the first step's
+//     against jaq's engine) on small-cnn and mbconv-small, fp32, LSQ and PACT 4-bit: the first step's
 //     loss, hits and every gradient, and 20 steps' loss curves and final parameters. cuBLAS sums
 //     its products in another order than the twin's loops, so these agree to float rounding
 //     carried through a network (stated bounds below), not bit for bit.
@@ -246,19 +246,19 @@ TEST_CASE("CSQ stacking on the GPU == the host twin, element for element (dense 
   }
 }
 
-TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv-small, fp32 and LSQ 4-bit") {
+TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv-small, fp32, LSQ and PACT 4-bit") {
   if (!have_gpu()) return;
   for (const char* name : {"small-cnn", "mbconv-small"})
-    for (const bool lsq : {false, true}) {
+    for (const char* method : {"fp32", "lsq", "pact"}) {
       CAPTURE(name);
-      CAPTURE(lsq);
+      CAPTURE(method);
       jaq::rng r(7);
       const jaq::data::image_shape shape{1, 28, 28};
       const std::int64_t n = 32;
       std::vector<jaq::data::batch> batches;
       for (int i = 0; i < 20; ++i) batches.push_back(jaq_test::random_batch(r, n, shape, 10));
-      auto host = jaq_test::make_test_model(name, lsq, batches[0], true);
-      auto dev = jaq_test::make_test_model(name, lsq, batches[0], true);
+      auto host = jaq_test::make_test_model(name, method, batches[0], true);
+      auto dev = jaq_test::make_test_model(name, method, batches[0], true);
       cu::model_trainer<cu::host_trainer> th(cu::bind_model(*host.model, host.quant.get(), shape), *host.opt, n);
       cu::model_trainer<cu::device_trainer> td(cu::bind_model(*dev.model, dev.quant.get(), shape), *dev.opt, n, 0);
       const auto a = th.step(batches[0], 0), d = td.step(batches[0], 0);

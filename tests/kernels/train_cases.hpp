@@ -98,14 +98,14 @@ struct test_model {
   std::unique_ptr<jaq::optim::sgd<float>> opt;
 };
 
-/// `initialize`: set the LSQ activation steps from `first` now (a trainer needs them); else the
-/// first CPU step sets them.
-inline test_model make_test_model(const std::string& name, bool quantized, const jaq::data::batch& first, bool initialize) {
+/// `method`: "fp32", or a quantizer of jaq::quant::parse_method at 4 bits. `initialize`: set the
+/// activation steps (clips) from `first` now (a trainer needs them); else the first CPU step does.
+inline test_model make_test_model(const std::string& name, const std::string& method, const jaq::data::batch& first, bool initialize) {
   test_model t;
   t.model = make(name);
-  if (quantized) {
+  if (method != "fp32") {
     t.quant = std::make_unique<jaq::quant::quantized_model<float>>(
-        *t.model, jaq::quant::quant_config{.method = jaq::quant::method::lsq, .wbits = 4, .abits = 4});
+        *t.model, jaq::quant::quant_config{.method = jaq::quant::parse_method(method), .wbits = 4, .abits = 4});
     if (initialize) jaq::cuda::initialize_quantizers(*t.model, first);
   }
   t.opt = std::make_unique<jaq::optim::sgd<float>>(t.quant ? t.quant->parameters(t.model->parameters()) : t.model->parameters(), sgd_cfg);

@@ -3,7 +3,7 @@
 // - hand-built nets of one convolution (grouped, strided, padded, depthwise, pointwise, odd
 //   sizes) + batch norm + pool + linear against the same ops on a jaq tape: loss, every
 //   gradient, and the parameters after the SGD update;
-// - small-cnn and mbconv-small, full precision and LSQ 4-bit, bound from the jaq::nn models:
+// - small-cnn and mbconv-small, full precision, LSQ and PACT 4-bit, bound from the jaq::nn models:
 //   one step's loss, gradients and updated state, then 20 steps' loss curves;
 // - bad input: an unbound model, uninitialised quantizers, a label out of range, wrong sizes.
 // On a GPU, //tests/kernels:gpu_test runs the same program on the device against this twin.
@@ -185,8 +185,8 @@ struct model_pair {
   jaq_test::test_model cpu, dev;
 };
 
-model_pair make_pair(const std::string& name, bool quantized, const jaq::data::batch& first) {
-  return {jaq_test::make_test_model(name, quantized, first, false), jaq_test::make_test_model(name, quantized, first, true)};
+model_pair make_pair(const std::string& name, const std::string& method, const jaq::data::batch& first) {
+  return {jaq_test::make_test_model(name, method, first, false), jaq_test::make_test_model(name, method, first, true)};
 }
 
 jaq::nn::step_result cpu_step(model_pair& mp, jaq::tape<float>& tp, const jaq::data::batch& b, std::int64_t s) {
@@ -195,15 +195,15 @@ jaq::nn::step_result cpu_step(model_pair& mp, jaq::tape<float>& tp, const jaq::d
   return r;
 }
 
-void check_model(const std::string& name, bool quantized, double grad_tol, double curve_tol) {
+void check_model(const std::string& name, const std::string& method, double grad_tol, double curve_tol) {
   CAPTURE(name);
-  CAPTURE(quantized);
+  CAPTURE(method);
   jaq::rng r(5);
   const jaq::data::image_shape shape{1, 16, 16};
   const std::int64_t n = 8;
   std::vector<jaq::data::batch> batches;
   for (int i = 0; i < 20; ++i) batches.push_back(random_batch(r, n, shape, 10));
-  model_pair mp = make_pair(name, quantized, batches[0]);
+  model_pair mp = make_pair(name, method, batches[0]);
   cu::model_trainer<cu::host_trainer> t(cu::bind_model(*mp.dev.model, mp.dev.quant.get(), shape), *mp.dev.opt, n);
   jaq::tape<float> tp;
 
@@ -283,9 +283,9 @@ TEST_CASE("one convolution layer: the host twin's step equals jaq's ops") {
   }
 }
 
-TEST_CASE("small-cnn and mbconv-small, full precision and LSQ 4-bit: the host twin tracks jaq's engine") {
+TEST_CASE("small-cnn and mbconv-small, full precision, LSQ and PACT 4-bit: the host twin tracks jaq's engine") {
   for (const char* name : {"small-cnn", "mbconv-small"})
-    for (const bool lsq : {false, true}) check_model(name, lsq, 1e-4, 1e-4);
+    for (const char* method : {"fp32", "lsq", "pact"}) check_model(name, method, 1e-4, 1e-4);
 }
 
 TEST_CASE("bad input to the device engine is a clear error") {
@@ -301,12 +301,12 @@ TEST_CASE("bad input to the device engine is a clear error") {
     jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::lsq});
     CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("conv1"), jaq::config_error);
   }
-  SUBCASE("a method other than LSQ") {
+  SUBCASE("a method other than LSQ and PACT") {
     jaq::nn::small_cnn<float> m({}, gen);
-    jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::pact});
+    jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::minmax});
     jaq::rng r(2);
     cu::initialize_quantizers(m, random_batch(r, 4, shape, 10));
-    CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("LSQ"), jaq::config_error);
+    CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("LSQ or PACT"), jaq::config_error);
   }
   SUBCASE("labels and state of the wrong size or range") {
     jaq::nn::small_cnn<float> m({}, gen);
