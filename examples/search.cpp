@@ -16,7 +16,6 @@
 //   bazel run //examples:search -- --quick --out /tmp/s  # a 1-2 minute smoke run
 //   bazel run //examples:search -- --resume              # continue a killed run from its last epoch
 //   bazel run //examples:search -- --preset cifar10      # without --data-dir: the hardware side only
-#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <cmath>
@@ -35,6 +34,7 @@
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/memory.hpp"
 #include "jaq/core/list.hpp"
 #include "jaq/core/progress.hpp"
 #include "jaq/data/cifar.hpp"
@@ -544,8 +544,7 @@ int run(const options& o) {
 
 int main(int argc, char** argv) {
   jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  jaq::retain_freed_memory();  // freed tensors stay for the next step (jaq/core/memory.hpp)
   CLI::App app{"jaq joint search: a network's operators, its bit-widths and its accelerator, together; then retraining."};
   app.option_defaults()->always_capture_default();  // --help shows every default
   options o;

@@ -18,7 +18,6 @@
 //   bazel run //examples:train -- --quant lsq --bits 4        # QAT (jaq/quant; --wbits/--abits, pact, minmax)
 //   bazel run //examples:train -- --mixed 2,3,4,8 --csq 20    # mixed-precision search with CSQ (jaq/nas)
 //   bazel run //examples:train -- --device auto --quant lsq   # the step on a GPU when there is one (kernels/)
-#include <malloc.h>
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -36,6 +35,7 @@
 #include "jaq/autograd/blas.hpp"
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/memory.hpp"
 #include "jaq/core/progress.hpp"
 #include "jaq/core/rng.hpp"
 #include "jaq/data/batch_iterator.hpp"
@@ -474,8 +474,7 @@ int main(int argc, char** argv) {
   jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
   // Keep freed activation buffers in the heap for the next step instead of returning them to
   // the kernel (and faulting them in again): tensors up to 32 MB come from the heap.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 256 << 20);
+  jaq::retain_freed_memory();  // freed tensors stay for the next step (jaq/core/memory.hpp)
   CLI::App app{"Train a small CNN on Fashion-MNIST with jaq (autograd-lite, CPU)."};
   app.option_defaults()->always_capture_default();  // --help shows every default
   train_options o;

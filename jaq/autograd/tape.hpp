@@ -46,6 +46,7 @@
 #include "jaq/config.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
+#include "jaq/core/memory.hpp"
 #include "jaq/core/parallel.hpp"
 
 namespace jaq {
@@ -88,7 +89,8 @@ class tape {
  public:
   using backward_fn = std::function<void(backward_context<T>&)>;
 
-  explicit tape(tape_options o = {}) : options_(checked(o)), pool_(o.threads) {}
+  /// Also keeps freed memory in the process for the next step (jaq/core/memory.hpp).
+  explicit tape(tape_options o = {}) : options_(checked(o)), pool_(o.threads) { (void)retain_freed_memory(); }
   tape(const tape&) = delete;  // handles point into a tape: pass it by reference
   tape& operator=(const tape&) = delete;
 
