@@ -34,8 +34,8 @@
 #include "jaq/autograd/checkpoint.hpp"
 #include "jaq/core/atomic_file.hpp"
 #include "jaq/core/error.hpp"
-#include "jaq/core/memory.hpp"
 #include "jaq/core/list.hpp"
+#include "jaq/core/memory.hpp"
 #include "jaq/core/progress.hpp"
 #include "jaq/data/cifar.hpp"
 #include "jaq/data/idx.hpp"
@@ -544,7 +544,7 @@ int run(const options& o) {
 
 int main(int argc, char** argv) {
   jaq::use_best_blas_kernel(argv);  // OpenBLAS on a CPU it does not know: its fast kernels (may restart)
-  jaq::retain_freed_memory();  // freed tensors stay for the next step (jaq/core/memory.hpp)
+  jaq::retain_freed_memory();       // freed tensors stay for the next step (jaq/core/memory.hpp)
   CLI::App app{"jaq joint search: a network's operators, its bit-widths and its accelerator, together; then retraining."};
   app.option_defaults()->always_capture_default();  // --help shows every default
   options o;

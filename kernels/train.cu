@@ -100,8 +100,18 @@ struct cuda_exec {
   using buffer = device_array<T>;
 
   int device = 0;
-  cublasHandle_t handle = nullptr;
+  cublasHandle_t handle = nullptr;  // owned: destroyed with the executor, also when a constructor throws
   status failed;
+
+  cuda_exec() = default;
+  cuda_exec(const cuda_exec&) = delete;
+  cuda_exec& operator=(const cuda_exec&) = delete;
+  ~cuda_exec() {
+    if (handle) train_detail::cublas().destroy(handle);
+  }
+  /// Makes the trainer's device current on the calling thread (another thread, or another
+  /// trainer's device, may have made a different one current).
+  void select() { note(cudaSetDevice(device), "cudaSetDevice"); }
 
   template <class T>
   buffer<T> alloc(std::int64_t n) {
@@ -132,7 +142,12 @@ struct cuda_exec {
             std::int64_t ldb, float* c, std::int64_t ldc) {
     if (!failed.ok() || m <= 0 || n <= 0) return;
     if (k <= 0) {
-      note(cudaMemset(c, 0, static_cast<std::size_t>(m * ldc) * sizeof(float)), "gemm (k = 0)");
+      note(cudaMemset(c, 0, static_cast<std::size_t>((m - 1) * ldc + n) * sizeof(float)), "gemm (k = 0)");
+      return;
+    }
+    constexpr std::int64_t most = 2147483647;  // cuBLAS takes int sizes
+    if (m > most || n > most || k > most || lda > most || ldb > most || ldc > most) {
+      keep({1, "gemm of " + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) + " exceeds cuBLAS's int sizes"});
       return;
     }
     const float one = 1.0f, zero = 0.0f;
@@ -178,8 +193,8 @@ device_trainer::device_trainer(train::net nt, std::int64_t max_batch, int device
 
 device_trainer::~device_trainer() {
   if (p_) {
-    p_->prog.reset();
-    if (p_->ex.handle) train_detail::cublas().destroy(p_->ex.handle);
+    p_->ex.select();
+    p_->prog.reset();  // device memory first, then the executor's cuBLAS handle (impl's member order)
   }
 }
 
@@ -189,6 +204,7 @@ std::int64_t device_trainer::max_batch() const { return p_->prog->max_batch; }
 status device_trainer::set_state(std::span<const float> params, std::span<const float> momentum, std::span<const float> running) {
   auto& pr = *p_->prog;
   if (status s = train::check_state_sizes(pr.nt, params.size(), momentum.size(), running.size()); !s.ok()) return s;
+  pr.ex.select();
   pr.ex.upload(pr.params.data(), params.data(), std::int64_t(params.size()));
   pr.ex.upload(pr.momentum.data(), momentum.data(), std::int64_t(momentum.size()));
   pr.ex.upload(pr.running.data(), running.data(), std::int64_t(running.size()));
@@ -198,6 +214,7 @@ status device_trainer::set_state(std::span<const float> params, std::span<const 
 status device_trainer::get_state(std::span<float> params, std::span<float> momentum, std::span<float> running) const {
   auto& pr = *p_->prog;
   if (status s = train::check_state_sizes(pr.nt, params.size(), momentum.size(), running.size()); !s.ok()) return s;
+  pr.ex.select();
   pr.ex.download(params.data(), pr.params.data(), std::int64_t(params.size()));
   pr.ex.download(momentum.data(), pr.momentum.data(), std::int64_t(momentum.size()));
   pr.ex.download(running.data(), pr.running.data(), std::int64_t(running.size()));
@@ -208,6 +225,7 @@ status device_trainer::get_grads(std::span<float> grads) const {
   auto& pr = *p_->prog;
   if (std::int64_t(grads.size()) != pr.p_total)
     return {1, "get_grads: " + std::to_string(grads.size()) + " elements for " + std::to_string(pr.p_total) + " parameters"};
+  pr.ex.select();
   pr.ex.download(grads.data(), pr.grads.data(), pr.p_total);
   return pr.ex.failed;
 }
@@ -217,6 +235,7 @@ status device_trainer::step(std::span<const float> images, std::span<const std::
   auto& pr = *p_->prog;
   if (status s = train::check_step_input(pr.nt, pr.max_batch, images.size(), labels); !s.ok()) return s;
   if (!pr.ex.failed.ok()) return pr.ex.failed;  // an earlier failure leaves the state unknown
+  pr.ex.select();
   out = pr.step(images.data(), labels.data(), std::int64_t(labels.size()), lr, opt);
   pr.ex.note(cudaDeviceSynchronize(), "training step");
   return pr.ex.failed;

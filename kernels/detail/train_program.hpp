@@ -91,8 +91,12 @@ struct program {
     values = ex.template alloc<float>(v_total);
     vgrads = ex.template alloc<float>(v_total);
     running = ex.template alloc<float>(std::max<std::int64_t>(bn_total, 1));
+    // every executor starts from zeros (device memory comes uninitialised)
+    ex.zero(params.data(), p_total);
+    ex.zero(grads.data(), p_total);
     ex.zero(momentum.data(), p_total);
-    std::int64_t col_max = 1, gx_max = 1, w_max = 1, red_max = 1;
+    ex.zero(running.data(), std::max<std::int64_t>(bn_total, 1));
+    std::int64_t col_max = 1, gx_max = 1, w_max = 1, red_max = 2;  // the loss sums 2 rows
     for (const op& o : nt.ops) {
       const bool weighted = o.kind == op_kind::conv || o.kind == op_kind::linear;
       const std::int64_t in_size = weighted ? nt.values[o.in].per_image * max_batch : 0;

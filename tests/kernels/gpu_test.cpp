@@ -5,13 +5,15 @@
 //   - fake quantization: forward values and input gradients bit-identical to the CPU's scalar
 //     definitions; step-size and clip gradients within 1e-12 relative of the CPU's double sums.
 //   - the training engine: device_trainer against its host twin (which train_program_test checks
-//     against jaq's engine) on small-cnn and mbconv-small, fp32, LSQ and PACT 4-bit: the first step's
-//     loss, hits and every gradient, and 20 steps' loss curves and final parameters. cuBLAS sums
-//     its products in another order than the twin's loops, so these agree to float rounding
-//     carried through a network (stated bounds below), not bit for bit.
+//     against jaq's engine) on small-cnn and mbconv-small, fp32, LSQ and PACT 4-bit: the first
+//     step's loss, hits (within one: a near-tie of logits) and every gradient, and 20 steps' loss
+//     curves and final parameters. cuBLAS sums its products in another order than the twin's
+//     loops, so these agree to float rounding carried through a network (stated bounds below),
+//     not bit for bit.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <vector>
 
 #include "jaq/batchtile/map_layers.hpp"
@@ -263,7 +265,7 @@ TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv
       cu::model_trainer<cu::device_trainer> td(cu::bind_model(*dev.model, dev.quant.get(), shape), *dev.opt, n, 0);
       const auto a = th.step(batches[0], 0), d = td.step(batches[0], 0);
       CHECK(d.loss == doctest::Approx(a.loss).epsilon(1e-4));
-      CHECK(d.correct == a.correct);
+      CHECK(std::abs(d.correct - a.correct) <= 1);  // a near-tie of two logits may go either way
       const std::size_t np = static_cast<std::size_t>(cu::train::param_elements(th.bound().net));
       std::vector<float> gh(np), gd(np);
       REQUIRE(th.trainer().get_grads(gh).ok());
