@@ -368,7 +368,8 @@ int run(const train_options& o) {
       opt.set_lr(lr(p.step));
       qs.begin_step(p.step);
       if (on_device && !dev) {
-        if (qs.fixed() && !qs.fixed()->layers().front().initialized) jaq::cuda::initialize_quantizers(*model, b);
+        if (const auto* q = qs.fixed(); q && std::ranges::any_of(q->layers(), [](const auto& l) { return !l.initialized; }))
+          jaq::cuda::initialize_quantizers(*model, b);
         dev = std::make_unique<jaq::cuda::model_trainer<jaq::cuda::device_trainer>>(
             jaq::cuda::bind_model(*model, qs.fixed(), data.train.shape), opt, o.batch, 0);
       }

@@ -4,7 +4,8 @@
 //   sizes) + batch norm + pool + linear against the same ops on a jaq tape: loss, every
 //   gradient, and the parameters after the SGD update;
 // - small-cnn and mbconv-small, full precision, LSQ and PACT 4-bit, bound from the jaq::nn models:
-//   one step's loss, gradients and updated state, then 20 steps' loss curves;
+//   one step's loss, gradients and updated state, then 20 steps' loss curves and a smaller last
+//   batch;
 // - bad input: an unbound model, uninitialised quantizers, a label out of range, wrong sizes.
 // On a GPU, //tests/kernels:gpu_test runs the same program on the device against this twin.
 #include "kernels/host_trainer.hpp"
@@ -254,6 +255,16 @@ void check_model(const std::string& name, const std::string& method, double grad
     const auto a = cpu_step(mp, tp, batches[std::size_t(s)], s);
     const auto d = t.step(batches[std::size_t(s)], s);
     CHECK(std::fabs(d.loss - a.loss) <= curve_tol * std::max(1.0, a.loss));
+  }
+  // an epoch's last, smaller batch (5 of the trainer's 8 images), then the state once more
+  const auto last = random_batch(r, 5, shape, 10);
+  const auto a = cpu_step(mp, tp, last, 20), d = t.step(last, 20);
+  CHECK(d.count == 5);
+  CHECK(d.loss == doctest::Approx(a.loss).epsilon(curve_tol));
+  t.sync_to_model();
+  for (std::size_t k = 0; k < cpu_params.size(); ++k) {
+    CAPTURE(cpu_params[k]->name);
+    CHECK(rel_err(bound.params[k]->value.data(), cpu_params[k]->value.data(), cpu_params[k]->value.size()) < 1e-3);
   }
 }
 
