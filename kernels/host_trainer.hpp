@@ -42,8 +42,7 @@ class host_trainer {
     return status::success();
   }
   status get_grads(std::span<float> grads) const {
-    if (static_cast<std::int64_t>(grads.size()) != prog_.p_total)
-      return {1, "get_grads: " + std::to_string(grads.size()) + " elements for " + std::to_string(prog_.p_total) + " parameters"};
+    if (const status s = train::check_grads_size(prog_.nt, grads.size()); !s.ok()) return s;
     std::copy(prog_.grads.begin(), prog_.grads.end(), grads.begin());
     return status::success();
   }

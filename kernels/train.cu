@@ -223,8 +223,7 @@ status device_trainer::get_state(std::span<float> params, std::span<float> momen
 
 status device_trainer::get_grads(std::span<float> grads) const {
   auto& pr = *p_->prog;
-  if (std::int64_t(grads.size()) != pr.p_total)
-    return {1, "get_grads: " + std::to_string(grads.size()) + " elements for " + std::to_string(pr.p_total) + " parameters"};
+  if (status s = train::check_grads_size(pr.nt, grads.size()); !s.ok()) return s;
   pr.ex.select();
   pr.ex.download(grads.data(), pr.grads.data(), pr.p_total);
   return pr.ex.failed;

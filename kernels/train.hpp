@@ -51,6 +51,13 @@ inline status check_step_input(const net& nt, std::int64_t max_batch, std::size_
   return status::success();
 }
 
+/// ok when a gradient span has the net's parameter count.
+inline status check_grads_size(const net& nt, std::size_t grads) {
+  if (static_cast<std::int64_t>(grads) != param_elements(nt))
+    return {1, "get_grads: " + std::to_string(grads) + " elements for " + std::to_string(param_elements(nt)) + " parameters"};
+  return status::success();
+}
+
 /// ok when the three state spans have the net's sizes.
 inline status check_state_sizes(const net& nt, std::size_t params, std::size_t momentum, std::size_t running) {
   const std::int64_t p = param_elements(nt), r = running_elements(nt);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "jaq/autograd/tape.hpp"
+#include "jaq/core/conv_geometry.hpp"
 #include "jaq/core/error.hpp"
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/dataset.hpp"
@@ -47,7 +48,7 @@ namespace detail {
 
 class net_builder {
  public:
-  net_builder(nn::model<float>& m, quant::quantized_model<float>* q) : q_(q) {
+  net_builder(nn::model<float>& m, quant::quantized_model<float>* q) {
     b_.model_name = m.name();
     b_.params = q ? q->parameters(m.parameters()) : m.parameters();
     const std::size_t model_params = m.parameters().size();
@@ -75,7 +76,9 @@ class net_builder {
     const auto& sp = l.spec;
     if (sp.in_channels != x.c)
       throw model_error(l.name + ": reads " + std::to_string(x.c) + " channels, built for " + std::to_string(sp.in_channels));
-    const std::int64_t oh = (x.h + 2 * sp.padding - sp.kernel) / sp.stride + 1, ow = (x.w + 2 * sp.padding - sp.kernel) / sp.stride + 1;
+    const conv_geometry g =
+        conv_geometry::of({.c = x.c, .h = x.h, .w = x.w, .kh = sp.kernel, .kw = sp.kernel, .stride = sp.stride, .pad = sp.padding});
+    const std::int64_t oh = g.ho, ow = g.wo;
     if (oh < 1 || ow < 1)
       throw model_error(l.name + ": a " + std::to_string(x.h) + "x" + std::to_string(x.w) + " input is smaller than its kernel");
     train::op o{.kind = train::op_kind::conv,
@@ -207,7 +210,6 @@ class net_builder {
            .w_scale = quant::lsq_grad_scale(info.per_channel ? wsize / co : wsize, w.q_p)};
   }
 
-  quant::quantized_model<float>* q_;
   bound_model b_;
   std::map<const parameter<float>*, int> index_;
   std::map<std::string, quant_layer> quant_;
