@@ -128,6 +128,11 @@ fs::path preset_path(const std::string& p) {
   flag_error("--preset", "no preset '" + p + "' (fmnist, cifar10, imagenet, or a path to a preset file)");
 }
 
+/// The standardisation the preset's data set gets.
+jaq::data::normalization normalization_of(const jaq::search::preset& p) {
+  return p.dataset == "cifar10" ? jaq::data::cifar10_normalization() : jaq::data::fashion_mnist_normalization();
+}
+
 /// The preset with the command line's overrides; errors name the flag.
 jaq::search::preset load(const options& o) {
   if (o.quick && o.long_run) flag_error("--quick/--long", "choose one");
@@ -181,6 +186,7 @@ jaq::search::preset load(const options& o) {
   s.threads = o.threads;
   p.retrain.seed = o.seed;
   p.retrain.threads = o.threads;
+  p.retrain.augment.fill = jaq::data::black_pixel(normalization_of(p));  // the padding of a shifted image is black
   try {
     p.space.validate(p.name);
     s.validate(p.name);
@@ -192,16 +198,16 @@ jaq::search::preset load(const options& o) {
 
 /// The training and test sets of the preset's data set; empty when it has none here.
 std::optional<jaq::data::split> load_data(const jaq::search::preset& p, const std::string& data_dir) {
+  const auto n = normalization_of(p);
   if (p.dataset == "fashion-mnist") {
     auto d = jaq::data::load_fashion_mnist(data_dir.empty() ? fs::path(jaq::data::fashion_mnist_dir) : fs::path(data_dir));
-    jaq::data::normalize(d.train, jaq::data::fashion_mnist_normalization());
-    jaq::data::normalize(d.test, jaq::data::fashion_mnist_normalization());
+    jaq::data::normalize(d.train, n);
+    jaq::data::normalize(d.test, n);
     return d;
   }
   if (data_dir.empty()) return std::nullopt;
   if (p.dataset == "cifar10") {
     auto d = jaq::data::load_cifar10(data_dir);
-    const auto n = jaq::data::cifar10_normalization();
     jaq::data::normalize(d.train, n);
     jaq::data::normalize(d.test, n);
     return d;
@@ -462,6 +468,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   j["settings"] = identity(p);
   j["settings"]["threads"] = s.threads;
   j["settings"]["retrain_epochs"] = p.retrain.epochs;
+  j["settings"]["retrain_augment"] = {{"pad", p.retrain.augment.pad}, {"horizontal_flip", p.retrain.augment.horizontal_flip}};
   j["final_lambda_latency"] = js.lambdas().lambda_latency;
   j["time_s"] = {{"search_training", train_s},
                  {"hardware", hw_s},

@@ -151,6 +151,8 @@ inline void read_retrain(const nlohmann::json& j, const std::string& where, retr
   r.get("train_images", s.train_images);
   r.get("test_images", s.test_images);
   r.get("epoch_test_images", s.epoch_test_images);
+  r.get("augment_pad", s.augment.pad);
+  r.get("augment_flip", s.augment.horizontal_flip);
   r.finish();
 }
 

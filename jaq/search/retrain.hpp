@@ -16,6 +16,7 @@
 #include "jaq/core/error.hpp"
 #include "jaq/core/progress.hpp"
 #include "jaq/core/rng.hpp"
+#include "jaq/data/augment.hpp"
 #include "jaq/data/batch_iterator.hpp"
 #include "jaq/data/dataset.hpp"
 #include "jaq/nas/derived_net.hpp"
@@ -38,6 +39,9 @@ struct retrain_settings {
   std::int64_t train_images = 0;       ///< retrain on the first N training images (0: all)
   std::int64_t test_images = 0;        ///< evaluate on the first N test images (0: all)
   std::int64_t epoch_test_images = 0;  ///< epochs before the last: score only the first N of those (0: all)
+  /// Training batches' random translation and flips (none by default). `fill` is in the images'
+  /// units: the program that normalised them sets it (examples/search.cpp: a black pixel).
+  data::augment_config augment = {};
 
   void validate(const std::string& where) const {
     if (epochs < 1) throw config_error(where, "retrain_epochs", "must be >= 1, got " + std::to_string(epochs));
@@ -47,6 +51,7 @@ struct retrain_settings {
     if (train_images < 0) throw config_error(where, "retrain.train_images", "must be >= 0 (0: all)");
     if (test_images < 0) throw config_error(where, "retrain.test_images", "must be >= 0 (0: all)");
     if (epoch_test_images < 0) throw config_error(where, "retrain.epoch_test_images", "must be >= 0 (0: all)");
+    if (augment.pad < 0) throw config_error(where, "retrain.augment_pad", "must be >= 0, got " + std::to_string(augment.pad));
   }
 };
 
@@ -66,6 +71,10 @@ struct retrained {
 inline retrained retrain(const nas::space_config& space, const nas::derived_arch& arch, const data::dataset& train,
                          const data::dataset& test, const retrain_settings& s, std::ostream* log = nullptr) {
   s.validate(space.name);
+  if (s.augment.pad >= space.image_size)
+    throw config_error(space.name, "retrain.augment_pad",
+                       std::to_string(s.augment.pad) + " is not smaller than the " + std::to_string(space.image_size) + "-pixel images");
+  s.augment.validate(space.name + ": retrain.augment", space.image_size, space.image_size, space.in_channels);
   retrained r;
   rng gen(s.seed);
   r.net = std::make_unique<nas::derived_net<float>>(space, arch, gen);
@@ -99,6 +108,7 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
     std::int64_t correct = 0, seen = 0, steps = 0;
     stopwatch clock;
     while (it.next(b)) {
+      data::augment(b, s.augment, gen);
       opt.set_lr(lr(step));
       const auto res = nn::train_step(*r.net, st, tp, b, step);
       loss += res.loss;

@@ -47,6 +47,13 @@ TEST_CASE("a malformed preset names the file and the field") {
   bad(R"({"name": "x", "search": {"tau": {"decy": 0.9}}})", "decy");
   bad(R"({"name": "x", "retrain": {"epochs": 0}})", "retrain_epochs");
   bad(R"({"name": "x", "retrain": {"epoch_test_images": -1}})", "retrain.epoch_test_images");
+  bad(R"({"name": "x", "retrain": {"augment_pad": -2}})", "retrain.augment_pad");
+  bad(R"({"name": "x", "retrain": {"augment_flip": "yes"}})", "augment_flip");
+  const auto aug =
+      js::parse_preset(nlohmann::json::parse(R"({"name": "x", "retrain": {"augment_pad": 2, "augment_flip": true}})"), "p.json");
+  CHECK(aug.retrain.augment.pad == 2);
+  CHECK(aug.retrain.augment.horizontal_flip);
+  CHECK(js::parse_preset(nlohmann::json::parse(R"({"name": "x"})"), "p.json").retrain.augment.active() == false);
   bad(R"({"name": "x", "dataset": "mnist"})", "dataset");
   bad(R"({"name": "x", "search": {"mode": "joined"}})", "search: mode");
   bad(R"({"name": "x", "search": {"mode": 3}})", "mode");

@@ -16,6 +16,7 @@
 #include "jaq/search/bridge.hpp"
 #include "jaq/search/cost_table.hpp"
 #include "jaq/search/expected_cost.hpp"
+#include "jaq/search/retrain.hpp"
 #include "tests/search/toy_data.hpp"
 
 namespace js = jaq::search;
@@ -500,4 +501,20 @@ TEST_CASE("resume: save after an epoch, load into a fresh search, and finish as 
     }
   CHECK_THROWS_AS(other.load(dir, id), jaq::data_error);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("retrain: the derived network learns; augmentation reaches its batches; a padding as large as the image is refused") {
+  const auto train = toy_images(384, 3), test = toy_images(96, 4);
+  jaq::nas::derived_arch d{.ops = {"k3_e1", "skip"}, .bits = {4, 4}};
+  js::retrain_settings s{.epochs = 8, .batch = 32, .lr = 0.05, .threads = 2, .report_every = 1000};
+  const auto plain = js::retrain(two_blocks(), d, train, test, s);
+  CHECK(plain.test_accuracy > 0.6);  // chance is 1/3
+  s.augment = {.pad = 1, .horizontal_flip = true, .fill = {0.0f}};
+  const auto shifted = js::retrain(two_blocks(), d, train, test, s);
+  CHECK(shifted.test_accuracy > 0.6);  // stripes and checkerboards survive a one-pixel shift and a mirror
+  CHECK(shifted.log[0].train_loss != plain.log[0].train_loss);
+  s.augment.pad = 8;
+  CHECK_THROWS_WITH_AS(js::retrain(two_blocks(), d, train, test, s), doctest::Contains("retrain.augment_pad"), jaq::config_error);
+  s.augment.pad = -1;
+  CHECK_THROWS_WITH_AS(js::retrain(two_blocks(), d, train, test, s), doctest::Contains("retrain.augment_pad"), jaq::config_error);
 }
