@@ -91,7 +91,7 @@ inline void augment(batch& b, const augment_config& cfg, rng& gen) {
   cfg.validate("augment_config", b.shape.height, b.shape.width, b.shape.channels);
   const std::int64_t n = b.size(), c = b.shape.channels, h = b.shape.height, w = b.shape.width, hw = h * w;
   std::vector<float> plane(static_cast<std::size_t>(hw));
-  const auto span = static_cast<std::uint64_t>(2 * cfg.pad + 1);
+  const auto span = (2 * static_cast<std::uint64_t>(cfg.pad)) + 1;
   for (std::int64_t k = 0; k < n; ++k) {
     const std::int64_t dy = cfg.pad > 0 ? static_cast<std::int64_t>(gen.below(span)) - cfg.pad : 0;
     const std::int64_t dx = cfg.pad > 0 ? static_cast<std::int64_t>(gen.below(span)) - cfg.pad : 0;
