@@ -9,18 +9,21 @@ using jaq::data::augment_config;
 using jaq::data::batch;
 using jaq::data::batch_layout;
 
+// An int index or count as a size (the product formed in int first, as the small test images allow).
+std::size_t at(int i) { return static_cast<std::size_t>(i); }
+
 // A slow, obvious reference: pad the plane by `pad` with `fill`, cut the HxW window at
 // (pad + dy, pad + dx), then mirror that window left-right.
 std::vector<float> reference(const std::vector<float>& plane, int h, int w, int pad, int dy, int dx, bool flip, float fill) {
   const int ph = h + 2 * pad, pw = w + 2 * pad;
-  std::vector<float> padded(std::size_t(ph * pw), fill);
+  std::vector<float> padded(at(ph * pw), fill);
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) padded[std::size_t((y + pad) * pw + x + pad)] = plane[std::size_t(y * w + x)];
-  std::vector<float> crop(std::size_t(h * w)), out(std::size_t(h * w));
+    for (int x = 0; x < w; ++x) padded[at((y + pad) * pw + x + pad)] = plane[at(y * w + x)];
+  std::vector<float> crop(at(h * w)), out(at(h * w));
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) crop[std::size_t(y * w + x)] = padded[std::size_t((y + pad + dy) * pw + x + pad + dx)];
+    for (int x = 0; x < w; ++x) crop[at(y * w + x)] = padded[at((y + pad + dy) * pw + x + pad + dx)];
   for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) out[std::size_t(y * w + x)] = crop[std::size_t(y * w + (flip ? w - 1 - x : x))];
+    for (int x = 0; x < w; ++x) out[at(y * w + x)] = crop[at(y * w + (flip ? w - 1 - x : x))];
   return out;
 }
 
@@ -28,10 +31,10 @@ batch numbered_batch(int n, int c, int h, int w, batch_layout layout) {
   batch b;
   b.shape = {.channels = c, .height = h, .width = w};
   b.layout = layout;
-  b.images.resize(std::size_t(n * c * h * w));
+  b.images.resize(at(n * c * h * w));
   for (std::size_t i = 0; i < b.images.size(); ++i) b.images[i] = float(i + 1);  // every pixel distinct, none 0
-  b.labels.assign(std::size_t(n), 0);
-  b.indices.assign(std::size_t(n), 0);
+  b.labels.assign(at(n), 0);
+  b.indices.assign(at(n), 0);
   return b;
 }
 }  // namespace
