@@ -85,7 +85,7 @@ def parse_foreign_cpu(time_text, stat_text, name, clk_tck=100):
     return max(0.0, (busy[1] - busy[0]) / clk_tck - float(u.group(1)) - float(s.group(1)))
 
 
-def table(jaq, torch, machine, command):
+def table(jaq, torch, machine, command, torch_label="PyTorch", run="small-cnn fp32, 1 epoch"):
     step_ratio = jaq["median_step_ms"] / torch["median_step_ms"]
     rss_ratio = jaq["rss_mb"] / torch["rss_mb"]
     ips_ratio = jaq["images_per_s"] / torch["images_per_s"]
@@ -96,13 +96,15 @@ def table(jaq, torch, machine, command):
         "",
         f"Command: `{command}`",
         "",
-        "| | jaq | PyTorch | jaq / PyTorch | target |",
+        f"Run: {run}",
+        "",
+        f"| | jaq | {torch_label} | jaq / {torch_label} | target |",
         "|---|---:|---:|---:|---|",
         f"| median step (ms) | {jaq['median_step_ms']:.2f} | {torch['median_step_ms']:.2f} | {step_ratio:.2f}x | "
         f"<= 0.67x: {ok(step_ratio <= 0.67)} |",
         f"| images/s (training loop) | {jaq['images_per_s']:.0f} | {torch['images_per_s']:.0f} | {ips_ratio:.2f}x | |",
         f"| peak RSS (MiB) | {jaq['rss_mb']:.0f} | {torch['rss_mb']:.0f} | {rss_ratio:.2f}x | < 1x: {ok(rss_ratio < 1.0)} |",
-        f"| test accuracy, 1 epoch | {100 * jaq['test_accuracy']:.2f}% | {100 * torch['test_accuracy']:.2f}% | "
+        f"| test accuracy | {100 * jaq['test_accuracy']:.2f}% | {100 * torch['test_accuracy']:.2f}% | "
         f"{acc_diff:+.2f} points | within 0.5 points: {ok(abs(acc_diff) <= 0.5)} |",
     ]
     if "foreign_cpu_s" in jaq and "foreign_cpu_s" in torch:
@@ -111,7 +113,7 @@ def table(jaq, torch, machine, command):
     if len(jaq.get("accuracies", [])) > 1 or len(torch.get("accuracies", [])) > 1:
         fmt = lambda a: ", ".join(f"{100 * x:.2f}" for x in a)
         lines += ["", f"Test accuracy is the mean over seeds (jaq: {fmt(jaq['accuracies'])}; "
-                      f"PyTorch: {fmt(torch['accuracies'])}); timings are the median over seeds, RSS the largest."]
+                      f"{torch_label}: {fmt(torch['accuracies'])}); timings are the median over seeds, RSS the largest."]
     return "\n".join(lines)
 
 
@@ -170,6 +172,8 @@ def self_test():
     assert "mean over seeds (jaq: 86.00, 88.00, 87.12" in table(many, combine([tt]), "m", "c")
     assert "| median step (ms) | 20.50 | 41.00 | 0.50x | <= 0.67x: met |" in out, out
     assert "| peak RSS (MiB) | 200 | 600 | 0.33x | < 1x: met |" in out, out
+    labelled = table(combine([jj]), combine([tt]), "m", "c", "PyTorch 2.5.1", "small-cnn LSQ-4, 3 epochs")
+    assert "Run: small-cnn LSQ-4, 3 epochs" in labelled and "| jaq | PyTorch 2.5.1 | jaq / PyTorch 2.5.1 |" in labelled, labelled
     assert "+0.22 points | within 0.5 points: met |" in out, out
     time_full = time_txt + "\tUser time (seconds): 3.50\n\tSystem time (seconds): 0.50\n"
     stat = "cpu  1000 0 200 5000 10 0 0 0 0 0\ncpu  1600 0 300 5100 10 0 0 0 0 0\n"
@@ -193,6 +197,8 @@ def main():
     ap.add_argument("--torch-time", nargs="+")
     ap.add_argument("--machine", default="")
     ap.add_argument("--command", default="tools/bench_train.sh")
+    ap.add_argument("--torch-label", default="PyTorch", help="the PyTorch column's heading, e.g. 'PyTorch 2.5.1'")
+    ap.add_argument("--run", default="small-cnn fp32, 1 epoch", help="what was trained, for the table's heading")
     a = ap.parse_args()
     if a.self_test:
         self_test()
@@ -204,7 +210,7 @@ def main():
         torch = combine([load(l, t, "PyTorch") for l, t in zip(a.torch_log, a.torch_time)])
     except (ParseError, OSError) as e:
         sys.exit(f"bench_table: {e}")
-    print(table(jaq, torch, a.machine, a.command))
+    print(table(jaq, torch, a.machine, a.command, a.torch_label, a.run))
 
 
 if __name__ == "__main__":

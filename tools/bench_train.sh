@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Trains the small-cnn for one epoch on Fashion-MNIST in jaq and in PyTorch, one after the
-# other on the same machine, batch 128, 2 threads, and prints a table of median step time,
-# images/s, peak RSS and test accuracy with the jaq/PyTorch ratios (docs/benchmarks.md).
+# Trains the small-cnn on Fashion-MNIST in jaq and in PyTorch, one after the other on the same
+# machine, batch 128, 2 threads, and prints a table per PyTorch build of median step time,
+# images/s, peak RSS and test accuracy with the jaq/PyTorch ratios (docs/benchmarks.md). The
+# PyTorch builds: Debian's python3-torch (1.13) and the current 2.x from PyPI in
+# /opt/jaq-bench-venv (both made by tools/bootstrap.sh --bench; TORCH_PYTHONS="py ..." overrides).
 #
-#   tools/bench_train.sh                   # the full comparison (a few minutes)
+#   tools/bench_train.sh                   # the full comparison, fp32, one epoch (a few minutes)
+#   tools/bench_train.sh --epochs 3        # three epochs (the cosine spans all three)
+#   tools/bench_train.sh --quant lsq --bits 4   # LSQ 4-bit QAT on both sides (first, last layer 8-bit)
 #   tools/bench_train.sh --max-steps 50    # quick look (accuracy then means nothing)
 #   tools/bench_train.sh --torch-only      # only the PyTorch half
 #   tools/bench_train.sh --self-test       # check the log parsing against fake lines
@@ -18,12 +22,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EPOCHS=1 BATCH=128 THREADS=2 SEEDS=1 MAX_STEPS=0 TORCH_ONLY=0 WAIT_IDLE=0 PRIORITY=0
+EPOCHS=1 BATCH=128 THREADS=2 SEEDS=1 MAX_STEPS=0 TORCH_ONLY=0 WAIT_IDLE=0 PRIORITY=0 QUANT="" BITS=4
 DATA_DIR=/usr/share/datasets/fashion-mnist
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --max-steps) MAX_STEPS="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
+    --quant) QUANT="$2"; shift 2 ;;
+    --bits) BITS="$2"; shift 2 ;;
     --seed|--seeds) SEEDS="$2"; shift 2 ;;
     --data-dir) DATA_DIR="$2"; shift 2 ;;
     --torch-only) TORCH_ONLY=1; shift ;;
@@ -48,6 +54,16 @@ FLAGS=(-c opt ${BAZEL_FLAGS:-})
 COMMON=(--epochs "$EPOCHS" --batch "$BATCH" --threads "$THREADS" --data-dir "$DATA_DIR")
 IFS=, read -r -a SEED_LIST <<< "$SEEDS"
 [[ "$MAX_STEPS" != 0 ]] && COMMON+=(--max-steps "$MAX_STEPS")
+if [[ -n "$QUANT" ]]; then
+  [[ "$QUANT" == lsq ]] || { echo "bench_train.sh: --quant: only lsq has a PyTorch twin (tools/bench_train_torch.py)" >&2; exit 2; }
+  COMMON+=(--quant "$QUANT" --bits "$BITS")
+fi
+if [[ -n "${TORCH_PYTHONS:-}" ]]; then
+  read -r -a TORCH_PYTHONS <<< "$TORCH_PYTHONS"
+else
+  TORCH_PYTHONS=(/usr/bin/python3)
+  [[ -x /opt/jaq-bench-venv/bin/python ]] && TORCH_PYTHONS+=(/opt/jaq-bench-venv/bin/python)
+fi
 # Both sides train with the same recipe: jaq's examples/train defaults (see docs/benchmarks.md).
 TORCH_RECIPE=(--optimizer sgd --lr 0.1 --momentum 0.9 --weight-decay 5e-4 --schedule cosine)
 
@@ -87,8 +103,10 @@ if [[ $TORCH_ONLY == 0 ]]; then
   BIN="$("${BAZEL[@]}" info "${FLAGS[@]}" bazel-bin 2>/dev/null)/examples/train"
 fi
 
-TORCH_VERSION=$(/usr/bin/python3 -c 'import torch; print(torch.__version__)')
-JAQ_LOGS=() JAQ_TIMES=() TORCH_LOGS=() TORCH_TIMES=()
+# torch_version PY: the PyTorch version that interpreter imports, without a local suffix
+torch_version() { "$1" -c 'import torch; print(torch.__version__.split("+")[0])'; }
+JAQ_LOGS=() JAQ_TIMES=()
+declare -A TORCH_LOGS TORCH_TIMES
 for seed in "${SEED_LIST[@]}"; do
   if [[ $TORCH_ONLY == 0 ]]; then
     check_load jaq
@@ -99,27 +117,44 @@ for seed in "${SEED_LIST[@]}"; do
     grep '^cpu ' /proc/stat >> "$OUT/jaq.$seed.stat"
     JAQ_LOGS+=("$OUT/jaq.$seed.log") JAQ_TIMES+=("$OUT/jaq.$seed.time")
   fi
-  check_load torch
-  echo "== PyTorch $TORCH_VERSION: tools/bench_train_torch.py ${COMMON[*]} --seed $seed ${TORCH_RECIPE[*]}"
-  grep '^cpu ' /proc/stat > "$OUT/torch.$seed.stat"
-  measure "$OUT/torch.$seed.time" /usr/bin/python3 tools/bench_train_torch.py "${COMMON[@]}" --seed "$seed" \
-    "${TORCH_RECIPE[@]}" 2>&1 | tee "$OUT/torch.$seed.log"
-  grep '^cpu ' /proc/stat >> "$OUT/torch.$seed.stat"
-  TORCH_LOGS+=("$OUT/torch.$seed.log") TORCH_TIMES+=("$OUT/torch.$seed.time")
+  for py in "${TORCH_PYTHONS[@]}"; do
+    ver=$(torch_version "$py")
+    check_load "torch-$ver"
+    echo "== PyTorch $ver ($py): tools/bench_train_torch.py ${COMMON[*]} --seed $seed ${TORCH_RECIPE[*]}"
+    base="$OUT/torch-$ver.$seed"
+    grep '^cpu ' /proc/stat > "$base.stat"
+    measure "$base.time" "$py" tools/bench_train_torch.py "${COMMON[@]}" --seed "$seed" \
+      "${TORCH_RECIPE[@]}" 2>&1 | tee "$base.log"
+    grep '^cpu ' /proc/stat >> "$base.stat"
+    TORCH_LOGS[$ver]+="$base.log " TORCH_TIMES[$ver]+="$base.time "
+  done
 done
 
 if [[ $TORCH_ONLY == 1 ]]; then
-  sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/== PyTorch peak RSS: \1 KiB/p' "${TORCH_TIMES[@]}"
+  for ver in "${!TORCH_TIMES[@]}"; do
+    # shellcheck disable=SC2086
+    sed -n "s/.*Maximum resident set size (kbytes): *\([0-9]*\).*/== PyTorch $ver peak RSS: \1 KiB/p" ${TORCH_TIMES[$ver]}
+  done
   exit 0
 fi
 
 ARGS=""
+[[ "$EPOCHS" != 1 ]] && ARGS+=" --epochs $EPOCHS"
+[[ -n "$QUANT" ]] && ARGS+=" --quant $QUANT --bits $BITS"
 [[ "$SEEDS" != 1 ]] && ARGS+=" --seeds $SEEDS"
 [[ "$PRIORITY" == 1 ]] && ARGS+=" --priority"
 [[ "$MAX_STEPS" != 0 ]] && ARGS+=" --max-steps $MAX_STEPS"
-echo
-/usr/bin/python3 tools/bench_table.py --jaq-log "${JAQ_LOGS[@]}" --jaq-time "${JAQ_TIMES[@]}" \
-  --torch-log "${TORCH_LOGS[@]}" --torch-time "${TORCH_TIMES[@]}" \
-  --machine "$MACHINE; load average before jaq $(cat "$OUT/jaq.load"), before PyTorch $(cat "$OUT/torch.load") (last run)" \
-  --command "${BAZEL_FLAGS:+BAZEL_FLAGS=\"$BAZEL_FLAGS\" }tools/bench_train.sh$ARGS" \
-  | tee "$OUT/table.md"
+: > "$OUT/table.md"
+LABEL=fp32
+[[ -n "$QUANT" ]] && LABEL="${QUANT^^}-$BITS"
+for py in "${TORCH_PYTHONS[@]}"; do
+  ver=$(torch_version "$py")
+  echo
+  # shellcheck disable=SC2086
+  /usr/bin/python3 tools/bench_table.py --jaq-log "${JAQ_LOGS[@]}" --jaq-time "${JAQ_TIMES[@]}" \
+    --torch-log ${TORCH_LOGS[$ver]} --torch-time ${TORCH_TIMES[$ver]} --torch-label "PyTorch $ver" \
+    --run "small-cnn $LABEL, $EPOCHS epoch$([[ $EPOCHS == 1 ]] || echo s)" \
+    --machine "$MACHINE; load average before jaq $(cat "$OUT/jaq.load"), before PyTorch $(cat "$OUT/torch-$ver.load") (last run)" \
+    --command "${BAZEL_FLAGS:+BAZEL_FLAGS=\"$BAZEL_FLAGS\" }tools/bench_train.sh$ARGS" \
+    | tee -a "$OUT/table.md"
+done

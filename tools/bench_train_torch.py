@@ -1,8 +1,15 @@
 #!/usr/bin/python3
-"""PyTorch half of tools/bench_train.sh: the small-cnn trained for one epoch on Fashion-MNIST.
+"""PyTorch half of tools/bench_train.sh: the small-cnn trained on Fashion-MNIST.
 
 Same model, data, normalisation, batching and optimiser as jaq's examples/train.cpp defaults
-(see docs/benchmarks.md), 2 threads. Prints a progress line now and then and, at the end, the
+(see docs/benchmarks.md), 2 threads. With --quant lsq --bits B, LSQ quantization-aware training
+as jaq's `examples/train --quant lsq --bits B` does it (jaq/quant/quantize_model.hpp): every
+weighted layer's weights per output channel and its input activations per tensor; the first
+and the last layer at --first-bits / --last-bits (8); an activation grid signed when the first
+batch reaching the layer has a negative value (the normalised image), unsigned otherwise;
+steps s0 = 2 mean|x| / sqrt(Q_P) from the initial weights and the first batch; the step
+gradient scaled by 1 / sqrt(N Q_P), N = the channel's weights or the features per example;
+steps trained by the same SGD (weight decay included) and floored at 1e-6 after each step. Prints a progress line now and then and, at the end, the
 same machine-readable line as jaq's example:
 
     result: test_accuracy=<0..1> median_step_ms=<ms> images_per_s=<n> peak_rss_mb=<MiB>
@@ -58,23 +65,95 @@ def load_split(data_dir, prefix):
     return torch.from_numpy(x[:, None, :, :].copy()), torch.from_numpy(y.astype(np.int64))
 
 
-def conv_bn(cin, cout, stride, bias):
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=bias),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+# ---- LSQ, as jaq/quant/lsq.hpp and quantize_model.hpp define it ------------------------------
+
+def grad_scale(x, g):
+    """Identity forward; gradient multiplied by g."""
+    return (x - x * g).detach() + x * g
+
+
+def round_ste(x):
+    """round() forward (half to even, as jaq's), identity gradient (straight-through)."""
+    return (x.round() - x).detach() + x
+
+
+def lsq(x, step, qn, qp, n):
+    """v_hat = round(clamp(x / s, Qn, Qp)) * s with s's gradient scaled by 1 / sqrt(n * Qp)."""
+    s = grad_scale(step, 1.0 / math.sqrt(n * max(qp, 1)))
+    return round_ste(torch.clamp(x / s, qn, qp)) * s
+
+
+class LSQSite(nn.Module):
+    """One weighted layer's quantizers: weights per output channel (signed), the input per tensor
+    (its sign and step taken from the first batch)."""
+
+    def __init__(self, weight, bits):
+        super().__init__()
+        self.bits = bits
+        self.wqn, self.wqp = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        cout = weight.shape[0]
+        per_channel = weight.detach().reshape(cout, -1)
+        self.wn = per_channel.shape[1]
+        s0 = (2 * per_channel.abs().mean(1) / math.sqrt(self.wqp)).clamp_min(1e-8)
+        self.wstep = nn.Parameter(s0.reshape((cout,) + (1,) * (weight.dim() - 1)).clone())
+        self.astep = nn.Parameter(torch.tensor(1.0))
+        self.initialised = False
+
+    def quantize(self, x, w):
+        if not self.initialised:
+            with torch.no_grad():
+                signed = bool(x.min() < 0)
+                self.aqn, self.aqp = (-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1) if signed else (0, 2 ** self.bits - 1)
+                self.astep.copy_((2 * x.abs().mean() / math.sqrt(self.aqp)).clamp_min(1e-8))
+            self.initialised = True
+        xq = lsq(x, self.astep, self.aqn, self.aqp, x[0].numel())
+        return xq, lsq(w, self.wstep, self.wqn, self.wqp, self.wn)
+
+    def project(self, floor=1e-6):
+        with torch.no_grad():
+            self.wstep.clamp_(min=floor)
+            self.astep.clamp_(min=floor)
+
+
+class Conv(nn.Conv2d):
+    def __init__(self, cin, cout, stride, bias, bits):
+        super().__init__(cin, cout, 3, stride=stride, padding=1, bias=bias)
+        nn.init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")  # as jaq: N(0, 2/fan_in)
+        self.q = LSQSite(self.weight, bits) if bits else None
+
+    def forward(self, x):
+        if self.q is None:
+            return super().forward(x)
+        xq, wq = self.q.quantize(x, self.weight)
+        return self._conv_forward(xq, wq, self.bias)
+
+
+class Linear(nn.Linear):
+    def __init__(self, cin, cout, bits):
+        super().__init__(cin, cout)
+        self.q = LSQSite(self.weight, bits) if bits else None
+
+    def forward(self, x):
+        if self.q is None:
+            return super().forward(x)
+        xq, wq = self.q.quantize(x, self.weight)
+        return F.linear(xq, wq, self.bias)
+
+
+def conv_bn(cin, cout, stride, bias, bits):
+    return nn.Sequential(Conv(cin, cout, stride, bias, bits), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class SmallCNN(nn.Module):
     """conv3x3(1->16, p1)-BN-ReLU, conv3x3(16->32, s2, p1)-BN-ReLU, conv3x3(32->64, s2, p1)-BN-ReLU,
-    global average pool, fc(64->10)."""
+    global average pool, fc(64->10). bits: (first, inner, last) widths, or None for fp32."""
 
-    def __init__(self, conv_bias=False):
+    def __init__(self, conv_bias=False, bits=None):
         super().__init__()
-        self.features = nn.Sequential(conv_bn(1, 16, 1, conv_bias), conv_bn(16, 32, 2, conv_bias),
-                                      conv_bn(32, 64, 2, conv_bias))
-        self.fc = nn.Linear(64, 10)
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_in", nonlinearity="relu")  # as jaq: N(0, 2/fan_in)
+        first, inner, last = bits or (0, 0, 0)
+        self.features = nn.Sequential(conv_bn(1, 16, 1, conv_bias, first), conv_bn(16, 32, 2, conv_bias, inner),
+                                      conv_bn(32, 64, 2, conv_bias, inner))
+        self.fc = Linear(64, 10, last)
 
     def forward(self, x):
         x = self.features(x)
@@ -111,6 +190,10 @@ def main():
                     help="steps the cosine spans (0: the whole run, after --max-steps)")
     ap.add_argument("--conv-bias", action="store_true", help="convolutions with a bias (default: none, BN follows)")
     ap.add_argument("--drop-last", action="store_true")
+    ap.add_argument("--quant", choices=["lsq"], help="quantization-aware training (default: fp32)")
+    ap.add_argument("--bits", type=int, default=4, help="width of the inner layers (with --quant)")
+    ap.add_argument("--first-bits", type=int, default=8)
+    ap.add_argument("--last-bits", type=int, default=8)
     ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: full run)")
     ap.add_argument("--warmup", type=int, default=5, help="steps left out of the median")
     ap.add_argument("--every", type=int, default=50, help="progress line every N steps")
@@ -130,7 +213,8 @@ def main():
         total = min(total, args.max_steps)
 
     sched_total = args.schedule_steps or steps_per_epoch * args.epochs  # as jaq: --max-steps does not shorten it
-    model = SmallCNN(args.conv_bias)
+    model = SmallCNN(args.conv_bias, (args.first_bits, args.bits, args.last_bits) if args.quant else None)
+    sites = [m.q for m in model.modules() if isinstance(m, (Conv, Linear)) and m.q is not None]
     if args.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                               weight_decay=args.weight_decay, nesterov=args.nesterov)
@@ -165,6 +249,8 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            for q in sites:
+                q.project()
             correct += (out.argmax(1) == yb).sum().item()
             loss_sum += loss.item()
             step_ms.append((time.perf_counter() - t0) * 1e3)
