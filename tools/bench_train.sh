@@ -103,8 +103,9 @@ if [[ $TORCH_ONLY == 0 ]]; then
   BIN="$("${BAZEL[@]}" info "${FLAGS[@]}" bazel-bin 2>/dev/null)/examples/train"
 fi
 
-# torch_version PY: the PyTorch version that interpreter imports, without a local suffix
-torch_version() { "$1" -c 'import torch; print(torch.__version__.split("+")[0])'; }
+# Each interpreter's PyTorch version, without a local suffix, asked once: TORCH_VERSIONS[i] for TORCH_PYTHONS[i]
+TORCH_VERSIONS=()
+for py in "${TORCH_PYTHONS[@]}"; do TORCH_VERSIONS+=("$("$py" -c 'import torch; print(torch.__version__.split("+")[0])')"); done
 JAQ_LOGS=() JAQ_TIMES=()
 declare -A TORCH_LOGS TORCH_TIMES
 for seed in "${SEED_LIST[@]}"; do
@@ -117,8 +118,8 @@ for seed in "${SEED_LIST[@]}"; do
     grep '^cpu ' /proc/stat >> "$OUT/jaq.$seed.stat"
     JAQ_LOGS+=("$OUT/jaq.$seed.log") JAQ_TIMES+=("$OUT/jaq.$seed.time")
   fi
-  for py in "${TORCH_PYTHONS[@]}"; do
-    ver=$(torch_version "$py")
+  for i in "${!TORCH_PYTHONS[@]}"; do
+    py=${TORCH_PYTHONS[$i]} ver=${TORCH_VERSIONS[$i]}
     check_load "torch-$ver"
     echo "== PyTorch $ver ($py): tools/bench_train_torch.py ${COMMON[*]} --seed $seed ${TORCH_RECIPE[*]}"
     base="$OUT/torch-$ver.$seed"
@@ -147,8 +148,7 @@ ARGS=""
 : > "$OUT/table.md"
 LABEL=fp32
 [[ -n "$QUANT" ]] && LABEL="${QUANT^^}-$BITS"
-for py in "${TORCH_PYTHONS[@]}"; do
-  ver=$(torch_version "$py")
+for ver in "${TORCH_VERSIONS[@]}"; do
   echo
   # shellcheck disable=SC2086
   /usr/bin/python3 tools/bench_table.py --jaq-log "${JAQ_LOGS[@]}" --jaq-time "${JAQ_TIMES[@]}" \

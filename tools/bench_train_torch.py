@@ -9,8 +9,9 @@ and the last layer at --first-bits / --last-bits (8); an activation grid signed 
 batch reaching the layer has a negative value (the normalised image), unsigned otherwise;
 steps s0 = 2 mean|x| / sqrt(Q_P) from the initial weights and the first batch; the step
 gradient scaled by 1 / sqrt(N Q_P), N = the channel's weights or the features per example;
-steps trained by the same SGD (weight decay included) and floored at 1e-6 after each step. Prints a progress line now and then and, at the end, the
-same machine-readable line as jaq's example:
+steps trained by the same SGD (weight decay included) and floored at 1e-6 after each step.
+Prints a progress line now and then and, at the end, the same machine-readable line as jaq's
+example:
 
     result: test_accuracy=<0..1> median_step_ms=<ms> images_per_s=<n> peak_rss_mb=<MiB>
 
@@ -31,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from bench_csq_torch import grad_scale, round_ste  # LSQ's two autograd tricks, written once
 
 FASHION_MEAN, FASHION_STD = 0.2860406, 0.3530242
 
@@ -67,14 +70,9 @@ def load_split(data_dir, prefix):
 
 # ---- LSQ, as jaq/quant/lsq.hpp and quantize_model.hpp define it ------------------------------
 
-def grad_scale(x, g):
-    """Identity forward; gradient multiplied by g."""
-    return (x - x * g).detach() + x * g
-
-
-def round_ste(x):
-    """round() forward (half to even, as jaq's), identity gradient (straight-through)."""
-    return (x.round() - x).detach() + x
+def qrange(bits, signed):
+    """(Q_N, Q_P) of a bits-wide grid, as jaq::quant::qrange."""
+    return (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) if signed else (0, 2 ** bits - 1)
 
 
 def lsq(x, step, qn, qp, n):
@@ -90,7 +88,7 @@ class LSQSite(nn.Module):
     def __init__(self, weight, bits):
         super().__init__()
         self.bits = bits
-        self.wqn, self.wqp = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        self.wqn, self.wqp = qrange(bits, True)
         cout = weight.shape[0]
         per_channel = weight.detach().reshape(cout, -1)
         self.wn = per_channel.shape[1]
@@ -102,8 +100,7 @@ class LSQSite(nn.Module):
     def quantize(self, x, w):
         if not self.initialised:
             with torch.no_grad():
-                signed = bool(x.min() < 0)
-                self.aqn, self.aqp = (-(2 ** (self.bits - 1)), 2 ** (self.bits - 1) - 1) if signed else (0, 2 ** self.bits - 1)
+                self.aqn, self.aqp = qrange(self.bits, bool(x.min() < 0))
                 self.astep.copy_((2 * x.abs().mean() / math.sqrt(self.aqp)).clamp_min(1e-8))
             self.initialised = True
         xq = lsq(x, self.astep, self.aqn, self.aqp, x[0].numel())
@@ -115,29 +112,31 @@ class LSQSite(nn.Module):
             self.astep.clamp_(min=floor)
 
 
-class Conv(nn.Conv2d):
+class Quantized:
+    """A weighted layer whose weights and input go through its LSQSite `q` (None: fp32); the
+    subclass's op(x, w) is the layer's own operation."""
+
+    def forward(self, x):
+        return self.op(*self.q.quantize(x, self.weight)) if self.q is not None else self.op(x, self.weight)
+
+
+class Conv(Quantized, nn.Conv2d):
     def __init__(self, cin, cout, stride, bias, bits):
         super().__init__(cin, cout, 3, stride=stride, padding=1, bias=bias)
         nn.init.kaiming_normal_(self.weight, mode="fan_in", nonlinearity="relu")  # as jaq: N(0, 2/fan_in)
         self.q = LSQSite(self.weight, bits) if bits else None
 
-    def forward(self, x):
-        if self.q is None:
-            return super().forward(x)
-        xq, wq = self.q.quantize(x, self.weight)
-        return self._conv_forward(xq, wq, self.bias)
+    def op(self, x, w):
+        return self._conv_forward(x, w, self.bias)
 
 
-class Linear(nn.Linear):
+class Linear(Quantized, nn.Linear):
     def __init__(self, cin, cout, bits):
         super().__init__(cin, cout)
         self.q = LSQSite(self.weight, bits) if bits else None
 
-    def forward(self, x):
-        if self.q is None:
-            return super().forward(x)
-        xq, wq = self.q.quantize(x, self.weight)
-        return F.linear(xq, wq, self.bias)
+    def op(self, x, w):
+        return F.linear(x, w, self.bias)
 
 
 def conv_bn(cin, cout, stride, bias, bits):
@@ -214,7 +213,7 @@ def main():
 
     sched_total = args.schedule_steps or steps_per_epoch * args.epochs  # as jaq: --max-steps does not shorten it
     model = SmallCNN(args.conv_bias, (args.first_bits, args.bits, args.last_bits) if args.quant else None)
-    sites = [m.q for m in model.modules() if isinstance(m, (Conv, Linear)) and m.q is not None]
+    sites = [m.q for m in model.modules() if isinstance(m, Quantized) and m.q is not None]
     if args.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                               weight_decay=args.weight_decay, nesterov=args.nesterov)
