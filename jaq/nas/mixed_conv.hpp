@@ -95,6 +95,13 @@ inline std::vector<stacked_channel> stack_channels(const channel_mask& m, const 
   return s;
 }
 
+/// For each input channel, the stacked channels that read it, in ascending order.
+inline std::vector<std::vector<std::int64_t>> stacked_by_source(const std::vector<stacked_channel>& stack, std::int64_t c) {
+  std::vector<std::vector<std::int64_t>> by(static_cast<std::size_t>(c));
+  for (std::size_t j = 0; j < stack.size(); ++j) by[std::size_t(stack[j].source)].push_back(std::int64_t(j));
+  return by;
+}
+
 }  // namespace detail
 
 /// x (C, N, H, W), w (Co, C/groups, k, k) with groups 1 or depthwise (groups = C = Co),
@@ -238,22 +245,19 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
   } else {
     std::unique_ptr<T[]> ys(new T[std::size_t(cs * oplane)]);  // every element written by the conv
     jaq::detail::conv_forward(ex, gs, cs, cs, xplanes.data(), wstack.data(), ys.get());
-    // each source channel: its first stacked channel copied, the others added in ascending j
-    // (the same sums as adding them all into zeros, without filling y first)
-    std::vector<char> seen(static_cast<std::size_t>(co), 0);
-    for (std::int64_t j = 0; j < cs; ++j) {
-      const std::int64_t src_c = stack[std::size_t(j)].source;
-      T* dst = y.data() + src_c * oplane;
-      const T* src = ys.get() + j * oplane;
-      if (!seen[std::size_t(src_c)]) {
-        std::copy(src, src + oplane, dst);
-        seen[std::size_t(src_c)] = 1;
-      } else {
-        for (std::int64_t i = 0; i < oplane; ++i) dst[i] += src[i];
+    // each source channel (in parallel): its first stacked channel copied, the others added in
+    // ascending j (the same sums as adding them all into zeros, without filling y first)
+    const auto by_source = detail::stacked_by_source(stack, co);
+    parallel_for(ex, 0, co, [&](std::int64_t c2) {
+      T* dst = y.data() + c2 * oplane;
+      const auto& js = by_source[std::size_t(c2)];
+      if (js.empty()) {
+        std::fill(dst, dst + oplane, T(0));
+        return;
       }
-    }
-    for (std::int64_t c2 = 0; c2 < co; ++c2)
-      if (!seen[std::size_t(c2)]) std::fill(y.data() + c2 * oplane, y.data() + (c2 + 1) * oplane, T(0));
+      std::copy(ys.get() + js[0] * oplane, ys.get() + (js[0] + 1) * oplane, dst);
+      for (std::size_t k = 1; k < js.size(); ++k) jaq::detail::add_row(ys.get() + js[k] * oplane, dst, oplane);
+    });
   }
 
   std::vector<var<T>> inputs{x, w, p};
@@ -299,8 +303,10 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
         const T* gstack = gy;
         if (depthwise) {
           gys.reset(new T[std::size_t(cs * oplane)]);
-          for (std::int64_t j = 0; j < cs; ++j)
-            std::copy(gy + stack[std::size_t(j)].source * oplane, gy + (stack[std::size_t(j)].source + 1) * oplane, gys.get() + j * oplane);
+          parallel_for(ex, 0, cs, [&](std::int64_t j) {
+            const std::int64_t src = stack[std::size_t(j)].source;
+            std::copy(gy + src * oplane, gy + (src + 1) * oplane, gys.get() + j * oplane);
+          });
           gstack = gys.get();
         }
         const std::int64_t co_s = depthwise ? cs : co, groups_s = depthwise ? cs : 1;
@@ -378,8 +384,7 @@ var<T> mixed_conv2d(tape<T>& tp, var<T> x, var<T> w, var<T> p, const std::vector
           // Each stacked channel adds into its source channel. Source channels run in parallel,
           // each taking its stacked channels in ascending j (the serial order per element); the
           // step-gradient term of each j is kept apart and the terms added in j order below.
-          std::vector<std::vector<std::int64_t>> by_source(static_cast<std::size_t>(c));
-          for (std::int64_t j = 0; j < cs; ++j) by_source[std::size_t(stack[std::size_t(j)].source)].push_back(j);
+          const auto by_source = detail::stacked_by_source(stack, c);
           std::vector<double> term(static_cast<std::size_t>(cs), 0.0);
           parallel_for(ex, 0, c, [&](std::int64_t src) {
             bool write = ow;  // the first contribution to this source channel overwrites

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "jaq/autograd/ops/add.hpp"
@@ -128,7 +129,7 @@ result run(const problem& pr, const channel_mask& mask, const std::vector<double
     for (std::int64_t o = 0; o < co; ++o) s[o] = 0.4 / (1 << (bits[b] - 1)) * (1.0 + 0.1 * double(o));
     sw.push_back(tp.variable(std::move(s)));
   }
-  const mixed_conv_spec spec{.conv = {.stride = 1, .padding = 1, .groups = pr.groups}, .bits = bits, .name = "l"};
+  const mixed_conv_spec spec{.conv = {.stride = 1, .padding = pr.k / 2, .groups = pr.groups}, .bits = bits, .name = "l"};
   std::vector<double> cx(std::size_t(x.value().size()));
   jaq::rng rx(5);
   for (auto& v : cx) v = rx.normal();
@@ -210,9 +211,13 @@ void compare(const result& a, const result& b) {
 }  // namespace
 
 TEST_CASE("CSQ mixed conv == its definition composed from quantize, conv and mix ops (values and gradients)") {
-  for (std::int64_t groups : {1, 6}) {
+  // k 1: a pointwise conv, whose stacked planes are copied into columns rather than im2col'd
+  for (auto [groups, k] : {std::pair<std::int64_t, std::int64_t>{1, 3}, {6, 3}, {1, 1}, {6, 1}}) {
+    CAPTURE(groups);
+    CAPTURE(k);
     problem pr;
     pr.groups = groups;
+    pr.k = k;
     const std::vector<float> gamma{0.1f, -0.9f, 0.3f, 0.05f, 0.8f, -0.2f};
     const auto mask = top_channels(gamma, 34.0, "l");  // ceil(0.34 * 6) = 3 channels: 1, 2, 4
     const std::vector<double> p{0.1, 0.2, 0.3, 0.4};

@@ -92,7 +92,9 @@ bool planes_contiguous(const conv_geometry& g, const T* const* x) {
 }
 
 /// The column matrix of images [n0, n1) and its leading dimension: x itself for a pointwise
-/// conv on contiguous planes, else built in scratch slot 0 (through the phase planes, slot 2).
+/// conv on contiguous planes; for a pointwise conv on scattered planes (CSQ's stacked input),
+/// each plane's slice copied into scratch slot 0; else built in scratch slot 0 through the
+/// phase planes (slot 2).
 template <scalar T>
 const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* const* x, bool direct, std::int64_t n0, std::int64_t n1,
                        std::int64_t& ld) {
@@ -101,6 +103,12 @@ const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* c
     return x[0] + n0 * g.ho * g.wo;
   }
   const std::int64_t cc = (n1 - n0) * g.ho * g.wo;
+  if (is_pointwise(g)) {
+    T* col = scratch<T>(0, static_cast<std::size_t>(g.c * cc));
+    for (std::int64_t c = 0; c < g.c; ++c) std::copy(x[c] + n0 * g.ho * g.wo, x[c] + n1 * g.ho * g.wo, col + c * cc);
+    ld = cc;
+    return col;
+  }
   T* ph = scratch<T>(2, static_cast<std::size_t>(g.c * (n1 - n0) * L.plane()));
   build_phases(g, L, x, n0, n1, ph);
   T* col = scratch<T>(0, static_cast<std::size_t>(g.rows() * cc));
