@@ -468,6 +468,7 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
   j["settings"] = identity(p);
   j["settings"]["threads"] = s.threads;
   j["settings"]["retrain_epochs"] = p.retrain.epochs;
+  j["settings"]["retrain_fp_epochs"] = p.retrain.fp_epochs;
   j["settings"]["retrain_augment"] = {{"pad", p.retrain.augment.pad}, {"horizontal_flip", p.retrain.augment.horizontal_flip}};
   j["final_lambda_latency"] = js.lambdas().lambda_latency;
   j["time_s"] = {{"search_training", train_s},

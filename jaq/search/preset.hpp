@@ -143,6 +143,7 @@ inline void read_search(const nlohmann::json& j, const std::string& where, searc
 inline void read_retrain(const nlohmann::json& j, const std::string& where, retrain_settings& s) {
   field_reader r(j, where);
   r.get("epochs", s.epochs);
+  r.get("fp_epochs", s.fp_epochs);
   r.get("batch", s.batch);
   r.get("lr", s.lr);
   r.get("momentum", s.momentum);

@@ -29,6 +29,10 @@ namespace jaq::search {
 
 struct retrain_settings {
   int epochs = 10;
+  /// The first fp_epochs of `epochs` train the network at full precision; the quantizers are
+  /// installed after them (their steps set from the next batch, as LSQ initialises from a
+  /// trained network) and the momentum starts again. 0: quantized from the first step.
+  int fp_epochs = 0;
   std::int64_t batch = 128;
   double lr = 0.1;  ///< SGD, cosine to 0
   double momentum = 0.9;
@@ -45,6 +49,9 @@ struct retrain_settings {
 
   void validate(const std::string& where) const {
     if (epochs < 1) throw config_error(where, "retrain_epochs", "must be >= 1, got " + std::to_string(epochs));
+    if (fp_epochs < 0 || fp_epochs >= epochs)
+      throw config_error(where, "retrain.fp_epochs",
+                         "must be in [0, epochs = " + std::to_string(epochs) + "), got " + std::to_string(fp_epochs));
     if (batch < 1) throw config_error(where, "retrain_batch", "must be >= 1, got " + std::to_string(batch));
     if (!(lr > 0)) throw config_error(where, "retrain_lr", "must be > 0");
     if (threads < 1) throw config_error(where, "threads", "must be >= 1");
@@ -78,24 +85,32 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
   retrained r;
   rng gen(s.seed);
   r.net = std::make_unique<nas::derived_net<float>>(space, arch, gen);
-  r.quant = std::make_unique<quant::quantized_model<float>>(*r.net, quant::quant_config{.method = quant::method::lsq,
-                                                                                        .first_bits = space.fixed_bits,
-                                                                                        .last_bits = space.fixed_bits,
-                                                                                        .layer_bits = r.net->layer_bits(),
-                                                                                        .layer_act_bits = r.net->layer_act_bits()});
+  const optim::sgd_config sgd_cfg{.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay};
+  std::unique_ptr<optim::sgd<float>> opt;
+  auto quantize = [&] {
+    r.quant = std::make_unique<quant::quantized_model<float>>(*r.net, quant::quant_config{.method = quant::method::lsq,
+                                                                                          .first_bits = space.fixed_bits,
+                                                                                          .last_bits = space.fixed_bits,
+                                                                                          .layer_bits = r.net->layer_bits(),
+                                                                                          .layer_act_bits = r.net->layer_act_bits()});
+    opt = std::make_unique<optim::sgd<float>>(r.quant->parameters(r.net->parameters()), sgd_cfg);
+  };
+  if (s.fp_epochs == 0)
+    quantize();
+  else
+    opt = std::make_unique<optim::sgd<float>>(r.net->parameters(), sgd_cfg);
   data::batch_iterator it(train, {.batch_size = s.batch}, gen);
   const std::int64_t per_epoch = it.batches_per_epoch();
-  optim::sgd<float> opt(r.quant->parameters(r.net->parameters()), {.lr = s.lr, .momentum = s.momentum, .weight_decay = s.weight_decay});
   const optim::cosine_schedule lr{.base_lr = s.lr, .total_steps = per_epoch * s.epochs};
   struct stepper {
-    optim::sgd<float>* opt;
-    quant::quantized_model<float>* q;
-    void zero_grad() { opt->zero_grad(); }
+    std::unique_ptr<optim::sgd<float>>* opt;
+    std::unique_ptr<quant::quantized_model<float>>* q;
+    void zero_grad() { (*opt)->zero_grad(); }
     void step() {
-      opt->step();
-      q->project();
+      (*opt)->step();
+      if (*q) (*q)->project();
     }
-  } st{&opt, r.quant.get()};
+  } st{&opt, &r.quant};
   tape<float> tp({.threads = s.threads});
   const bool subset = s.epoch_test_images > 0 && s.epoch_test_images < test.size();
   const data::dataset epoch_test = subset ? data::first_n(test, s.epoch_test_images) : data::dataset{};
@@ -103,13 +118,14 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
   std::int64_t step = 0;
   data::batch b;
   for (int e = 0; e < s.epochs; ++e) {
+    if (e > 0 && e == s.fp_epochs) quantize();
     retrain_epoch m{.epoch = e + 1};
     double loss = 0;
     std::int64_t correct = 0, seen = 0, steps = 0;
     stopwatch clock;
     while (it.next(b)) {
       data::augment(b, s.augment, gen);
-      opt.set_lr(lr(step));
+      opt->set_lr(lr(step));
       const auto res = nn::train_step(*r.net, st, tp, b, step);
       loss += res.loss;
       correct += res.correct;
@@ -133,7 +149,8 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
     m.test_accuracy = nn::evaluate(*r.net, scored, {.batch_size = 250, .threads = s.threads});
     m.seconds = clock.lap();
     if (log)
-      *log << "retrain epoch " << m.epoch << " done: train accuracy " << m.train_accuracy << ", test accuracy " << m.test_accuracy
+      *log << "retrain epoch " << m.epoch << (e < s.fp_epochs ? " (full precision)" : "") << " done: train accuracy " << m.train_accuracy
+           << ", test accuracy " << m.test_accuracy
            << (scored.size() < test.size() ? " (first " + std::to_string(scored.size()) + " test images)" : std::string()) << "\n";
     r.log.push_back(m);
   }

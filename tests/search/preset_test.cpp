@@ -48,6 +48,10 @@ TEST_CASE("a malformed preset names the file and the field") {
   bad(R"({"name": "x", "retrain": {"epochs": 0}})", "retrain_epochs");
   bad(R"({"name": "x", "retrain": {"epoch_test_images": -1}})", "retrain.epoch_test_images");
   bad(R"({"name": "x", "retrain": {"augment_pad": -2}})", "retrain.augment_pad");
+  bad(R"({"name": "x", "retrain": {"epochs": 4, "fp_epochs": 4}})", "retrain.fp_epochs");
+  bad(R"({"name": "x", "retrain": {"fp_epochs": -1}})", "retrain.fp_epochs");
+  CHECK(js::parse_preset(nlohmann::json::parse(R"({"name": "x", "retrain": {"epochs": 4, "fp_epochs": 1}})"), "p.json").retrain.fp_epochs ==
+        1);
   bad(R"({"name": "x", "retrain": {"augment_flip": "yes"}})", "augment_flip");
   const auto aug =
       js::parse_preset(nlohmann::json::parse(R"({"name": "x", "retrain": {"augment_pad": 2, "augment_flip": true}})"), "p.json");

@@ -518,3 +518,19 @@ TEST_CASE("retrain: the derived network learns; augmentation reaches its batches
   s.augment.pad = -1;
   CHECK_THROWS_WITH_AS(js::retrain(two_blocks(), d, train, test, s), doctest::Contains("retrain.augment_pad"), jaq::config_error);
 }
+
+TEST_CASE("retrain: full-precision epochs first, then LSQ from the trained network; fp_epochs must leave a quantized epoch") {
+  const auto train = toy_images(384, 3), test = toy_images(96, 4);
+  jaq::nas::derived_arch d{.ops = {"k3_e1", "skip"}, .bits = {4, 4}};
+  js::retrain_settings s{.epochs = 8, .batch = 32, .lr = 0.05, .threads = 2, .report_every = 1000};
+  const auto plain = js::retrain(two_blocks(), d, train, test, s);
+  s.fp_epochs = 3;
+  const auto warm = js::retrain(two_blocks(), d, train, test, s);
+  CHECK(warm.test_accuracy > 0.6);  // chance is 1/3
+  REQUIRE(warm.quant);              // the result is the quantized network
+  CHECK(warm.quant->layers().size() == plain.quant->layers().size());
+  for (const auto& l : warm.quant->layers()) CHECK(l.initialized);
+  CHECK(warm.log[0].train_loss != plain.log[0].train_loss);  // the first epochs ran unquantized
+  s.fp_epochs = 8;
+  CHECK_THROWS_WITH_AS(js::retrain(two_blocks(), d, train, test, s), doctest::Contains("retrain.fp_epochs"), jaq::config_error);
+}
