@@ -95,10 +95,7 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
                                                                                           .layer_act_bits = r.net->layer_act_bits()});
     opt = std::make_unique<optim::sgd<float>>(r.quant->parameters(r.net->parameters()), sgd_cfg);
   };
-  if (s.fp_epochs == 0)
-    quantize();
-  else
-    opt = std::make_unique<optim::sgd<float>>(r.net->parameters(), sgd_cfg);
+  if (s.fp_epochs > 0) opt = std::make_unique<optim::sgd<float>>(r.net->parameters(), sgd_cfg);  // until epoch fp_epochs quantizes
   data::batch_iterator it(train, {.batch_size = s.batch}, gen);
   const std::int64_t per_epoch = it.batches_per_epoch();
   const optim::cosine_schedule lr{.base_lr = s.lr, .total_steps = per_epoch * s.epochs};
@@ -118,7 +115,7 @@ inline retrained retrain(const nas::space_config& space, const nas::derived_arch
   std::int64_t step = 0;
   data::batch b;
   for (int e = 0; e < s.epochs; ++e) {
-    if (e > 0 && e == s.fp_epochs) quantize();
+    if (e == s.fp_epochs) quantize();
     retrain_epoch m{.epoch = e + 1};
     double loss = 0;
     std::int64_t correct = 0, seen = 0, steps = 0;
