@@ -207,6 +207,10 @@ class quantized_model {
 
   const quant_config& config() const { return cfg_; }
 
+  /// The min/max input observer of layer i (in layers() order): the running range evaluation
+  /// reads. Only method minmax uses it; a training engine of its own (kernels/) keeps it current.
+  minmax_observer& observer(std::size_t i) { return layers_.at(i).observer; }
+
   friend std::ostream& operator<<(std::ostream& os, const quantized_model& q) {
     os << q.cfg_ << '\n';
     for (const auto& l : q.layers_)
@@ -237,7 +241,9 @@ class quantized_model {
     const std::int64_t co = layer.weight.value.shape()[0];
     const bool per_channel = cfg_.per_channel;
     st.s_a = {.name = layer.name + ".act_step", .value = tensor<T>::full(jaq::shape{1}, T(1)), .grad = {}};
-    st.s_w = {.name = layer.name + ".weight_step", .value = tensor<T>(jaq::shape{per_channel ? co : 1}), .grad = {}};
+    st.s_w = {.name = layer.name + ".weight_step",
+              .value = tensor<T>::zeros(jaq::shape{per_channel ? co : 1}),
+              .grad = {}};  // min/max, DoReFa: unused
     st.packed = tensor<T>::zeros(jaq::shape{6});
     if (cfg_.method != method::minmax && cfg_.method != method::dorefa) {  // LSQ weight steps from the initial weights
       const auto& wv = layer.weight.value;

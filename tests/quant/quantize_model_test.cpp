@@ -116,3 +116,18 @@ TEST_CASE("project keeps step sizes positive after an optimizer step pushes them
   CHECK(ps[1]->value[0] == doctest::Approx(1e-6f));
   CHECK(ps[0]->value[0] == 1.0f);  // untouched when positive
 }
+
+TEST_CASE("min/max and DoReFa: the weight steps they never read start at zero (a checkpoint holds no stale memory)") {
+  for (method me : {method::minmax, method::dorefa}) {
+    CAPTURE(to_string(me));
+    jaq::rng gen(1);
+    jaq::nn::small_cnn<float> m({}, gen);
+    quantized_model<float> q(m, {.method = me, .wbits = 4, .abits = 4});
+    const auto ps = q.parameters();
+    for (std::size_t k = 1; k < ps.size(); k += 2) {  // s_a, s_w per layer
+      CAPTURE(ps[k]->name);
+      for (float v : ps[k]->value) CHECK(v == 0.0f);
+    }
+    CHECK(q.observer(0).seen == false);
+  }
+}
