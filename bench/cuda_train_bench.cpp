@@ -41,7 +41,7 @@ setup make(const std::string& name, bool lsq, const jaq::data::batch& first) {
   s.model = jaq::nn::make_model<float>(name, {}, gen);
   if (lsq) {
     s.quant = std::make_unique<jaq::quant::quantized_model<float>>(*s.model, jaq::quant::quant_config{.wbits = 4, .abits = 4});
-    cu::initialize_quantizers(*s.model, first);
+    cu::initialize_quantizers(*s.model, first, s.quant.get());
   }
   s.opt = std::make_unique<jaq::optim::sgd<float>>(s.quant ? s.quant->parameters(s.model->parameters()) : s.model->parameters(),
                                                    jaq::optim::sgd_config{.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4});

@@ -107,7 +107,7 @@ void add_flags(CLI::App& app, train_options& o) {
                  "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
   app.add_option("--device", o.device,
                  "where the training step runs: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one); "
-                 "cuda trains full precision, --quant lsq and pact, the CPU everything");
+                 "cuda trains full precision and every --quant (a --mixed search trains on the CPU)");
   app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (a --mixed search too)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
@@ -280,9 +280,6 @@ bool use_device(const train_options& o, jaq::nas::train_session<float>& qs) {
   const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
   std::string why_not;
   if (qs.search()) why_not = "a --mixed search trains on the CPU";
-  if (const auto* q = qs.fixed(); q && q->config().method != jaq::quant::method::lsq && q->config().method != jaq::quant::method::pact)
-    why_not =
-        std::string("--quant ") + jaq::quant::to_string(q->config().method) + " trains on the CPU (the device quantizes with lsq and pact)";
   if (where.kind == jaq::cuda::device_kind::cuda && !why_not.empty()) {
     if (o.device == "cuda") throw jaq::config_error("command line", "--device", "cuda: " + why_not + "; use --device cpu or auto");
     std::cout << "device: cpu (--device auto: " << why_not << ")\n";
@@ -369,7 +366,7 @@ int run(const train_options& o) {
       qs.begin_step(p.step);
       if (on_device && !dev) {
         if (const auto* q = qs.fixed(); q && std::ranges::any_of(q->layers(), [](const auto& l) { return !l.initialized; }))
-          jaq::cuda::initialize_quantizers(*model, b);
+          jaq::cuda::initialize_quantizers(*model, b, qs.fixed());
         dev = std::make_unique<jaq::cuda::model_trainer<jaq::cuda::device_trainer>>(
             jaq::cuda::bind_model(*model, qs.fixed(), data.train.shape), opt, o.batch, 0);
       }

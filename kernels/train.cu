@@ -3,7 +3,8 @@
 // - for_each: one grid-stride kernel per element function (the program's JAQ_HOST_DEVICE
 //   lambdas, nvcc --extended-lambda).
 // - row_sums: one block per row (grid-stride over rows), each thread a strided partial sum in
-//   double, then a fixed shared-memory tree: deterministic run to run.
+//   double, then a fixed shared-memory tree: deterministic run to run. row_max the same with
+//   fmax (a maximum is exact in any grouping).
 // - gemm: cuBLAS SGEMM (FP32, no TF32: the default math mode), loaded with dlopen when the
 //   first trainer is made, so that nothing links against libcublas and a machine without it
 //   still runs everything else; a trainer made there is a clear error.
@@ -12,6 +13,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <dlfcn.h>
+#include <math_constants.h>
 
 #include <cstdint>
 #include <memory>
@@ -44,6 +46,24 @@ __global__ void row_sums_kernel(std::int64_t rows, std::int64_t len, F f, double
     __syncthreads();
     for (int stride = threads / 2; stride > 0; stride /= 2) {
       if (static_cast<int>(threadIdx.x) < stride) buf[threadIdx.x] += buf[threadIdx.x + stride];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) out[r] = buf[0];
+    __syncthreads();
+  }
+}
+
+/// The same grid as row_sums_kernel; a maximum does not depend on the grouping.
+template <class F>
+__global__ void row_max_kernel(std::int64_t rows, std::int64_t len, F f, double* out) {
+  __shared__ double buf[threads];
+  for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    double acc = -CUDART_INF;
+    for (std::int64_t k = threadIdx.x; k < len; k += threads) acc = fmax(acc, f(r, k));
+    buf[threadIdx.x] = acc;
+    __syncthreads();
+    for (int stride = threads / 2; stride > 0; stride /= 2) {
+      if (static_cast<int>(threadIdx.x) < stride) buf[threadIdx.x] = fmax(buf[threadIdx.x], buf[threadIdx.x + stride]);
       __syncthreads();
     }
     if (threadIdx.x == 0) out[r] = buf[0];
@@ -136,6 +156,13 @@ struct cuda_exec {
     const unsigned blocks = static_cast<unsigned>(rows > 65535 ? 65535 : rows);
     train_detail::row_sums_kernel<<<blocks, train_detail::threads>>>(rows, len, f, out);
     note(cudaGetLastError(), "training kernel (row_sums)");
+  }
+  template <class F>
+  void row_max(std::int64_t rows, std::int64_t len, F f, double* out) {
+    if (rows <= 0 || !failed.ok()) return;
+    const unsigned blocks = static_cast<unsigned>(rows > 65535 ? 65535 : rows);
+    train_detail::row_max_kernel<<<blocks, train_detail::threads>>>(rows, len, f, out);
+    note(cudaGetLastError(), "training kernel (row_max)");
   }
   /// Row-major C = op(A) op(B) as cuBLAS's column-major C^T = op(B)^T op(A)^T.
   void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,

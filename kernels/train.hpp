@@ -26,7 +26,8 @@ namespace jaq::cuda {
 
 namespace train {
 /// Elements of the three state arenas of a net: parameters (and, in the same layout, their
-/// momentum), and running statistics (each batch norm's mean, then its variance).
+/// momentum), and running statistics (each batch norm's mean, then its variance; then each
+/// min/max input's running range, {seen, lo, hi}).
 inline std::int64_t param_elements(const net& nt) {
   std::int64_t n = 0;
   for (const auto& p : nt.params) n += p.size;
@@ -35,7 +36,7 @@ inline std::int64_t param_elements(const net& nt) {
 inline std::int64_t running_elements(const net& nt) {
   std::int64_t n = 0;
   for (std::int64_t c : nt.bn_channels) n += 2 * c;
-  return n;
+  return n + 3 * nt.observers;
 }
 /// ok when a step's inputs make a batch of at most max_batch images of this net.
 inline status check_step_input(const net& nt, std::int64_t max_batch, std::size_t image_elements, std::span<const std::int32_t> labels) {

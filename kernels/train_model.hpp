@@ -1,5 +1,5 @@
 // kernels/train_model.hpp: a jaq::nn model (small-cnn, mbconv-small), with or without its
-// quantization (jaq::quant::quantized_model, method lsq or pact), as the device training
+// quantization (jaq::quant::quantized_model: lsq, pact, minmax or dorefa), as the device training
 // engine's train::net, and its whole training state moved between the model and a trainer.
 //
 //   auto bound = jaq::cuda::bind_model(*model, &qm, {1, 28, 28});      // qm initialised (see below)
@@ -10,7 +10,8 @@
 // The device step is the CPU's step (jaq::nn::train_step with jaq::optim::sgd and
 // quantized_model::project) up to float rounding: same layouts, same definitions, same order of
 // updates. LSQ's activation steps are set from the first training batch on the CPU
-// (`initialize_quantizers`), as the CPU's first step would set them.
+// (`initialize_quantizers`), as the CPU's first step would set them. min/max inputs' running
+// ranges travel with the running statistics.
 #pragma once
 
 #include <cmath>
@@ -41,6 +42,8 @@ struct bound_model {
   train::net net;
   std::vector<parameter<float>*> params;    ///< net.params[i] is *params[i] (the optimizer's order)
   std::vector<nn::batch_norm<float>*> bns;  ///< net.bn_channels[j] is bns[j]'s running statistics
+  quant::quantized_model<float>* quant = nullptr;
+  std::vector<std::size_t> observers;  ///< net observer j is quant->observer(observers[j])
   std::string model_name;
 };
 
@@ -50,18 +53,22 @@ class net_builder {
  public:
   net_builder(nn::model<float>& m, quant::quantized_model<float>* q) {
     b_.model_name = m.name();
+    b_.quant = q;
     b_.params = q ? q->parameters(m.parameters()) : m.parameters();
     const std::size_t model_params = m.parameters().size();
     for (std::size_t i = 0; i < b_.params.size(); ++i) {
       index_[b_.params[i]] = static_cast<int>(i);
-      b_.net.params.push_back({.name = b_.params[i]->name, .size = b_.params[i]->value.size(), .is_step = i >= model_params});
+      b_.net.params.push_back({.name = b_.params[i]->name,
+                               .size = b_.params[i]->value.size(),
+                               .is_step = i >= model_params,
+                               .learned = b_.params[i]->trainable});
     }
     if (q) {
       if (q->config().count != quant::lsq_count::per_example)
         throw config_error(m.name(), "quant count", "the device engine scales LSQ gradients per example (the default)");
       const auto layers = q->layers();
       const auto steps = q->parameters({});
-      for (std::size_t i = 0; i < layers.size(); ++i) quant_[layers[i].name] = {layers[i], steps[2 * i], steps[2 * i + 1]};
+      for (std::size_t i = 0; i < layers.size(); ++i) quant_[layers[i].name] = {layers[i], steps[2 * i], steps[2 * i + 1], i};
     }
   }
 
@@ -171,6 +178,7 @@ class net_builder {
     quant::quantized_model<float>::layer_quant info;
     parameter<float>* s_a = nullptr;
     parameter<float>* s_w = nullptr;
+    std::size_t index = 0;  ///< among q->layers()
   };
 
   int add_value(std::int64_t per_image) {
@@ -187,27 +195,45 @@ class net_builder {
     if (it == quant_.end()) return;  // full precision (or first_last_only leaves it so)
     const auto& info = it->second.info;
     used_[l.name] = true;
-    if ((info.act_method != quant::method::lsq && info.act_method != quant::method::pact) || info.weight_method != quant::method::lsq)
-      throw config_error(l.name, "method",
-                         std::string("the device engine quantizes activations with LSQ or PACT and weights with LSQ, this layer uses ") +
-                             quant::to_string(info.act_method) + " / " + quant::to_string(info.weight_method));
+    using quant::method;
+    const method am = info.act_method, wm = info.weight_method;
+    if (am == method::dorefa || wm == method::pact)  // quantized_model never installs these
+      throw config_error(
+          l.name, "method",
+          std::string("activations by ") + quant::to_string(am) + " and weights by " + quant::to_string(wm) + " are not a quantizer pair");
     if (!info.initialized)
       throw config_error(l.name, "act_step", "not initialised yet: run jaq::cuda::initialize_quantizers on a first training batch");
-    const bool pact = info.act_method == quant::method::pact;  // unsigned inputs only (quantized_model gives signed ones LSQ)
-    const quant::qrange a = quant::qrange::of(info.abits, pact ? false : info.act_signed, l.name);
-    const quant::qrange w = quant::qrange::of(info.wbits, true, l.name);
+    const auto kind = [](method m) {
+      return m == method::pact     ? train::quantizer::pact
+             : m == method::minmax ? train::quantizer::minmax
+             : m == method::dorefa ? train::quantizer::dorefa
+                                   : train::quantizer::lsq;
+    };
+    // PACT and min/max grids are unsigned (quantized_model gives signed inputs LSQ instead of PACT)
+    const bool lsq_in = am == method::lsq, lsq_w = wm == method::lsq;
+    const quant::qrange a = quant::qrange::of(info.abits, lsq_in && info.act_signed, l.name);
+    const quant::qrange w = quant::qrange::of(info.wbits, lsq_w, l.name);
     const std::int64_t wsize = l.weight.value.size(), co = l.weight.value.shape()[0];
     o.q = {.on = true,
-           .a_pact = pact,
+           .a = kind(am),
+           .w = kind(wm),
            .a_qn = a.q_n,
            .a_qp = a.q_p,
            .w_qn = w.q_n,
            .w_qp = w.q_p,
-           .w_per_channel = info.per_channel,
+           .w_per_channel = wm == method::minmax || (lsq_w && info.per_channel),  // min/max weights: always per output channel
            .s_a = param(*it->second.s_a),
            .s_w = param(*it->second.s_w),
-           .a_scale = pact ? 1.0 : quant::lsq_grad_scale(in_per_image, a.q_p),
-           .w_scale = quant::lsq_grad_scale(info.per_channel ? wsize / co : wsize, w.q_p)};
+           .a_scale = lsq_in ? quant::lsq_grad_scale(in_per_image, a.q_p) : 1.0,
+           .w_scale = lsq_w ? quant::lsq_grad_scale(info.per_channel ? wsize / co : wsize, w.q_p) : 1.0};
+    // steps no quantizer reads get no gradient, so jaq::optim::sgd leaves them (weight decay too)
+    if (!lsq_in && am != method::pact) b_.net.params[std::size_t(o.q.s_a)].learned = false;
+    if (!lsq_w) b_.net.params[std::size_t(o.q.s_w)].learned = false;
+    if (am == method::minmax) {
+      o.q.observer = static_cast<int>(b_.net.observers++);
+      o.q.observer_momentum = b_.quant->observer(it->second.index).momentum;
+      b_.observers.push_back(it->second.index);
+    }
   }
 
   bound_model b_;
@@ -218,8 +244,8 @@ class net_builder {
 
 }  // namespace detail
 
-/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (LSQ or
-/// PACT, every layer initialised). config_error for a model or method the device engine does not run.
+/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (any
+/// method, every layer initialised). config_error for a model the device engine does not run.
 inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>* q, data::image_shape s) {
   detail::net_builder nb(m, q);
   auto x = nb.input(s);
@@ -247,10 +273,14 @@ inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>
 
 /// Sets LSQ's activation steps (and signedness) from `b` as the CPU's first training step would:
 /// one training-mode forward pass without gradients, after which every BatchNorm's running
-/// statistics are put back (the device's first step updates them, as the CPU's would).
-inline void initialize_quantizers(nn::model<float>& m, const data::batch& b) {
+/// statistics, and `q`'s min/max observers when given, are put back (the device's first step
+/// updates them, as the CPU's would).
+inline void initialize_quantizers(nn::model<float>& m, const data::batch& b, quant::quantized_model<float>* q = nullptr) {
   std::vector<std::pair<tensor<float>, tensor<float>>> saved;
   for (auto* bn : m.batch_norms()) saved.emplace_back(bn->state.running_mean.clone(), bn->state.running_var.clone());
+  std::vector<quant::minmax_observer> observers;
+  const std::size_t layers = q ? q->layers().size() : 0;
+  for (std::size_t i = 0; i < layers; ++i) observers.push_back(q->observer(i));
   const bool was = m.training();
   m.set_training(true);
   tape<float> tp;
@@ -261,6 +291,7 @@ inline void initialize_quantizers(nn::model<float>& m, const data::batch& b) {
     m.batch_norms()[i]->state.running_mean = std::move(saved[i].first);
     m.batch_norms()[i]->state.running_var = std::move(saved[i].second);
   }
+  for (std::size_t i = 0; i < layers; ++i) q->observer(i) = observers[i];
 }
 
 /// A model's training, step by step, on a trainer (device_trainer, or host_trainer, its twin):
@@ -285,7 +316,7 @@ class model_trainer {
   const bound_model& bound() const { return b_; }
   Trainer& trainer() { return t_; }
 
-  /// The model's state (parameters, running statistics, momentum) to the trainer.
+  /// The model's state (parameters, running statistics and min/max ranges, momentum) to the trainer.
   void sync_from_model() {
     std::vector<float> p, mom, run;
     auto st = opt_.state();
@@ -298,6 +329,10 @@ class model_trainer {
     for (auto* bn : b_.bns) {
       run.insert(run.end(), bn->state.running_mean.begin(), bn->state.running_mean.end());
       run.insert(run.end(), bn->state.running_var.begin(), bn->state.running_var.end());
+    }
+    for (std::size_t j : b_.observers) {
+      const quant::minmax_observer& o = b_.quant->observer(j);
+      run.insert(run.end(), {o.seen ? 1.0f : 0.0f, o.running.lo, o.running.hi});
     }
     check(t_.set_state(p, mom, run));
     pending_ = 0;
@@ -326,6 +361,12 @@ class model_trainer {
       at += static_cast<std::size_t>(rm.size());
       std::copy_n(run.begin() + std::ptrdiff_t(at), rv.size(), rv.begin());
       at += static_cast<std::size_t>(rv.size());
+    }
+    for (std::size_t j : b_.observers) {
+      quant::minmax_observer& o = b_.quant->observer(j);
+      o.seen = run[at] != 0.0f;
+      o.running = {run[at + 1], run[at + 2]};
+      at += 3;
     }
     (*st[0].value)[0] += static_cast<float>(pending_);
     pending_ = 0;

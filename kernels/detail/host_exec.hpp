@@ -34,6 +34,14 @@ struct host_exec {
       out[r] = s;
     }
   }
+  template <class F>
+  void row_max(std::int64_t rows, std::int64_t len, F f, double* out) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double m = f(r, 0);
+      for (std::int64_t k = 1; k < len; ++k) m = std::max(m, f(r, k));
+      out[r] = m;
+    }
+  }
   /// C (m, n) = op(A) op(B), row-major; op(A) is (m, k), op(B) (k, n).
   void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,
             std::int64_t ldb, float* c, std::int64_t ldc) {

@@ -17,17 +17,24 @@ namespace jaq::cuda::train {
 enum class op_kind : std::int32_t { conv, batch_norm, add, global_avg_pool, linear };
 enum class activation : std::int32_t { none, relu, relu6 };
 
-/// Fake quantization of a weighted layer as jaq::quant::quantized_model installs it (methods
-/// lsq and pact): its weight LSQ per output channel (or per tensor); its input LSQ per tensor,
-/// or PACT (a learned clip s_a, levels a_qp) where `a_pact`.
-struct lsq_layer {
+/// How a weighted layer's input or weight is fake-quantized (jaq::quant::quantized_model's
+/// methods): inputs by LSQ (per tensor), PACT or min/max (per tensor, the batch's range);
+/// weights by LSQ (per output channel or per tensor), min/max (per output channel) or DoReFa
+/// (per tensor).
+enum class quantizer : std::int32_t { lsq, pact, minmax, dorefa };
+
+/// A weighted layer's fake quantization.
+struct quant_layer {
   bool on = false;
-  bool a_pact = false;              ///< the input through PACT (s_a is its clip alpha), not LSQ
-  int a_qn = 0, a_qp = 0;           ///< the input's grid
-  int w_qn = 0, w_qp = 0;           ///< the weight's grid
-  bool w_per_channel = true;        ///< one weight step per output channel (else one)
-  int s_a = -1, s_w = -1;           ///< parameter indices of the steps
-  double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P) (PACT: 1)
+  quantizer a = quantizer::lsq;     ///< the input's: lsq, pact (s_a is its clip alpha) or minmax
+  quantizer w = quantizer::lsq;     ///< the weight's: lsq, minmax or dorefa
+  int a_qn = 0, a_qp = 0;           ///< the input's grid (min/max: a_qp = 2^b - 1 levels)
+  int w_qn = 0, w_qp = 0;           ///< the weight's grid (min/max, DoReFa: w_qp = 2^b - 1 levels)
+  bool w_per_channel = true;        ///< one weight step (min/max: range) per output channel, else one
+  int s_a = -1, s_w = -1;           ///< parameter indices of the steps (trained even where unused, as on the CPU)
+  int observer = -1;                ///< min/max input: its running range's index among the net's observers
+  float observer_momentum = 0.1f;   ///< jaq::quant::minmax_observer::momentum
+  double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P) (others: 1)
 };
 
 /// One op. Extents are per image; the batch size is given when the program runs.
@@ -40,7 +47,7 @@ struct op {
   std::int64_t h = 1, w = 1, oh = 1, ow = 1;  ///< conv: input and output extents; bn, gap: h, w
   activation act = activation::none;          ///< batch_norm's fused activation
   double eps = 1e-5, momentum = 0.1;          ///< batch_norm
-  lsq_layer q;                                ///< conv, linear
+  quant_layer q;                              ///< conv, linear
   std::string name;                           ///< the layer, for messages
 };
 
@@ -52,6 +59,8 @@ struct param {
   std::string name;
   std::int64_t size = 0;
   bool is_step = false;  ///< an LSQ step: kept >= min_step after each update
+  bool learned = true;   ///< false: the optimizer leaves it, as jaq::optim::sgd leaves a frozen
+                         ///< parameter or one no op reads (a min/max layer's steps: no gradient)
 };
 
 struct net {
@@ -59,6 +68,7 @@ struct net {
   std::vector<param> params;              ///< in the optimizer's order
   std::vector<op> ops;                    ///< forward order
   std::vector<std::int64_t> bn_channels;  ///< channels of each batch norm (its running statistics)
+  std::int64_t observers = 0;             ///< min/max inputs' running ranges, 3 floats each {seen, lo, hi}
   int logits = -1;                        ///< the value holding (N, classes)
   std::int64_t classes = 0;
 };

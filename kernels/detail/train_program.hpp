@@ -8,12 +8,14 @@
 //   buffer<T>, alloc<T>(n)                        storage (device memory, or a host vector)
 //   for_each(n, f)                                f(i) for i in [0, n), in any order
 //   row_sums(rows, len, f, out)                   out[r] = sum_i f(r, i), in double, fixed grouping
+//   row_max(rows, len, f, out)                    out[r] = max_i f(r, i), in double (len >= 1)
 //   gemm(ta, tb, m, n, k, A, lda, B, ldb, C, ldc) C = op(A) op(B), row-major, float
 //   zero(p, n), upload(dst, src, n), download(dst, src, n)
 // Every element function is JAQ_HOST_DEVICE and captures only scalars and pointers.
 //
 // What each op computes (the CPU's definitions, docs in kernels/README.md):
-//   conv       LSQ(x) or PACT(x), (*) LSQ(w): im2col + GEMM per group, or a direct depthwise kernel
+//   conv       LSQ, PACT or min/max of x, (*) LSQ, min/max or DoReFa of w: im2col + GEMM per group,
+//              or a direct depthwise kernel
 //   batch_norm training statistics (biased variance, running: unbiased), fused ReLU/ReLU6
 //   add, global_avg_pool, linear (quantized as conv), softmax cross-entropy (mean)
 #pragma once
@@ -24,7 +26,9 @@
 #include <vector>
 
 #include "jaq/config.hpp"
+#include "jaq/quant/dorefa.hpp"
 #include "jaq/quant/lsq.hpp"
+#include "jaq/quant/minmax.hpp"
 #include "jaq/quant/pact.hpp"
 #include "kernels/detail/train_net.hpp"
 
@@ -63,12 +67,16 @@ struct program {
   net nt;
   std::int64_t max_batch;
   std::vector<std::int64_t> p_off, v_off, bn_off;  // arena offsets (params, values, bn stats)
-  std::int64_t p_total = 0, v_total = 0, bn_total = 0;
-  buffer<float> params, grads, momentum, values, vgrads, running;  // running: mean then var per bn
-  std::vector<buffer<float>> xq, wq;                               // per op: quantized input, weight
-  std::vector<buffer<float>> bn_stats;                             // per op: mean, 1/std (2 C)
-  buffer<float> col, gcol, gxq, gwq;                               // scratch shared by the ops
-  buffer<double> sums, sums2;                                      // reduction outputs
+  std::int64_t p_total = 0, v_total = 0, bn_total = 0, run_total = 0;
+  buffer<float> params, grads, momentum, values, vgrads;
+  buffer<float> running;              // each bn's mean then var, then each min/max observer's {seen, lo, hi}
+  std::vector<buffer<float>> xq, wq;  // per op: quantized input, weight
+  // per op: the quantizers' ranges, in double (exact copies of float extremes): min/max
+  // {input lo, hi, then lo, hi per weight row}; DoReFa {M = max |tanh w|, first index reaching it}
+  std::vector<buffer<double>> qstat;
+  std::vector<buffer<float>> bn_stats;  // per op: mean, 1/std (2 C)
+  buffer<float> col, gcol, gxq, gwq;    // scratch shared by the ops
+  buffer<double> sums, sums2;           // reduction outputs
   buffer<std::int32_t> labels;
   buffer<double> row_loss;  // per image: loss, hit (2 N)
 
@@ -90,12 +98,13 @@ struct program {
     momentum = ex.template alloc<float>(p_total);
     values = ex.template alloc<float>(v_total);
     vgrads = ex.template alloc<float>(v_total);
-    running = ex.template alloc<float>(std::max<std::int64_t>(bn_total, 1));
+    run_total = bn_total + 3 * nt.observers;
+    running = ex.template alloc<float>(std::max<std::int64_t>(run_total, 1));
     // every executor starts from zeros (device memory comes uninitialised)
     ex.zero(params.data(), p_total);
     ex.zero(grads.data(), p_total);
     ex.zero(momentum.data(), p_total);
-    ex.zero(running.data(), std::max<std::int64_t>(bn_total, 1));
+    ex.zero(running.data(), std::max<std::int64_t>(run_total, 1));
     std::int64_t col_max = 1, gx_max = 1, w_max = 1, red_max = 2;  // the loss sums 2 rows
     for (const op& o : nt.ops) {
       const bool weighted = o.kind == op_kind::conv || o.kind == op_kind::linear;
@@ -104,6 +113,7 @@ struct program {
       xq.push_back(ex.template alloc<float>(o.q.on ? in_size : 0));
       wq.push_back(ex.template alloc<float>(o.q.on ? w_size : 0));
       bn_stats.push_back(ex.template alloc<float>(o.kind == op_kind::batch_norm ? 2 * o.c_in : 0));
+      qstat.push_back(ex.template alloc<double>(o.q.on ? 2 + 2 * o.c_out : 0));
       if (o.kind == op_kind::conv) {
         col_max = std::max(col_max, o.c_in * o.kernel * o.kernel * max_batch * o.oh * o.ow);
         gx_max = std::max(gx_max, in_size);
@@ -190,12 +200,49 @@ struct program {
     const float* s = param(o.q.s_a);
     const int qn = o.q.a_qn, qp = o.q.a_qp;
     const std::int64_t size = nt.values[o.in].per_image * n;
-    if (o.q.a_pact)
-      ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::pact_value(x[k], s[0], qp); });
-    else
-      ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(x[k], s[0], qn, qp); });
+    switch (o.q.a) {
+      case quantizer::pact:
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::pact_value(x[k], s[0], qp); });
+        break;
+      case quantizer::minmax: {
+        const double* r = input_range(i, n);
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::minmax_value(x[k], float(r[0]), float(r[1]), qp); });
+        break;
+      }
+      default:
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(x[k], s[0], qn, qp); });
+    }
     return out;
   }
+
+  /// min/max of the input: the batch's range into qstat[i][0, 1], and the running range that
+  /// evaluation reads updated as jaq::quant::minmax_observer::observe does while training.
+  const double* input_range(std::size_t i, std::int64_t n) {
+    const op& o = nt.ops[i];
+    const float* x = val(o.in);
+    double* r = qstat[i].data();
+    const std::int64_t size = nt.values[o.in].per_image * n;
+    ex.row_max(
+        1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return -double(x[k]); }, r);
+    ex.row_max(
+        1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return double(x[k]); }, r + 1);
+    float* obs = running.data() + bn_total + 3 * o.q.observer;
+    const float m = o.q.observer_momentum;
+    ex.for_each(1, [=] JAQ_HOST_DEVICE(std::int64_t) {
+      r[0] = -r[0];
+      const float lo = float(r[0]), hi = float(r[1]);
+      if (obs[0] == 0.0f) {
+        obs[0] = 1.0f;
+        obs[1] = lo;
+        obs[2] = hi;
+      } else {
+        obs[1] += m * (lo - obs[1]);
+        obs[2] += m * (hi - obs[2]);
+      }
+    });
+    return r;
+  }
+
   const float* quantized_weight(std::size_t i) {
     const op& o = nt.ops[i];
     const float* w = param(o.weight);
@@ -204,7 +251,42 @@ struct program {
     const float* s = param(o.q.s_w);
     const int qn = o.q.w_qn, qp = o.q.w_qp;
     const std::int64_t size = nt.params[o.weight].size, inner = o.q.w_per_channel ? size / o.c_out : size;
-    ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(w[k], s[k / inner], qn, qp); });
+    double* r = qstat[i].data() + 2;
+    switch (o.q.w) {
+      case quantizer::minmax: {  // per row: lo, hi at r[2 row], r[2 row + 1]
+        const std::int64_t rows = size / inner;
+        double* hi = sums.data();
+        double* neg_lo = sums2.data();
+        ex.row_max(
+            rows, inner, [=] JAQ_HOST_DEVICE(std::int64_t row, std::int64_t k) { return double(w[row * inner + k]); }, hi);
+        ex.row_max(
+            rows, inner, [=] JAQ_HOST_DEVICE(std::int64_t row, std::int64_t k) { return -double(w[row * inner + k]); }, neg_lo);
+        ex.for_each(rows, [=] JAQ_HOST_DEVICE(std::int64_t row) {
+          r[2 * row] = -neg_lo[row];
+          r[2 * row + 1] = hi[row];
+        });
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+          const std::int64_t row = k / inner;
+          out[k] = quant::minmax_value(w[k], float(r[2 * row]), float(r[2 * row + 1]), qp);
+        });
+        break;
+      }
+      case quantizer::dorefa: {  // M = max |tanh w| (r[0]) and the first index reaching it (r[1])
+        ex.row_max(
+            1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return fabs(tanh(double(w[k]))); }, r);
+        ex.row_max(
+            1, size,
+            [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) {
+              return fabs(tanh(double(w[k]))) == r[0] ? -double(k) : -1.0 - double(size);
+            },
+            r + 1);
+        ex.for_each(1, [=] JAQ_HOST_DEVICE(std::int64_t) { r[1] = -r[1]; });
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = r[0] > 0.0 ? quant::dorefa_value(w[k], float(r[0]), qp) : 0.0f; });
+        break;
+      }
+      default:
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { out[k] = quant::lsq_value(w[k], s[k / inner], qn, qp); });
+    }
     return out;
   }
   /// The input as forward read it (for backward): the saved LSQ values, or the input itself.
@@ -383,30 +465,33 @@ struct program {
   /// step's gradient; then the weight's from gwq.
   void finish_weighted(std::size_t i, std::int64_t n, bool input_grad) {
     const op& o = nt.ops[i];
+    const std::int64_t in_size = nt.values[o.in].per_image * n;
     if (input_grad) {
       const float* x = val(o.in);
       const float* g = gxq.data();
       float* gx = vgrad(o.in);
-      const std::int64_t size = nt.values[o.in].per_image * n;
       if (!o.q.on) {
-        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k]; });
-      } else if (o.q.a_pact) {
+        ex.for_each(in_size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k]; });
+      } else if (o.q.a == quantizer::pact) {
         const float* a = param(o.q.s_a);
-        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::pact_grad_input(x[k], a[0]); });
-        reduce_clip(g, x, size, a, grad(o.q.s_a));
+        ex.for_each(in_size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::pact_grad_input(x[k], a[0]); });
+        reduce_clip(g, x, in_size, a, grad(o.q.s_a));
+      } else if (o.q.a == quantizer::minmax) {  // straight through inside the batch's range; nothing learned
+        const double* r = qstat[i].data();
+        ex.for_each(in_size,
+                    [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::minmax_grad_input(x[k], float(r[0]), float(r[1])); });
       } else {
         const float* s = param(o.q.s_a);
         const int qn = o.q.a_qn, qp = o.q.a_qp;
-        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::lsq_grad_input(x[k], s[0], qn, qp); });
-        reduce_step(g, x, size, 1, s, qn, qp, o.q.a_scale, grad(o.q.s_a));
+        ex.for_each(in_size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::lsq_grad_input(x[k], s[0], qn, qp); });
+        reduce_step(g, x, in_size, 1, s, qn, qp, o.q.a_scale, grad(o.q.s_a));
       }
-    } else if (o.q.on) {  // the image: no input gradient, but the input's step still learns
+    } else if (o.q.on && o.q.a != quantizer::minmax) {  // the image: no input gradient, but the input's step still learns
       // (the first layer computes gxq only for this)
-      const std::int64_t size = nt.values[o.in].per_image * n;
-      if (o.q.a_pact)
-        reduce_clip(gxq.data(), val(o.in), size, param(o.q.s_a), grad(o.q.s_a));
+      if (o.q.a == quantizer::pact)
+        reduce_clip(gxq.data(), val(o.in), in_size, param(o.q.s_a), grad(o.q.s_a));
       else
-        reduce_step(gxq.data(), val(o.in), size, 1, param(o.q.s_a), o.q.a_qn, o.q.a_qp, o.q.a_scale, grad(o.q.s_a));
+        reduce_step(gxq.data(), val(o.in), in_size, 1, param(o.q.s_a), o.q.a_qn, o.q.a_qp, o.q.a_scale, grad(o.q.s_a));
     }
     const float* w = param(o.weight);
     const float* g = gwq.data();
@@ -416,11 +501,40 @@ struct program {
       ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gw[k] += g[k]; });
       return;
     }
-    const float* s = param(o.q.s_w);
-    const int qn = o.q.w_qn, qp = o.q.w_qp;
     const std::int64_t rows = o.q.w_per_channel ? o.c_out : 1, inner = size / rows;
-    ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gw[k] += g[k] * quant::lsq_grad_input(w[k], s[k / inner], qn, qp); });
-    reduce_step(g, w, size, rows, s, qn, qp, o.q.w_scale, grad(o.q.s_w));
+    const double* r = qstat[i].data() + 2;
+    switch (o.q.w) {
+      case quantizer::minmax:
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+          const std::int64_t row = k / inner;
+          gw[k] += g[k] * quant::minmax_grad_input(w[k], float(r[2 * row]), float(r[2 * row + 1]));
+        });
+        return;
+      case quantizer::dorefa: {
+        // jaq::quant::dorefa_backward: d w_q / d w of the surrogate 2 r(w) - 1, M's arg-max included
+        double* dot = sums.data();  // sum_k g_k tanh(w_k)
+        ex.row_sums(
+            1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return double(g[k]) * tanh(double(w[k])); }, dot);
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+          const double m = r[0];
+          if (!(m > 0.0)) return;  // a tensor of zeros passes no gradient
+          const double t = tanh(double(w[k]));
+          float d = float(double(g[k]) * (1.0 - t * t) / m);
+          if (k == std::int64_t(r[1])) {
+            const double dm = (t < 0 ? -1.0 : 1.0) * (1.0 - t * t);  // d M / d w_argmax
+            d = float(double(d) - dot[0] / (m * m) * dm);
+          }
+          gw[k] += d;
+        });
+        return;
+      }
+      default: {
+        const float* s = param(o.q.s_w);
+        const int qn = o.q.w_qn, qp = o.q.w_qp;
+        ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gw[k] += g[k] * quant::lsq_grad_input(w[k], s[k / inner], qn, qp); });
+        reduce_step(g, w, size, rows, s, qn, qp, o.q.w_scale, grad(o.q.s_w));
+      }
+    }
   }
 
   /// gs[r] += scale * sum over row r of g * d v_hat / d s (rows of size / rows elements).
@@ -561,21 +675,31 @@ struct program {
 
   // ---- the optimizer ---------------------------------------------------------------------------
 
-  /// jaq::optim::sgd's step over every parameter, then the LSQ steps floored at min_step.
+  /// jaq::optim::sgd's step over every learned parameter (one pass per run of them in the
+  /// arena), then the LSQ steps floored at min_step.
   void update(float lr, const sgd_settings& opt) {
-    float* w = params.data();
-    const float* g = grads.data();
-    float* b = momentum.data();
     const float mom = opt.momentum, wdk = opt.weight_decay;
     const bool use_mom = opt.momentum != 0.0f, nesterov = opt.nesterov;
-    ex.for_each(p_total, [=] JAQ_HOST_DEVICE(std::int64_t k) {
-      float d = g[k] + wdk * w[k];
-      if (use_mom) {
-        b[k] = mom * b[k] + d;
-        d = nesterov ? d + mom * b[k] : b[k];
+    for (std::size_t j = 0; j < nt.params.size();) {
+      if (!nt.params[j].learned) {
+        ++j;
+        continue;
       }
-      w[k] -= lr * d;
-    });
+      const std::int64_t from = p_off[j];
+      while (j < nt.params.size() && nt.params[j].learned) ++j;
+      const std::int64_t to = j < nt.params.size() ? p_off[j] : p_total;
+      float* w = params.data() + from;
+      const float* g = grads.data() + from;
+      float* b = momentum.data() + from;
+      ex.for_each(to - from, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+        float d = g[k] + wdk * w[k];
+        if (use_mom) {
+          b[k] = mom * b[k] + d;
+          d = nesterov ? d + mom * b[k] : b[k];
+        }
+        w[k] -= lr * d;
+      });
+    }
     const float floor = opt.min_step;
     for (std::size_t j = 0; j < nt.params.size(); ++j) {
       if (!nt.params[j].is_step) continue;

@@ -248,10 +248,13 @@ TEST_CASE("CSQ stacking on the GPU == the host twin, element for element (dense 
   }
 }
 
-TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv-small, fp32, LSQ and PACT 4-bit") {
+TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv-small, fp32 and every quantizer at 4 bits") {
   if (!have_gpu()) return;
   for (const char* name : {"small-cnn", "mbconv-small"})
-    for (const char* method : {"fp32", "lsq", "pact"}) {
+    for (const char* method : {"fp32", "lsq", "pact", "minmax", "dorefa"}) {
+      // min/max and DoReFa: each step from the host's state, a few steps may miss (rounding ties;
+      // see train_program_test's check_model)
+      const bool resync = method == std::string("minmax") || method == std::string("dorefa");
       CAPTURE(name);
       CAPTURE(method);
       jaq::rng r(7);
@@ -279,11 +282,20 @@ TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv
         CHECK(jaq_test::rel_err_floor(gd.data() + at, gh.data() + at, p.size, floor) < 1e-3);
         at += static_cast<std::size_t>(p.size);
       }
+      int misses = 0;
       for (std::int64_t s = 1; s < 20; ++s) {
         CAPTURE(s);
+        if (resync) {
+          th.sync_to_model();
+          jaq_test::copy_state(host, dev);
+          td.sync_from_model();
+        }
         const auto x = th.step(batches[std::size_t(s)], s), y = td.step(batches[std::size_t(s)], s);
-        CHECK(std::fabs(y.loss - x.loss) <= 1e-3 * std::max(1.0, x.loss));
+        const double miss = std::fabs(y.loss - x.loss);
+        CHECK(miss <= (resync ? 2e-2 : 1e-3 * std::max(1.0, x.loss)));
+        misses += miss > 1e-3 * std::max(1.0, x.loss);
       }
+      CHECK(misses <= 2);
       th.sync_to_model();
       td.sync_to_model();
       const auto ph = host.quant ? host.quant->parameters(host.model->parameters()) : host.model->parameters();

@@ -106,10 +106,27 @@ inline test_model make_test_model(const std::string& name, const std::string& me
   if (method != "fp32") {
     t.quant = std::make_unique<jaq::quant::quantized_model<float>>(
         *t.model, jaq::quant::quant_config{.method = jaq::quant::parse_method(method), .wbits = 4, .abits = 4});
-    if (initialize) jaq::cuda::initialize_quantizers(*t.model, first);
+    if (initialize) jaq::cuda::initialize_quantizers(*t.model, first, t.quant.get());
   }
   t.opt = std::make_unique<jaq::optim::sgd<float>>(t.quant ? t.quant->parameters(t.model->parameters()) : t.model->parameters(), sgd_cfg);
   return t;
+}
+
+/// One side's whole training state (parameters, steps, momentum and step count, running
+/// statistics, min/max observers) into the other side's model: a comparison's next step
+/// starts both from the same state.
+inline void copy_state(test_model& from, test_model& to) {
+  auto params = [](test_model& t) { return t.quant ? t.quant->parameters(t.model->parameters()) : t.model->parameters(); };
+  const auto pf = params(from), pt = params(to);
+  for (std::size_t k = 0; k < pf.size(); ++k) pt[k]->value = pf[k]->value.clone();
+  const auto sf = from.opt->state(), st = to.opt->state();
+  for (std::size_t k = 0; k < sf.size(); ++k) *st[k].value = sf[k].value->clone();
+  for (std::size_t j = 0; j < from.model->batch_norms().size(); ++j) {
+    to.model->batch_norms()[j]->state.running_mean = from.model->batch_norms()[j]->state.running_mean.clone();
+    to.model->batch_norms()[j]->state.running_var = from.model->batch_norms()[j]->state.running_var.clone();
+  }
+  if (from.quant)
+    for (std::size_t i = 0; i < from.quant->layers().size(); ++i) to.quant->observer(i) = from.quant->observer(i);
 }
 
 }  // namespace jaq_test

@@ -196,7 +196,14 @@ jaq::nn::step_result cpu_step(model_pair& mp, jaq::tape<float>& tp, const jaq::d
   return r;
 }
 
-void check_model(const std::string& name, const std::string& method, double grad_tol, double curve_tol) {
+/// `resync`: before each of steps 2-20 the device side starts from the CPU's state, and at most 2
+/// of the 19 steps may miss curve_tol (by no more than 2e-2). min/max and DoReFa on mbconv-small
+/// need it. A one-ulp change of the weights moves the CPU's own min/max loss curve by 6e-3 within
+/// three steps there. And with batch 8, one quantized element at a rounding tie, which the two
+/// engines' summation orders put on different sides, moves one step's loss by about 1e-3; with
+/// other seeds LSQ and PACT do that too (measured). A free-running comparison would test that
+/// chaos, not the engine; an engine error moves every step.
+void check_model(const std::string& name, const std::string& method, double grad_tol, double curve_tol, bool resync = false) {
   CAPTURE(name);
   CAPTURE(method);
   jaq::rng r(5);
@@ -205,6 +212,18 @@ void check_model(const std::string& name, const std::string& method, double grad
   std::vector<jaq::data::batch> batches;
   for (int i = 0; i < 20; ++i) batches.push_back(random_batch(r, n, shape, 10));
   model_pair mp = make_pair(name, method, batches[0]);
+  // min/max inputs: the running ranges that evaluation reads came back from the trainer
+  auto check_observers = [&](double tol) {
+    if (!mp.cpu.quant) return;
+    for (std::size_t i = 0; i < mp.cpu.quant->layers().size(); ++i) {
+      const auto& c = mp.cpu.quant->observer(i);
+      const auto& d = mp.dev.quant->observer(i);
+      CAPTURE(mp.cpu.quant->layers()[i].name);
+      CHECK(d.seen == c.seen);
+      CHECK(d.running.lo == doctest::Approx(c.running.lo).epsilon(tol));
+      CHECK(d.running.hi == doctest::Approx(c.running.hi).epsilon(tol));
+    }
+  };
   cu::model_trainer<cu::host_trainer> t(cu::bind_model(*mp.dev.model, mp.dev.quant.get(), shape), *mp.dev.opt, n);
   jaq::tape<float> tp;
 
@@ -229,7 +248,10 @@ void check_model(const std::string& name, const std::string& method, double grad
     CAPTURE(cpu_params[k]->name);
     REQUIRE(cpu_params[k]->name == bound.params[k]->name);
     const std::int64_t sz = cpu_params[k]->value.size();
-    CHECK(rel_err_floor(g.data() + at, cpu_params[k]->grad.data(), sz, grad_floor) < grad_tol);
+    if (cpu_params[k]->grad.empty())  // read by no op (min/max steps): no gradient on either side
+      CHECK(std::all_of(g.begin() + at, g.begin() + at + sz, [](float v) { return v == 0.0f; }));
+    else
+      CHECK(rel_err_floor(g.data() + at, cpu_params[k]->grad.data(), sz, grad_floor) < grad_tol);
     CHECK(rel_err(bound.params[k]->value.data(), cpu_params[k]->value.data(), sz) < grad_tol);
     at += sz;
   }
@@ -240,6 +262,7 @@ void check_model(const std::string& name, const std::string& method, double grad
     CHECK(rel_err(bound.bns[j]->state.running_var.data(), c->state.running_var.data(), c->channels()) < 1e-4);
   }
   CHECK(mp.dev.opt->steps() == mp.cpu.opt->steps());
+  check_observers(1e-5);
   const auto cm = mp.cpu.opt->state(), dm = mp.dev.opt->state();
   for (std::size_t k = 1; k < cm.size(); ++k) {
     CAPTURE(cm[k].name);
@@ -247,15 +270,27 @@ void check_model(const std::string& name, const std::string& method, double grad
   }
 
   // 19 more steps: the loss curves stay together
+  int misses = 0;
   for (std::int64_t s = 1; s < 20; ++s) {
     CAPTURE(s);
     const double lr = 0.05 * (1.0 - double(s) / 20.0);
     mp.cpu.opt->set_lr(lr);
     mp.dev.opt->set_lr(lr);
+    if (resync) {
+      jaq_test::copy_state(mp.cpu, mp.dev);
+      t.sync_from_model();
+    }
     const auto a = cpu_step(mp, tp, batches[std::size_t(s)], s);
     const auto d = t.step(batches[std::size_t(s)], s);
-    CHECK(std::fabs(d.loss - a.loss) <= curve_tol * std::max(1.0, a.loss));
+    const double miss = std::fabs(d.loss - a.loss);
+    if (!resync) {
+      CHECK(miss <= curve_tol * std::max(1.0, a.loss));
+    } else {
+      CHECK(miss <= 2e-2);
+      misses += miss > curve_tol * std::max(1.0, a.loss);
+    }
   }
+  CHECK(misses <= 2);
   // an epoch's last, smaller batch (5 of the trainer's 8 images), then the state once more
   const auto last = random_batch(r, 5, shape, 10);
   const auto a = cpu_step(mp, tp, last, 20), d = t.step(last, 20);
@@ -266,6 +301,8 @@ void check_model(const std::string& name, const std::string& method, double grad
     CAPTURE(cpu_params[k]->name);
     CHECK(rel_err(bound.params[k]->value.data(), cpu_params[k]->value.data(), cpu_params[k]->value.size()) < 1e-3);
   }
+  check_observers(1e-3);
+  if (method == std::string("minmax")) CHECK(mp.cpu.quant->observer(0).seen);  // the check above compared something
 }
 
 /// A model of the library's interface that the device engine has no binding for.
@@ -294,9 +331,11 @@ TEST_CASE("one convolution layer: the host twin's step equals jaq's ops") {
   }
 }
 
-TEST_CASE("small-cnn and mbconv-small, full precision, LSQ and PACT 4-bit: the host twin tracks jaq's engine") {
+TEST_CASE("small-cnn and mbconv-small, full precision and every quantizer at 4 bits: the host twin tracks jaq's engine") {
   for (const char* name : {"small-cnn", "mbconv-small"})
-    for (const char* method : {"fp32", "lsq", "pact"}) check_model(name, method, 1e-4, 1e-4);
+    for (const char* method : {"fp32", "lsq", "pact", "minmax", "dorefa"})
+      check_model(name, method, 1e-4, 1e-4,
+                  name == std::string("mbconv-small") && (method == std::string("minmax") || method == std::string("dorefa")));
 }
 
 TEST_CASE("bad input to the device engine is a clear error") {
@@ -312,12 +351,12 @@ TEST_CASE("bad input to the device engine is a clear error") {
     jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::lsq});
     CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("conv1"), jaq::config_error);
   }
-  SUBCASE("a method other than LSQ and PACT") {
+  SUBCASE("LSQ gradients scaled other than per example") {
     jaq::nn::small_cnn<float> m({}, gen);
-    jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::minmax});
+    jaq::quant::quantized_model<float> q(m, {.method = jaq::quant::method::lsq, .count = jaq::quant::lsq_count::per_tensor});
     jaq::rng r(2);
-    cu::initialize_quantizers(m, random_batch(r, 4, shape, 10));
-    CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("LSQ or PACT"), jaq::config_error);
+    cu::initialize_quantizers(m, random_batch(r, 4, shape, 10), &q);
+    CHECK_THROWS_WITH_AS(cu::bind_model(m, &q, shape), doctest::Contains("per example"), jaq::config_error);
   }
   SUBCASE("labels and state of the wrong size or range") {
     jaq::nn::small_cnn<float> m({}, gen);
