@@ -2,9 +2,9 @@
 //
 // - for_each: one grid-stride kernel per element function (the program's JAQ_HOST_DEVICE
 //   lambdas, nvcc --extended-lambda).
-// - row_sums: one block per row (grid-stride over rows), each thread a strided partial sum in
-//   double, then a fixed shared-memory tree: deterministic run to run. row_max the same with
-//   fmax (a maximum is exact in any grouping).
+// - row_sums, row_max: one kernel (row_fold_kernel), one block per row (grid-stride over rows),
+//   each thread a strided partial sum (or maximum) in double, then a fixed shared-memory tree:
+//   deterministic run to run (a maximum is exact in any grouping).
 // - gemm: cuBLAS SGEMM (FP32, no TF32: the default math mode), loaded with dlopen when the
 //   first trainer is made, so that nothing links against libcublas and a machine without it
 //   still runs everything else; a trainer made there is a clear error.
@@ -36,16 +36,19 @@ __global__ void for_each_kernel(std::int64_t n, F f) {
   for (std::int64_t i = blockIdx.x * std::int64_t{blockDim.x} + threadIdx.x; i < n; i += std::int64_t{gridDim.x} * blockDim.x) f(i);
 }
 
-template <class F>
-__global__ void row_sums_kernel(std::int64_t rows, std::int64_t len, F f, double* out) {
+/// One block per row (grid-stride over rows): each thread folds a strided part of the row, then a
+/// fixed shared-memory tree folds the threads' results. `Fold` gives the identity and the
+/// combining step (sum: deterministic run to run; max: exact in any grouping).
+template <class Fold, class F>
+__global__ void row_fold_kernel(std::int64_t rows, std::int64_t len, F f, double* out) {
   __shared__ double buf[threads];
   for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    double acc = 0;
-    for (std::int64_t k = threadIdx.x; k < len; k += threads) acc += f(r, k);
+    double acc = Fold::identity();
+    for (std::int64_t k = threadIdx.x; k < len; k += threads) acc = Fold::combine(acc, f(r, k));
     buf[threadIdx.x] = acc;
     __syncthreads();
     for (int stride = threads / 2; stride > 0; stride /= 2) {
-      if (static_cast<int>(threadIdx.x) < stride) buf[threadIdx.x] += buf[threadIdx.x + stride];
+      if (static_cast<int>(threadIdx.x) < stride) buf[threadIdx.x] = Fold::combine(buf[threadIdx.x], buf[threadIdx.x + stride]);
       __syncthreads();
     }
     if (threadIdx.x == 0) out[r] = buf[0];
@@ -53,23 +56,14 @@ __global__ void row_sums_kernel(std::int64_t rows, std::int64_t len, F f, double
   }
 }
 
-/// The same grid as row_sums_kernel; a maximum does not depend on the grouping.
-template <class F>
-__global__ void row_max_kernel(std::int64_t rows, std::int64_t len, F f, double* out) {
-  __shared__ double buf[threads];
-  for (std::int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-    double acc = -CUDART_INF;
-    for (std::int64_t k = threadIdx.x; k < len; k += threads) acc = fmax(acc, f(r, k));
-    buf[threadIdx.x] = acc;
-    __syncthreads();
-    for (int stride = threads / 2; stride > 0; stride /= 2) {
-      if (static_cast<int>(threadIdx.x) < stride) buf[threadIdx.x] = fmax(buf[threadIdx.x], buf[threadIdx.x + stride]);
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) out[r] = buf[0];
-    __syncthreads();
-  }
-}
+struct sum_fold {
+  __device__ static double identity() { return 0.0; }
+  __device__ static double combine(double a, double b) { return a + b; }
+};
+struct max_fold {
+  __device__ static double identity() { return -CUDART_INF; }
+  __device__ static double combine(double a, double b) { return fmax(a, b); }
+};
 
 /// cuBLAS's entry points, from libcublas at run time.
 struct cublas_api {
@@ -152,17 +146,18 @@ struct cuda_exec {
   }
   template <class F>
   void row_sums(std::int64_t rows, std::int64_t len, F f, double* out) {
-    if (rows <= 0 || !failed.ok()) return;
-    const unsigned blocks = static_cast<unsigned>(rows > 65535 ? 65535 : rows);
-    train_detail::row_sums_kernel<<<blocks, train_detail::threads>>>(rows, len, f, out);
-    note(cudaGetLastError(), "training kernel (row_sums)");
+    row_fold<train_detail::sum_fold>(rows, len, f, out, "training kernel (row_sums)");
   }
   template <class F>
   void row_max(std::int64_t rows, std::int64_t len, F f, double* out) {
+    row_fold<train_detail::max_fold>(rows, len, f, out, "training kernel (row_max)");
+  }
+  template <class Fold, class F>
+  void row_fold(std::int64_t rows, std::int64_t len, F f, double* out, const char* what) {
     if (rows <= 0 || !failed.ok()) return;
     const unsigned blocks = static_cast<unsigned>(rows > 65535 ? 65535 : rows);
-    train_detail::row_max_kernel<<<blocks, train_detail::threads>>>(rows, len, f, out);
-    note(cudaGetLastError(), "training kernel (row_max)");
+    train_detail::row_fold_kernel<Fold><<<blocks, train_detail::threads>>>(rows, len, f, out);
+    note(cudaGetLastError(), what);
   }
   /// Row-major C = op(A) op(B) as cuBLAS's column-major C^T = op(B)^T op(A)^T.
   void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const float* a, std::int64_t lda, const float* b,

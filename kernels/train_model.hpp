@@ -227,7 +227,7 @@ class net_builder {
            .a_scale = lsq_in ? quant::lsq_grad_scale(in_per_image, a.q_p) : 1.0,
            .w_scale = lsq_w ? quant::lsq_grad_scale(info.per_channel ? wsize / co : wsize, w.q_p) : 1.0};
     // steps no quantizer reads get no gradient, so jaq::optim::sgd leaves them (weight decay too)
-    if (!lsq_in && am != method::pact) b_.net.params[std::size_t(o.q.s_a)].learned = false;
+    if (am == method::minmax) b_.net.params[std::size_t(o.q.s_a)].learned = false;
     if (!lsq_w) b_.net.params[std::size_t(o.q.s_w)].learned = false;
     if (am == method::minmax) {
       o.q.observer = static_cast<int>(b_.net.observers++);

@@ -293,6 +293,8 @@ struct program {
   const float* saved_input(std::size_t i) { return nt.ops[i].q.on ? xq[i].data() : val(nt.ops[i].in); }
   const float* saved_weight(std::size_t i) { return nt.ops[i].q.on ? wq[i].data() : param(nt.ops[i].weight); }
 
+  /// Whether the input's quantizer has a step (LSQ) or clip (PACT) to learn; min/max has none.
+  static bool input_step_learns(const op& o) { return o.q.on && o.q.a != quantizer::minmax; }
   static bool depthwise(const op& o) { return o.groups > 1 && o.groups == o.c_in && o.groups == o.c_out; }
   static bool pointwise(const op& o) { return o.kernel == 1 && o.stride == 1 && o.pad == 0; }
 
@@ -486,7 +488,7 @@ struct program {
         ex.for_each(in_size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gx[k] += g[k] * quant::lsq_grad_input(x[k], s[0], qn, qp); });
         reduce_step(g, x, in_size, 1, s, qn, qp, o.q.a_scale, grad(o.q.s_a));
       }
-    } else if (o.q.on && o.q.a != quantizer::minmax) {  // the image: no input gradient, but the input's step still learns
+    } else if (input_step_learns(o)) {  // the image: no input gradient, but the input's step still learns
       // (the first layer computes gxq only for this)
       if (o.q.a == quantizer::pact)
         reduce_clip(gxq.data(), val(o.in), in_size, param(o.q.s_a), grad(o.q.s_a));
@@ -563,7 +565,7 @@ struct program {
 
   void conv_backward(std::size_t i, std::int64_t n) {
     const op& o = nt.ops[i];
-    const bool input_grad = o.in != 0 || o.q.on;  // the first layer needs gxq only for its input step
+    const bool input_grad = o.in != 0 || input_step_learns(o);  // the first layer needs gxq only for its input step
     const float* x = saved_input(i);
     const float* w = saved_weight(i);
     const float* gy = vgrad(o.out);
