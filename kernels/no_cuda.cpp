@@ -68,5 +68,11 @@ status device_trainer::get_grads(std::span<float>) const { return unavailable();
 status device_trainer::step(std::span<const float>, std::span<const std::int32_t>, float, const train::sgd_settings&, train::step_stats&) {
   return unavailable();
 }
+status device_trainer::step(std::span<const float>, std::span<const std::int32_t>, float, const train::sgd_settings&,
+                            const train::step_plan&, train::step_stats&) {
+  return unavailable();
+}
+status device_trainer::get_mixture_grads(std::span<float>) const { return unavailable(); }
+status device_trainer::set_mask(std::size_t, std::span<const std::int32_t>) { return unavailable(); }
 
 }  // namespace jaq::cuda

@@ -209,6 +209,7 @@ device_trainer::device_trainer(train::net nt, std::int64_t max_batch, int device
   if (!api.error.empty()) throw error("CUDA: " + api.error);
   p_->ex.device = device;
   if (api.create(&p_->ex.handle) != CUBLAS_STATUS_SUCCESS) throw error("CUDA: cublasCreate failed");
+  if (const status s = train::check_search_ops(nt); !s.ok()) throw error("training net: " + s.message);
   p_->prog = std::make_unique<train::program<cuda_exec>>(p_->ex, std::move(nt), max_batch);
   check(p_->ex.failed);
 }
@@ -254,12 +255,41 @@ status device_trainer::get_grads(std::span<float> grads) const {
 status device_trainer::step(std::span<const float> images, std::span<const std::int32_t> labels, float lr, const train::sgd_settings& opt,
                             train::step_stats& out) {
   auto& pr = *p_->prog;
+  if (status s = train::check_unplanned(pr.nt); !s.ok()) return s;
   if (status s = train::check_step_input(pr.nt, pr.max_batch, images.size(), labels); !s.ok()) return s;
   if (!pr.ex.failed.ok()) return pr.ex.failed;  // an earlier failure leaves the state unknown
   pr.ex.select();
   out = pr.step(images.data(), labels.data(), std::int64_t(labels.size()), lr, opt);
   pr.ex.note(cudaDeviceSynchronize(), "training step");
   return pr.ex.failed;
+}
+
+status device_trainer::step(std::span<const float> images, std::span<const std::int32_t> labels, float lr, const train::sgd_settings& opt,
+                            const train::step_plan& plan, train::step_stats& out) {
+  auto& pr = *p_->prog;
+  if (status s = train::check_plan(pr.nt, plan); !s.ok()) return s;
+  if (status s = train::check_step_input(pr.nt, pr.max_batch, images.size(), labels); !s.ok()) return s;
+  if (!pr.ex.failed.ok()) return pr.ex.failed;
+  pr.ex.select();
+  out = pr.step(images.data(), labels.data(), std::int64_t(labels.size()), lr, opt, &plan);
+  pr.ex.note(cudaDeviceSynchronize(), "search step");
+  return pr.ex.failed;
+}
+
+status device_trainer::get_mixture_grads(std::span<float> grads) const {
+  auto& pr = *p_->prog;
+  if (std::int64_t(grads.size()) != pr.nt.mixtures)
+    return {1, "get_mixture_grads: " + std::to_string(grads.size()) + " elements for " + std::to_string(pr.nt.mixtures)};
+  pr.ex.select();
+  pr.ex.download(grads.data(), pr.gmixture.data(), pr.nt.mixtures);
+  return pr.ex.failed;
+}
+
+status device_trainer::set_mask(std::size_t i, std::span<const std::int32_t> selected) {
+  auto& pr = *p_->prog;
+  if (status s = train::check_mask(pr.nt, i, selected); !s.ok()) return s;
+  pr.set_mask(i, {selected.begin(), selected.end()});
+  return status::success();
 }
 
 }  // namespace jaq::cuda

@@ -52,6 +52,64 @@ inline status check_step_input(const net& nt, std::int64_t max_batch, std::size_
   return status::success();
 }
 
+/// ok when the search ops of a net are well formed: a mixed_conv dense (groups 1) or
+/// depthwise, with widths, steps of the right sizes and its mixtures inside the arena; a mix's
+/// weights inside it; a channel shuffle's groups dividing its channels.
+inline status check_search_ops(const net& nt) {
+  auto bad = [](const op& o, const std::string& why) { return status{1, "op '" + o.name + "': " + why}; };
+  auto in_arena = [&](int at, std::int64_t len) { return at >= 0 && at + len <= nt.mixtures; };
+  for (const op& o : nt.ops) {
+    if (o.kind == op_kind::mix && !(in_arena(o.mix.p + o.mix.index0, 1) && in_arena(o.mix.p + o.mix.index1, 1)))
+      return bad(o, "its mixture weights lie outside the mixture arena of " + std::to_string(nt.mixtures));
+    if (o.kind == op_kind::channel_shuffle && (o.groups < 1 || o.c_in % o.groups != 0))
+      return bad(o, std::to_string(o.groups) + " groups do not divide " + std::to_string(o.c_in) + " channels");
+    if (o.kind != op_kind::mixed_conv) continue;
+    const auto nb = std::int64_t(o.mixed.widths.size());
+    if (nb == 0) return bad(o, "no candidate widths");
+    if (!(o.groups == 1 || (o.groups == o.c_in && o.groups == o.c_out)))
+      return bad(o, "a mixed convolution is dense or depthwise, not " + std::to_string(o.groups) + " groups");
+    if (!in_arena(o.mixed.p, nb) || (o.mixed.pw >= 0 && !in_arena(o.mixed.pw, nb)))
+      return bad(o, "its width mixture lies outside the mixture arena of " + std::to_string(nt.mixtures));
+    for (const width_quant& w : o.mixed.widths) {
+      const auto np = std::int64_t(nt.params.size());
+      if (w.s_a < 0 || w.s_a >= np || w.s_w < 0 || w.s_w >= np || nt.params[std::size_t(w.s_a)].size != 1 ||
+          nt.params[std::size_t(w.s_w)].size != o.c_out)
+        return bad(o, "each width needs an input step of 1 and a weight step of " + std::to_string(o.c_out) + " elements");
+    }
+  }
+  return status::success();
+}
+
+/// ok when `plan` fits the net: one mixture weight per arena entry, all finite and >= 0, and
+/// one run mode per op (or none).
+inline status check_plan(const net& nt, const step_plan& plan) {
+  if (static_cast<std::int64_t>(plan.mixture.size()) != nt.mixtures)
+    return {1, "step plan: " + std::to_string(plan.mixture.size()) + " mixture weights for a net of " + std::to_string(nt.mixtures)};
+  if (!plan.run.empty() && plan.run.size() != nt.ops.size())
+    return {1, "step plan: " + std::to_string(plan.run.size()) + " run modes for " + std::to_string(nt.ops.size()) + " ops"};
+  for (std::size_t k = 0; k < plan.mixture.size(); ++k)
+    if (!(plan.mixture[k] >= 0.0f && plan.mixture[k] <= 1.0f))
+      return {1, "step plan: mixture weight " + std::to_string(k) + " is " + std::to_string(plan.mixture[k]) + " (must be in [0, 1])"};
+  return status::success();
+}
+
+/// ok for a plain step: the net has no mixture weights to be given.
+inline status check_unplanned(const net& nt) {
+  if (nt.mixtures > 0) return {1, "training step: a search net (" + std::to_string(nt.mixtures) + " mixture weights) needs a step plan"};
+  return status::success();
+}
+
+/// ok when `selected` is a CSQ mask of mixed_conv op `i`: distinct input channels, ascending.
+inline status check_mask(const net& nt, std::size_t i, std::span<const std::int32_t> selected) {
+  if (i >= nt.ops.size() || nt.ops[i].kind != op_kind::mixed_conv)
+    return {1, "set_mask: op " + std::to_string(i) + " is not a mixed convolution"};
+  for (std::size_t k = 0; k < selected.size(); ++k)
+    if (selected[k] < 0 || selected[k] >= nt.ops[i].c_in || (k > 0 && selected[k] <= selected[k - 1]))
+      return {1, "set_mask: op '" + nt.ops[i].name + "': channel " + std::to_string(selected[k]) + " at " + std::to_string(k) +
+                     " (need distinct channels of 0.." + std::to_string(nt.ops[i].c_in - 1) + ", ascending)"};
+  return status::success();
+}
+
 /// ok when a gradient span has the net's parameter count.
 inline status check_grads_size(const net& nt, std::size_t grads) {
   if (static_cast<std::int64_t>(grads) != param_elements(nt))
@@ -91,6 +149,13 @@ class device_trainer {
   /// One step on labels.size() images (channel-major, as jaq::nn::batch_tensor lays them out).
   status step(std::span<const float> images, std::span<const std::int32_t> labels, float lr, const train::sgd_settings& opt,
               train::step_stats& out);
+  /// A search step: the plan's mixture weights and run modes (a net with mixed ops needs one).
+  status step(std::span<const float> images, std::span<const std::int32_t> labels, float lr, const train::sgd_settings& opt,
+              const train::step_plan& plan, train::step_stats& out);
+  /// d loss / d mixture weight of the last step (net::mixtures).
+  status get_mixture_grads(std::span<float> grads) const;
+  /// Replaces mixed_conv op i's CSQ mask: its quantized input channels, ascending.
+  status set_mask(std::size_t i, std::span<const std::int32_t> selected);
 
  private:
   struct impl;

@@ -14,7 +14,7 @@
 
 namespace jaq::cuda::train {
 
-enum class op_kind : std::int32_t { conv, batch_norm, add, global_avg_pool, linear };
+enum class op_kind : std::int32_t { conv, batch_norm, add, global_avg_pool, linear, mixed_conv, mix, channel_shuffle };
 enum class activation : std::int32_t { none, relu, relu6 };
 
 /// How a weighted layer's input or weight is fake-quantized (jaq::quant::quantized_model's
@@ -37,6 +37,35 @@ struct quant_layer {
   double a_scale = 1, w_scale = 1;  ///< LSQ gradient scales g = 1/sqrt(N Q_P) (others: 1)
 };
 
+/// One candidate width of a mixed_conv: the LSQ grids of its input and weight, and the
+/// parameter indices of its steps (the input's (1), the weight's (c_out)).
+struct width_quant {
+  int a_qn = 0, a_qp = 0, w_qn = 0, w_qp = 0;
+  int s_a = -1, s_w = -1;
+};
+
+/// A search layer's convolution over candidate widths, as jaq::nas::mixed_conv2d computes it:
+///   y = conv(x_U, sum_b p_b Qw_b(w)[:, U]) + sum_b p_b conv(Qa_b(x_S), Qw_b(w)[:, S])
+/// over the widths b with p_b != 0, S the selected (quantized) input channels, U the others.
+/// With `pw`, p weighs the input's widths and pw the weight's. p and pw are read from the
+/// step's mixture arena (step_plan::mixture), and their gradients go to the same place in the
+/// mixture-gradient arena: the caller owns the logits and their sampling.
+struct mixed_spec {
+  std::vector<width_quant> widths;
+  int p = -1;                          ///< offset of the widths' mixture weights in the mixture arena
+  int pw = -1;                         ///< separate weight widths: their mixture's offset; -1: p drives both
+  std::vector<std::int32_t> selected;  ///< CSQ's mask: the quantized input channels, ascending (all of them: fused all-channel)
+};
+
+/// Two operators' outputs mixed with straight-through weights (jaq::nas::weighted_mix with
+/// forward weights): y = c0 in + c1 in2 in value and for the inputs' gradients, while the
+/// mixture arena's entries p + index0 and p + index1 get <g, in> and <g, in2>.
+struct mix_spec {
+  int p = -1;
+  int index0 = 0, index1 = 1;
+  float c0 = 1.0f, c1 = 0.0f;
+};
+
 /// One op. Extents are per image; the batch size is given when the program runs.
 struct op {
   op_kind kind = op_kind::conv;
@@ -48,6 +77,8 @@ struct op {
   activation act = activation::none;          ///< batch_norm's fused activation
   double eps = 1e-5, momentum = 0.1;          ///< batch_norm
   quant_layer q;                              ///< conv, linear
+  mixed_spec mixed;                           ///< mixed_conv (groups 1 or depthwise)
+  mix_spec mix;                               ///< mix
   std::string name;                           ///< the layer, for messages
 };
 
@@ -71,6 +102,26 @@ struct net {
   std::int64_t observers = 0;             ///< min/max inputs' running ranges, 3 floats each {seen, lo, hi}
   int logits = -1;                        ///< the value holding (N, classes)
   std::int64_t classes = 0;
+  std::int64_t mixtures = 0;  ///< floats of the mixture arena (mixed_conv's p and pw, mix's p)
+};
+
+/// How an op takes part in a step.
+enum class run_mode : std::uint8_t {
+  skip,     ///< not run (a candidate operator that was not sampled)
+  forward,  ///< forward only, no gradient (the second sampled operator: only its mixture weight needs it)
+  train,    ///< forward and backward
+};
+
+/// What a search step adds to a plain one: the mixture weights and which ops run. A parameter
+/// that no trained op reads gets no gradient this step and the optimizer leaves it (and its
+/// momentum), as jaq::optim::sgd leaves a parameter whose gradient is empty; so does a width's
+/// step whose mixture weight is 0.
+struct step_plan {
+  std::vector<float> mixture;  ///< net::mixtures values
+  std::vector<run_mode> run;   ///< one per op; empty: every op trains
+  /// false: an architecture step. Gradients only (the mixture's among them); the parameters and
+  /// momentum stay as they are, since the caller's optimizer steps the logits, not the weights.
+  bool update = true;
 };
 
 /// Optimizer settings of a training step: jaq::optim::sgd's (PyTorch's SGD).

@@ -18,6 +18,9 @@
 //              or a direct depthwise kernel
 //   batch_norm training statistics (biased variance, running: unbiased), fused ReLU/ReLU6
 //   add, global_avg_pool, linear (quantized as conv), softmax cross-entropy (mean)
+//   mixed_conv a search layer over candidate widths, CSQ's stacked convolution
+//              (kernels/detail/train_mixed.hpp); its mixture weights come with the step's plan
+//   mix        two sampled operators mixed with straight-through weights; channel_shuffle
 #pragma once
 
 #include <algorithm>
@@ -30,30 +33,11 @@
 #include "jaq/quant/lsq.hpp"
 #include "jaq/quant/minmax.hpp"
 #include "jaq/quant/pact.hpp"
+#include "kernels/detail/train_mixed.hpp"
 #include "kernels/detail/train_net.hpp"
+#include "kernels/detail/window_taps.hpp"
 
 namespace jaq::cuda::train {
-
-/// The output positions of a k x k window (stride s, padding p, output oh x ow) that read input
-/// (iy, ix): gather(iy, ix, term) sums term(kh, kw, oy, ox) over them, for the input gradients
-/// of the depthwise kernel and of col2im (gathers: no two threads write one element).
-struct window_taps {
-  std::int64_t k, s, p, oh, ow;
-  template <class F>
-  JAQ_HOST_DEVICE float gather(std::int64_t iy, std::int64_t ix, F term) const {
-    float acc = 0.0f;
-    for (std::int64_t kh = 0; kh < k; ++kh) {
-      const std::int64_t ty = iy + p - kh;
-      if (ty < 0 || ty % s != 0 || ty / s >= oh) continue;
-      for (std::int64_t kw = 0; kw < k; ++kw) {
-        const std::int64_t tx = ix + p - kw;
-        if (tx < 0 || tx % s != 0 || tx / s >= ow) continue;
-        acc += term(kh, kw, ty / s, tx / s);
-      }
-    }
-    return acc;
-  }
-};
 
 /// A network's whole training state on an executor: parameters, their gradients and momentum in
 /// three arenas of the same layout, the forward values and their gradients, running statistics,
@@ -79,6 +63,17 @@ struct program {
   buffer<double> sums, sums2;           // reduction outputs
   buffer<std::int32_t> labels;
   buffer<double> row_loss;  // per image: loss, hit (2 N)
+  // search steps: the mixture arena and its gradients, the mixed_convs' stacking tables (one
+  // upload per step, per-op offsets), their masks and this step's stacking on the host, and
+  // which parameters a trained op read this step
+  buffer<float> mixture, gmixture;
+  buffer<float> wst, gwst, gstk, wmix;  // mixed_conv scratch: W~, its gradient, X~'s gradient, W_mix
+  buffer<std::int32_t> tables;
+  std::vector<std::int64_t> tab_off;
+  std::int64_t tab_total = 0;
+  std::vector<std::vector<std::int32_t>> masks;
+  std::vector<mixed_step> mstep;
+  std::vector<char> touched;
 
   program(Exec& e, net n, std::int64_t batch) : ex(e), nt(std::move(n)), max_batch(batch) {
     for (const auto& p : nt.params) {
@@ -106,15 +101,31 @@ struct program {
     ex.zero(momentum.data(), p_total);
     ex.zero(running.data(), std::max<std::int64_t>(run_total, 1));
     std::int64_t col_max = 1, gx_max = 1, w_max = 1, red_max = 2;  // the loss sums 2 rows
+    std::int64_t stack_w_max = 1, stack_x_max = 1;
     for (const op& o : nt.ops) {
       const bool weighted = o.kind == op_kind::conv || o.kind == op_kind::linear;
-      const std::int64_t in_size = weighted ? nt.values[o.in].per_image * max_batch : 0;
-      const std::int64_t w_size = weighted ? nt.params[o.weight].size : 0;
-      xq.push_back(ex.template alloc<float>(o.q.on ? in_size : 0));
+      const bool mixed = o.kind == op_kind::mixed_conv;
+      const std::int64_t in_size = weighted || mixed ? nt.values[o.in].per_image * max_batch : 0;
+      const std::int64_t w_size = weighted || mixed ? nt.params[o.weight].size : 0;
+      const std::int64_t nb = std::int64_t(o.mixed.widths.size());
+      xq.push_back(ex.template alloc<float>(o.q.on ? in_size : mixed ? nb * in_size : 0));  // mixed: X~'s quantized part
       wq.push_back(ex.template alloc<float>(o.q.on ? w_size : 0));
       bn_stats.push_back(ex.template alloc<float>(o.kind == op_kind::batch_norm ? 2 * o.c_in : 0));
       qstat.push_back(ex.template alloc<double>(o.q.on ? 2 + 2 * o.c_out : 0));
-      if (o.kind == op_kind::conv) {
+      tab_off.push_back(tab_total);
+      masks.push_back(o.mixed.selected);
+      if (mixed) {
+        const mixed_layout L = mixed_layout::of(o);
+        tab_total += L.size();
+        const std::int64_t kk = o.kernel * o.kernel;
+        const bool dw = o.groups > 1;
+        col_max = std::max(col_max, L.cs_max * kk * max_batch * o.oh * o.ow);
+        gx_max = std::max(gx_max, in_size);
+        w_max = std::max(w_max, w_size);
+        stack_w_max = std::max(stack_w_max, dw ? L.cs_max * kk : o.c_out * L.cs_max * kk);
+        stack_x_max = std::max(stack_x_max, L.cs_max * o.h * o.w * max_batch);
+        red_max = std::max({red_max, o.c_out, L.cs_max * kk, nb});
+      } else if (o.kind == op_kind::conv) {
         col_max = std::max(col_max, o.c_in * o.kernel * o.kernel * max_batch * o.oh * o.ow);
         gx_max = std::max(gx_max, in_size);
         w_max = std::max(w_max, w_size);
@@ -137,7 +148,23 @@ struct program {
     sums2 = ex.template alloc<double>(red_max);
     labels = ex.template alloc<std::int32_t>(max_batch);
     row_loss = ex.template alloc<double>(2 * max_batch);
+    const std::int64_t mix_n = std::max<std::int64_t>(nt.mixtures, 1);
+    mixture = ex.template alloc<float>(mix_n);
+    gmixture = ex.template alloc<float>(mix_n);
+    ex.zero(mixture.data(), mix_n);
+    ex.zero(gmixture.data(), mix_n);
+    const bool any_mixed = tab_total > 0;
+    wst = ex.template alloc<float>(any_mixed ? stack_w_max : 0);
+    gwst = ex.template alloc<float>(any_mixed ? stack_w_max : 0);
+    gstk = ex.template alloc<float>(any_mixed ? stack_x_max : 0);
+    wmix = ex.template alloc<float>(any_mixed ? w_max : 0);
+    tables = ex.template alloc<std::int32_t>(std::max<std::int64_t>(tab_total, 1));
+    mstep.resize(nt.ops.size());
+    touched.assign(nt.params.size(), 1);
   }
+
+  /// Replaces mixed_conv op i's CSQ mask (its selected input channels, ascending).
+  void set_mask(std::size_t i, std::vector<std::int32_t> selected) { masks[i] = std::move(selected); }
 
   float* param(int i) { return params.data() + p_off[std::size_t(i)]; }
   float* grad(int i) { return grads.data() + p_off[std::size_t(i)]; }
@@ -146,16 +173,65 @@ struct program {
 
   /// One step on n images (host pointers: n * image elements, channel-major (C, N, H, W) as
   /// jaq::nn::batch_tensor gives them, and n labels): forward, loss, backward, SGD at lr.
-  step_stats step(const float* images, const std::int32_t* host_labels, std::int64_t n, float lr, const sgd_settings& opt) {
+  /// With a plan (a search step): its mixture weights and run modes; the mixture's gradients
+  /// are in gmixture afterwards.
+  step_stats step(const float* images, const std::int32_t* host_labels, std::int64_t n, float lr, const sgd_settings& opt,
+                  const step_plan* plan = nullptr) {
     ex.upload(val(0), images, nt.values[0].per_image * n);
     ex.upload(labels.data(), host_labels, n);
     ex.zero(grads.data(), p_total);
     ex.zero(vgrads.data(), v_total);
-    for (std::size_t i = 0; i < nt.ops.size(); ++i) forward(i, n);
+    auto mode = [&](std::size_t i) { return plan && !plan->run.empty() ? plan->run[i] : run_mode::train; };
+    if (plan && nt.mixtures > 0) ex.upload(mixture.data(), plan->mixture.data(), nt.mixtures);
+    ex.zero(gmixture.data(), std::max<std::int64_t>(nt.mixtures, 1));
+    if (tab_total > 0) {  // the stacking of every mixed_conv, in one upload
+      std::vector<std::int32_t> host(static_cast<std::size_t>(tab_total), 0);
+      for (std::size_t i = 0; i < nt.ops.size(); ++i)
+        if (nt.ops[i].kind == op_kind::mixed_conv && mode(i) != run_mode::skip)
+          build_mixed_table(nt.ops[i], masks[i], plan->mixture.data(), p_off, host.data() + tab_off[i], mstep[i]);
+      ex.upload(tables.data(), host.data(), tab_total);
+    }
+    std::fill(touched.begin(), touched.end(), char(plan ? 0 : 1));
+    for (std::size_t i = 0; i < nt.ops.size(); ++i)
+      if (mode(i) != run_mode::skip) forward(i, n);
     const step_stats st = loss(n);
-    for (std::size_t i = nt.ops.size(); i-- > 0;) backward(i, n);
-    update(lr, opt);
+    for (std::size_t i = nt.ops.size(); i-- > 0;)
+      if (mode(i) == run_mode::train) {
+        backward(i, n);
+        if (plan) touch(i);
+      }
+    if (!plan || plan->update) update(lr, opt);
     return st;
+  }
+
+  /// Marks the parameters that trained op i gave a gradient.
+  void touch(std::size_t i) {
+    const op& o = nt.ops[i];
+    auto mark = [&](int p) {
+      if (p >= 0) touched[std::size_t(p)] = 1;
+    };
+    switch (o.kind) {
+      case op_kind::conv:
+      case op_kind::linear:
+        mark(o.weight);
+        mark(o.bias);
+        if (o.q.on) {
+          mark(o.q.s_a);
+          mark(o.q.s_w);
+        }
+        return;
+      case op_kind::batch_norm:
+        mark(o.weight);
+        mark(o.bias);
+        return;
+      case op_kind::mixed_conv:
+        mark(o.weight);
+        for (int b : mstep[i].active) mark(o.mixed.widths[std::size_t(b)].s_a);
+        for (int b : mstep[i].wactive) mark(o.mixed.widths[std::size_t(b)].s_w);
+        return;
+      default:
+        return;
+    }
   }
 
   // ---- forward ---------------------------------------------------------------------------------
@@ -188,6 +264,31 @@ struct program {
       }
       case op_kind::linear:
         return linear_forward(i, n);
+      case op_kind::mixed_conv:
+        return mixed_conv_op<program>{*this, i, n}.forward();
+      case op_kind::mix: {
+        const float* a = val(o.in);
+        const float* b = val(o.in2);
+        float* y = val(o.out);
+        const float c0 = o.mix.c0, c1 = o.mix.c1;
+        ex.for_each(nt.values[o.out].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) {
+          float v = 0.0f;  // weighted_mix: zeros, then each branch of nonzero weight added
+          if (c0 != 0.0f) v += c0 * a[k];
+          if (c1 != 0.0f) v += c1 * b[k];
+          y[k] = v;
+        });
+        return;
+      }
+      case op_kind::channel_shuffle: {  // output channel j groups + i <- input channel i k + j
+        const std::int64_t g = o.groups, kc = o.c_in / o.groups, plane = o.h * o.w * n;
+        const float* x = val(o.in);
+        float* y = val(o.out);
+        ex.for_each(o.c_in * plane, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+          const std::int64_t oc = e / plane;
+          y[e] = x[((oc % g) * kc + oc / g) * plane + e % plane];
+        });
+        return;
+      }
     }
   }
 
@@ -460,6 +561,35 @@ struct program {
       }
       case op_kind::linear:
         return linear_backward(i, n);
+      case op_kind::mixed_conv:
+        return mixed_conv_op<program>{*this, i, n}.backward();
+      case op_kind::mix: {
+        const std::int64_t size = nt.values[o.out].per_image * n;
+        const float* g = vgrad(o.out);
+        const float c0 = o.mix.c0, c1 = o.mix.c1;
+        for (int j = 0; j < 2; ++j) {  // the branch (when weighted), then <g, branch> to its mixture weight
+          const float c = j == 0 ? c0 : c1;
+          const float* y = val(j == 0 ? o.in : o.in2);
+          float* gb = vgrad(j == 0 ? o.in : o.in2);
+          if (c != 0.0f) ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gb[k] += c * g[k]; });
+          double* s = sums.data();
+          ex.row_sums(
+              1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return double(g[k]) * double(y[k]); }, s);
+          float* gp = gmixture.data() + o.mix.p + (j == 0 ? o.mix.index0 : o.mix.index1);
+          ex.for_each(1, [=] JAQ_HOST_DEVICE(std::int64_t) { gp[0] += float(s[0]); });
+        }
+        return;
+      }
+      case op_kind::channel_shuffle: {
+        const std::int64_t g = o.groups, kc = o.c_in / o.groups, plane = o.h * o.w * n;
+        const float* gy = vgrad(o.out);
+        float* gx = vgrad(o.in);
+        ex.for_each(o.c_in * plane, [=] JAQ_HOST_DEVICE(std::int64_t e) {
+          const std::int64_t ic = e / plane;
+          gx[e] += gy[((ic % kc) * g + ic / kc) * plane + e % plane];
+        });
+        return;
+      }
     }
   }
 
@@ -682,13 +812,14 @@ struct program {
   void update(float lr, const sgd_settings& opt) {
     const float mom = opt.momentum, wdk = opt.weight_decay;
     const bool use_mom = opt.momentum != 0.0f, nesterov = opt.nesterov;
+    auto learns = [&](std::size_t j) { return nt.params[j].learned && touched[j]; };
     for (std::size_t j = 0; j < nt.params.size();) {
-      if (!nt.params[j].learned) {
+      if (!learns(j)) {
         ++j;
         continue;
       }
       const std::int64_t from = p_off[j];
-      while (j < nt.params.size() && nt.params[j].learned) ++j;
+      while (j < nt.params.size() && learns(j)) ++j;
       const std::int64_t to = j < nt.params.size() ? p_off[j] : p_total;
       float* w = params.data() + from;
       const float* g = grads.data() + from;
@@ -704,7 +835,7 @@ struct program {
     }
     const float floor = opt.min_step;
     for (std::size_t j = 0; j < nt.params.size(); ++j) {
-      if (!nt.params[j].is_step) continue;
+      if (!nt.params[j].is_step) continue;  // every step, as project() floors them all
       float* s = param(int(j));
       ex.for_each(nt.params[j].size, [=] JAQ_HOST_DEVICE(std::int64_t k) { s[k] = s[k] > floor ? s[k] : floor; });
     }

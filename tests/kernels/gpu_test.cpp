@@ -32,6 +32,7 @@
 #include "kernels/train.hpp"
 #include "kernels/train_model.hpp"
 #include "tests/batchtile/random_cases.hpp"
+#include "tests/kernels/search_cases.hpp"
 #include "tests/kernels/train_cases.hpp"
 
 namespace bt = jaq::batchtile;
@@ -305,6 +306,44 @@ TEST_CASE("a training step on the GPU tracks its host twin: small-cnn and mbconv
         CHECK(jaq_test::rel_err(pd[k]->value.data(), ph[k]->value.data(), ph[k]->value.size()) < 1e-2);
       }
     }
+}
+
+TEST_CASE("a search step on the GPU tracks its host twin: CSQ's mixed conv, the operator mixture, shuffle, weight and arch steps") {
+  if (!have_gpu()) return;
+  jaq::rng r(13);
+  const jaq_test::search_block sb = jaq_test::make_search_block(r);
+  const std::int64_t n = 32;
+  cu::host_trainer th(sb.nt, n);
+  cu::device_trainer td(sb.nt, n, 0);
+  const std::vector<float> p0 = sb.s.flat(), zeros(p0.size(), 0.0f), run = sb.running();
+  REQUIRE(th.set_state(p0, zeros, run).ok());
+  REQUIRE(td.set_state(p0, zeros, run).ok());
+  const jaq::data::image_shape shape{jaq_test::search_block::c, jaq_test::search_block::h, jaq_test::search_block::h};
+  for (int s = 0; s < 12; ++s) {
+    CAPTURE(s);
+    const auto b = jaq_test::random_batch(r, n, shape, std::int32_t(jaq_test::search_block::classes));
+    const jaq::tensor<float> x = jaq::nn::batch_tensor<float>(b);
+    const std::span<const float> xs(x.data(), std::size_t(x.size()));
+    cu::train::step_plan plan = sb.plan();
+    plan.update = s % 3 != 2;           // every third an architecture step
+    if (s % 2) plan.mixture[3] = 0.0f;  // top-2 widths: one width without a weight
+    cu::train::step_stats a, d;
+    REQUIRE(th.step(xs, b.labels, 0.05f, {.momentum = 0.9f, .weight_decay = 5e-4f}, plan, a).ok());
+    REQUIRE(td.step(xs, b.labels, 0.05f, {.momentum = 0.9f, .weight_decay = 5e-4f}, plan, d).ok());
+    CHECK(d.loss == doctest::Approx(a.loss).epsilon(1e-4));
+    std::vector<float> gh(p0.size()), gd(p0.size()), mh(plan.mixture.size()), md(plan.mixture.size());
+    REQUIRE(th.get_grads(gh).ok());
+    REQUIRE(td.get_grads(gd).ok());
+    REQUIRE(th.get_mixture_grads(mh).ok());
+    REQUIRE(td.get_mixture_grads(md).ok());
+    CHECK(jaq_test::rel_err(gd.data(), gh.data(), std::int64_t(gh.size())) < 1e-3);
+    CHECK(jaq_test::rel_err(md.data(), mh.data(), std::int64_t(mh.size())) < 1e-3);
+  }
+  std::vector<float> ph(p0.size()), pd(p0.size()), mh(p0.size()), md(p0.size()), rh(run.size()), rd(run.size());
+  REQUIRE(th.get_state(ph, mh, rh).ok());
+  REQUIRE(td.get_state(pd, md, rd).ok());
+  CHECK(jaq_test::rel_err(pd.data(), ph.data(), std::int64_t(ph.size())) < 1e-3);
+  CHECK(jaq_test::rel_err(rd.data(), rh.data(), std::int64_t(rh.size())) < 1e-3);
 }
 
 TEST_CASE("the device trainer's errors: a bad batch is a status, not a crash") {
