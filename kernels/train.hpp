@@ -59,8 +59,16 @@ inline status check_search_ops(const net& nt) {
   auto bad = [](const op& o, const std::string& why) { return status{1, "op '" + o.name + "': " + why}; };
   auto in_arena = [&](int at, std::int64_t len) { return at >= 0 && at + len <= nt.mixtures; };
   for (const op& o : nt.ops) {
-    if (o.kind == op_kind::mix && !(in_arena(o.mix.p + o.mix.index0, 1) && in_arena(o.mix.p + o.mix.index1, 1)))
-      return bad(o, "its mixture weights lie outside the mixture arena of " + std::to_string(nt.mixtures));
+    if (o.kind == op_kind::mix) {
+      if (o.mix.inputs.empty() || o.mix.index.size() != o.mix.inputs.size()) return bad(o, "a mix needs branches, each with an index");
+      if (!in_arena(o.mix.c, std::int64_t(o.mix.inputs.size())))
+        return bad(o, "its branch weights lie outside the mixture arena of " + std::to_string(nt.mixtures));
+      for (int j : o.mix.index)
+        if (!in_arena(o.mix.p + j, 1)) return bad(o, "its mixture weights lie outside the mixture arena of " + std::to_string(nt.mixtures));
+      for (int v : o.mix.inputs)
+        if (v < 0 || v >= int(nt.values.size()) || nt.values[std::size_t(v)].per_image != nt.values[std::size_t(o.out)].per_image)
+          return bad(o, "a branch is not a value of the output's size");
+    }
     if (o.kind == op_kind::channel_shuffle && (o.groups < 1 || o.c_in % o.groups != 0))
       return bad(o, std::to_string(o.groups) + " groups do not divide " + std::to_string(o.c_in) + " channels");
     if (o.kind != op_kind::mixed_conv) continue;
@@ -80,16 +88,17 @@ inline status check_search_ops(const net& nt) {
   return status::success();
 }
 
-/// ok when `plan` fits the net: one mixture weight per arena entry, all finite and >= 0, and
-/// one run mode per op (or none).
+/// ok when `plan` fits the net: one mixture weight per arena entry, each in [0, 1] or -1 (a
+/// branch not run), and one run mode per op (or none).
 inline status check_plan(const net& nt, const step_plan& plan) {
   if (static_cast<std::int64_t>(plan.mixture.size()) != nt.mixtures)
     return {1, "step plan: " + std::to_string(plan.mixture.size()) + " mixture weights for a net of " + std::to_string(nt.mixtures)};
   if (!plan.run.empty() && plan.run.size() != nt.ops.size())
     return {1, "step plan: " + std::to_string(plan.run.size()) + " run modes for " + std::to_string(nt.ops.size()) + " ops"};
   for (std::size_t k = 0; k < plan.mixture.size(); ++k)
-    if (!(plan.mixture[k] >= 0.0f && plan.mixture[k] <= 1.0f))
-      return {1, "step plan: mixture weight " + std::to_string(k) + " is " + std::to_string(plan.mixture[k]) + " (must be in [0, 1])"};
+    if (!((plan.mixture[k] >= 0.0f && plan.mixture[k] <= 1.0f) || plan.mixture[k] == -1.0f))
+      return {1, "step plan: mixture weight " + std::to_string(k) + " is " + std::to_string(plan.mixture[k]) +
+                     " (must be in [0, 1], or -1 for a branch not run)"};
   return status::success();
 }
 

@@ -51,18 +51,20 @@ namespace detail {
 
 class net_builder {
  public:
-  net_builder(nn::model<float>& m, quant::quantized_model<float>* q) {
-    b_.model_name = m.name();
-    b_.quant = q;
-    b_.params = q ? q->parameters(m.parameters()) : m.parameters();
-    const std::size_t model_params = m.parameters().size();
+  /// A net over `params` (the optimizer's order), of which those from `first_step` on are LSQ
+  /// steps; ops are added by the calls below (kernels/train_supernet.hpp builds the supernet so).
+  net_builder(std::string name, std::vector<parameter<float>*> params, std::size_t first_step) {
+    b_.model_name = std::move(name);
+    b_.params = std::move(params);
     for (std::size_t i = 0; i < b_.params.size(); ++i) {
       index_[b_.params[i]] = static_cast<int>(i);
-      b_.net.params.push_back({.name = b_.params[i]->name,
-                               .size = b_.params[i]->value.size(),
-                               .is_step = i >= model_params,
-                               .learned = b_.params[i]->trainable});
+      b_.net.params.push_back(
+          {.name = b_.params[i]->name, .size = b_.params[i]->value.size(), .is_step = i >= first_step, .learned = b_.params[i]->trainable});
     }
+  }
+  net_builder(nn::model<float>& m, quant::quantized_model<float>* q)
+      : net_builder(m.name(), q ? q->parameters(m.parameters()) : m.parameters(), m.parameters().size()) {
+    b_.quant = q;
     if (q) {
       if (q->config().count != quant::lsq_count::per_example)
         throw config_error(m.name(), "quant count", "the device engine scales LSQ gradients per example (the default)");
@@ -79,7 +81,8 @@ class net_builder {
 
   fmap input(data::image_shape s) { return {add_value(s.channels * s.height * s.width), s.channels, s.height, s.width}; }
 
-  fmap conv(nn::conv2d<float>& l, fmap x) {
+  /// `q`: the layer's quantization as given (else quantized_model's, when it has the layer).
+  fmap conv(nn::conv2d<float>& l, fmap x, const train::quant_layer* q = nullptr) {
     const auto& sp = l.spec;
     if (sp.in_channels != x.c)
       throw model_error(l.name + ": reads " + std::to_string(x.c) + " channels, built for " + std::to_string(sp.in_channels));
@@ -102,7 +105,10 @@ class net_builder {
                 .oh = oh,
                 .ow = ow,
                 .name = l.name};
-    quantize(o, l, x.c * x.h * x.w);
+    if (q)
+      o.q = *q;
+    else
+      quantize(o, l, x.c * x.h * x.w);
     o.out = add_value(sp.out_channels * oh * ow);
     b_.net.ops.push_back(o);
     return {o.out, sp.out_channels, oh, ow};
@@ -150,7 +156,7 @@ class net_builder {
     return {o.out, x.c, 1, 1};
   }
 
-  void linear_head(nn::linear<float>& l, fmap x) {
+  void linear_head(nn::linear<float>& l, fmap x, const train::quant_layer* q = nullptr) {
     if (l.spec.in_features != x.c)
       throw model_error(l.name + ": reads " + std::to_string(x.c) + " features, built for " + std::to_string(l.spec.in_features));
     train::op o{.kind = train::op_kind::linear,
@@ -160,11 +166,59 @@ class net_builder {
                 .c_in = l.spec.in_features,
                 .c_out = l.spec.out_features,
                 .name = l.name};
-    quantize(o, l, x.c);
+    if (q)
+      o.q = *q;
+    else
+      quantize(o, l, x.c);
     o.out = add_value(l.spec.out_features);
     b_.net.ops.push_back(o);
     b_.net.logits = o.out;
     b_.net.classes = l.spec.out_features;
+  }
+
+  /// A search layer: conv l over the widths of `ms` (its mixture offsets, widths and mask set).
+  fmap mixed(nn::conv2d<float>& l, fmap x, train::mixed_spec ms) {
+    const fmap y = conv(l, x);
+    train::op& o = b_.net.ops.back();
+    o.kind = train::op_kind::mixed_conv;
+    o.mixed = std::move(ms);
+    return y;
+  }
+  fmap shuffle(fmap x, std::int64_t groups) {
+    train::op o{.kind = train::op_kind::channel_shuffle,
+                .in = x.v,
+                .c_in = x.c,
+                .c_out = x.c,
+                .groups = groups,
+                .h = x.h,
+                .w = x.w,
+                .name = "channel_shuffle"};
+    o.out = add_value(x.c * x.h * x.w);
+    b_.net.ops.push_back(o);
+    return {o.out, x.c, x.h, x.w};
+  }
+  /// Branches of one shape mixed by mixture[c + j], gradients to mixture[p + index[j]].
+  fmap mix(const std::vector<fmap>& branches, std::vector<int> index, int c, int p) {
+    train::op o{.kind = train::op_kind::mix, .c_in = branches[0].c, .h = branches[0].h, .w = branches[0].w, .name = "mix"};
+    for (const fmap& f : branches) o.mix.inputs.push_back(f.v);
+    o.mix.index = std::move(index);
+    o.mix.c = c;
+    o.mix.p = p;
+    o.out = add_value(branches[0].c * branches[0].h * branches[0].w);
+    b_.net.ops.push_back(o);
+    return {o.out, branches[0].c, branches[0].h, branches[0].w};
+  }
+  /// n entries of the step's mixture arena; their offset.
+  int mixture(std::int64_t n) {
+    const auto at = static_cast<int>(b_.net.mixtures);
+    b_.net.mixtures += n;
+    return at;
+  }
+  std::size_t ops() const { return b_.net.ops.size(); }
+  int param(parameter<float>& p) {
+    const auto it = index_.find(&p);
+    if (it == index_.end()) throw model_error(b_.model_name + ": parameter " + p.name + " is not among the model's parameters");
+    return it->second;
   }
 
   bound_model finish() {
@@ -184,11 +238,6 @@ class net_builder {
   int add_value(std::int64_t per_image) {
     b_.net.values.push_back({per_image});
     return static_cast<int>(b_.net.values.size()) - 1;
-  }
-  int param(parameter<float>& p) {
-    const auto it = index_.find(&p);
-    if (it == index_.end()) throw model_error(b_.model_name + ": parameter " + p.name + " is not among the model's parameters");
-    return it->second;
   }
   void quantize(train::op& o, nn::weighted_layer<float>& l, std::int64_t in_per_image) {
     const auto it = quant_.find(l.name);
@@ -375,14 +424,17 @@ class model_trainer {
   /// One step on `b` at the optimizer's learning rate: what jaq::nn::train_step returns. A
   /// non-finite loss stops training with a model_error naming the step (the state on the
   /// trainer is then left as it was after the failed step; the model keeps its last sync).
-  nn::step_result step(const data::batch& b, std::int64_t step) {
+  /// With `plan`, a search step (kernels/train_supernet.hpp makes the plans); one that does not
+  /// update is not counted as an optimizer step.
+  nn::step_result step(const data::batch& b, std::int64_t step, const train::step_plan* plan = nullptr) {
     const tensor<float> x = nn::batch_tensor<float>(b);
     const auto& c = opt_.config();
     const train::sgd_settings s{.momentum = float(c.momentum), .weight_decay = float(c.weight_decay), .nesterov = c.nesterov};
     train::step_stats st;
-    check(
-        t_.step(std::span<const float>(x.data(), std::size_t(x.size())), std::span<const std::int32_t>(b.labels), float(opt_.lr()), s, st));
-    ++pending_;
+    const std::span<const float> xs(x.data(), std::size_t(x.size()));
+    const std::span<const std::int32_t> ls(b.labels);
+    check(plan ? t_.step(xs, ls, float(opt_.lr()), s, *plan, st) : t_.step(xs, ls, float(opt_.lr()), s, st));
+    if (!plan || plan->update) ++pending_;
     if (!std::isfinite(st.loss))
       throw model_error("training diverged at step " + std::to_string(step) + ": loss is " + std::to_string(st.loss) +
                         " on the device (try a smaller lr)");

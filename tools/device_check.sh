@@ -57,7 +57,7 @@ for cu in kernels/batchtile.cu kernels/csq.cu kernels/device.cu kernels/fake_qua
 done
 "$CXX" "${CXXFLAGS[@]}" "${INC[@]}" -c tests/doctest_main.cpp -o "$B/doctest_main.o" &
 wait
-for t in device_test pair_score_test train_program_test train_search_test gpu_test; do
+for t in device_test pair_score_test train_program_test train_search_test train_supernet_test gpu_test; do
   "$CXX" "${CXXFLAGS[@]}" "${INC[@]}" tests/kernels/$t.cpp "$B/doctest_main.o" "${objs[@]}" "${LIBS[@]}" -o "$B/$t" &
 done
 "$CXX" "${CXXFLAGS[@]}" -O3 -Wno-restrict "${INC[@]}" bench/cuda_map_bench.cpp "${objs[@]}" "${LIBS[@]}" -o "$B/cuda_map_bench" &
@@ -68,7 +68,7 @@ echo "built in $(( $(date +%s) - t0 )) s"
 export LD_LIBRARY_PATH="$PWD/$H/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 rc=0
 echo "== tests"
-for t in device_test pair_score_test train_program_test train_search_test gpu_test; do
+for t in device_test pair_score_test train_program_test train_search_test train_supernet_test gpu_test; do
   if "$B/$t" > "$B/$t.log" 2>&1; then echo "$t: PASSED ($(grep -E '^\[doctest\] assertions' "$B/$t.log"))"; else echo "$t: FAILED"; tail -40 "$B/$t.log"; rc=1; fi
 done
 grep -h "skipped:" "$B"/*_test.log | sort -u || true

@@ -261,6 +261,66 @@ class supernet final : public nn::model<T> {
     return d;
   }
 
+  // ---- the network's parts and this step's samples, for an engine that runs it elsewhere
+  // (kernels/train_supernet.hpp binds them to the device training engine) ----
+
+  nn::conv2d<T>& stem() { return *stem_; }
+  nn::batch_norm<T>& stem_bn() { return *stem_bn_; }
+  nn::conv2d<T>& head() { return *head_; }
+  nn::batch_norm<T>& head_bn() { return *head_bn_; }
+  nn::linear<T>& fc() { return *fc_; }
+  /// The fixed-width quantization of stem, head and classifier (unused in full precision).
+  mixed_layer<T>& stem_quant() { return *stem_q_; }
+  mixed_layer<T>& head_quant() { return *head_q_; }
+  mixed_layer<T>& fc_quant() { return *fc_q_; }
+  candidate_op<T>& op(int b, int o) { return *blocks_[std::size_t(b)].ops[std::size_t(o)]; }
+  /// Convolution k of operator o of block b with its widths.
+  mixed_layer<T>& layer(int b, int o, std::size_t k) { return *blocks_[std::size_t(b)].layers[std::size_t(o)][k]; }
+  /// How the searched convolutions compute their widths (CSQ, fused or naive).
+  mixing layer_mixing() const { return how(); }
+  /// This step's samples (begin_step): the two operators that run (second: -1 with one
+  /// operator), the operators' mixture weights, and the widths of a running operator o.
+  int first(int b) const { return blocks_[std::size_t(b)].first; }
+  int second(int b) const { return blocks_[std::size_t(b)].second; }
+  const gumbel_weights& op_sample(int b) const { return blocks_[std::size_t(b)].op_sample; }
+  const gumbel_weights& width_sample(int b, int o) const { return blocks_[std::size_t(b)].width_sample[std::size_t(o)]; }
+  const gumbel_weights& act_sample(int b, int o) const { return blocks_[std::size_t(b)].act_sample[std::size_t(o)]; }
+
+  /// Sets the activation steps of every quantized layer from x at once (training mode, no
+  /// gradients): every candidate operator of every block runs on the block's input, the
+  /// arg-max operator's output going on, after which every BatchNorm's running statistics are
+  /// put back. The search sets each layer lazily instead, the first time its operator is
+  /// sampled; an engine that cannot (the device's) needs them all set before it starts.
+  void initialize_layers(tape<T>& tp, var<T> x) {
+    std::vector<std::pair<tensor<T>, tensor<T>>> saved;
+    for (auto* bn : this->batch_norms()) saved.emplace_back(bn->state.running_mean.clone(), bn->state.running_var.clone());
+    const bool was_training = this->training(), was_grad = tp.grad_enabled();
+    this->set_training(true);
+    tp.set_grad_enabled(false);
+    if (!fp()) {
+      x = stem_bn_->forward(tp, stem_q_->forward_width(tp, x, 0));
+      for (auto& b : blocks_) {
+        var<T> next = x;
+        const int best = int(argmax_of(b.alpha.value));
+        for (int o = 0; o < int(b.ops.size()); ++o) {
+          auto& layers = b.layers[std::size_t(o)];
+          var<T> y = b.ops[std::size_t(o)]->forward(
+              tp, x, [&](tape<T>& t, var<T> h, std::size_t k) { return layers[k]->forward_one_width(t, h, 0, how()); });
+          if (o == best) next = y;
+        }
+        x = next;
+      }
+      x = head_bn_->forward(tp, head_q_->forward_width(tp, x, 0));
+      (void)fc_q_->forward_width(tp, jaq::global_avg_pool(tp, x), 0);
+    }
+    tp.set_grad_enabled(was_grad);
+    this->set_training(was_training);
+    for (std::size_t i = 0; i < saved.size(); ++i) {
+      this->batch_norms()[i]->state.running_mean = std::move(saved[i].first);
+      this->batch_norms()[i]->state.running_var = std::move(saved[i].second);
+    }
+  }
+
   /// The current CSQ mask of every searched convolution (name, mask).
   std::vector<std::pair<std::string, channel_mask>> masks() {
     std::vector<std::pair<std::string, channel_mask>> out;

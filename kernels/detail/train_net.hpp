@@ -57,19 +57,23 @@ struct mixed_spec {
   std::vector<std::int32_t> selected;  ///< CSQ's mask: the quantized input channels, ascending (all of them: fused all-channel)
 };
 
-/// Two operators' outputs mixed with straight-through weights (jaq::nas::weighted_mix with
-/// forward weights): y = c0 in + c1 in2 in value and for the inputs' gradients, while the
-/// mixture arena's entries p + index0 and p + index1 get <g, in> and <g, in2>.
+/// Branches mixed by weights of the step (jaq::nas::weighted_mix): y = sum_j c_j inputs[j] in
+/// value and for the inputs' gradients, with c_j = mixture[c + j], while mixture entry
+/// p + index[j] gets <g, inputs[j]>. c_j = -1: branch j did not run this step (it is neither
+/// read nor given a gradient). The operator mixture of a search block holds straight-through
+/// constants there ({1, 0} for the two sampled operators); a naive mixture of widths, the
+/// widths' own weights.
 struct mix_spec {
-  int p = -1;
-  int index0 = 0, index1 = 1;
-  float c0 = 1.0f, c1 = 0.0f;
+  std::vector<int> inputs;  ///< value indices of the branches
+  std::vector<int> index;   ///< each branch's entry after p
+  int c = -1;               ///< offset of the branches' weights in the mixture arena
+  int p = -1;               ///< offset of the mixture weights that get the gradients
 };
 
 /// One op. Extents are per image; the batch size is given when the program runs.
 struct op {
   op_kind kind = op_kind::conv;
-  int in = -1, in2 = -1, out = -1;  ///< value indices (in2: add's second operand)
+  int in = -1, in2 = -1, out = -1;  ///< value indices (in2: add's second operand; mix: see mix_spec)
   int weight = -1, bias = -1;       ///< conv/linear: weight (and linear's bias); batch_norm: gamma, beta
   int stats = -1;                   ///< batch_norm: its index among the net's batch norms
   std::int64_t c_in = 0, c_out = 0, kernel = 1, stride = 1, pad = 0, groups = 1;
@@ -117,7 +121,7 @@ enum class run_mode : std::uint8_t {
 /// momentum), as jaq::optim::sgd leaves a parameter whose gradient is empty; so does a width's
 /// step whose mixture weight is 0.
 struct step_plan {
-  std::vector<float> mixture;  ///< net::mixtures values
+  std::vector<float> mixture;  ///< net::mixtures values: weights in [0, 1], or -1 for a branch that did not run
   std::vector<run_mode> run;   ///< one per op; empty: every op trains
   /// false: an architecture step. Gradients only (the mixture's among them); the parameters and
   /// momentum stay as they are, since the caller's optimizer steps the logits, not the weights.

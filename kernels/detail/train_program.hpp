@@ -74,6 +74,7 @@ struct program {
   std::vector<std::vector<std::int32_t>> masks;
   std::vector<mixed_step> mstep;
   std::vector<char> touched;
+  const step_plan* plan_ = nullptr;  // during step()
 
   program(Exec& e, net n, std::int64_t batch) : ex(e), nt(std::move(n)), max_batch(batch) {
     for (const auto& p : nt.params) {
@@ -181,6 +182,7 @@ struct program {
     ex.upload(labels.data(), host_labels, n);
     ex.zero(grads.data(), p_total);
     ex.zero(vgrads.data(), v_total);
+    plan_ = plan;
     auto mode = [&](std::size_t i) { return plan && !plan->run.empty() ? plan->run[i] : run_mode::train; };
     if (plan && nt.mixtures > 0) ex.upload(mixture.data(), plan->mixture.data(), nt.mixtures);
     ex.zero(gmixture.data(), std::max<std::int64_t>(nt.mixtures, 1));
@@ -201,6 +203,7 @@ struct program {
         if (plan) touch(i);
       }
     if (!plan || plan->update) update(lr, opt);
+    plan_ = nullptr;
     return st;
   }
 
@@ -266,17 +269,16 @@ struct program {
         return linear_forward(i, n);
       case op_kind::mixed_conv:
         return mixed_conv_op<program>{*this, i, n}.forward();
-      case op_kind::mix: {
-        const float* a = val(o.in);
-        const float* b = val(o.in2);
+      case op_kind::mix: {  // weighted_mix: zeros, then each branch of nonzero weight added in order
         float* y = val(o.out);
-        const float c0 = o.mix.c0, c1 = o.mix.c1;
-        ex.for_each(nt.values[o.out].per_image * n, [=] JAQ_HOST_DEVICE(std::int64_t k) {
-          float v = 0.0f;  // weighted_mix: zeros, then each branch of nonzero weight added
-          if (c0 != 0.0f) v += c0 * a[k];
-          if (c1 != 0.0f) v += c1 * b[k];
-          y[k] = v;
-        });
+        const std::int64_t size = nt.values[o.out].per_image * n;
+        ex.zero(y, size);
+        for (std::size_t j = 0; j < o.mix.inputs.size(); ++j) {
+          const float c = plan_->mixture[std::size_t(o.mix.c) + j];
+          if (!(c > 0.0f)) continue;  // 0: weighted 0 in value; -1: not run
+          const float* a = val(o.mix.inputs[j]);
+          ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { y[k] += c * a[k]; });
+        }
         return;
       }
       case op_kind::channel_shuffle: {  // output channel j groups + i <- input channel i k + j
@@ -566,16 +568,16 @@ struct program {
       case op_kind::mix: {
         const std::int64_t size = nt.values[o.out].per_image * n;
         const float* g = vgrad(o.out);
-        const float c0 = o.mix.c0, c1 = o.mix.c1;
-        for (int j = 0; j < 2; ++j) {  // the branch (when weighted), then <g, branch> to its mixture weight
-          const float c = j == 0 ? c0 : c1;
-          const float* y = val(j == 0 ? o.in : o.in2);
-          float* gb = vgrad(j == 0 ? o.in : o.in2);
+        for (std::size_t j = 0; j < o.mix.inputs.size(); ++j) {  // the branch (when weighted), then <g, branch> to its weight
+          const float c = plan_->mixture[std::size_t(o.mix.c) + j];
+          if (c < 0.0f) continue;
+          const float* y = val(o.mix.inputs[j]);
+          float* gb = vgrad(o.mix.inputs[j]);
           if (c != 0.0f) ex.for_each(size, [=] JAQ_HOST_DEVICE(std::int64_t k) { gb[k] += c * g[k]; });
           double* s = sums.data();
           ex.row_sums(
               1, size, [=] JAQ_HOST_DEVICE(std::int64_t, std::int64_t k) { return double(g[k]) * double(y[k]); }, s);
-          float* gp = gmixture.data() + o.mix.p + (j == 0 ? o.mix.index0 : o.mix.index1);
+          float* gp = gmixture.data() + o.mix.p + o.mix.index[j];
           ex.for_each(1, [=] JAQ_HOST_DEVICE(std::int64_t) { gp[0] += float(s[0]); });
         }
         return;

@@ -31,6 +31,7 @@
 #include "kernels/host_trainer.hpp"
 #include "kernels/train.hpp"
 #include "kernels/train_model.hpp"
+#include "kernels/train_supernet.hpp"
 #include "tests/batchtile/random_cases.hpp"
 #include "tests/kernels/search_cases.hpp"
 #include "tests/kernels/train_cases.hpp"
@@ -344,6 +345,60 @@ TEST_CASE("a search step on the GPU tracks its host twin: CSQ's mixed conv, the 
   REQUIRE(td.get_state(pd, md, rd).ok());
   CHECK(jaq_test::rel_err(pd.data(), ph.data(), std::int64_t(ph.size())) < 1e-3);
   CHECK(jaq_test::rel_err(rd.data(), rh.data(), std::int64_t(rh.size())) < 1e-3);
+}
+
+TEST_CASE("the supernet's search steps on the GPU track the host twin (CSQ, every candidate kind)") {
+  if (!have_gpu()) return;
+  const jaq::nas::space_config space{.name = "tiny",
+                                     .image_size = 16,
+                                     .classes = 4,
+                                     .stem_channels = 8,
+                                     .stage_channels = {8, 16},
+                                     .stage_blocks = {1, 1},
+                                     .stage_strides = {1, 2},
+                                     .head_channels = 32,
+                                     .ops = {"k3_e1", "k3_e1_g2", "k3_e3", "k5_e6", "skip"},
+                                     .bits = {2, 4, 8}};
+  const jaq::nas::supernet_config cfg{.space = space, .csq = jaq::nas::csq_config{.keep_percent = 20}};
+  jaq::rng ga(5), gb(5), r(6);
+  jaq::nas::supernet<float> host(cfg, ga), dev(cfg, gb);
+  const jaq::data::image_shape shape{1, 16, 16};
+  const std::int64_t n = 32;
+  const auto first = jaq_test::random_batch(r, n, shape, 4);
+  for (auto* net : {&host, &dev}) {
+    jaq::tape<float> tp;
+    net->set_training(true);
+    net->initialize_layers(tp, tp.constant(jaq::nn::batch_tensor<float>(first)));
+  }
+  const jaq::optim::sgd_config sc{.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4};
+  jaq::optim::sgd<float> sh(host.weight_parameters(), sc), sd(dev.weight_parameters(), sc);
+  cu::supernet_trainer<cu::host_trainer> th(host, sh, shape, n);
+  cu::supernet_trainer<cu::device_trainer> td(dev, sd, shape, n, 0);
+  for (int s = 0; s < 10; ++s) {
+    CAPTURE(s);
+    const auto b = jaq_test::random_batch(r, n, shape, 4);
+    host.begin_step(s % 2 == 1);
+    dev.begin_step(s % 2 == 1);
+    if (s % 2 == 0) {
+      CHECK(td.weight_step(b, s).loss == doctest::Approx(th.weight_step(b, s).loss).epsilon(1e-3));
+      continue;
+    }
+    for (auto* p : host.arch_parameters()) p->grad = jaq::tensor<float>{};
+    for (auto* p : dev.arch_parameters()) p->grad = jaq::tensor<float>{};
+    CHECK(td.arch_step(b, s).loss == doctest::Approx(th.arch_step(b, s).loss).epsilon(1e-3));
+    const auto ah = host.arch_parameters(), ad = dev.arch_parameters();
+    for (std::size_t k = 0; k < ah.size(); ++k) {
+      REQUIRE(ah[k]->grad.empty() == ad[k]->grad.empty());
+      if (!ah[k]->grad.empty()) CHECK(jaq_test::rel_err_floor(ad[k]->grad.data(), ah[k]->grad.data(), ah[k]->grad.size(), 1e-6) < 1e-2);
+    }
+  }
+  th.sync_to_model();
+  td.sync_to_model();
+  const auto ph = host.weight_parameters(), pd = dev.weight_parameters();
+  for (std::size_t k = 0; k < ph.size(); ++k) {
+    CAPTURE(ph[k]->name);
+    CHECK(jaq_test::rel_err(pd[k]->value.data(), ph[k]->value.data(), ph[k]->value.size()) < 1e-2);
+  }
 }
 
 TEST_CASE("the device trainer's errors: a bad batch is a status, not a crash") {

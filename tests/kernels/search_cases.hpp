@@ -52,8 +52,8 @@ inline std::vector<tr::width_quant> add_widths(tr::net& nt, param_set& s, const 
 
 /// Operator A (a mixed 1x1 conv over kBits with a CSQ mask, BN+ReLU, channel shuffle) trained;
 /// operator B (3x3 conv, BN) forward only, weighted 0 in value; operator C (1x1 conv) skipped;
-/// A and B mixed straight through with the operator weights at mixture[0..2] (A is index 2, B 0),
-/// A's widths' at mixture[3..6]. Then pool and linear.
+/// A and B mixed straight through ({1, 0} at mixture[7..8]) with the operator weights at
+/// mixture[0..2] (A is index 2, B 0), A's widths' at mixture[3..6]. Then pool and linear.
 struct search_block {
   static constexpr std::int64_t c = 4, h = 6, classes = 5;
   tr::net nt;
@@ -66,6 +66,7 @@ struct search_block {
   tr::step_plan plan() const {
     tr::step_plan pl{.mixture = op_p, .run = std::vector<tr::run_mode>(nt.ops.size(), tr::run_mode::train)};
     pl.mixture.insert(pl.mixture.end(), width_p.begin(), width_p.end());
+    pl.mixture.insert(pl.mixture.end(), {1.0f, 0.0f});
     pl.run[4] = pl.run[5] = tr::run_mode::forward;
     pl.run[6] = tr::run_mode::skip;
     return pl;
@@ -149,13 +150,13 @@ inline search_block make_search_block(jaq::rng& r) {
   nt.ops.push_back(conv(1, 5, sb.bw, 3, "b"));                        // 4
   nt.ops.push_back(bn(5, 6, sb.bg, sb.bb, 1, tr::activation::none));  // 5
   nt.ops.push_back(conv(1, 7, sb.cw, 1, "c"));                        // 6
-  nt.ops.push_back({.kind = tr::op_kind::mix, .in = 4, .in2 = 6, .out = 8, .mix = {.p = 0, .index0 = 2, .index1 = 0}});
+  nt.ops.push_back({.kind = tr::op_kind::mix, .out = 8, .mix = {.inputs = {4, 6}, .index = {2, 0}, .c = 7, .p = 0}});
   nt.ops.push_back({.kind = tr::op_kind::global_avg_pool, .in = 8, .out = 9, .c_in = c, .c_out = c, .h = h, .w = h});
   nt.ops.push_back({.kind = tr::op_kind::linear, .in = 9, .out = 10, .weight = sb.fcw, .bias = sb.fcb, .c_in = c, .c_out = classes});
   nt.bn_channels = {c, c};
   nt.logits = 10;
   nt.classes = classes;
-  nt.mixtures = 3 + 4;
+  nt.mixtures = 3 + 4 + 2;  // the operators' weights, A's widths', the branches' straight-through {1, 0}
   return sb;
 }
 

@@ -318,6 +318,8 @@ TEST_CASE("mix: two sampled operators straight through, one forward only, one sk
   REQUIRE(t.get_mixture_grads(gm).ok());
   check_update(s, g, after, mom);
   CHECK(rel_err(gm.data(), pop.grad().data(), 3) < 1e-4);
+  CHECK(gm[7] == 0.0f);  // the straight-through constants get no gradient
+  CHECK(gm[8] == 0.0f);
   CHECK(gm[1] == 0.0f);  // an operator not sampled
   CHECK(rel_err(gm.data() + 3, pa.grad().data(), 4) < 1e-4);
   CHECK(rel_err(r2.data(), sa_state.running_mean.data(), c) < 1e-5);
@@ -388,9 +390,18 @@ TEST_CASE("search ops: bad plans, masks and nets are errors naming what is wrong
   CHECK(!plain.ok());
   CHECK(plain.message.find("needs a step plan") != std::string::npos);
   tr::step_plan plan{.mixture = {0.5f, 0.5f, 0.0f}};
+  {
+    tr::net bad = nt;
+    bad.ops.push_back({.kind = tr::op_kind::mix, .out = 1, .mix = {.inputs = {1, 2}, .index = {0, 1}, .c = 3, .p = 0}});
+    CHECK_THROWS_WITH(cu::host_trainer(bad, 2), doctest::Contains("branch weights lie outside"));
+    bad.ops.back().mix.c = 0;
+    CHECK_THROWS_WITH(cu::host_trainer(bad, 2), doctest::Contains("not a value of the output's size"));
+  }
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("3 mixture weights for a net of 4") != std::string::npos);
   plan.mixture = {0.5f, NAN, 0.0f, 0.0f};
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("mixture weight 1 is nan") != std::string::npos);
+  plan.mixture = {0.5f, -0.5f, 0.0f, 0.0f};
+  CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("or -1 for a branch not run") != std::string::npos);
   plan.mixture = {0.5f, 0.5f, 0.0f, 0.0f};
   plan.run = {tr::run_mode::train};
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("1 run modes for 3 ops") != std::string::npos);

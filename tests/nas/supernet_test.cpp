@@ -403,3 +403,34 @@ TEST_CASE("supernet: in full precision there are no step sizes or beta, and the 
   CHECK_THROWS_WITH_AS(supernet<float>({.space = s, .csq = csq_config{.keep_percent = 20}, .full_precision = true}, g2),
                        doctest::Contains("csq"), jaq::config_error);
 }
+
+TEST_CASE("supernet::initialize_layers sets every layer's steps at once and leaves the running statistics as they were") {
+  jaq::rng gen(3), data(4);
+  supernet<float> net({.space = tiny_space(), .csq = csq_config{.keep_percent = 50}}, gen);
+  std::vector<jaq::tensor<float>> before;
+  for (auto* bn : net.batch_norms()) before.push_back(bn->state.running_mean.clone());
+  CHECK_FALSE(net.stem_quant().initialized());
+  jaq::tape<float> tp;
+  net.set_training(true);
+  const auto x = images(4, data);
+  net.initialize_layers(tp, tp.constant(x.clone()));
+  CHECK(net.stem_quant().initialized());
+  CHECK(net.head_quant().initialized());
+  CHECK(net.fc_quant().initialized());
+  int layers = 0;
+  for (int b = 0; b < net.num_blocks(); ++b)
+    for (int o = 0; o < net.num_ops(); ++o)
+      for (std::size_t k = 0; k < net.op(b, o).convs().size(); ++k) {
+        CHECK(net.layer(b, o, k).initialized());
+        ++layers;
+      }
+  CHECK(layers > 2 * 9);
+  for (std::size_t j = 0; j < before.size(); ++j)
+    for (std::int64_t c = 0; c < before[j].size(); ++c) CHECK(net.batch_norms()[j]->state.running_mean[c] == before[j][c]);
+  // the stem's input step is LSQ's initial step of the images: 2 mean|x| / sqrt(Q_P)
+  std::vector<float> v(x.begin(), x.end());
+  std::vector<jaq::parameter<float>*> steps;
+  net.stem_quant().append_parameters(steps);
+  const auto qp = jaq::quant::qrange::of(8, true, "stem").q_p;
+  CHECK(steps[0]->value[0] == doctest::Approx(jaq::quant::lsq_init_step(v, qp)));
+}
