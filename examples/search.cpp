@@ -55,6 +55,8 @@
 #include "jaq/version.hpp"
 #include "kernels/batchtile.hpp"  // jaq::cuda_backend's BatchTile mapper: --device cuda
 #include "kernels/device.hpp"
+#include "kernels/train.hpp"  // jaq::cuda::device_trainer: the supernet's steps on --device cuda
+#include "kernels/train_supernet.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/out_flag.hpp"
@@ -103,8 +105,9 @@ void add_flags(CLI::App& app, options& o) {
   app.add_option("--seed", o.seed, "seed of everything the run draws");
   app.add_option("--threads", o.threads, "worker threads");
   app.add_option("--device", o.device,
-                 "where the hardware side (cost tables, the generator's scores) runs: cpu, cuda (a GPU, else an error) or auto; "
-                 "the same answers either way; the supernet trains on the CPU");
+                 "where the search runs: cpu, cuda (a GPU, else an error) or auto. cuda: the hardware side (cost tables, the "
+                 "generator's scores; the same answers) and the supernet's training steps (the same up to float rounding); "
+                 "retraining stays on the CPU");
   app.add_flag("--quick", o.quick, "the preset's quick variant: a 1-2 minute run (smoke tests)");
   app.add_flag("--long", o.long_run, "the preset's long variant");
   app.add_flag("--no-retrain", o.no_retrain, "stop after the search (derived network and accelerator, no retraining)");
@@ -354,6 +357,13 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
                      : std::string("no data set: the hardware side alone (cost tables, generator)"))
             << std::endl;
   jaq::search::joint_search<HwB> js(p.space, p.search, data ? &data->train : nullptr, hw);
+  if constexpr (!jaq::backend_traits<HwB>::host) {  // --device cuda: the supernet trains there too
+    const jaq::data::image_shape shape{p.space.in_channels, p.space.image_size, p.space.image_size};
+    const std::int64_t batch = p.search.batch;
+    js.train_on([shape, batch](jaq::nas::supernet<float>& net, jaq::optim::sgd<float>& sgd) {
+      return std::make_unique<jaq::cuda::supernet_engine_on<jaq::cuda::device_trainer>>(net, sgd, shape, batch, "GPU 0", 0);
+    });
+  }
   if (o.resume) {
     js.load(ckpt, id);
     std::cout << "resumed from " << ckpt.string() << " after epoch " << js.epochs_done() << "/" << js.total_epochs()
@@ -478,7 +488,8 @@ run_result run_one(const jaq::search::preset& p, const std::optional<jaq::data::
                  {"hardware_share_of_search", train_s + hw_s > 0 ? hw_s / (train_s + hw_s) : 0.0},
                  {"hwgen_iterations", js.hwgen_iterations()},
                  {"cost_table_ms", js.table().build_ms},
-                 {"hardware_device", jaq::backend_traits<HwB>::host ? "cpu" : "cuda"}};
+                 {"hardware_device", jaq::backend_traits<HwB>::host ? "cpu" : "cuda"},
+                 {"supernet_training", js.train_engine()}};
   std::int64_t peak_backward = 0;
   for (const auto& r : js.history()) peak_backward = std::max(peak_backward, r.peak_backward_bytes);
   j["search_peak_backward_bytes"] = peak_backward;
@@ -503,7 +514,8 @@ int run(const options& o) {
   jaq_examples::check_out_dir(out);
   const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
   if (o.device != "cpu")
-    std::cout << "search: " << where.note << "; the hardware side runs there, the supernet trains on the CPU" << std::endl;
+    std::cout << "search: " << where.note << "; the hardware side and the supernet's training run there, retraining on the CPU"
+              << std::endl;
   auto run_one_on = [&](const jaq::search::preset& q, const fs::path& dir) {
     return where.kind == jaq::cuda::device_kind::cuda ? run_one(q, data, o, dir, jaq::cuda_backend{0})
                                                       : run_one(q, data, o, dir, jaq::tbb_backend{});

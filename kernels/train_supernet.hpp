@@ -36,6 +36,7 @@
 #include "jaq/data/dataset.hpp"
 #include "jaq/nas/gumbel_softmax.hpp"
 #include "jaq/nas/supernet.hpp"
+#include "jaq/nas/train_engine.hpp"
 #include "jaq/optim/sgd.hpp"
 #include "kernels/train_model.hpp"
 
@@ -321,6 +322,31 @@ class supernet_trainer {
   nas::supernet<float>& sn_;
   bound_supernet b_;
   model_trainer<Trainer> mt_;
+};
+
+/// The trainer behind the joint search's seam (jaq::search::joint_search::train_on):
+///   js.train_on([&](auto& net, auto& sgd) {
+///     return std::make_unique<jaq::cuda::supernet_engine_on<jaq::cuda::device_trainer>>(net, sgd, shape, batch, "GPU 0", 0);
+///   });
+template <class Trainer>
+class supernet_engine_on final : public nas::supernet_engine {
+ public:
+  /// `where` names the engine in messages; extra arguments go to Trainer's constructor.
+  template <class... Args>
+  supernet_engine_on(nas::supernet<float>& sn, optim::sgd<float>& sgd, data::image_shape s, std::int64_t max_batch, std::string where,
+                     Args&&... args)
+      : t_(sn, sgd, s, max_batch, std::forward<Args>(args)...), where_(std::move(where)) {}
+
+  nn::step_result weight_step(const data::batch& b, std::int64_t step) override { return t_.weight_step(b, step); }
+  nn::step_result arch_step(const data::batch& b, std::int64_t step) override { return t_.arch_step(b, step); }
+  void sync_from_model() override { t_.sync_from_model(); }
+  void sync_to_model() override { t_.sync_to_model(); }
+  std::string name() const override { return where_; }
+  supernet_trainer<Trainer>& trainer() { return t_; }
+
+ private:
+  supernet_trainer<Trainer> t_;
+  std::string where_;
 };
 
 }  // namespace jaq::cuda

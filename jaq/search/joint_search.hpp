@@ -28,7 +28,10 @@
 // The hardware side (cost tables, the generator's scores) runs on the template's backend: by
 // default the search's own TBB arena; a device backend whose BatchTile mapper is included
 // (kernels/batchtile.hpp: jaq::cuda_backend) gives the same answers on a GPU, and this header
-// does not depend on it.
+// does not depend on it. The supernet's steps run on jaq's CPU engine, or on a
+// nas::supernet_engine given by train_on (kernels/train_supernet.hpp: the device training
+// engine); every layer's steps are then set from the first batch at once (initialize_layers),
+// and the model is the engine's between each epoch's first and last step.
 //
 //   jaq::search::joint_search js(space, settings, &weight_and_arch_images);
 //   while (!js.finished()) { js.run_epoch(&std::cout); js.save(dir); }
@@ -40,6 +43,7 @@
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -70,6 +74,7 @@
 #include "jaq/hwgen/objective.hpp"
 #include "jaq/hwgen/search_space.hpp"
 #include "jaq/nas/supernet.hpp"
+#include "jaq/nas/train_engine.hpp"
 #include "jaq/nn/training.hpp"
 #include "jaq/optim/adam.hpp"
 #include "jaq/optim/schedule.hpp"
@@ -293,6 +298,29 @@ class joint_search {
   const nas::space_config& space() const { return space_; }
   const search_settings& settings() const { return set_; }
   nas::supernet<float>& net() { return *net_; }
+
+  /// Makes the engine the supernet's steps run on (called at the first step, once its layers
+  /// are initialised): given the supernet and the weight optimizer.
+  using engine_factory = std::function<std::unique_ptr<nas::supernet_engine>(nas::supernet<float>&, optim::sgd<float>&)>;
+  /// The supernet's steps on `make`'s engine from the next epoch on.
+  void train_on(engine_factory make) { make_engine_ = std::move(make); }
+  /// Where the supernet trains, in words.
+  std::string train_engine() const {
+    return engine_ ? engine_->name() : make_engine_ ? "an engine made at the first step" : "jaq's CPU engine";
+  }
+
+  /// Sets every quantized layer's steps from the first weight batch of epoch 0 (what an engine
+  /// needs; on the CPU each layer is set lazily, the first time its operator is sampled).
+  void initialize_layers() {
+    if (!has_data()) return;
+    rng wgen(detail::stream_seed(set_.seed, 0, 3));
+    data::batch_iterator wit(weight_split_, {.batch_size = set_.batch, .drop_last = true}, wgen);
+    data::batch wb;
+    if (!wit.next(wb)) return;
+    tape<float> tp({.threads = set_.threads});
+    net_->set_training(true);
+    net_->initialize_layers(tp, tp.constant(nn::batch_tensor<float>(wb)));
+  }
   bool has_data() const { return !weight_split_.empty(); }
   int epochs_done() const { return epoch_; }
   int total_epochs() const { return set_.warmup_epochs + set_.epochs; }
@@ -358,6 +386,14 @@ class joint_search {
     stopwatch clock;
     double hw_before = seconds_hw_;
     for (std::int64_t s = 0; wit.next(wb); ++s) {
+      if (s == 0 && make_engine_) {  // the engine holds the model from here to the epoch's end
+        if (!engine_) {
+          initialize_layers();
+          engine_ = make_engine_(*net_, *sgd_);
+        } else {
+          engine_->sync_from_model();
+        }
+      }
       sgd_->set_lr(lr(std::int64_t(e) * per_epoch + s));
       net_->begin_step(false);
       const auto r = step(tp, wb, false, s);
@@ -373,6 +409,7 @@ class joint_search {
       if (log && ((s + 1) % set_.report_every == 0 || s + 1 == per_epoch))
         report(*log, rec, s + 1, per_epoch, loss_sum / double(rec.steps), double(correct) / double(seen), clock.peek());
     }
+    if (engine_) engine_->sync_to_model();
     if (hw_loop) update_hardware(set_.hwgen_iterations);
     rec.train_loss = rec.steps ? loss_sum / double(rec.steps) : 0;
     rec.train_accuracy = seen ? double(correct) / double(seen) : 0;
@@ -571,10 +608,18 @@ class joint_search {
     // exactly as an uninterrupted one.
     for (auto* p : weight_params_) p->grad = tensor<float>{};
     for (auto* p : arch_params_) p->grad = tensor<float>{};
-    var<float> logits = net_->forward(tp, tp.constant(nn::batch_tensor<float>(b)));
-    const std::span<const std::int32_t> labels(b.labels);
-    var<float> loss = cross_entropy(tp, logits, labels);
-    step_out r{.loss = double(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
+    step_out r;
+    var<float> loss;
+    if (engine_) {  // the network's part on the engine: a weight step whole, an arch step's gradients
+      const nn::step_result e = arch ? engine_->arch_step(b, s) : engine_->weight_step(b, s);
+      r = {.loss = e.loss, .correct = e.correct, .count = b.size()};
+      if (!arch) return r;
+    } else {
+      var<float> logits = net_->forward(tp, tp.constant(nn::batch_tensor<float>(b)));
+      const std::span<const std::int32_t> labels(b.labels);
+      loss = cross_entropy(tp, logits, labels);
+      r = {.loss = double(loss.value()[0]), .correct = count_correct(logits.value(), labels), .count = b.size()};
+    }
     if (arch) {  // the hardware term (sequential: the FLOPs term, over alpha alone)
       std::vector<var<float>> alphas, betas, betas_act;
       for (int k = 0; k < net_->num_blocks(); ++k) alphas.push_back(tp.param(net_->alpha(k)));
@@ -591,7 +636,7 @@ class joint_search {
         r.hw_cost = r.hw_cost + lambdas_.lambda_latency * table_.fixed_latency_s / ref_.latency_s +
                     lambdas_.lambda_energy * table_.fixed_energy_nJ / ref_.energy_nJ +
                     lambdas_.lambda_area * table_.area_mm2 / ref_.area_mm2;
-      loss = jaq::add(tp, loss, cost);
+      loss = engine_ ? cost : jaq::add(tp, loss, cost);  // an engine added d CE / d logits already
     }
     if (!std::isfinite(r.loss)) {
       std::ostringstream os;
@@ -686,6 +731,8 @@ class joint_search {
   std::unique_ptr<optim::sgd<float>> sgd_;
   std::unique_ptr<optim::adam<float>> adam_;
   std::unique_ptr<hwgen::generator> gen_;
+  engine_factory make_engine_;
+  std::unique_ptr<nas::supernet_engine> engine_;
   data::dataset weight_split_, arch_split_, eval_split_, calib_split_;  // calib: BatchNorm re-estimates
   cost_weights lambdas_;
   cost_reference ref_;

@@ -51,10 +51,11 @@ echo '{"format": "jaq joint search checkpoint", "identity": ' > "$T/ck/checkpoin
 expect "state.json" --quick --resume --out "$T/ck"
 "$BIN" --preset cifar10 --quick --out "$T/c10" > /dev/null 2>&1 || fail "cifar10 hardware-only run failed"
 # --device: an unknown one is refused; cuda without a GPU is a clear error; auto runs the
-# hardware side where it can, and its design equals the CPU's (BatchTile on the GPU is exact)
+# hardware side (and the supernet's training) where it can; without data (cifar10 here) its design equals
+# the CPU's (BatchTile on the GPU is exact)
 expect "'gpu' is not one of cpu, cuda, auto" --quick --device gpu --out "$T/o"
 "$BIN" --preset cifar10 --quick --device auto --out "$T/c10a" > "$T/aout" 2>&1 || { cat "$T/aout"; fail "--device auto run failed"; }
-grep -Eq '^search: device: (cpu \(--device auto: no CUDA device: .+\)|cuda \(.+\)); the hardware side runs there' "$T/aout" ||
+grep -Eq '^search: device: (cpu \(--device auto: no CUDA device: .+\)|cuda \(.+\)); the hardware side and the supernet.s training run there' "$T/aout" ||
   { cat "$T/aout"; fail "--device auto note"; }
 design() { sed -n '/"accel"/,/}/p;/"totals"/,/}/p' "$1/result.json"; }
 diff <(design "$T/c10") <(design "$T/c10a") > /dev/null || fail "--device auto found another design"
