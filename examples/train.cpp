@@ -55,6 +55,7 @@
 #include "kernels/device.hpp"
 #include "kernels/train.hpp"
 #include "kernels/train_model.hpp"
+#include "kernels/train_search_model.hpp"
 
 #include "examples/caller_dir.hpp"
 #include "examples/cli_checks.hpp"
@@ -107,7 +108,7 @@ void add_flags(CLI::App& app, train_options& o) {
                  "and jaq's test predictions to --out/predictions.csv (tools/onnx_check.py compares a runtime with them)");
   app.add_option("--device", o.device,
                  "where the training step runs: cpu, cuda (a GPU, else an error) or auto (a GPU when there is one); "
-                 "cuda trains full precision and every --quant (a --mixed search trains on the CPU)");
+                 "cuda trains full precision, every --quant and a --mixed search (with or without --csq)");
   app.add_flag("--resume", o.resume, "continue the run whose checkpoint is in --out (a --mixed search too)");
   app.add_option("--checkpoint-every", o.checkpoint_every, "also checkpoint every N steps (0: at each epoch end only)")
       ->check(jaq_examples::non_negative);
@@ -274,17 +275,9 @@ run_progress load_run(const train_options& o, const std::vector<jaq::named_tenso
 }
 
 /// Whether the step runs on the GPU: --device cpu never, cuda always (config_error without a
-/// GPU, or for what the device engine does not train), auto when there is a GPU and the run is
-/// one the device trains (else on the CPU, saying why).
-bool use_device(const train_options& o, jaq::nas::train_session<float>& qs) {
+/// GPU), auto when there is a GPU (else on the CPU, saying why).
+bool use_device(const train_options& o) {
   const jaq::cuda::device_choice where = jaq::cuda::choose_device(o.device);
-  std::string why_not;
-  if (qs.search()) why_not = "a --mixed search trains on the CPU";
-  if (where.kind == jaq::cuda::device_kind::cuda && !why_not.empty()) {
-    if (o.device == "cuda") throw jaq::config_error("command line", "--device", "cuda: " + why_not + "; use --device cpu or auto");
-    std::cout << "device: cpu (--device auto: " << why_not << ")\n";
-    return false;
-  }
   if (o.device != "cpu") std::cout << where.note << "\n";
   return where.kind == jaq::cuda::device_kind::cuda;
 }
@@ -315,7 +308,7 @@ int run(const train_options& o) {
   std::cout << *model << std::flush;
   jaq::nas::train_session<float> qs(o.quant, *model, gen);  // quantization / mixed-precision search
   if (qs.active()) std::cout << qs << std::flush;
-  const bool on_device = use_device(o, qs);
+  const bool on_device = use_device(o);
   const std::int64_t per_epoch = jaq::data::batch_iterator(data.train, {.batch_size = o.batch}).batches_per_epoch();
   std::int64_t total = per_epoch * o.epochs;
   if (o.max_steps > 0) total = std::min(total, o.max_steps);
@@ -327,8 +320,10 @@ int run(const train_options& o) {
   // from that batch, as the CPU's first step would set them. Its state comes back into the
   // model, the quantizer and the optimizer (sync) before anything reads them.
   std::unique_ptr<jaq::cuda::model_trainer<jaq::cuda::device_trainer>> dev;
+  std::unique_ptr<jaq::cuda::search_model_trainer<jaq::cuda::device_trainer>> dev_search;  // --mixed
   auto sync = [&] {
     if (dev) dev->sync_to_model();
+    if (dev_search) dev_search->sync_to_model();
   };
   jaq::progress prog(std::cout, {.every = o.every, .steps_per_epoch = per_epoch, .epochs = o.epochs});
   // Everything a checkpoint holds: parameters and BatchNorm statistics, quantizer steps and
@@ -364,13 +359,25 @@ int run(const train_options& o) {
       if (!it.next(b)) break;  // epoch over
       opt.set_lr(lr(p.step));
       qs.begin_step(p.step);
-      if (on_device && !dev) {
-        if (const auto* q = qs.fixed(); q && std::ranges::any_of(q->layers(), [](const auto& l) { return !l.initialized; }))
-          jaq::cuda::initialize_quantizers(*model, b, qs.fixed());
-        dev = std::make_unique<jaq::cuda::model_trainer<jaq::cuda::device_trainer>>(
-            jaq::cuda::bind_model(*model, qs.fixed(), data.train.shape), opt, o.batch, 0);
+      if (on_device && !dev && !dev_search) {
+        auto uninitialised = [](const jaq::quant::quantized_model<float>* q) {
+          return q && std::ranges::any_of(q->layers(), [](const auto& l) { return !l.initialized; });
+        };
+        if (auto* sm = qs.search()) {  // a --mixed search: every search layer and the fixed first/last ones
+          bool any = uninitialised(&sm->fixed());
+          for (std::size_t i = 0; i < sm->num_layers(); ++i) any = any || !sm->layer(i).initialized;
+          if (any) jaq::cuda::initialize_quantizers(*model, b, &sm->fixed());
+          dev_search =
+              std::make_unique<jaq::cuda::search_model_trainer<jaq::cuda::device_trainer>>(*model, *sm, opt, data.train.shape, o.batch, 0);
+        } else {
+          if (uninitialised(qs.fixed())) jaq::cuda::initialize_quantizers(*model, b, qs.fixed());
+          dev = std::make_unique<jaq::cuda::model_trainer<jaq::cuda::device_trainer>>(
+              jaq::cuda::bind_model(*model, qs.fixed(), data.train.shape), opt, o.batch, 0);
+        }
       }
-      const auto r = dev ? dev->step(b, p.step) : jaq::nn::train_step(*model, qopt, tp, b, p.step);
+      const auto r = dev          ? dev->step(b, p.step)
+                     : dev_search ? dev_search->step(b, p.step)
+                                  : jaq::nn::train_step(*model, qopt, tp, b, p.step);
       const double secs = sw.lap();
       p.step_ms.push_back(secs * 1e3);
       p.loss.push_back(r.loss);

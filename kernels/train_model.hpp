@@ -64,6 +64,11 @@ class net_builder {
   }
   net_builder(nn::model<float>& m, quant::quantized_model<float>* q)
       : net_builder(m.name(), q ? q->parameters(m.parameters()) : m.parameters(), m.parameters().size()) {
+    attach_quant(m, q);
+  }
+
+  /// q's layers are quantized as q says when conv() and linear_head() meet them.
+  void attach_quant(nn::model<float>& m, quant::quantized_model<float>* q) {
     b_.quant = q;
     if (q) {
       if (q->config().count != quant::lsq_count::per_example)
@@ -73,6 +78,9 @@ class net_builder {
       for (std::size_t i = 0; i < layers.size(); ++i) quant_[layers[i].name] = {layers[i], steps[2 * i], steps[2 * i + 1], i};
     }
   }
+
+  /// conv() makes the layer named `name` this search layer (op_kind::mixed_conv).
+  void search_layer(const std::string& name, train::mixed_spec ms) { mixed_[name] = std::move(ms); }
 
   struct fmap {
     int v = -1;
@@ -109,6 +117,11 @@ class net_builder {
       o.q = *q;
     else
       quantize(o, l, x.c * x.h * x.w);
+    if (const auto it = mixed_.find(l.name); it != mixed_.end()) {
+      o.kind = train::op_kind::mixed_conv;
+      o.mixed = it->second;
+      used_[l.name] = true;
+    }
     o.out = add_value(sp.out_channels * oh * ow);
     b_.net.ops.push_back(o);
     return {o.out, sp.out_channels, oh, ow};
@@ -224,6 +237,8 @@ class net_builder {
   bound_model finish() {
     for (const auto& [name, ql] : quant_)
       if (!used_.count(name)) throw model_error(b_.model_name + ": quantized layer " + name + " is not on the device path");
+    for (const auto& [name, ms] : mixed_)
+      if (!used_.count(name)) throw model_error(b_.model_name + ": search layer " + name + " is not on the device path");
     return std::move(b_);
   }
 
@@ -288,15 +303,16 @@ class net_builder {
   bound_model b_;
   std::map<const parameter<float>*, int> index_;
   std::map<std::string, quant_layer> quant_;
+  std::map<std::string, train::mixed_spec> mixed_;
   std::map<std::string, bool> used_;
 };
 
 }  // namespace detail
 
-/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (any
-/// method, every layer initialised). config_error for a model the device engine does not run.
-inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>* q, data::image_shape s) {
-  detail::net_builder nb(m, q);
+namespace detail {
+
+/// The ops of m (small-cnn or mbconv-small) on images of shape s, in forward order.
+inline void bind_layers(net_builder& nb, nn::model<float>& m, data::image_shape s) {
   auto x = nb.input(s);
   if (auto* c = dynamic_cast<nn::small_cnn<float>*>(&m)) {
     x = nb.bn(c->bn1, nb.conv(c->conv1, x));
@@ -317,6 +333,15 @@ inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>
   } else {
     throw config_error(m.name(), "model", "the device training engine runs small-cnn and mbconv-small; train " + m.name() + " on the CPU");
   }
+}
+
+}  // namespace detail
+
+/// `m` (small-cnn or mbconv-small) on images of shape `s`, quantized by `q` when given (any
+/// method, every layer initialised). config_error for a model the device engine does not run.
+inline bound_model bind_model(nn::model<float>& m, quant::quantized_model<float>* q, data::image_shape s) {
+  detail::net_builder nb(m, q);
+  detail::bind_layers(nb, m, s);
   return nb.finish();
 }
 

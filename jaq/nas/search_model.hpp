@@ -221,6 +221,29 @@ class search_model {
     return d;
   }
 
+  // ---- the search layers' parts, for an engine that runs them elsewhere (kernels/train_model.hpp
+  // binds them to the device training engine) ----
+
+  struct layer_view {
+    const std::string& name;
+    parameter<T>& beta;
+    std::vector<parameter<T>>& s_a;  ///< per candidate width
+    std::vector<parameter<T>>& s_w;
+    const channel_mask& mask;
+    const gumbel_weights& sample;  ///< this step's (begin_step)
+    bool initialized, act_signed;
+  };
+  std::size_t num_layers() const { return layers_.size(); }
+  layer_view layer(std::size_t i) {
+    layer_state& l = layers_[i];
+    return {l.name, l.beta, l.s_a, l.s_w, l.mask, l.sample, l.initialized, l.act_signed};
+  }
+  const search_config& config() const { return cfg_; }
+  double temperature() const { return tau_; }
+  /// The first and last layers' fixed-width quantization.
+  quant::quantized_model<T>& fixed() { return fixed_; }
+  optim::adam<T>& arch_optimizer() { return *arch_opt_; }
+
   /// The current CSQ mask of each search layer (every channel without CSQ).
   std::vector<std::pair<std::string, channel_mask>> masks() const {
     std::vector<std::pair<std::string, channel_mask>> out;
