@@ -17,7 +17,8 @@
 //   pw); with CSQ over the layer's mask, else over every channel (the naive mixture's sum,
 //   computed fused);
 // - a grouped searched convolution (the g2 operators' project): one LSQ convolution per active
-//   width and a mixture of them, as naive_mixed_conv2d;
+//   width (with separate_wa, per active pair of widths) and a mixture of them, as
+//   naive_mixed_conv2d;
 // - the block: a mix of every candidate's output with straight-through weights (1 for the first
 //   sampled operator, 0 for the second, the others not run); the gradient of the operators'
 //   Gumbel-softmax weights is <g, y_j>.
@@ -45,10 +46,12 @@ namespace jaq::cuda {
 /// A supernet as a train::net, and where its candidates and mixtures are.
 struct bound_supernet {
   bound_model model;
-  /// A grouped searched convolution, computed one width at a time.
+  /// A grouped searched convolution, computed one width (or, separate_wa, one pair of an
+  /// activation width a and a weight width i, branch a * widths + i) at a time.
   struct naive_conv {
-    std::vector<std::size_t> width_ops;  ///< the conv op of each width
-    int c = -1;                          ///< the width mixture's branch weights
+    std::vector<std::size_t> width_ops;  ///< the conv op of each branch
+    int c = -1;                          ///< the branches' weights
+    int pairs = -1;                      ///< separate_wa: the pairs' weights' gradients (outer_weights' output)
   };
   struct candidate {
     std::size_t op_begin = 0, op_end = 0;  ///< its ops, [begin, end) of net.ops
@@ -80,10 +83,12 @@ inline std::pair<std::vector<parameter<float>*>, std::vector<parameter<float>*>>
 /// LSQ of layer l at width index b on both sides, as mixed_layer::forward_width (and each
 /// branch of naive_mixed_conv2d) computes it: activations per tensor (gradient scale per
 /// example), weights per output channel.
-inline train::quant_layer width_quant_layer(net_builder& nb, nas::mixed_layer<float>& l, std::size_t b, std::int64_t in_per_image) {
+/// With `wb` >= 0 the weights at width index wb (separate_wa's pairs).
+inline train::quant_layer width_quant_layer(net_builder& nb, nas::mixed_layer<float>& l, std::size_t b, std::int64_t in_per_image,
+                                            std::ptrdiff_t wb = -1) {
   const auto [sa, sw] = layer_steps(l);
-  const int bits = l.bits()[b];
-  const quant::qrange a = quant::qrange::of(bits, l.act_signed(), l.name()), w = quant::qrange::of(bits, true, l.name());
+  const std::size_t bw = wb >= 0 ? std::size_t(wb) : b;
+  const quant::qrange a = quant::qrange::of(l.bits()[b], l.act_signed(), l.name()), w = quant::qrange::of(l.bits()[bw], true, l.name());
   const auto& wt = l.layer().weight.value;
   return {.on = true,
           .a_qn = a.q_n,
@@ -92,7 +97,7 @@ inline train::quant_layer width_quant_layer(net_builder& nb, nas::mixed_layer<fl
           .w_qp = w.q_p,
           .w_per_channel = true,
           .s_a = nb.param(*sa[b]),
-          .s_w = nb.param(*sw[b]),
+          .s_w = nb.param(*sw[bw]),
           .a_scale = quant::lsq_grad_scale(in_per_image, a.q_p),
           .w_scale = quant::lsq_grad_scale(wt.size() / wt.shape()[0], w.q_p)};
 }
@@ -105,8 +110,7 @@ inline void require_initialized(nas::mixed_layer<float>& l) {
 }  // namespace detail
 
 /// `sn` on images of shape `s`. Every quantized layer must be initialised
-/// (supernet::initialize_layers). config_error for what the device engine does not run: a
-/// grouped searched convolution with separate_wa.
+/// (supernet::initialize_layers).
 inline bound_supernet bind_supernet(nas::supernet<float>& sn, data::image_shape s) {
   const bool fp = sn.full_precision();
   const std::vector<parameter<float>*> ps = sn.weight_parameters();
@@ -150,23 +154,23 @@ inline bound_supernet bind_supernet(nas::supernet<float>& sn, data::image_shape 
         auto& l = sn.layer(b, o, k);
         detail::require_initialized(l);
         const auto& sp = conv.spec;
-        if (sp.groups > 1 && sp.groups != sp.in_channels) {  // grouped: naive_mixed_conv2d, one conv per width
-          if (sn.separate_wa())
-            throw config_error(
-                l.name(), "separate_wa",
-                "the device engine runs a grouped searched convolution with one width per operator; train this space on the CPU");
+        if (sp.groups > 1 && sp.groups != sp.in_channels) {  // grouped: naive_mixed_conv2d, one conv per width (pair)
           bound_supernet::naive_conv nc;
           std::vector<detail::net_builder::fmap> ys;
           std::vector<int> index;
-          for (std::int64_t w = 0; w < nbits; ++w) {
-            const train::quant_layer q = detail::width_quant_layer(nb, l, std::size_t(w), h.c * h.h * h.w);
-            nc.width_ops.push_back(nb.ops());
-            ys.push_back(nb.conv(conv, h, &q));
-            index.push_back(int(w));
-          }
-          nc.c = nb.mixture(nbits);
+          const bool pairs = sn.separate_wa();
+          for (std::int64_t a = 0; a < nbits; ++a)
+            for (std::int64_t w = 0; w < (pairs ? nbits : 1); ++w) {
+              const train::quant_layer q =
+                  detail::width_quant_layer(nb, l, std::size_t(a), h.c * h.h * h.w, pairs ? std::ptrdiff_t(w) : std::ptrdiff_t(-1));
+              nc.width_ops.push_back(nb.ops());
+              ys.push_back(nb.conv(conv, h, &q));
+              index.push_back(int(pairs ? a * nbits + w : a));
+            }
+          nc.c = nb.mixture(std::int64_t(ys.size()));
+          if (pairs) nc.pairs = nb.mixture(nbits * nbits);
           cb.naive.push_back(nc);
-          return nb.mix(ys, index, nc.c, cb.width_p);
+          return nb.mix(ys, index, nc.c, pairs ? nc.pairs : cb.width_p);
         }
         train::mixed_spec ms{.p = sn.separate_wa() ? cb.act_p : cb.width_p, .pw = sn.separate_wa() ? cb.width_p : -1};
         const auto [sa, sw] = detail::layer_steps(l);
@@ -263,11 +267,16 @@ class supernet_trainer {
           const auto& as = sn_.act_sample(b, o).weights;
           for (std::size_t w = 0; w < as.size(); ++w) p.mixture[std::size_t(cb.act_p) + w] = float(as[w]);
         }
-        for (const auto& nc : cb.naive)  // a width of weight 0 does not run
-          for (std::size_t w = 0; w < nc.width_ops.size(); ++w) {
-            const float pw = float(ws[w]);
-            p.mixture[std::size_t(nc.c) + w] = pw != 0.0f ? pw : -1.0f;
-            if (pw == 0.0f) p.run[nc.width_ops[w]] = train::run_mode::skip;
+        for (const auto& nc : cb.naive)  // a branch of weight 0 does not run
+          for (std::size_t j = 0; j < nc.width_ops.size(); ++j) {
+            float c = float(ws[j]);
+            if (nc.pairs >= 0) {  // outer_weights: p_a pw_i, p the activations' sample, pw the weights'
+              const std::size_t a = j / ws.size(), i = j % ws.size();
+              const float pa = float(sn_.act_sample(b, o).weights[a]), pi = float(ws[i]);
+              c = pa != 0.0f && pi != 0.0f ? pa * pi : 0.0f;
+            }
+            p.mixture[std::size_t(nc.c) + j] = c != 0.0f ? c : -1.0f;
+            if (c == 0.0f) p.run[nc.width_ops[j]] = train::run_mode::skip;
           }
       }
     }
@@ -296,6 +305,25 @@ class supernet_trainer {
     std::vector<float> gm(std::size_t(b_.model.net.mixtures));
     check(mt_.trainer().get_mixture_grads(gm));
     const double tau = sn_.temperature();
+    // separate_wa's grouped layers: the pairs' weights' gradients through outer_weights into
+    // the activations' and the weights' mixtures, as its backward does (a, then i, in order)
+    for (int blk = 0; blk < sn_.num_blocks(); ++blk)
+      for (int o = 0; o < sn_.num_ops(); ++o) {
+        const auto& cb = b_.blocks[std::size_t(blk)].ops[std::size_t(o)];
+        if (o != sn_.first(blk) || cb.act_p < 0) continue;
+        const auto& pa = sn_.act_sample(blk, o).weights;
+        const auto& pw = sn_.width_sample(blk, o).weights;
+        const std::size_t m = pw.size();
+        for (const auto& nc : cb.naive) {
+          if (nc.pairs < 0) continue;
+          for (std::size_t a = 0; a < pa.size(); ++a)
+            for (std::size_t i = 0; i < m; ++i) {
+              const float g = gm[std::size_t(nc.pairs) + a * m + i];
+              gm[std::size_t(cb.act_p) + a] += g * float(pw[i]);
+              gm[std::size_t(cb.width_p) + i] += g * float(pa[a]);
+            }
+        }
+      }
     auto chain = [&](parameter<float>& logits, const nas::gumbel_weights& w, int at) {
       std::vector<double> g(w.weights.size());
       for (std::size_t k = 0; k < g.size(); ++k) g[k] = double(gm[std::size_t(at) + k]);

@@ -8,7 +8,7 @@
 #   tools/device_check.sh                 # builds, runs the GPU tests and the benchmark, reports
 #
 # It builds exactly what Bazel builds (the same nvcc flags as bazel/cuda.bzl, the same sources)
-# with plain nvcc and g++, runs tests/kernels/{device,pair_score,train_program,gpu}_test,
+# with plain nvcc and g++, runs tests/kernels/{device,pair_score,train_program,train_search,train_supernet,gpu}_test,
 # bench/cuda_map_bench and bench/cuda_train_bench, then PyTorch's training step on the same GPU
 # (tools/bench_csq_torch.py --device cuda, when python3 has torch), and prints a short report.
 # Nothing here is needed by CI or by `bazel test`.
