@@ -73,6 +73,13 @@ inline status check_search_ops(const net& nt) {
       return bad(o, std::to_string(o.groups) + " groups do not divide " + std::to_string(o.c_in) + " channels");
     if (o.kind != op_kind::mixed_conv) continue;
     const auto nb = std::int64_t(o.mixed.widths.size());
+    std::int64_t params = 0;  // the stacking tables hold parameter offsets as int32
+    for (const auto& p : nt.params) params += p.size;
+    if (params > std::int64_t(INT32_MAX)) return bad(o, "a net with search layers holds at most 2^31 - 1 parameter elements");
+    for (std::size_t k = 0; k < o.mixed.selected.size(); ++k)
+      if (o.mixed.selected[k] < 0 || o.mixed.selected[k] >= o.c_in || (k > 0 && o.mixed.selected[k] <= o.mixed.selected[k - 1]))
+        return bad(o, "its mask's channel " + std::to_string(o.mixed.selected[k]) + " at " + std::to_string(k) +
+                          " (need distinct channels of 0.." + std::to_string(o.c_in - 1) + ", ascending)");
     if (nb == 0) return bad(o, "no candidate widths");
     if (!(o.groups == 1 || (o.groups == o.c_in && o.groups == o.c_out)))
       return bad(o, "a mixed convolution is dense or depthwise, not " + std::to_string(o.groups) + " groups");
@@ -88,8 +95,8 @@ inline status check_search_ops(const net& nt) {
   return status::success();
 }
 
-/// ok when `plan` fits the net: one mixture weight per arena entry, each in [0, 1] or -1 (a
-/// branch not run), and one run mode per op (or none).
+/// ok when `plan` fits the net: one mixture weight per arena entry, each in [0, 1] (-1, a branch
+/// not run, only among a mix's branch weights), and one run mode per op (or none).
 inline status check_plan(const net& nt, const step_plan& plan) {
   if (static_cast<std::int64_t>(plan.mixture.size()) != nt.mixtures)
     return {1, "step plan: " + std::to_string(plan.mixture.size()) + " mixture weights for a net of " + std::to_string(nt.mixtures)};
@@ -99,6 +106,16 @@ inline status check_plan(const net& nt, const step_plan& plan) {
     if (!((plan.mixture[k] >= 0.0f && plan.mixture[k] <= 1.0f) || plan.mixture[k] == -1.0f))
       return {1, "step plan: mixture weight " + std::to_string(k) + " is " + std::to_string(plan.mixture[k]) +
                      " (must be in [0, 1], or -1 for a branch not run)"};
+  for (const op& o : nt.ops) {  // a search layer's widths are weights: -1 there would run a width at -1
+    if (o.kind != op_kind::mixed_conv) continue;
+    for (int at : {o.mixed.p, o.mixed.pw}) {
+      if (at < 0) continue;
+      for (std::size_t b = 0; b < o.mixed.widths.size(); ++b)
+        if (plan.mixture[std::size_t(at) + b] < 0.0f)
+          return {1, "step plan: mixture weight " + std::to_string(std::size_t(at) + b) + " of op '" + o.name +
+                         "' is a width's weight: -1 is only for a mix's branches"};
+    }
+  }
   return status::success();
 }
 

@@ -121,7 +121,10 @@ class mixed_layer {
     JAQ_ASSERT(p.shape().numel() == std::int64_t(bits_.size()));
     JAQ_ASSERT(!pw || pw->shape().numel() == std::int64_t(bits_.size()));
     const int a = one_hot(p), w = pw ? one_hot(*pw) : a;
-    if (a >= 0 && w >= 0) return forward_width(tp, x, a, w);  // constant one-hot weights: no mixture
+    // constant one-hot weights (a width alone, or a sample whose other weights underflowed): that
+    // width as the mixture computes it, so that with CSQ only the masked channels are quantized
+    // whether or not the tape records gradients
+    if (a >= 0 && w >= 0) return forward_one_width(tp, x, a, how, w);
     if (!conv_) throw model_error(name() + ": a linear layer has no width mixture");
     return mixture(tp, x, p, how, pw);
   }

@@ -409,7 +409,12 @@ class joint_search {
       if (log && ((s + 1) % set_.report_every == 0 || s + 1 == per_epoch))
         report(*log, rec, s + 1, per_epoch, loss_sum / double(rec.steps), double(correct) / double(seen), clock.peek());
     }
-    if (engine_) engine_->sync_to_model();
+    if (engine_) {  // the weights come back; the engine's weight steps had only their losses checked
+      engine_->sync_to_model();
+      if (const std::string bad = nn::first_non_finite_parameter(weight_params_); !bad.empty())
+        throw model_error("search diverged in epoch " + std::to_string(e + 1) + ": parameter " + bad + " after the weight steps on " +
+                          engine_->name() + " (try a smaller lr)");
+    }
     if (hw_loop) update_hardware(set_.hwgen_iterations);
     rec.train_loss = rec.steps ? loss_sum / double(rec.steps) : 0;
     rec.train_accuracy = seen ? double(correct) / double(seen) : 0;

@@ -379,6 +379,9 @@ TEST_CASE("search ops: bad plans, masks and nets are errors naming what is wrong
     bad.ops[0].c_in = 6;
     CHECK_THROWS_WITH(cu::host_trainer(bad, 2), doctest::Contains("dense or depthwise"));
     bad = nt;
+    bad.ops[0].mixed.selected = {2, 3};
+    CHECK_THROWS_WITH(cu::host_trainer(bad, 2), doctest::Contains("its mask's channel 3 at 1"));
+    bad = nt;
     bad.ops[0].mixed.widths[1].s_w = w;
     CHECK_THROWS_WITH(cu::host_trainer(bad, 2), doctest::Contains("weight step of 3"));
   }
@@ -400,6 +403,8 @@ TEST_CASE("search ops: bad plans, masks and nets are errors naming what is wrong
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("3 mixture weights for a net of 4") != std::string::npos);
   plan.mixture = {0.5f, NAN, 0.0f, 0.0f};
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("mixture weight 1 is nan") != std::string::npos);
+  plan.mixture = {0.5f, -1.0f, 0.0f, 0.0f};
+  CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("-1 is only for a mix's branches") != std::string::npos);
   plan.mixture = {0.5f, -0.5f, 0.0f, 0.0f};
   CHECK(t.step(img, labels, 0.1f, {}, plan, st).message.find("or -1 for a branch not run") != std::string::npos);
   plan.mixture = {0.5f, 0.5f, 0.0f, 0.0f};

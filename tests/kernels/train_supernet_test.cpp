@@ -35,7 +35,7 @@ using jaq_test::rel_err_floor;
 
 namespace {
 
-nas::space_config tiny_space(bool separate) {
+nas::space_config tiny_space(bool separate, std::vector<int> bits = {2, 4, 8}) {
   return {.name = "tiny",
           .in_channels = 1,
           .image_size = 12,
@@ -46,7 +46,7 @@ nas::space_config tiny_space(bool separate) {
           .stage_strides = {1, 2},
           .head_channels = 16,
           .ops = {"k3_e1", "k3_e1_g2", "k3_e3", "k5_e1", "skip"},
-          .bits = {2, 4, 8},
+          .bits = std::move(bits),
           .separate_wa = separate};
 }
 
@@ -160,6 +160,12 @@ TEST_CASE("the supernet's search steps on the device engine track the CPU's: eve
   check_search({.space = tiny_space(false)}, 6);
   check_search({.space = tiny_space(true), .csq = nas::csq_config{.keep_percent = 50}}, 6);
   check_search({.space = tiny_space(true)}, 6);
+}
+
+// One width: every sample is one-hot, and the second operator, run without a tape, computes it
+// as the first does (CSQ's masked channels quantized, jaq::nas::mixed_layer::forward).
+TEST_CASE("the supernet's search steps on the device engine track the CPU's: one width with CSQ") {
+  check_search({.space = tiny_space(false, {4}), .csq = nas::csq_config{.keep_percent = 50}}, 8);
 }
 
 TEST_CASE("the supernet's search steps on the device engine track the CPU's: full precision") {
