@@ -269,11 +269,13 @@ class supernet_trainer {
         }
         for (const auto& nc : cb.naive)  // a branch of weight 0 does not run
           for (std::size_t j = 0; j < nc.width_ops.size(); ++j) {
-            float c = float(ws[j]);
+            float c = 0.0f;
             if (nc.pairs >= 0) {  // outer_weights: p_a pw_i, p the activations' sample, pw the weights'
               const std::size_t a = j / ws.size(), i = j % ws.size();
               const float pa = float(sn_.act_sample(b, o).weights[a]), pi = float(ws[i]);
               c = pa != 0.0f && pi != 0.0f ? pa * pi : 0.0f;
+            } else {
+              c = float(ws[j]);
             }
             p.mixture[std::size_t(nc.c) + j] = c != 0.0f ? c : -1.0f;
             if (c == 0.0f) p.run[nc.width_ops[j]] = train::run_mode::skip;
