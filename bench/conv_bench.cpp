@@ -1,6 +1,6 @@
 // The convolution engine's kernels alone, on the shapes mbconv-small and the supernet run at
 // batch 128: depthwise 3x3/5x5 at stride 1 and 2, forward, weight gradient and input gradient,
-// and the LSQ quantizer rows. One thread, the minimum of many repetitions (robust to a busy
+// small-cnn's dense 3x3 convolutions, and the LSQ quantizer rows. One thread, the minimum of many repetitions (robust to a busy
 // machine): the figures behind the engine notes in docs/benchmarks.md. Build two commits and
 // run both binaries side by side to compare a change.
 //
@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "jaq/autograd/blas.hpp"
+#include "jaq/autograd/detail/conv_engine.hpp"
 #include "jaq/autograd/detail/depthwise.hpp"
 #include "jaq/core/parallel.hpp"
 #include "jaq/core/rng.hpp"
@@ -39,6 +41,7 @@ std::vector<float> random(std::size_t n, jaq::rng& gen) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  jaq::use_best_blas_kernel(argv);
   const int reps = argc > 1 ? std::max(1, std::atoi(argv[1])) : 20;
   jaq::rng gen(1);
   jaq::thread_pool pool(1);
@@ -72,6 +75,30 @@ int main(int argc, char** argv) {
         min_ms([&] { jaq::detail::depthwise_backward<float>(ex, g, x.data(), w.data(), gy.data(), nullptr, true, gx.data()); }, reps);
     std::printf("%4lld, %3lldx%-3lld k%lld s%lld %13s %10.3f %10.3f %10.3f\n", (long long)s.c, (long long)s.h, (long long)s.h,
                 (long long)s.k, (long long)s.stride, "", f, bw, bx);
+  }
+  // small-cnn's dense 3x3 convolutions at batch 128 (conv1 takes the image: no input gradient)
+  struct dense {
+    std::int64_t c, co, h, stride;
+  };
+  const dense convs[] = {{1, 16, 28, 1}, {16, 32, 28, 2}, {32, 64, 14, 2}};
+  std::printf("%-28s %10s %10s %10s\n", "dense 3x3 (C->Co, HxW, s)", "fwd ms", "bwd_w ms", "bwd_wx ms");
+  for (const dense& d : convs) {
+    const jaq::detail::conv_geometry g =
+        jaq::detail::conv_check("bench", jaq::shape{d.c, 128, d.h, d.h}, jaq::shape{d.co, d.c, 3, 3}, {.stride = d.stride, .padding = 1});
+    const auto x = random(std::size_t(g.input_size()), gen);
+    const auto w = random(std::size_t(d.co * d.c * 9), gen);
+    const auto gy = random(std::size_t(d.co * g.n * g.ho * g.wo), gen);
+    std::vector<float> y(gy.size()), gw(w.size()), gx(x.size());
+    const auto planes = jaq::detail::channel_planes(g, x.data());
+    const double f = min_ms([&] { jaq::detail::conv_forward(ex, g, d.co, 1, planes.data(), w.data(), y.data()); }, reps);
+    const double bw = min_ms(
+        [&] { jaq::detail::conv_backward<float>(ex, g, d.co, 1, planes.data(), w.data(), gy.data(), gw.data(), true, nullptr, true); },
+        reps);
+    const double bwx = min_ms(
+        [&] { jaq::detail::conv_backward<float>(ex, g, d.co, 1, planes.data(), w.data(), gy.data(), gw.data(), true, gx.data(), true); },
+        reps);
+    std::printf("%4lld->%-3lld %3lldx%-3lld s%lld %13s %10.3f %10.3f %10.3f\n", (long long)d.c, (long long)d.co, (long long)d.h,
+                (long long)d.h, (long long)d.stride, "", f, bw, bwx);
   }
   {
     const std::int64_t n = 64 * 128 * 28 * 28;  // block 2's expanded activation
