@@ -16,6 +16,16 @@ TEST_CASE("generic fallback kernels are replaced by the best the CPU supports, n
   CHECK(better_blas_core("Zen", false, true).empty());
 }
 
+TEST_CASE("a forced core weaker than the CPU is named, a matching one is not") {
+  using jaq::stronger_blas_core;
+  CHECK(stronger_blas_core("Haswell", true, true) == "SkylakeX");  // AVX2 kernels on an AVX-512 CPU
+  CHECK(stronger_blas_core("Zen", true, true) == "SkylakeX");
+  CHECK(stronger_blas_core("Prescott", false, true) == "Haswell");
+  CHECK(stronger_blas_core("Haswell", false, true).empty());  // an AVX2 CPU: the right kernels
+  CHECK(stronger_blas_core("SkylakeX", true, true).empty());
+  CHECK(stronger_blas_core("Cooperlake", true, true).empty());
+}
+
 TEST_CASE("the loaded OpenBLAS names its kernels, and a set OPENBLAS_CORETYPE is respected") {
   CHECK_FALSE(jaq::blas_core().empty());
   ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
