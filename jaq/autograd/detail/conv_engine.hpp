@@ -1,6 +1,7 @@
 // jaq/autograd/detail/conv_engine.hpp: THE convolution engine. One geometry (conv_geometry),
-// one check, one chunking rule, one im2col/col2im (through phase planes, im2col.hpp) and one
-// depthwise kernel (depthwise.hpp), used by the full-precision op (jaq::conv2d), the fused
+// one check, one chunking rule, one im2col/col2im (through phase planes, im2col.hpp), one
+// depthwise kernel (depthwise.hpp) and one direct kernel for a single input channel (the first
+// layer on grayscale images, single_input.hpp), used by the full-precision op (jaq::conv2d), the fused
 // fake-quant op (quant::qconv2d), CSQ's mixed-precision conv (nas::mixed_conv2d) and, through
 // its geometry, the integer reference. The backend is a template parameter (serial_backend,
 // tbb_backend or a pool's backend; a device backend plugs in beside them).
@@ -28,6 +29,7 @@
 #include "jaq/autograd/detail/depthwise.hpp"
 #include "jaq/autograd/detail/gemm.hpp"
 #include "jaq/autograd/detail/im2col.hpp"
+#include "jaq/autograd/detail/single_input.hpp"
 #include "jaq/autograd/shape.hpp"
 #include "jaq/core/backend.hpp"
 #include "jaq/core/error.hpp"
@@ -121,6 +123,7 @@ const T* chunk_columns(const conv_geometry& g, const phase_layout& L, const T* c
 template <scalar T, host_backend B>
 void conv_forward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t groups, const T* const* x, const T* w, T* y) {
   if (is_depthwise(g, co, groups)) return depthwise_forward(exec, g, x, w, y);
+  if (is_single_input(g, groups)) return single_input_forward(exec, g, co, x[0], w, y);
   const std::int64_t cog = co / groups, kg = g.rows() / groups, howo = g.ho * g.wo, ncols = g.cols();
   const std::int64_t chunk = images_per_chunk(g), nchunks = (g.n + chunk - 1) / chunk;
   const bool direct = is_pointwise(g) && planes_contiguous(g, x);
@@ -146,6 +149,11 @@ void conv_backward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t
   if (is_depthwise(g, co, groups)) {
     if (gx && gx_overwrite) std::fill(gx, gx + g.c * g.n * g.h * g.w, T(0));
     return depthwise_backward(exec, g, x, w, gy, gw, gw_overwrite, gx);
+  }
+  if (gw && is_single_input(g, groups)) {  // its direct weight gradient; an input gradient below
+    single_input_weight_grad(exec, g, co, x[0], gy, gw, gw_overwrite);
+    if (!gx) return;
+    gw = nullptr;
   }
   const std::int64_t cog = co / groups, kg = g.rows() / groups, howo = g.ho * g.wo, ncols = g.cols();
   const std::int64_t chunk = images_per_chunk(g), nchunks = (g.n + chunk - 1) / chunk, m = co * kg;

@@ -56,7 +56,41 @@ const conv_case cases[] = {
     {.ci = 4, .co = 5, .n = 3, .h = 4, .w = 3, .k = 1, .stride = 1, .padding = 0, .groups = 1},   // pointwise
     {.ci = 4, .co = 6, .n = 2, .h = 4, .w = 4, .k = 1, .stride = 1, .padding = 0, .groups = 2},   // grouped 1x1
     {.ci = 2, .co = 2, .n = 1, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},   // strided 1x1
+    // one input channel: the direct kernel (single_input.hpp); rows longer and shorter than a
+    // vector, output channels not a multiple of 4, more taps than a block, several chunks
+    {.ci = 1, .co = 5, .n = 3, .h = 9, .w = 13, .k = 3, .stride = 1, .padding = 1, .groups = 1},
+    {.ci = 1, .co = 4, .n = 2, .h = 8, .w = 8, .k = 3, .stride = 2, .padding = 1, .groups = 1},
+    {.ci = 1, .co = 3, .n = 2, .h = 7, .w = 6, .k = 5, .stride = 1, .padding = 2, .groups = 1},
+    {.ci = 1, .co = 6, .n = 9, .h = 6, .w = 20, .k = 3, .stride = 1, .padding = 0, .groups = 1},
+    {.ci = 1, .co = 2, .n = 1, .h = 8, .w = 10, .k = 3, .stride = 3, .padding = 1, .groups = 1},
+    {.ci = 1, .co = 2, .n = 2, .h = 5, .w = 5, .k = 2, .stride = 2, .padding = 0, .groups = 1},
+    {.ci = 1, .co = 3, .n = 2, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},
 };
+
+// Gradients from their definitions, in double: gw[o,i,ky,kx] = gw0 + sum gy x and
+// gx[ch,n,iy,ix] = gx0 + sum gy w.
+void reference_grads(const jaq::tensor<float>& x, const jaq::tensor<float>& wt, const jaq::tensor<float>& gy, const conv_case& c,
+                     std::int64_t ho, std::int64_t wo, double gw0, double gx0, std::vector<double>& gwr, std::vector<double>& gxr) {
+  gwr.assign(std::size_t(wt.size()), gw0);
+  gxr.assign(std::size_t(x.size()), gx0);
+  const std::int64_t cig = c.ci / c.groups, cog = c.co / c.groups;
+  for (std::int64_t o = 0; o < c.co; ++o)
+    for (std::int64_t n = 0; n < c.n; ++n)
+      for (std::int64_t oy = 0; oy < ho; ++oy)
+        for (std::int64_t ox = 0; ox < wo; ++ox) {
+          const double d = gy[((o * c.n + n) * ho + oy) * wo + ox];
+          for (std::int64_t i = 0; i < cig; ++i)
+            for (std::int64_t ky = 0; ky < c.k; ++ky)
+              for (std::int64_t kx = 0; kx < c.k; ++kx) {
+                const std::int64_t iy = oy * c.stride - c.padding + ky, ix = ox * c.stride - c.padding + kx;
+                if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
+                const std::int64_t ch = (o / cog) * cig + i, xi = ((ch * c.n + n) * c.h + iy) * c.w + ix;
+                const std::int64_t wi = ((o * cig + i) * c.k + ky) * c.k + kx;
+                gwr[std::size_t(wi)] += d * x[xi];
+                gxr[std::size_t(xi)] += d * wt[wi];
+              }
+        }
+}
 
 std::string describe(const conv_case& c) {
   std::ostringstream os;
@@ -264,26 +298,54 @@ TEST_CASE(
     }
     const auto yr = reference_conv(x, wt, c, ho, wo);
     for (std::size_t i = 0; i < yr.size(); ++i) CHECK(s.y[i] == doctest::Approx(yr[i]).epsilon(1e-4));
-    // gradients from their definitions: gw[o,i,ky,kx] = sum gy x, gx[ch,n,iy,ix] = 7 + sum gy w
-    std::vector<double> gwr(std::size_t(wt.size()), 0.0), gxr(std::size_t(x.size()), 7.0);
-    const std::int64_t cig = c.ci / c.groups, cog = c.co / c.groups;
-    for (std::int64_t o = 0; o < c.co; ++o)
-      for (std::int64_t n = 0; n < c.n; ++n)
-        for (std::int64_t oy = 0; oy < ho; ++oy)
-          for (std::int64_t ox = 0; ox < wo; ++ox) {
-            const double d = gy[((o * c.n + n) * ho + oy) * wo + ox];
-            for (std::int64_t i = 0; i < cig; ++i)
-              for (std::int64_t ky = 0; ky < c.k; ++ky)
-                for (std::int64_t kx = 0; kx < c.k; ++kx) {
-                  const std::int64_t iy = oy * c.stride - c.padding + ky, ix = ox * c.stride - c.padding + kx;
-                  if (iy < 0 || iy >= c.h || ix < 0 || ix >= c.w) continue;
-                  const std::int64_t ch = (o / cog) * cig + i, xi = ((ch * c.n + n) * c.h + iy) * c.w + ix;
-                  const std::int64_t wi = ((o * cig + i) * c.k + ky) * c.k + kx;
-                  gwr[std::size_t(wi)] += d * x[xi];
-                  gxr[std::size_t(xi)] += d * wt[wi];
-                }
-          }
+    std::vector<double> gwr, gxr;  // gw overwritten, gx added to its 7s
+    reference_grads(x, wt, gy, c, ho, wo, 0.0, 7.0, gwr, gxr);
     for (std::size_t i = 0; i < gwr.size(); ++i) CHECK(s.gw[i] == doctest::Approx(gwr[i]).epsilon(1e-4));
     for (std::size_t i = 0; i < gxr.size(); ++i) CHECK(s.gx[i] == doctest::Approx(gxr[i]).epsilon(1e-4));
+  }
+}
+
+TEST_CASE("the single-input-channel kernel: AVX2 and portable paths against the double reference, 1 and 2 threads the same bits") {
+  // Where the CPU has no AVX2 both runs take the portable path.
+  jaq::rng gen(101);
+  const conv_case big{.ci = 1, .co = 16, .n = 61, .h = 28, .w = 28, .k = 3, .stride = 1, .padding = 1, .groups = 1};
+  const conv_case odd{.ci = 1, .co = 7, .n = 11, .h = 15, .w = 17, .k = 5, .stride = 2, .padding = 2, .groups = 1};
+  const conv_case tiny{.ci = 1, .co = 3, .n = 2, .h = 4, .w = 5, .k = 3, .stride = 1, .padding = 0, .groups = 1};  // rows of 3
+  for (const conv_case& c : {big, odd, tiny}) {
+    CAPTURE(describe(c));
+    const std::int64_t ho = (c.h + 2 * c.padding - c.k) / c.stride + 1, wo = (c.w + 2 * c.padding - c.k) / c.stride + 1;
+    const auto x = jaq::test::random_tensor<float>({1, c.n, c.h, c.w}, gen);
+    const auto wt = jaq::test::random_tensor<float>({c.co, 1, c.k, c.k}, gen);
+    const auto gy = jaq::test::random_tensor<float>({c.co, c.n, ho, wo}, gen);
+    const auto g = jaq::detail::conv_check("engine", x.shape(), wt.shape(), {.stride = c.stride, .padding = c.padding});
+    REQUIRE(jaq::detail::is_single_input(g, 1));
+    const float* xp = x.data();
+    const auto yr = reference_conv(x, wt, c, ho, wo);
+    std::vector<double> gwr, gxr;
+    reference_grads(x, wt, gy, c, ho, wo, 0.5, -1.0, gwr, gxr);  // both added to
+    for (bool avx2 : {true, false}) {
+      CAPTURE(avx2);
+      std::vector<float> y[2], gw[2], gx[2];
+      for (int t = 0; t < 2; ++t) {
+        jaq::thread_pool pool(t + 1);
+        y[t].assign(std::size_t(gy.size()), 9.0f);
+        gw[t].assign(std::size_t(wt.size()), 0.5f);
+        gx[t].assign(std::size_t(x.size()), -1.0f);
+        jaq::detail::single_input_forward(pool.backend(), g, c.co, x.data(), wt.data(), y[t].data(), avx2);
+        jaq::detail::single_input_weight_grad(pool.backend(), g, c.co, x.data(), gy.data(), gw[t].data(), false, avx2);
+        jaq::detail::conv_backward(pool.backend(), g, c.co, 1, &xp, wt.data(), gy.data(), static_cast<float*>(nullptr), false, gx[t].data(),
+                                   false);
+      }
+      CHECK(y[0] == y[1]);
+      CHECK(gw[0] == gw[1]);
+      CHECK(gx[0] == gx[1]);
+      double worst_y = 0, worst_gw = 0, worst_gx = 0;
+      for (std::size_t i = 0; i < yr.size(); ++i) worst_y = std::max(worst_y, std::abs(yr[i] - y[0][i]) / (1 + std::abs(yr[i])));
+      for (std::size_t i = 0; i < gwr.size(); ++i) worst_gw = std::max(worst_gw, std::abs(gwr[i] - gw[0][i]) / (1 + std::abs(gwr[i])));
+      for (std::size_t i = 0; i < gxr.size(); ++i) worst_gx = std::max(worst_gx, std::abs(gxr[i] - gx[0][i]) / (1 + std::abs(gxr[i])));
+      CHECK(worst_y < 1e-5);
+      CHECK(worst_gw < 1e-4);
+      CHECK(worst_gx < 1e-5);
+    }
   }
 }
