@@ -1,8 +1,8 @@
 // jaq/autograd/detail/conv_engine.hpp: THE convolution engine. One geometry (conv_geometry),
 // one check, one chunking rule, one im2col/col2im (through phase planes, im2col.hpp), one
 // depthwise kernel (depthwise.hpp) and one direct kernel for a single input channel (the first
-// layer on grayscale images, single_input.hpp), used by the full-precision op (jaq::conv2d), the fused
-// fake-quant op (quant::qconv2d), CSQ's mixed-precision conv (nas::mixed_conv2d) and, through
+// layer on grayscale images, single_input.hpp), used by the full-precision op (jaq::conv2d),
+// the fused fake-quant op (quant::qconv2d), CSQ's mixed-precision conv (nas::mixed_conv2d) and, through
 // its geometry, the integer reference. The backend is a template parameter (serial_backend,
 // tbb_backend or a pool's backend; a device backend plugs in beside them).
 //
@@ -84,6 +84,10 @@ inline bool is_depthwise(const conv_geometry& g, std::int64_t co, std::int64_t g
 
 /// A 1x1, stride-1, unpadded convolution: x itself is its column matrix.
 inline bool is_pointwise(const conv_geometry& g) { return g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0; }
+
+/// One input channel, no groups, and not pointwise (that is already a GEMM on x itself): the
+/// direct kernel of single_input.hpp.
+inline bool is_single_input(const conv_geometry& g, std::int64_t groups) { return g.c == 1 && groups == 1 && !is_pointwise(g); }
 
 /// True when the planes are one contiguous (C, N, H, W) tensor.
 template <scalar T>
@@ -189,12 +193,7 @@ void conv_backward(B exec, const conv_geometry& g, std::int64_t co, std::int64_t
       add_phases_to_input(g, L, gph, n0, n1, gx, gx_overwrite);
     }
   });
-  if (gw)
-    for (std::int64_t i = 0; i < m; ++i) {
-      T s = part[static_cast<std::size_t>(i)];
-      for (std::int64_t ci = 1; ci < nchunks; ++ci) s += part[static_cast<std::size_t>(ci * m + i)];
-      gw[i] = gw_overwrite ? s : gw[i] + s;
-    }
+  if (gw) add_chunk_partials(part, nchunks, m, gw, gw_overwrite);
 }
 
 }  // namespace detail

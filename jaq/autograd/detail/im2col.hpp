@@ -275,6 +275,17 @@ void add_phases_to_input(const conv_geometry& g, const phase_layout& L, const T*
       add_image_phases(g, L, gph + (c * cn + (n - n0)) * L.plane(), gx + (c * g.n + n) * hw, overwrite);
 }
 
+/// out (m values) (+)= the sum of nchunks partials part[ci * m + i], added in chunk order (the
+/// same result for every thread count).
+template <scalar T>
+void add_chunk_partials(const std::vector<T>& part, std::int64_t nchunks, std::int64_t m, T* out, bool overwrite) {
+  for (std::int64_t i = 0; i < m; ++i) {
+    T s = part[static_cast<std::size_t>(i)];
+    for (std::int64_t ci = 1; ci < nchunks; ++ci) s += part[static_cast<std::size_t>(ci * m + i)];
+    out[i] = overwrite ? s : out[i] + s;
+  }
+}
+
 /// Images per chunk: about 128K column-matrix elements (512 KB of floats), a function of the
 /// shapes only, so that results do not depend on the thread count.
 inline std::int64_t images_per_chunk(const conv_geometry& g) {

@@ -14,12 +14,15 @@
 // computes each image in one task; the weight gradient sums fixed chunks of images in vector
 // lanes, chunk partials added in chunk order.
 //
-//   if (jaq::detail::is_single_input(g, groups))
-//     jaq::detail::single_input_forward(exec, g, co, x[0], w, y);
+//   jaq::detail::single_input_forward(exec, g, co, x, w, y);            // x (1, N, H, W)
+//   jaq::detail::single_input_weight_grad(exec, g, co, x, gy, gw, true);
+// (conv_engine.hpp takes these for is_single_input geometries.)
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -34,11 +37,6 @@
 
 namespace jaq::detail {
 
-/// One input channel, no groups, and not a plain 1x1 (which is already a GEMM on x itself).
-inline bool is_single_input(const conv_geometry& g, std::int64_t groups) {
-  return g.c == 1 && groups == 1 && !(g.kh == 1 && g.kw == 1 && g.stride == 1 && g.pad == 0);
-}
-
 /// Images per weight-gradient chunk: fixed, so the sums do not depend on the thread count.
 inline constexpr std::int64_t single_input_chunk = 8;
 
@@ -48,6 +46,15 @@ template <class T>
 bool single_input_avx2(bool allow) {
   if constexpr (std::is_same_v<T, float>) return allow && avx2::available();
   return false;
+}
+
+/// f(std::integral_constant<int, n>{}) for a run-time n in [1, N]: the register-blocked kernels
+/// below are instantiated per block size.
+template <int N, class F>
+inline void with_block(std::int64_t n, F&& f) {
+  if constexpr (N > 1)
+    if (n < N) return with_block<N - 1>(n, std::forward<F>(f));
+  f(std::integral_constant<int, N>{});
 }
 
 #if defined(__GNUC__) && defined(__x86_64__)
@@ -100,32 +107,7 @@ template <int NB>
       const std::int64_t nb = std::min<std::int64_t>(8, co - o0);
       for (std::int64_t j = 0; j < nb; ++j) rows[j] = y + (o0 + j) * ystride + oy * P.wo;
       const float* wb = w + o0 * kk;
-      switch (nb) {
-        case 8:
-          forward_row<8>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 7:
-          forward_row<7>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 6:
-          forward_row<6>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 5:
-          forward_row<5>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 4:
-          forward_row<4>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 3:
-          forward_row<3>(base, off, kk, wb, rows, P.wo);
-          break;
-        case 2:
-          forward_row<2>(base, off, kk, wb, rows, P.wo);
-          break;
-        default:
-          forward_row<1>(base, off, kk, wb, rows, P.wo);
-          break;
-      }
+      with_block<8>(nb, [&](auto NB) { forward_row<NB()>(base, off, kk, wb, rows, P.wo); });
     }
   }
 }
@@ -164,35 +146,7 @@ template <int KB>
     for (std::int64_t k0 = 0; k0 < kk; k0 += 9) {
       float* ao = acc + 8 * (o * kk + k0);
       const std::int64_t* ok = off + k0;
-      switch (std::min<std::int64_t>(9, kk - k0)) {
-        case 9:
-          grad_block<9>(gyw, P.len, ph, ok, ao);
-          break;
-        case 8:
-          grad_block<8>(gyw, P.len, ph, ok, ao);
-          break;
-        case 7:
-          grad_block<7>(gyw, P.len, ph, ok, ao);
-          break;
-        case 6:
-          grad_block<6>(gyw, P.len, ph, ok, ao);
-          break;
-        case 5:
-          grad_block<5>(gyw, P.len, ph, ok, ao);
-          break;
-        case 4:
-          grad_block<4>(gyw, P.len, ph, ok, ao);
-          break;
-        case 3:
-          grad_block<3>(gyw, P.len, ph, ok, ao);
-          break;
-        case 2:
-          grad_block<2>(gyw, P.len, ph, ok, ao);
-          break;
-        default:
-          grad_block<1>(gyw, P.len, ph, ok, ao);
-          break;
-      }
+      with_block<9>(std::min<std::int64_t>(9, kk - k0), [&](auto KB) { grad_block<KB()>(gyw, P.len, ph, ok, ao); });
     }
   }
 }
@@ -251,6 +205,7 @@ void single_input_weight_grad(B exec, const conv_geometry& g, std::int64_t co, c
   parallel_for(exec, 0, nchunks, [&](std::int64_t ci) {
     const std::int64_t n0 = ci * single_input_chunk, n1 = std::min(g.n, n0 + single_input_chunk);
     T* ph = scratch<T>(3, static_cast<std::size_t>(nph + P.wide_size()));
+    T* gyw = ph + nph;  // one output plane on the wide grid
     T* out = part.data() + ci * m;
 #if defined(__GNUC__) && defined(__x86_64__)
     if constexpr (std::is_same_v<T, float>)
@@ -258,12 +213,11 @@ void single_input_weight_grad(B exec, const conv_geometry& g, std::int64_t co, c
         std::vector<float> acc(static_cast<std::size_t>(8 * m), 0.0f);
         for (std::int64_t n = n0; n < n1; ++n) {
           image_phases(g, P.L, x + n * hw, ph);
-          avx2::single_input_grad_image(P, ph, off.data(), kk, co, gy + n * howo, plane, ph + nph, acc.data());
+          avx2::single_input_grad_image(P, ph, off.data(), kk, co, gy + n * howo, plane, gyw, acc.data());
         }
         return avx2::totals8(acc.data(), m, out);
       }
 #endif
-    T* gyw = ph + nph;  // one output plane on the wide grid
     std::vector<simd::lane_sum<T>> acc(static_cast<std::size_t>(m));
     for (std::int64_t n = n0; n < n1; ++n) {
       image_phases(g, P.L, x + n * hw, ph);
@@ -274,11 +228,7 @@ void single_input_weight_grad(B exec, const conv_geometry& g, std::int64_t co, c
     }
     for (std::int64_t i = 0; i < m; ++i) out[i] = acc[std::size_t(i)].total();
   });
-  for (std::int64_t i = 0; i < m; ++i) {
-    T s = part[static_cast<std::size_t>(i)];
-    for (std::int64_t ci = 1; ci < nchunks; ++ci) s += part[static_cast<std::size_t>(ci * m + i)];
-    gw[i] = gw_overwrite ? s : gw[i] + s;
-  }
+  add_chunk_partials(part, nchunks, m, gw, gw_overwrite);
 }
 
 }  // namespace jaq::detail
