@@ -53,28 +53,55 @@ struct phase_layout {
   std::int64_t plane() const { return s * s * hq * wq; }  // all phases of one (c, n) image plane
 };
 
-/// dst[0, n) = src[0, n) (the two do not overlap). Rows here are short (7, 14, 28 values): a row
-/// of at least one vector ends with one more vector copy that overlaps the previous one instead
-/// of a scalar tail (a copy may be repeated).
-template <scalar T>
-inline void copy_row(const T* src, T* dst, std::int64_t n) {
-  using B = simd::batch<T>;
+/// dst[0, n) = src[0, n) with B vectors when n >= B::size: the last vector overlaps the one
+/// before it instead of a scalar tail (a copy may be repeated). False (nothing copied) when n is
+/// shorter than one vector.
+template <class B, class T>
+inline bool copy_overlapping(const T* src, T* dst, std::int64_t n) {
   constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
-  if (n < w) {
-    for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
-    return;
-  }
+  if (n < w) return false;
   std::int64_t i = 0;
   for (; i + w <= n; i += w) B::load_unaligned(src + i).store_unaligned(dst + i);
   if (i < n) B::load_unaligned(src + n - w).store_unaligned(dst + n - w);
+  return true;
 }
 
+/// dst[i] += src[i] with B vectors for i in [from, from + k * B::size), k as large as fits n;
+/// returns where it stopped.
+template <class B, class T>
+inline std::int64_t add_vectors(const T* src, T* dst, std::int64_t from, std::int64_t n) {
+  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
+  std::int64_t i = from;
+  for (; i + w <= n; i += w) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  return i;
+}
+
+/// dst[0, n) = src[0, n) (the two do not overlap). Rows here are short (7, 14, 28 values), so a
+/// row shorter than this build's vector (AVX-512 under --config=native) takes 8- or 4-lane
+/// vectors rather than a scalar loop.
+template <scalar T>
+inline void copy_row(const T* src, T* dst, std::int64_t n) {
+  if (copy_overlapping<simd::batch<T>>(src, dst, n)) return;
+#if XSIMD_WITH_AVX
+  if (copy_overlapping<xsimd::batch<T, xsimd::avx>>(src, dst, n)) return;
+#endif
+#if XSIMD_WITH_SSE2
+  if (copy_overlapping<xsimd::batch<T, xsimd::sse2>>(src, dst, n)) return;
+#endif
+  for (std::int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+
+/// dst[0, n) += src[0, n): full vectors, then narrower ones, then scalars (each element is
+/// added once, so the bits do not depend on the vector widths).
 template <scalar T>
 inline void add_row(const T* src, T* dst, std::int64_t n) {
-  using B = simd::batch<T>;
-  constexpr std::int64_t w = static_cast<std::int64_t>(B::size);
-  std::int64_t i = 0;
-  for (; i + w <= n; i += w) (B::load_unaligned(dst + i) + B::load_unaligned(src + i)).store_unaligned(dst + i);
+  std::int64_t i = add_vectors<simd::batch<T>>(src, dst, 0, n);
+#if XSIMD_WITH_AVX
+  i = add_vectors<xsimd::batch<T, xsimd::avx>>(src, dst, i, n);
+#endif
+#if XSIMD_WITH_SSE2
+  i = add_vectors<xsimd::batch<T, xsimd::sse2>>(src, dst, i, n);
+#endif
   for (; i < n; ++i) dst[i] += src[i];
 }
 
