@@ -349,3 +349,24 @@ TEST_CASE("the single-input-channel kernel: AVX2 and portable paths against the 
     }
   }
 }
+
+TEST_CASE("the engine's row copy and add are exact for every length, whatever the build's vector width") {
+  // copy_row overlaps its last vector, add_row falls back to narrower vectors: under
+  // --config=native (16 lanes) rows of 7 and 14 take the 8- and 4-lane pieces.
+  for (std::int64_t n = 0; n <= 70; ++n) {
+    CAPTURE(n);
+    std::vector<float> src(static_cast<std::size_t>(n)), dst(static_cast<std::size_t>(n) + 1, -7.0f), acc(static_cast<std::size_t>(n) + 1);
+    for (std::int64_t i = 0; i < n; ++i) {
+      src[static_cast<std::size_t>(i)] = 0.5f + static_cast<float>(i) * 1.25f;
+      acc[static_cast<std::size_t>(i)] = static_cast<float>(i % 5) - 1.0f / 3.0f;
+    }
+    acc[static_cast<std::size_t>(n)] = 9.0f;
+    std::vector<float> want(acc);
+    for (std::int64_t i = 0; i < n; ++i) want[static_cast<std::size_t>(i)] += src[static_cast<std::size_t>(i)];
+    jaq::detail::copy_row(src.data(), dst.data(), n);
+    jaq::detail::add_row(src.data(), acc.data(), n);
+    for (std::int64_t i = 0; i < n; ++i) CHECK(dst[static_cast<std::size_t>(i)] == src[static_cast<std::size_t>(i)]);
+    CHECK(dst[static_cast<std::size_t>(n)] == -7.0f);  // nothing written past the row
+    CHECK(acc == want);                                // each element added once, the last untouched
+  }
+}
