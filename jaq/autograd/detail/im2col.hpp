@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -39,6 +40,15 @@ T* scratch(int slot, std::size_t elements) {
   auto& b = buf[slot];
   if (b.size() < elements) b.resize(elements);
   return b.data();
+}
+
+/// f(std::integral_constant<int, n>{}) for a run-time n in [1, N]: the register-blocked kernels
+/// (depthwise.hpp, single_input.hpp) are instantiated per block size.
+template <int N, class F>
+inline void with_block(std::int64_t n, F&& f) {
+  if constexpr (N > 1)
+    if (n < N) return with_block<N - 1>(n, std::forward<F>(f));
+  f(std::integral_constant<int, N>{});
 }
 
 /// Phase planes of a chunk of images: the zero-padded input, split by (row mod stride,

@@ -48,15 +48,6 @@ bool single_input_avx2(bool allow) {
   return false;
 }
 
-/// f(std::integral_constant<int, n>{}) for a run-time n in [1, N]: the register-blocked kernels
-/// below are instantiated per block size.
-template <int N, class F>
-inline void with_block(std::int64_t n, F&& f) {
-  if constexpr (N > 1)
-    if (n < N) return with_block<N - 1>(n, std::forward<F>(f));
-  f(std::integral_constant<int, N>{});
-}
-
 #if defined(__GNUC__) && defined(__x86_64__)
 namespace avx2 {
 

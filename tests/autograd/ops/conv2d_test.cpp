@@ -48,14 +48,16 @@ const conv_case cases[] = {
     {.ci = 3, .co = 4, .n = 2, .h = 7, .w = 6, .k = 3, .stride = 2, .padding = 1, .groups = 1},
     {.ci = 2, .co = 3, .n = 2, .h = 6, .w = 6, .k = 3, .stride = 1, .padding = 0, .groups = 1},
     {.ci = 4, .co = 6, .n = 2, .h = 5, .w = 5, .k = 3, .stride = 1, .padding = 1, .groups = 2},
-    {.ci = 4, .co = 4, .n = 2, .h = 6, .w = 5, .k = 3, .stride = 2, .padding = 1, .groups = 4},   // depthwise
-    {.ci = 3, .co = 3, .n = 2, .h = 7, .w = 7, .k = 5, .stride = 1, .padding = 2, .groups = 3},   // depthwise 5x5
-    {.ci = 3, .co = 3, .n = 2, .h = 9, .w = 7, .k = 5, .stride = 2, .padding = 2, .groups = 3},   // depthwise 5x5 s2
-    {.ci = 2, .co = 2, .n = 3, .h = 7, .w = 8, .k = 3, .stride = 2, .padding = 0, .groups = 2},   // depthwise s2 pad 0
-    {.ci = 2, .co = 2, .n = 1, .h = 8, .w = 10, .k = 3, .stride = 3, .padding = 1, .groups = 2},  // depthwise s3
-    {.ci = 4, .co = 5, .n = 3, .h = 4, .w = 3, .k = 1, .stride = 1, .padding = 0, .groups = 1},   // pointwise
-    {.ci = 4, .co = 6, .n = 2, .h = 4, .w = 4, .k = 1, .stride = 1, .padding = 0, .groups = 2},   // grouped 1x1
-    {.ci = 2, .co = 2, .n = 1, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},   // strided 1x1
+    {.ci = 4, .co = 4, .n = 2, .h = 6, .w = 5, .k = 3, .stride = 2, .padding = 1, .groups = 4},    // depthwise
+    {.ci = 3, .co = 3, .n = 2, .h = 7, .w = 7, .k = 5, .stride = 1, .padding = 2, .groups = 3},    // depthwise 5x5
+    {.ci = 3, .co = 3, .n = 2, .h = 9, .w = 7, .k = 5, .stride = 2, .padding = 2, .groups = 3},    // depthwise 5x5 s2
+    {.ci = 2, .co = 2, .n = 3, .h = 7, .w = 8, .k = 3, .stride = 2, .padding = 0, .groups = 2},    // depthwise s2 pad 0
+    {.ci = 2, .co = 2, .n = 1, .h = 8, .w = 10, .k = 3, .stride = 3, .padding = 1, .groups = 2},   // depthwise s3
+    {.ci = 2, .co = 2, .n = 2, .h = 10, .w = 10, .k = 2, .stride = 3, .padding = 1, .groups = 2},  // depthwise, phases no tap reads
+    {.ci = 2, .co = 2, .n = 2, .h = 8, .w = 9, .k = 7, .stride = 1, .padding = 3, .groups = 2},    // depthwise 7x7: 49 taps, 9 a pass
+    {.ci = 4, .co = 5, .n = 3, .h = 4, .w = 3, .k = 1, .stride = 1, .padding = 0, .groups = 1},    // pointwise
+    {.ci = 4, .co = 6, .n = 2, .h = 4, .w = 4, .k = 1, .stride = 1, .padding = 0, .groups = 2},    // grouped 1x1
+    {.ci = 2, .co = 2, .n = 1, .h = 5, .w = 5, .k = 1, .stride = 2, .padding = 0, .groups = 1},    // strided 1x1
     // one input channel: the direct kernel (single_input.hpp); rows longer and shorter than a
     // vector, output channels not a multiple of 4, more taps than a block, several chunks
     {.ci = 1, .co = 5, .n = 3, .h = 9, .w = 13, .k = 3, .stride = 1, .padding = 1, .groups = 1},
